@@ -1,0 +1,42 @@
+"""mtncrna: profile mitochondria-associated non-coding RNAs in drug-resistant cancer cells.
+
+The public surface::
+
+    import mtncrna as mt
+    adata = mt.read_counts("counts.tsv", samples="samples.csv")   # AnnData, annotated
+    ref = mt.load_reference()                                    # the versioned mtncRNA reference
+    mt.get.annotation_df(adata, known_only=True)
+"""
+
+from . import datasets, get, tl
+from ._errors import (
+    FormatError,
+    InputError,
+    MtncrnaError,
+    OutputError,
+    ReferenceDataError,
+    SampleSheetError,
+)
+from ._settings import settings
+from ._version import __version__
+from .io import read_counts, read_h5ad, read_sample_sheet, write_h5ad
+from .reference import load_reference
+
+__all__ = [
+    "FormatError",
+    "InputError",
+    "MtncrnaError",
+    "OutputError",
+    "ReferenceDataError",
+    "SampleSheetError",
+    "__version__",
+    "datasets",
+    "get",
+    "load_reference",
+    "read_counts",
+    "read_h5ad",
+    "read_sample_sheet",
+    "settings",
+    "tl",
+    "write_h5ad",
+]

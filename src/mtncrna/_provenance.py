@@ -1,0 +1,82 @@
+"""Provenance: what made an output (versions, parameters, reference version, input checksums)."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import platform
+import sys
+from collections.abc import Iterable, Mapping
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ._version import __version__
+
+_PACKAGES = ("numpy", "pandas", "anndata", "scanpy", "pydeseq2", "statsmodels", "pysam", "h5py")
+
+
+def sha256(path: str | Path) -> str:
+    """Hex sha256 of a file's bytes (of the compressed bytes for a .gz)."""
+    h = hashlib.sha256()
+    with Path(path).open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def versions() -> dict[str, str]:
+    """Versions of mtncrna, Python and the scientific stack, for the provenance record."""
+    out = {"mtncrna": __version__, "python": platform.python_version()}
+    for pkg in _PACKAGES:
+        try:
+            out[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            out[pkg] = "not installed"
+    return out
+
+
+def _h5_safe(value: Any) -> Any:
+    """Make a parameter value storable in .h5ad uns (no None, no mixed lists)."""
+    if value is None:
+        return ""
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, Mapping):
+        return {str(k): _h5_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return np.asarray([str(v) for v in value], dtype=object) if value else np.asarray([], dtype=str)
+    return value
+
+
+def record(
+    *,
+    step: str,
+    inputs: Iterable[tuple[str, str | Path]] = (),
+    parameters: Mapping[str, Any] | None = None,
+    reference_version: str | None = None,
+) -> dict[str, Any]:
+    """A provenance record for one step, storable in ``adata.uns``.
+
+    ``inputs`` are ``(role, path)`` pairs; each path is checksummed.
+    """
+    roles, paths, sums = [], [], []
+    for role, path in inputs:
+        roles.append(role)
+        paths.append(str(path))
+        sums.append(sha256(path))
+    return {
+        "step": step,
+        "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        "command": " ".join(sys.argv) if sys.argv else "",
+        "versions": versions(),
+        "parameters": _h5_safe(dict(parameters or {})),
+        "reference_version": reference_version or "",
+        "inputs": {
+            "role": np.asarray(roles, dtype=object),
+            "path": np.asarray(paths, dtype=object),
+            "sha256": np.asarray(sums, dtype=object),
+        },
+    }

@@ -1,0 +1,290 @@
+"""The ``mtncrna`` command line: parse options, call the public API, set the exit code.
+
+Known input problems (:class:`~mtncrna.MtncrnaError`) become one line on stderr and exit code 2;
+anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from functools import wraps
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from ._errors import MtncrnaError
+from ._version import __version__
+
+F = TypeVar("F", bound=Callable[..., Any])
+EXIT_INPUT_ERROR = 2
+
+
+def _setup_logging(verbose: int, quiet: bool) -> None:
+    from rich.console import Console
+    from rich.logging import RichHandler
+
+    from ._settings import settings
+
+    settings.verbosity = 0 if quiet else 1 + verbose
+    logger = logging.getLogger("mtncrna")
+    for h in list(logger.handlers):
+        if isinstance(h, RichHandler):
+            logger.removeHandler(h)
+    handler = RichHandler(
+        console=Console(stderr=True), show_time=False, show_path=False, markup=False
+    )
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    logger.addHandler(handler)
+
+
+def _fail(message: str) -> None:
+    click.echo(f"mtncrna: error: {message}", err=True)
+    sys.exit(EXIT_INPUT_ERROR)
+
+
+def handle_errors(func: F) -> F:
+    """Turn project errors into one line on stderr and exit code 2."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except MtncrnaError as exc:
+            _fail(str(exc))
+        except KeyboardInterrupt:
+            click.echo("mtncrna: interrupted", err=True)
+            sys.exit(130)
+
+    return wrapper  # type: ignore[return-value]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="mtncrna")
+@click.option("-v", "--verbose", count=True, help="More log output (-v info, -vv debug).")
+@click.option("-q", "--quiet", is_flag=True, help="Only errors.")
+def cli(verbose: int, quiet: bool) -> None:
+    """Profile mitochondria-associated ncRNAs (mitomiRs, mito-lncRNAs, mtDNA-encoded ncRNAs)
+    in drug-resistant cancer cells."""
+    _setup_logging(verbose, quiet)
+
+
+# ------------------------------------------------------------------------------------ import
+
+_FORMAT_CHOICE = click.Choice(
+    ["auto", "table", "featurecounts", "htseq", "mirge3", "smrnaseq", "h5ad"]
+)
+
+
+@cli.command("import")
+@click.argument("counts", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("-s", "--samples", type=click.Path(path_type=Path), help="Sample sheet (CSV/TSV).")
+@click.option("--library", type=click.Choice(["small", "long"]), default=None,
+              help="Library type; guessed from the feature names if omitted.")
+@click.option("--format", "fmt", type=_FORMAT_CHOICE, default="auto", show_default=True,
+              help="Input format; detected from the content by default.")
+@click.option("--round", "round_", is_flag=True,
+              help="Round non-integer (estimated) counts instead of failing.")
+@click.option("--drop-unmatched", is_flag=True,
+              help="Keep the samples in both the table and the sheet instead of failing.")
+@click.option("--reference", "reference", type=click.Path(path_type=Path), default=None,
+              help="Your own evidence table, merged into the bundled reference.")
+@click.option("--no-annotate", is_flag=True, help="Do not annotate features with the reference.")
+@click.option("-o", "--output", required=True, type=click.Path(path_type=Path),
+              help="Output .h5ad (written atomically).")
+@handle_errors
+def import_cmd(
+    counts: Sequence[Path],
+    samples: Path | None,
+    library: str | None,
+    fmt: str,
+    round_: bool,
+    drop_unmatched: bool,
+    reference: Path | None,
+    no_annotate: bool,
+    output: Path,
+) -> None:
+    """Read count table(s) and a sample sheet into an annotated .h5ad.
+
+    COUNTS is a count table (plain TSV/CSV, featureCounts, miRge3 miR.Counts.csv,
+    nf-core/smrnaseq mature counts, .h5ad), or several htseq-count files, or a folder of them.
+    """
+    from .io import check_output, read_counts, write_h5ad
+
+    inputs = [*counts, *([samples] if samples else []), *([reference] if reference else [])]
+    check_output(output, inputs)
+    adata = read_counts(
+        list(counts),
+        samples,
+        library=library,
+        format=fmt,
+        non_integer="round" if round_ else "error",
+        drop_unmatched=drop_unmatched,
+        annotate=not no_annotate,
+        reference=reference,
+    )
+    write_h5ad(adata, output, inputs=inputs)
+    click.echo(_import_summary(adata, output))
+
+
+def _import_summary(adata: Any, output: Path) -> str:
+    meta = adata.uns.get("mtncrna", {})
+    lines = [
+        f"{output}: {adata.n_obs} samples x {adata.n_vars} features "
+        f"({meta.get('library', '?')} library, format {meta.get('format', '?')})"
+    ]
+    ann = meta.get("annotate")
+    if ann:
+        classes = ", ".join(
+            f"{k} {v}" for k, v in ann["mt_class_counts"].items() if v and k != "other"
+        )
+        lines.append(
+            f"  reference {ann['reference_version']}: {ann['n_resolved']} features resolved, "
+            f"{ann['n_known_mtncrna']} known mtncRNAs; classes: {classes or 'none'}; "
+            f"{ann['n_ambiguous']} ambiguous, {ann['n_unknown']} unknown"
+        )
+    for col in ("condition", "fraction"):
+        if col in adata.obs:
+            counts = adata.obs[col].value_counts().sort_index()
+            lines.append(f"  {col}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------------- reference
+
+
+@cli.group()
+def reference() -> None:
+    """Inspect and extend the bundled mtncRNA reference."""
+
+
+_REF_OPTION = click.option(
+    "--reference", "extension", type=click.Path(path_type=Path), default=None,
+    help="Your own evidence table, merged into the bundled reference.",
+)
+
+
+@reference.command("list")
+@click.option("--format", "fmt", type=click.Choice(["tsv", "json"]), default="tsv",
+              show_default=True)
+@click.option("--all", "show_all", is_flag=True,
+              help="All features (every miRBase miRNA too), not only known mtncRNAs.")
+@click.option("--evidence", is_flag=True, help="List the literature evidence rows instead.")
+@_REF_OPTION
+@handle_errors
+def reference_list(fmt: str, show_all: bool, evidence: bool, extension: Path | None) -> None:
+    """List known mtncRNAs (or all features, or the evidence rows)."""
+    from .reference import load_reference
+
+    ref = load_reference(extension)
+    if evidence:
+        table = ref.evidence
+    else:
+        f = ref.features
+        keep = f if show_all else f[f["known_mtncrna"] | (f["n_evidence"] > 0)]
+        cols = ["symbol", "rna_class", "mt_class", "known_mtncrna", "n_evidence",
+                "n_fractionation", "chrom", "start", "end", "strand", "confidence", "source"]
+        table = keep[cols].reset_index()
+    if fmt == "json":
+        click.echo(json.dumps({"reference_version": ref.version,
+                               "rows": json.loads(table.to_json(orient="records"))}, indent=1))
+    else:
+        click.echo(f"# mtncrna reference {ref.version}")
+        click.echo(table.to_csv(sep="\t", index=False), nl=False)
+
+
+@reference.command("lookup")
+@click.argument("names", nargs=-1, required=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+@_REF_OPTION
+@handle_errors
+def reference_lookup(names: Sequence[str], fmt: str, extension: Path | None) -> None:
+    """Resolve NAMES (miRNA names, accessions, aliases, Ensembl ids) and show their evidence.
+
+    Exits with 1 if any name is unknown or ambiguous.
+    """
+    from .reference import load_reference
+
+    ref = load_reference(extension)
+    results = [ref.lookup(n) for n in names]
+    if fmt == "json":
+        click.echo(json.dumps({"reference_version": ref.version, "results": results}, indent=1,
+                              default=str))
+    else:
+        for r in results:
+            click.echo(_format_lookup(r))
+    if any(r["reference_id"] is None for r in results):
+        sys.exit(1)
+
+
+def _format_lookup(r: dict[str, Any]) -> str:
+    if r["status"] == "unknown":
+        return f"{r['query']}: unknown - not a name, alias or accession in the mtncrna reference"
+    if r["status"] == "ambiguous":
+        return (f"{r['query']}: ambiguous - matches {', '.join(r['candidates'])}; "
+                "give the full name (e.g. with -5p/-3p) or the accession")
+    f = r["feature"]
+    out = [
+        f"{r['query']} -> {r['reference_id']} {f['symbol']} "
+        f"[{f['rna_class']}, {f['mt_class']}] "
+        f"evidence {f['n_evidence']}, fractionation {f['n_fractionation']}"
+    ]
+    for e in r["evidence"]:
+        bits = [e.get("direction_in_resistant", ""), e.get("drug", ""), e.get("cancer", "")]
+        desc = ", ".join(b for b in bits if b and b != "na")
+        out.append(f"  {e.get('evidence_id', '')}: {desc} - {e.get('citation', '')} "
+                   f"({e.get('confidence', '')})")
+    for fr in r["fractionation"]:
+        out.append(f"  in mitochondria: {fr.get('study', '')} {fr.get('cell_type', '')} "
+                   f"({fr.get('finding', '')}, {fr.get('confidence', '')})")
+    return "\n".join(out)
+
+
+@reference.command("validate")
+@click.argument("file", required=False, type=click.Path(path_type=Path))
+@handle_errors
+def reference_validate(file: Path | None) -> None:
+    """Validate your own evidence table FILE, or (without FILE) the bundled reference."""
+    from .reference import load_reference, read_extension
+    from .reference._manifest import verify_manifest
+
+    if file is None:
+        ref = load_reference()
+        n = verify_manifest(ref.directory)
+        click.echo(
+            f"bundled reference {ref.version}: {n} files match MANIFEST checksums; "
+            f"{len(ref.features)} features, {len(ref.evidence)} evidence rows, "
+            f"{len(ref.fractionation)} fractionation rows, all names resolve"
+        )
+        return
+    ref = load_reference()
+    table = read_extension(file, ref)
+    new = sum(1 for r in table["reference_id"] if r and r not in ref.features.index)
+    click.echo(f"{file}: OK, {len(table)} evidence rows ({new} new entities)")
+
+
+# -------------------------------------------------------------------------------------- demo
+
+
+@cli.command()
+@click.option("-o", "--outdir", type=click.Path(path_type=Path), default=Path("mtncrna-demo"),
+              show_default=True, help="Folder for the demo outputs.")
+@handle_errors
+def demo(outdir: Path) -> None:
+    """Run mtncrna on the bundled example study (resistant vs parental, mito vs cytosol)."""
+    from .demo import run_demo
+
+    click.echo(run_demo(outdir))
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Entry point of the ``mtncrna`` console script."""
+    cli.main(args=list(argv) if argv is not None else None, prog_name="mtncrna")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,474 @@
+"""Parsers for the count-table formats users bring: each returns a :class:`CountTable`.
+
+A parser only turns a file into features x samples integers plus whatever per-feature annotation
+and per-sample QC counters the format carries; matching to the sample sheet and building the
+AnnData happens in :mod:`mtncrna.io._read`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .._errors import FormatError, InputError
+from ._text import (
+    Lines,
+    parse_delimited,
+    read_lines,
+    sniff_delimiter,
+    split_header,
+    to_counts,
+)
+
+FORMATS = ("auto", "table", "featurecounts", "htseq", "mirge3", "smrnaseq", "h5ad")
+
+# Suffixes that aligners and pipelines add to a sample name in a BAM file name.
+_BAM_SUFFIXES = re.compile(
+    r"(\.Aligned\.sortedByCoord\.out|\.Aligned\.out|Aligned\.sortedByCoord\.out|\.sorted|\.sort|"
+    r"\.markdup|\.markDuplicates|\.dedup|\.dedupped|\.umi_dedup|\.filtered|\.primary|\.unique|"
+    r"\.mapped|_sorted|_sort|_dedup|_markdup|\.trimmed|_trimmed)$",
+    re.IGNORECASE,
+)
+_ALN_EXT = re.compile(r"\.(bam|sam|cram)$", re.IGNORECASE)
+_COUNT_FILE_EXT = re.compile(
+    r"(\.htseq-count|\.htseq_counts|\.htseq\.counts|\.htseq|\.counts|\.count|\.readcounts|"
+    r"\.txt|\.tsv|\.tab|\.csv)+$",
+    re.IGNORECASE,
+)
+_ANNOTATION_COLUMNS = {
+    "gene_name",
+    "gene_symbol",
+    "symbol",
+    "gene_type",
+    "gene_biotype",
+    "biotype",
+    "description",
+    "length",
+    "chr",
+    "chrom",
+    "start",
+    "end",
+    "strand",
+    "name",
+    "transcript_id",
+    "transcript_id(s)",
+    "effective_length",
+}
+
+
+@dataclass
+class CountTable:
+    """What a parser read: ``counts`` is features x samples (int64)."""
+
+    format: str
+    files: list[Path]
+    features: list[str]
+    samples: list[str]
+    counts: np.ndarray
+    var: pd.DataFrame = field(default_factory=pd.DataFrame)
+    qc: pd.DataFrame = field(default_factory=pd.DataFrame)
+    source_columns: dict[str, str] = field(default_factory=dict)
+
+
+def sample_name_from_path(name: str) -> str:
+    """Derive a sample name from an alignment path: ``/data/S1.Aligned.sortedByCoord.out.bam`` -> S1."""
+    base = re.split(r"[\\/]", name.strip())[-1]
+    base = _ALN_EXT.sub("", base)
+    while True:
+        new = _BAM_SUFFIXES.sub("", base)
+        if new == base:
+            return base
+        base = new
+
+
+def sample_name_from_count_file(path: Path) -> str:
+    """Derive a sample name from a per-sample count file: ``S1.htseq.counts.txt`` -> S1."""
+    name = path.name
+    for ext in (".gz", ".bz2"):
+        if name.lower().endswith(ext):
+            name = name[: -len(ext)]
+    return _COUNT_FILE_EXT.sub("", name) or path.name
+
+
+def _check_unique(path: Path, names: Sequence[str], what: str, *, positions: Sequence[int]) -> None:
+    seen: dict[str, int] = {}
+    for name, pos in zip(names, positions, strict=True):
+        if name == "":
+            raise InputError(path, f"empty {what}", line=pos if what.startswith("feature") else None)
+        if name in seen:
+            if what.startswith("feature"):
+                raise InputError(
+                    path,
+                    f"feature id '{name}' appears again (first on line {seen[name]}); "
+                    "feature ids must be unique",
+                    line=pos,
+                )
+            raise InputError(
+                path,
+                f"sample column '{name}' appears twice (columns {seen[name]} and {pos}); "
+                "sample ids must be unique",
+                line=1,
+            )
+        seen[name] = pos
+
+
+def _numeric_fraction(col: pd.Series) -> float:
+    s = col.astype(str).str.strip()
+    return float(pd.to_numeric(s, errors="coerce").notna().mean()) if len(s) else 0.0
+
+
+def _leading_comments(lines: Lines) -> Lines:
+    """Drop leading '#' lines that are comments rather than a '#'-prefixed header."""
+    k = 0
+    while k + 1 < len(lines) and lines.lines[k].startswith("#"):
+        nxt = lines.lines[k + 1]
+        sep = "\t" if "\t" in nxt else ","
+        if lines.lines[k].count(sep) == nxt.count(sep) and not nxt.startswith("#"):
+            break
+        k += 1
+    if k:
+        return Lines(lines.path, lines.lines[k:], lines.numbers[k:])
+    return lines
+
+
+# --------------------------------------------------------------------------------------------
+# plain tables
+# --------------------------------------------------------------------------------------------
+
+
+def read_table(
+    path: Path,
+    *,
+    sample_hint: Sequence[str] | None = None,
+    non_integer: str = "error",
+    fmt: str = "table",
+    samples_as_rows: bool | None = None,
+) -> CountTable:
+    """A feature x sample table, or a sample x feature one (``samples_as_rows``).
+
+    Orientation is detected when not given: samples are the side where the sample sheet's ids
+    are; without a sheet, the side that does not hold miRNA/gene-like names.
+    """
+    lines = _leading_comments(read_lines(path))
+    sep = sniff_delimiter(path, lines.lines[0])
+    header = split_header(path, lines.lines[0], sep, lines.numbers[0])
+    if header[0].startswith("#"):
+        header[0] = header[0].lstrip("#").strip()
+    if len(lines) < 2:
+        raise InputError(path, "has a header line but no data rows")
+    body = parse_delimited(lines, sep)
+    if body.shape[1] != len(header):
+        # A header with one cell fewer than the rows is R's write.table(row.names=TRUE) layout.
+        if body.shape[1] == len(header) + 1:
+            header = ["", *header]
+        else:
+            raise InputError(
+                path,
+                f"header has {len(header)} fields but the data rows have {body.shape[1]}",
+                line=lines.numbers[0],
+            )
+    body.columns = range(body.shape[1])
+    body = body.apply(lambda c: c.str.strip())
+    line_numbers = np.asarray(lines.numbers[1:])
+
+    if samples_as_rows is None:
+        samples_as_rows = _samples_are_rows(header, body[0].tolist(), sample_hint)
+    if samples_as_rows:
+        return _read_transposed(path, header, body, line_numbers, non_integer, fmt)
+
+    features = body[0].tolist()
+    _check_unique(path, features, "feature id", positions=line_numbers.tolist())
+    count_cols: list[int] = []
+    annot_cols: list[int] = []
+    hint_set = set(sample_hint or ())
+    for j in range(1, len(header)):
+        name = header[j]
+        if name in hint_set:
+            count_cols.append(j)
+        elif name.lower() in _ANNOTATION_COLUMNS or _numeric_fraction(body[j]) < 0.5:
+            annot_cols.append(j)
+        else:
+            count_cols.append(j)
+    if not count_cols:
+        raise InputError(
+            path, "no count columns found: every column after the first holds text, not numbers"
+        )
+    samples = [header[j] for j in count_cols]
+    _check_unique(path, samples, "sample column", positions=[j + 1 for j in count_cols])
+    counts = to_counts(
+        body[count_cols],
+        path=path,
+        line_numbers=line_numbers,
+        columns=samples,
+        non_integer=non_integer,
+    )
+    var = pd.DataFrame(
+        {header[j] or f"column_{j + 1}": body[j].to_numpy() for j in annot_cols},
+        index=pd.Index(features, name=header[0] or "feature"),
+    )
+    return CountTable(fmt, [path], features, samples, counts, var=var)
+
+
+def _looks_like_features(names: Sequence[str]) -> float:
+    from ..reference._names import name_key
+
+    if not names:
+        return 0.0
+    pat = re.compile(r"^(mir-|let-|mimat|ens[a-z]*g\d|mt-|lnc|linc|snord|trn|rnu)")
+    return sum(bool(pat.match(name_key(n))) for n in names) / len(names)
+
+
+def _samples_are_rows(
+    header: list[str], first_col: list[str], sample_hint: Sequence[str] | None
+) -> bool:
+    if sample_hint:
+        hint = set(sample_hint)
+        in_header = len(hint.intersection(header[1:]))
+        in_rows = len(hint.intersection(first_col))
+        if in_rows != in_header:
+            return in_rows > in_header
+    return _looks_like_features(header[1:]) >= 0.5 > _looks_like_features(first_col)
+
+
+def _read_transposed(
+    path: Path,
+    header: list[str],
+    body: pd.DataFrame,
+    line_numbers: np.ndarray,
+    non_integer: str,
+    fmt: str,
+) -> CountTable:
+    samples = body[0].tolist()
+    _check_unique(path, samples, "sample id", positions=line_numbers.tolist())
+    features = header[1:]
+    positions = list(range(2, len(header) + 1))
+    seen: dict[str, int] = {}
+    for f, pos in zip(features, positions, strict=True):
+        if f == "":
+            raise InputError(path, f"empty feature name in header column {pos}", line=1)
+        if f in seen:
+            raise InputError(
+                path,
+                f"feature '{f}' appears twice in the header (columns {seen[f]} and {pos})",
+                line=1,
+            )
+        seen[f] = pos
+    # a bad cell is reported with its sample row's line and its feature column
+    counts_t = to_counts(
+        body.iloc[:, 1:],
+        path=path,
+        line_numbers=line_numbers,
+        columns=features,
+        non_integer=non_integer,
+    )
+    return CountTable(fmt, [path], features, samples, np.ascontiguousarray(counts_t.T))
+
+
+# --------------------------------------------------------------------------------------------
+# featureCounts
+# --------------------------------------------------------------------------------------------
+
+_FC_ANNOT = ["Geneid", "Chr", "Start", "End", "Strand", "Length"]
+
+
+def is_featurecounts(lines: Lines) -> bool:
+    first = lines.lines[0]
+    if first.startswith("# Program:featureCounts"):
+        return True
+    return first.split("\t")[:6] == _FC_ANNOT
+
+
+def read_featurecounts(path: Path, *, non_integer: str = "error") -> CountTable:
+    """featureCounts output: '# Program' comment, Geneid/Chr/Start/End/Strand/Length, one column per BAM."""
+    lines = read_lines(path, comment="#")
+    header = lines.lines[0].split("\t")
+    if [h.strip() for h in header[:6]] != _FC_ANNOT:
+        raise FormatError(
+            path,
+            "is not featureCounts output: expected the header to start with "
+            f"{' '.join(_FC_ANNOT)}, found {' '.join(header[:6])!r}",
+            line=lines.numbers[0],
+        )
+    if len(lines) < 2:
+        raise InputError(path, "has a header line but no data rows")
+    body = parse_delimited(lines, "\t")
+    if body.shape[1] != len(header):
+        raise InputError(
+            path,
+            f"header has {len(header)} fields but the data rows have {body.shape[1]}",
+            line=lines.numbers[0],
+        )
+    line_numbers = np.asarray(lines.numbers[1:])
+    features = body[0].str.strip().tolist()
+    _check_unique(path, features, "feature id", positions=line_numbers.tolist())
+    count_cols, extra_cols = [], []
+    for j in range(6, len(header)):
+        h = header[j].strip()
+        if _ALN_EXT.search(h) or _numeric_fraction(body[j]) >= 0.5:
+            count_cols.append(j)
+        else:
+            extra_cols.append(j)  # --extraAttributes columns
+    if not count_cols:
+        raise InputError(path, "featureCounts table has no sample columns after Length")
+    sources = [header[j].strip() for j in count_cols]
+    samples = [sample_name_from_path(s) for s in sources]
+    _check_unique(path, samples, "sample column", positions=[j + 1 for j in count_cols])
+    counts = to_counts(
+        body[count_cols], path=path, line_numbers=line_numbers, columns=sources,
+        non_integer=non_integer,
+    )
+
+    def collapse(col: pd.Series) -> list[str]:
+        return [";".join(dict.fromkeys(v.split(";"))) for v in col.astype(str)]
+
+    var = pd.DataFrame(index=pd.Index(features, name="Geneid"))
+    var["chrom"] = collapse(body[1])
+    starts = body[2].astype(str).str.split(";")
+    ends = body[3].astype(str).str.split(";")
+    var["start"] = [min(int(x) for x in s) if all(x.isdigit() for x in s) else -1 for s in starts]
+    var["end"] = [max(int(x) for x in e) if all(x.isdigit() for x in e) else -1 for e in ends]
+    var["strand"] = collapse(body[4])
+    var["length"] = pd.to_numeric(body[5], errors="coerce").fillna(-1).astype(np.int64).to_numpy()
+    for j in extra_cols:
+        var[header[j].strip()] = body[j].to_numpy()
+    qc = _featurecounts_summary(path, sources, samples)
+    return CountTable(
+        "featurecounts", [path], features, samples, counts, var=var, qc=qc,
+        source_columns=dict(zip(samples, sources, strict=True)),
+    )
+
+
+def _featurecounts_summary(path: Path, sources: list[str], samples: list[str]) -> pd.DataFrame:
+    summary = path.with_name(path.name + ".summary")
+    if not summary.is_file():
+        return pd.DataFrame(index=samples)
+    lines = read_lines(summary)
+    header = lines.lines[0].split("\t")
+    if not header or header[0] != "Status":
+        raise FormatError(summary, "expected a featureCounts summary starting with 'Status'", line=1)
+    body = parse_delimited(lines, "\t")
+    by_source = {h.strip(): j for j, h in enumerate(header)}
+    qc = pd.DataFrame(index=pd.Index(samples))
+    statuses = body[0].tolist()
+    for src, sample in zip(sources, samples, strict=True):
+        if src not in by_source:
+            raise InputError(
+                summary, f"no column for '{src}', which the count table has", line=1
+            )
+    for i, status in enumerate(statuses):
+        vals = [body.iat[i, by_source[src]] for src in sources]
+        qc[f"featurecounts_{status}"] = pd.to_numeric(pd.Series(vals), errors="coerce").to_numpy()
+    qc = qc.loc[:, (qc.fillna(0) != 0).any(axis=0)] if qc.shape[1] else qc
+    return qc.fillna(0).astype(np.int64)
+
+
+# --------------------------------------------------------------------------------------------
+# htseq-count
+# --------------------------------------------------------------------------------------------
+
+
+def is_htseq(lines: Lines) -> bool:
+    return any(line.startswith("__") for line in lines.lines[-8:])
+
+
+def read_htseq(paths: Sequence[Path], *, non_integer: str = "error") -> CountTable:
+    """htseq-count output: one file per sample, or one file with a column per BAM.
+
+    The special counters (``__no_feature``, ``__ambiguous``, ...) become per-sample QC columns.
+    """
+    tables = [_read_one_htseq(p, non_integer=non_integer, single=len(paths) == 1) for p in paths]
+    if len(tables) == 1:
+        return tables[0]
+    ref = tables[0]
+    ref_set = set(ref.features)
+    for t in tables[1:]:
+        if t.features != ref.features:
+            missing = [f for f in ref.features if f not in set(t.features)]
+            extra = [f for f in t.features if f not in ref_set]
+            detail = []
+            if missing:
+                detail.append(f"missing {len(missing)} (e.g. {', '.join(missing[:3])})")
+            if extra:
+                detail.append(f"extra {len(extra)} (e.g. {', '.join(extra[:3])})")
+            if not detail:
+                detail.append("same features in a different order")
+            raise InputError(
+                t.files[0],
+                f"features differ from {ref.files[0].name} ({'; '.join(detail)}); "
+                "htseq-count files of one run must come from the same annotation",
+            )
+    samples = [s for t in tables for s in t.samples]
+    files = [t.files[0] for t in tables]
+    _check_unique(
+        files[0].parent, samples, "sample column", positions=list(range(1, len(samples) + 1))
+    )
+    counts = np.hstack([t.counts for t in tables])
+    qc = pd.concat([t.qc for t in tables])
+    sources = {s: str(t.files[0]) for t in tables for s in t.samples}
+    return CountTable("htseq", files, ref.features, samples, counts, qc=qc, source_columns=sources)
+
+
+def _read_one_htseq(path: Path, *, non_integer: str, single: bool) -> CountTable:
+    lines = read_lines(path)
+    sep = "\t"
+    first = lines.lines[0].split(sep)
+    if len(first) < 2:
+        raise FormatError(
+            path,
+            f"expected htseq-count output (feature<TAB>count), found {len(first)} field(s)",
+            line=lines.numbers[0],
+        )
+    has_header = False
+    try:
+        [float(x) for x in first[1:]]
+    except ValueError:
+        has_header = True  # htseq-count --with-header, or a hand-added header
+    header = [c.strip() for c in first] if has_header else []
+    body = parse_delimited(lines, sep, skip=1 if has_header else 0)
+    if body.empty:
+        raise InputError(path, "has a header line but no data rows")
+    line_numbers = np.asarray(lines.numbers[1 if has_header else 0 :])
+    names = body[0].str.strip()
+    special = names.str.startswith("__").to_numpy()
+    n_cols = body.shape[1] - 1
+    if has_header and len(header) == n_cols + 1:
+        sources = header[1:]
+        samples = [sample_name_from_path(s) for s in sources]
+    elif n_cols == 1:
+        sources = [str(path)]
+        samples = [sample_name_from_count_file(path)]
+    else:
+        sources = [f"{path.name}:column {j + 2}" for j in range(n_cols)]
+        samples = [f"{sample_name_from_count_file(path)}_{j + 1}" for j in range(n_cols)]
+    feat_rows = ~special
+    features = names[feat_rows].tolist()
+    if not features:
+        raise InputError(path, "has only __ counters and no feature rows")
+    _check_unique(path, features, "feature id", positions=line_numbers[feat_rows].tolist())
+    values = body.iloc[:, 1:]
+    counts = to_counts(
+        values[feat_rows].reset_index(drop=True),
+        path=path,
+        line_numbers=line_numbers[feat_rows],
+        columns=samples,
+        non_integer=non_integer,
+    )
+    qc = pd.DataFrame(index=pd.Index(samples))
+    if special.any():
+        spec_counts = to_counts(
+            values[special].reset_index(drop=True),
+            path=path,
+            line_numbers=line_numbers[special],
+            columns=samples,
+        )
+        for i, name in enumerate(names[special]):
+            qc[f"htseq{name}"] = spec_counts[i]
+    return CountTable(
+        "htseq", [path], features, samples, counts, qc=qc,
+        source_columns=dict(zip(samples, sources, strict=True)),
+    )

@@ -1,0 +1,338 @@
+"""``read_counts``: any supported count table + a sample sheet -> an annotated AnnData."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import anndata as ad
+import numpy as np
+import pandas as pd
+
+from .._errors import FormatError, InputError, SampleSheetError
+from .._provenance import record
+from ._atomic import atomic_path, check_output
+from ._formats import (
+    FORMATS,
+    CountTable,
+    is_featurecounts,
+    is_htseq,
+    read_featurecounts,
+    read_htseq,
+    read_table,
+)
+from ._mirna_formats import is_mirge3, is_smrnaseq, read_mirge3, read_smrnaseq
+from ._samplesheet import read_sample_sheet
+from ._text import check_readable, read_lines, sniff_kind
+
+if TYPE_CHECKING:
+    from ..reference import Reference
+
+logger = logging.getLogger("mtncrna")
+
+LIBRARIES = ("small", "long")
+PathLike = str | Path
+
+
+def _expand(counts: PathLike | Sequence[PathLike]) -> list[Path]:
+    items = [counts] if isinstance(counts, (str, Path)) else list(counts)
+    if not items:
+        raise InputError(None, "no count files given")
+    paths: list[Path] = []
+    for item in items:
+        p = Path(item)
+        if p.is_dir():
+            files = sorted(
+                f for f in p.iterdir()
+                if f.is_file() and not f.name.startswith(".") and not f.name.endswith(".summary")
+            )
+            if not files:
+                raise InputError(p, "folder holds no count files")
+            paths.extend(files)
+        else:
+            paths.append(check_readable(p, what="count file"))
+    return paths
+
+
+def detect_format(paths: Sequence[Path]) -> str:
+    """Guess the format of count file(s) from their content (not their names)."""
+    if len(paths) > 1:
+        for p in paths:
+            lines = read_lines(p)
+            if not is_htseq(lines) and len(lines.lines[0].split("\t")) != 2:
+                raise FormatError(
+                    p,
+                    "several count files were given, but this one is not htseq-count output "
+                    "(feature<TAB>count lines ending in __no_feature etc.); only per-sample "
+                    "htseq-count files can be combined",
+                )
+        return "htseq"
+    p = paths[0]
+    kind = sniff_kind(p)
+    if kind == "hdf5":
+        return "h5ad"
+    lines = read_lines(p)
+    if is_featurecounts(lines):
+        return "featurecounts"
+    if is_htseq(lines):
+        return "htseq"
+    if is_mirge3(lines):
+        return "mirge3"
+    if is_smrnaseq(lines):
+        return "smrnaseq"
+    return "table"
+
+
+def _parse(
+    paths: list[Path], fmt: str, sample_hint: Sequence[str] | None, non_integer: str
+) -> CountTable:
+    if fmt != "htseq" and len(paths) > 1:
+        raise FormatError(paths[1], f"format {fmt} takes one count file, got {len(paths)}")
+    if fmt == "featurecounts":
+        return read_featurecounts(paths[0], non_integer=non_integer)
+    if fmt == "htseq":
+        return read_htseq(paths, non_integer=non_integer)
+    if fmt == "mirge3":
+        return read_mirge3(paths[0], non_integer=non_integer)
+    if fmt == "smrnaseq":
+        return read_smrnaseq(paths[0], non_integer=non_integer)
+    if fmt == "table":
+        return read_table(paths[0], sample_hint=sample_hint, non_integer=non_integer)
+    raise FormatError(paths[0], f"unknown format '{fmt}'; expected one of {', '.join(FORMATS)}")
+
+
+def guess_library(features: Sequence[str]) -> str:
+    """'small' when most feature names are miRNAs (miR-/let-/MIMAT), else 'long'."""
+    from ..reference import name_key
+
+    if not len(features):
+        return "long"
+    keys = [name_key(f) for f in features]
+    mirna = sum(k.startswith(("mir-", "let-", "mimat")) for k in keys)
+    return "small" if mirna / len(keys) >= 0.5 else "long"
+
+
+def _match_samples(
+    table: CountTable, sheet: pd.DataFrame, *, drop_unmatched: bool, sheet_path: str
+) -> list[str]:
+    in_counts = table.samples
+    sheet_ids = list(sheet.index)
+    counts_set, sheet_set = set(in_counts), set(sheet_ids)
+    not_in_sheet = [s for s in in_counts if s not in sheet_set]
+    not_in_counts = [s for s in sheet_ids if s not in counts_set]
+    if not_in_sheet or not_in_counts:
+        parts = [
+            f"sample sheet has {len(sheet_ids)} samples but the count table has "
+            f"{len(in_counts)} sample columns"
+        ]
+        if not_in_sheet:
+            parts.append(f"not in the sample sheet: {_few(not_in_sheet)}")
+        if not_in_counts:
+            parts.append(f"not in the count table: {_few(not_in_counts)}")
+        msg = "; ".join(parts)
+        keep = [s for s in sheet_ids if s in counts_set]
+        if not drop_unmatched or not keep:
+            hint = "" if keep else " (no sample id in common)"
+            raise SampleSheetError(
+                sheet_path, msg + hint + ("" if drop_unmatched else
+                                          "; use --drop-unmatched to keep the common samples")
+            )
+        logger.warning("%s; keeping the %d samples in both", msg, len(keep))
+        return keep
+    return sheet_ids
+
+
+def _few(items: Sequence[str], n: int = 6) -> str:
+    shown = ", ".join(items[:n])
+    return shown + (f" and {len(items) - n} more" if len(items) > n else "")
+
+
+def read_counts(
+    counts: PathLike | Sequence[PathLike],
+    samples: PathLike | pd.DataFrame | None = None,
+    *,
+    library: str | None = None,
+    format: str = "auto",  # noqa: A002 - mirrors the CLI option
+    non_integer: str = "error",
+    drop_unmatched: bool = False,
+    annotate: bool = True,
+    reference: Reference | PathLike | None = None,
+) -> ad.AnnData:
+    """Read a count matrix and its sample sheet into an AnnData (samples x features).
+
+    Parameters
+    ----------
+    counts
+        A count file, several htseq-count files, or a folder of them. Formats: a plain feature x
+        sample table (TSV/CSV/.gz), featureCounts output, htseq-count output, miRge3's
+        ``miR.Counts.csv``, nf-core/smrnaseq's mature counts, or an ``.h5ad``.
+    samples
+        Sample sheet path (or an already-read frame): a ``sample`` column plus metadata such as
+        condition, fraction, cell_line, drug, batch, replicate, pair.
+    library
+        ``"small"`` or ``"long"``; guessed from the feature names when omitted.
+    format
+        ``"auto"`` (detect from content) or one of table, featurecounts, htseq, mirge3, smrnaseq,
+        h5ad.
+    non_integer
+        ``"error"`` (default) or ``"round"`` for estimated counts.
+    drop_unmatched
+        Keep the samples common to the table and sheet (with a warning) instead of failing.
+    annotate
+        Run :func:`mtncrna.tl.annotate` against the reference (adds ``var`` columns).
+    reference
+        A :class:`~mtncrna.reference.Reference`, or a path to an extension table merged into the
+        bundled one.
+
+    Returns
+    -------
+    AnnData with raw integer counts in ``X`` and ``layers["counts"]``, the sample sheet in ``obs``
+    (plus QC counters such as ``htseq__no_feature``), feature annotation in ``var`` and
+    provenance in ``uns["mtncrna"]``.
+    """
+    if format not in FORMATS:
+        raise FormatError(None, f"unknown format '{format}'; expected one of {', '.join(FORMATS)}")
+    if library is not None and library not in LIBRARIES:
+        raise InputError(None, f"unknown library '{library}'; expected small or long")
+    if non_integer not in ("error", "round"):
+        raise InputError(None, f"non_integer must be 'error' or 'round', got '{non_integer}'")
+    paths = _expand(counts)
+    sheet_path = ""
+    if isinstance(samples, pd.DataFrame):
+        sheet = samples
+        sheet_path = str(sheet.attrs.get("path", "sample sheet"))
+    elif samples is not None:
+        sheet = read_sample_sheet(samples)  # fail on a bad sheet before reading big tables
+        sheet_path = str(samples)
+    else:
+        sheet = None
+    ref = _as_reference(reference) if annotate else None
+
+    fmt = detect_format(paths) if format == "auto" else format
+    if fmt == "h5ad":
+        adata = _read_h5ad_counts(paths)
+        if sheet is not None:
+            keep = _match_samples(
+                CountTable("h5ad", paths, list(adata.var_names), list(adata.obs_names),
+                           np.empty((0, 0))),
+                sheet, drop_unmatched=drop_unmatched, sheet_path=sheet_path,
+            )
+            adata = adata[keep].copy()
+            for col in sheet.columns:
+                adata.obs[col] = sheet.loc[keep, col].to_numpy()
+    else:
+        hint = list(sheet.index) if sheet is not None else None
+        table = _parse(paths, fmt, hint, non_integer)
+        if sheet is not None:
+            keep = _match_samples(table, sheet, drop_unmatched=drop_unmatched,
+                                  sheet_path=sheet_path)
+        else:
+            keep = table.samples
+        adata = _to_anndata(table, sheet, keep)
+    lib = library or adata.uns.get("mtncrna", {}).get("library") or guess_library(
+        list(adata.var_names))
+    inputs = [("counts", p) for p in paths]
+    if sheet_path and samples is not None and not isinstance(samples, pd.DataFrame):
+        inputs.append(("samples", sheet_path))
+    prov = record(
+        step="import",
+        inputs=inputs,
+        parameters={"format": fmt, "library": lib, "non_integer": non_integer,
+                    "drop_unmatched": drop_unmatched},
+        reference_version=ref.version if ref is not None else None,
+    )
+    meta = dict(adata.uns.get("mtncrna", {}))
+    meta["library"] = lib
+    meta["format"] = fmt
+    provenance = dict(meta.get("provenance", {}))
+    provenance["import"] = prov
+    meta["provenance"] = provenance
+    adata.uns["mtncrna"] = meta
+    if ref is not None:
+        from ..tl import annotate as _annotate
+
+        _annotate(adata, reference=ref)
+    logger.info(
+        "read %d samples x %d features (%s, %s library)", adata.n_obs, adata.n_vars, fmt, lib
+    )
+    return adata
+
+
+def _as_reference(reference: Reference | PathLike | None) -> Reference:
+    from ..reference import Reference, load_reference
+
+    if isinstance(reference, Reference):
+        return reference
+    return load_reference(reference)
+
+
+def _to_anndata(table: CountTable, sheet: pd.DataFrame | None, keep: list[str]) -> ad.AnnData:
+    col_of = {s: j for j, s in enumerate(table.samples)}
+    idx = [col_of[s] for s in keep]
+    X = np.ascontiguousarray(table.counts[:, idx].T)
+    obs = pd.DataFrame(index=pd.Index(keep, name="sample"))
+    if sheet is not None:
+        obs = sheet.loc[keep].copy()
+        obs.index.name = "sample"
+    if not table.qc.empty:
+        qc = table.qc.reindex(keep)
+        for col in qc.columns:
+            obs[col] = qc[col].to_numpy()
+    if table.source_columns:
+        obs["source"] = [table.source_columns.get(s, "") for s in keep]
+    for col in obs.columns:
+        if obs[col].dtype == object:
+            obs[col] = obs[col].astype("string").fillna("").astype(str)
+    var = table.var.copy() if not table.var.empty else pd.DataFrame(index=table.features)
+    var.index = pd.Index([str(f) for f in table.features], name="feature")
+    obs.index = obs.index.astype(str)
+    adata = ad.AnnData(X=X, obs=obs, var=var)
+    adata.layers["counts"] = X.copy()
+    adata.uns["mtncrna"] = {"format": table.format}
+    return adata
+
+
+def _read_h5ad_counts(paths: list[Path]) -> ad.AnnData:
+    p = paths[0]
+    try:
+        adata = ad.read_h5ad(p)
+    except Exception as exc:  # h5py raises many types for corrupt files
+        raise InputError(p, f"cannot read as .h5ad: {str(exc).splitlines()[0]}") from None
+    mat = adata.layers["counts"] if "counts" in adata.layers else adata.X
+    if mat is None:
+        raise InputError(p, "has no count matrix (X is empty and there is no counts layer)")
+    if hasattr(mat, "toarray"):
+        mat = mat.toarray()
+    mat = np.asarray(mat)
+    if mat.size and (not np.all(np.isfinite(mat)) or (mat < 0).any()
+                     or not np.allclose(mat, np.rint(mat))):
+        raise InputError(
+            p,
+            "X (or layers['counts']) does not hold raw counts: expected whole numbers >= 0 "
+            "(store raw counts in layers['counts'])",
+        )
+    X = np.rint(mat).astype(np.int64)
+    adata.X = X
+    adata.layers["counts"] = X.copy()
+    return adata
+
+
+def read_h5ad(path: PathLike) -> ad.AnnData:
+    """Read an .h5ad written by mtncrna (or anything with raw counts), with clear errors."""
+    p = check_readable(path, what=".h5ad file")
+    if sniff_kind(p) != "hdf5":
+        raise FormatError(p, "is not an HDF5/.h5ad file")
+    try:
+        return ad.read_h5ad(p)
+    except Exception as exc:
+        raise InputError(p, f"cannot read as .h5ad: {str(exc).splitlines()[0]}") from None
+
+
+def write_h5ad(adata: ad.AnnData, path: PathLike, *, inputs: Sequence[PathLike] = ()) -> Path:
+    """Write ``adata`` to ``path`` atomically (temporary name, then rename); never over an input."""
+    out = check_output(path, inputs)
+    with atomic_path(out) as tmp:
+        adata.write_h5ad(tmp)
+    return out

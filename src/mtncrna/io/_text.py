@@ -1,0 +1,282 @@
+"""Reading delimited text robustly: gzip, BOM, CRLF, quoting, and precise error positions.
+
+Every table reader in mtncrna goes through :func:`read_lines` and :func:`parse_delimited`, so a
+malformed file produces the same kind of message everywhere: the file, the line (1-based, as an
+editor shows it), the column, what was expected and what was found.
+"""
+
+from __future__ import annotations
+
+import bz2
+import csv
+import gzip
+import io
+import re
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .._errors import FormatError, InputError
+from .._logging import logger
+
+_GZIP_MAGIC = b"\x1f\x8b"
+_BZ2_MAGIC = b"BZh"
+_ZIP_MAGIC = b"PK\x03\x04"
+_HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+_NA_STRINGS = frozenset({"na", "nan", "n/a", "null", "none", "#n/a", "-nan"})
+
+
+def sniff_kind(path: Path) -> str:
+    """Return 'gzip', 'bzip2', 'zip', 'hdf5', 'empty' or 'plain' from the first bytes of ``path``."""
+    with path.open("rb") as fh:
+        head = fh.read(8)
+    if not head:
+        return "empty"
+    if head.startswith(_GZIP_MAGIC):
+        return "gzip"
+    if head.startswith(_BZ2_MAGIC):
+        return "bzip2"
+    if head.startswith(_ZIP_MAGIC):
+        return "zip"
+    if head.startswith(_HDF5_MAGIC):
+        return "hdf5"
+    return "plain"
+
+
+def check_readable(path: str | Path, *, what: str = "file") -> Path:
+    """Resolve ``path`` and fail early, with one clear line, if it is not a readable file."""
+    p = Path(path)
+    if not p.exists():
+        raise InputError(p, f"{what} not found")
+    if p.is_dir():
+        raise InputError(p, f"is a folder, expected a {what}")
+    try:
+        with p.open("rb"):
+            pass
+    except OSError as exc:
+        raise InputError(p, f"cannot open {what}: {exc.strerror or exc}") from None
+    return p
+
+
+def read_bytes(path: str | Path) -> bytes:
+    """Read a file, transparently decompressing gzip/bzip2; corrupt archives become InputError."""
+    p = check_readable(path)
+    kind = sniff_kind(p)
+    if kind == "zip":
+        raise FormatError(
+            p,
+            "is a zip archive (an Excel .xlsx workbook?); expected plain or gzip-compressed "
+            "text: export the sheet as CSV or TSV",
+        )
+    if kind == "hdf5":
+        raise FormatError(p, "is an HDF5 file (an .h5ad?), expected a text table")
+    raw = p.read_bytes()
+    if kind == "gzip":
+        try:
+            return gzip.decompress(raw)
+        except (EOFError, OSError, zlib.error) as exc:
+            raise InputError(
+                p, f"gzip data is truncated or corrupt ({exc}); re-copy or re-compress the file"
+            ) from None
+    if kind == "bzip2":
+        try:
+            return bz2.decompress(raw)
+        except (EOFError, OSError, ValueError) as exc:
+            raise InputError(p, f"bzip2 data is truncated or corrupt ({exc})") from None
+    return raw
+
+
+def _decode(path: Path, raw: bytes) -> str:
+    if b"\x00" in raw[:65536]:
+        raise FormatError(path, "contains binary data (NUL bytes); expected a text table")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        try:
+            text = raw.decode("cp1252")
+        except UnicodeDecodeError:
+            raise InputError(
+                path, f"byte 0x{raw[exc.start]:02x} is not UTF-8 text", line=line
+            ) from None
+        logger.warning(
+            "%s line %d is not UTF-8; read the file as Windows-1252 (save it as UTF-8 to avoid this)",
+            path,
+            line,
+        )
+    # Text tables have few control characters; random bytes have many.
+    sample = text[:65536]
+    if sample:
+        controls = sum(1 for ch in sample if ord(ch) < 32 and ch not in "\t\r\n")
+        if controls > max(3, len(sample) // 200):
+            raise FormatError(path, "looks like binary data, not a text table")
+    return text
+
+
+@dataclass
+class Lines:
+    """The lines of a text file, with their 1-based line numbers in the original file."""
+
+    path: Path
+    lines: list[str]
+    numbers: list[int]
+
+    def __len__(self) -> int:
+        return len(self.lines)
+
+
+def read_lines(path: str | Path, *, comment: str | None = None) -> Lines:
+    """Read a (possibly compressed) text file into lines.
+
+    Handles a UTF-8 byte-order mark and LF, CRLF or CR line ends. Blank lines and, if ``comment``
+    is given, lines starting with it are dropped; the original line numbers are kept for messages.
+    """
+    p = Path(path)
+    raw = read_bytes(p)
+    if not raw.strip():
+        raise InputError(p, "file is empty, expected a table with a header line and data rows")
+    text = _decode(p, raw)
+    all_lines = re.split(r"\r\n|\r|\n", text)
+    lines: list[str] = []
+    numbers: list[int] = []
+    for i, line in enumerate(all_lines, start=1):
+        if not line.strip():
+            continue
+        if comment is not None and line.lstrip().startswith(comment):
+            continue
+        lines.append(line)
+        numbers.append(i)
+    if not lines:
+        raise InputError(p, "file has no data lines (only comments or blank lines)")
+    return Lines(p, lines, numbers)
+
+
+def sniff_delimiter(path: Path, header: str) -> str:
+    """Choose the field separator from the header line: tab, comma or semicolon."""
+    counts = {d: header.count(d) for d in ("\t", ",", ";")}
+    best = max(counts, key=lambda d: counts[d])
+    if counts[best] == 0:
+        raise FormatError(
+            path,
+            "header has a single column; expected fields separated by tabs, commas or semicolons",
+            line=1,
+        )
+    if counts["\t"]:
+        return "\t"
+    return best
+
+
+def split_header(path: Path, header: str, sep: str, line: int) -> list[str]:
+    """Split the header line into cleaned cells (quotes and surrounding spaces removed)."""
+    try:
+        cells = next(csv.reader([header], delimiter=sep, quotechar='"'))
+    except csv.Error as exc:
+        raise InputError(path, f"cannot parse header: {exc}", line=line) from None
+    return [c.strip() for c in cells]
+
+
+def parse_delimited(lines: Lines, sep: str, *, skip: int = 1) -> pd.DataFrame:
+    """Parse ``lines[skip:]`` into a frame of strings with positional integer column labels.
+
+    Rows with more fields than the widest expected row raise an InputError naming the line.
+    """
+    body = lines.lines[skip:]
+    if not body:
+        return pd.DataFrame()
+    try:
+        frame = pd.read_csv(
+            io.StringIO("\n".join(body)),
+            sep=sep,
+            header=None,
+            dtype=str,
+            keep_default_na=False,
+            na_filter=False,
+            quotechar='"',
+            skipinitialspace=False,
+            engine="c",
+        )
+    except pd.errors.ParserError as exc:
+        msg = str(exc)
+        m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", msg)
+        if m:
+            idx = int(m.group(2)) - 1
+            line = lines.numbers[skip + idx] if skip + idx < len(lines.numbers) else None
+            raise InputError(
+                lines.path,
+                f"expected {m.group(1)} fields (as in the rows above), found {m.group(3)}",
+                line=line,
+            ) from None
+        raise InputError(lines.path, f"cannot parse table: {msg.splitlines()[0]}") from None
+    return frame
+
+
+def strip_cells(frame: pd.DataFrame) -> pd.DataFrame:
+    """Strip surrounding whitespace from every string cell."""
+    return frame.apply(lambda col: col.str.strip() if col.dtype == object else col)
+
+
+def to_counts(
+    values: pd.DataFrame,
+    *,
+    path: Path,
+    line_numbers: np.ndarray,
+    columns: list[str],
+    non_integer: str = "error",
+) -> np.ndarray:
+    """Validate string cells as non-negative whole numbers and return an int64 array.
+
+    ``values`` has one row per feature and one column per sample (strings). ``line_numbers`` are the
+    file's line numbers of the rows and ``columns`` the sample names, used in messages. Whole-valued
+    decimals ("12.0", "1e3") are accepted. With ``non_integer="round"`` decimals are rounded (as
+    for estimated counts from salmon or RSEM); otherwise they are an error.
+    """
+    n_rows, n_cols = values.shape
+    out = np.empty((n_rows, n_cols), dtype=np.int64)
+    first_bad: tuple[int, int, str] | None = None  # (row, column, message)
+    n_bad = 0
+    n_rounded = 0
+    for j in range(n_cols):
+        col = values.iloc[:, j].astype(str).str.strip()
+        num = pd.to_numeric(col, errors="coerce").to_numpy(dtype=float)
+        with np.errstate(invalid="ignore"):
+            frac = np.isfinite(num) & (np.abs(num - np.rint(num)) > 1e-8)
+            bad = ~np.isfinite(num) | (num < 0)
+        if non_integer == "round":
+            n_rounded += int(frac.sum())
+        else:
+            bad |= frac
+        if bad.any():
+            n_bad += int(bad.sum())
+            i = int(np.flatnonzero(bad)[0])
+            if first_bad is None or (i, j) < first_bad[:2]:
+                first_bad = (i, j, _count_problem(col.iat[i], num[i]))
+            continue
+        out[:, j] = np.rint(num).astype(np.int64)
+    if first_bad is not None:
+        i, j, msg = first_bad
+        more = f" ({n_bad - 1} more invalid cells)" if n_bad > 1 else ""
+        raise InputError(path, msg + more, line=int(line_numbers[i]), column=columns[j])
+    if n_rounded:
+        logger.warning("%s: rounded %d non-integer counts to whole numbers", path, n_rounded)
+    return out
+
+
+def _count_problem(cell: str, value: float) -> str:
+    expected = "expected a count (a whole number >= 0)"
+    if cell == "":
+        return f"empty cell, {expected}"
+    if np.isnan(value):
+        if cell.lower() in _NA_STRINGS:
+            return f"'{cell}' is a missing value, {expected}"
+        return f"'{cell}' is not a number, {expected}"
+    if np.isinf(value):
+        return f"'{cell}' is infinite, {expected}"
+    if value < 0:
+        return f"'{cell}' is negative, {expected}"
+    return (
+        f"'{cell}' is not a whole number, {expected}; "
+        "use --round (non_integer='round') for estimated counts"
+    )
