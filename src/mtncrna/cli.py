@@ -23,22 +23,27 @@ F = TypeVar("F", bound=Callable[..., Any])
 EXIT_INPUT_ERROR = 2
 
 
-def _setup_logging(verbose: int, quiet: bool) -> None:
-    from rich.console import Console
-    from rich.logging import RichHandler
+class _CliHandler(logging.StreamHandler):
+    """Log records as single lines on the current stderr: ``mtncrna: warning: ...``."""
 
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+        self.setFormatter(logging.Formatter("mtncrna: %(levelname)s: %(message)s"))
+
+    def format(self, record: logging.LogRecord) -> str:
+        record.levelname = record.levelname.lower()
+        return super().format(record)
+
+
+def _setup_logging(verbose: int, quiet: bool) -> None:
     from ._settings import settings
 
     settings.verbosity = 0 if quiet else 1 + verbose
     logger = logging.getLogger("mtncrna")
     for h in list(logger.handlers):
-        if isinstance(h, RichHandler):
+        if isinstance(h, _CliHandler):
             logger.removeHandler(h)
-    handler = RichHandler(
-        console=Console(stderr=True), show_time=False, show_path=False, markup=False
-    )
-    handler.setFormatter(logging.Formatter("%(message)s"))
-    logger.addHandler(handler)
+    logger.addHandler(_CliHandler())
 
 
 def _fail(message: str) -> None:

@@ -78,6 +78,7 @@ class Reference:
     sources: dict[str, str] = field(default_factory=dict)
     _exact: dict[str, tuple[str, ...]] = field(default_factory=dict, repr=False)
     _keyed: dict[str, tuple[str, ...]] = field(default_factory=dict, repr=False)
+    _historic: dict[str, str] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         self._build_index()
@@ -90,6 +91,7 @@ class Reference:
             keyed[name_key(alias)].add(rid)
         self._exact = {k: tuple(sorted(v)) for k, v in exact.items()}
         self._keyed = {k: tuple(sorted(v)) for k, v in keyed.items()}
+        self._historic = _historic_names(self.evidence)
 
     # ---------------------------------------------------------------- resolution
 
@@ -125,10 +127,13 @@ class Reference:
     def _is_symbol(self, attempt: str, hit: tuple[str, ...]) -> bool:
         return len(hit) == 1 and self.features.at[hit[0], "symbol"] == attempt
 
-    @staticmethod
-    def _outcome(query: str, hit: tuple[str, ...], status: str) -> Resolution:
+    def _outcome(self, query: str, hit: tuple[str, ...], status: str) -> Resolution:
         if len(hit) == 1:
             return Resolution(query, hit[0], status, hit)
+        # An arm-less historic name ("miR-133a") that the curated evidence pins to one arm
+        historic = self._historic.get(name_key(query))
+        if historic in hit:
+            return Resolution(query, historic, "alias", hit)
         return Resolution(query, None, "ambiguous", hit)
 
     def resolve_many(self, names: list[str] | pd.Index) -> pd.DataFrame:
@@ -154,6 +159,14 @@ class Reference:
         out["feature"] = {k: _plain(v) for k, v in feat.items()}
         ev = self.evidence[self.evidence["reference_id"] == res.reference_id]
         out["evidence"] = [{k: _plain(v) for k, v in r.items()} for r in ev.to_dict("records")]
+        key = name_key(name)
+        other = self.evidence[
+            (self.evidence["name_in_source"].map(name_key) == key)
+            & (self.evidence["reference_id"] != res.reference_id)
+        ]
+        out["curated_elsewhere"] = [
+            {k: _plain(v) for k, v in r.items()} for r in other.to_dict("records")
+        ]
         fr = self.fractionation[self.fractionation["reference_id"] == res.reference_id]
         out["fractionation"] = [
             {k: _plain(v) for k, v in r.items()} for r in fr.to_dict("records")
@@ -173,6 +186,23 @@ class Reference:
             .rename("n_features")
             .reset_index()
         )
+
+
+def _historic_names(evidence: pd.DataFrame) -> dict[str, str]:
+    """Arm-less miRNA names the curators resolved to one arm (flag ``arm_inferred``).
+
+    The old miRBase name of the dominant arm had no suffix (hsa-miR-133a was today's
+    hsa-miR-133a-3p); the curated rows record which arm each source meant.
+    """
+    if evidence.empty or "flags" not in evidence.columns:
+        return {}
+    out: dict[str, set[str]] = defaultdict(set)
+    for name, rid, flags in zip(evidence["reference_name"], evidence["reference_id"],
+                                evidence["flags"], strict=True):
+        if "arm_inferred" in flags and "ambiguous_name" not in flags and rid:
+            if name.endswith(("-5p", "-3p")):
+                out[name_key(name[:-3])].add(rid)
+    return {k: next(iter(v)) for k, v in out.items() if len(v) == 1}
 
 
 def _plain(v: object) -> object:
@@ -310,6 +340,7 @@ def _build(directory: Path) -> Reference:
         directory=directory,
     )
     ref.evidence = _attach_ids(ref, evidence, directory / "mtncrna_evidence.tsv", "reference_name")
+    ref._build_index()
     ref.fractionation = _attach_ids(ref, frac, directory / "mito_fractionation.tsv",
                                     "reference_name")
     _derive_classes(ref)

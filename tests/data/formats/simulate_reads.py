@@ -18,6 +18,9 @@ Writes, under OUTDIR (default: current directory):
                          small-RNA reads (adapter already removed) drawn from
                          the mature sequences with 3' trimming / non-templated
                          additions, plus a few reads matching nothing
+  mirna/other_small_rna/*.fa
+                         two random sequences per non-miRNA class (tRNA,
+                         snoRNA, rRNA, ...) for the miRge3 library
 
 Only the Python standard library is used; everything is a pure function of
 the seed, so the output is byte-identical on every run.
@@ -361,6 +364,14 @@ def simulate_small_rna(rng, outdir, mature_seq):
                 fh.write("@%s_%d\n%s\n+\n%s\n" % (sample, i, s, "I" * len(s)))
 
 
+def write_other_small_rna(rng, outdir):
+    """Two random sequences per non-miRNA class for the miRge3 library."""
+    os.makedirs(outdir, exist_ok=True)
+    for cls in ("mature_trna", "pre_trna", "snorna", "rrna", "ncrna_others", "mrna"):
+        write_fasta(os.path.join(outdir, "%s.fa" % cls),
+                    [("%s_%d" % (cls, i), rand_seq(rng, 120)) for i in (1, 2)], width=200)
+
+
 def main(argv):
     outdir, seed = ".", SEED
     args = list(argv)
@@ -382,6 +393,7 @@ def main(argv):
     hairpins, mature_seq, coords = build_mirnas(rng)
     write_mirna_refs(os.path.join(outdir, "mirna"), hairpins, mature_seq, coords)
     simulate_small_rna(rng, os.path.join(outdir, "mirna"), mature_seq)
+    write_other_small_rna(rng, os.path.join(outdir, "mirna", "other_small_rna"))
 
 
 if __name__ == "__main__":

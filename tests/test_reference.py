@@ -1,0 +1,269 @@
+"""The bundled reference: counts, genome, aliases, evidence, flags, extension tables, CLI."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+import mtncrna as mt
+from conftest import write
+from mtncrna.reference import is_mt_contig
+from mtncrna.reference._manifest import verify_manifest
+
+# Every ncRNA the review (shared/seeds/002) names, as the review spells it.
+SEED_NAMES = [
+    "mitomiR-2392", "mitomiR-5787", "miR-485-5p", "miR-125b", "miR-133a", "miR-210-5p", "miR-24",
+    "miR-30a-5p", "miR-3689a-3p", "miR-26a", "miR-98", "miR-193a-3p", "miR-27a", "SAMMSON",
+    "MPRL", "miR-18c", "miR-206", "miR-141-3p", "miR-33b-3p", "LINC00680", "CYTOR", "HOTAIR",
+    "LINC00673", "NEAT1", "CRNDE", "miR-221", "miR-222",
+]
+
+
+def test_mt_genes(reference):
+    f = reference.features
+    mtg = f[f["rna_class"].isin(["mt-tRNA", "mt-rRNA", "mt-mRNA"])]
+    assert len(mtg) == 37
+    assert mtg["rna_class"].value_counts().to_dict() == {"mt-tRNA": 22, "mt-mRNA": 13,
+                                                          "mt-rRNA": 2}
+    assert (mtg["chrom"] == "NC_012920.1").all()
+    assert (mtg["start"] >= 1).all() and (mtg["end"] <= 16569).all()
+    assert set(mtg["strand"]) == {"+", "-"}
+    # MT-ND6 and 8 tRNAs are on the light (minus) strand
+    assert mtg.loc[mtg["strand"] == "-", "symbol"].tolist().count("MT-ND6") == 1
+    assert (mtg["strand"] == "-").sum() == 9
+
+
+def test_rcrs_and_coordinates_agree(reference):
+    seq = reference.mt_genome()
+    assert len(seq) == 16569
+    assert seq.startswith("GATCACAGGTCTATCACCCTATTAACCACTCACGGGAGCTCTCCATGCATTTGG")
+    assert seq[3106] == "N"
+    comp = str.maketrans("ACGT", "TGCA")
+    f = reference.features
+    for row in f[f["rna_class"] == "mt-mRNA"].itertuples():
+        gene = seq[int(row.start) - 1:int(row.end)]
+        if row.strand == "-":
+            gene = gene.translate(comp)[::-1]
+        assert gene[:3] in {"ATG", "ATA", "ATT"}, (row.symbol, gene[:3])
+    co1 = f[f["symbol"] == "MT-CO1"].iloc[0]
+    assert (co1.start, co1.end, co1.strand) == (5904, 7445, "+")
+
+
+def test_mirbase(reference):
+    f = reference.features
+    mirs = f[f["rna_class"] == "miRNA"]
+    assert len(mirs[mirs.index.str.startswith("MIMAT")]) == 2656
+    assert f.loc["MIMAT0019043", "symbol"] == "hsa-miR-2392"
+    assert f.loc["MIMAT0023252", "symbol"] == "hsa-miR-5787"
+    assert set(mirs.loc[mirs.index.str.startswith("MIMAT"), "sequence"].str.cat()) <= set("ACGU")
+
+
+@pytest.mark.parametrize("name", SEED_NAMES)
+def test_every_seed_ncrna_resolves(reference, name):
+    res = reference.resolve(name)
+    assert res.reference_id is not None, res
+    hit = reference.lookup(name)
+    # the evidence is on the resolved entity, or (for a name the curators corrected, such as
+    # the review's "miR-485-5p" = miR-483-5p of the primary paper) shown as curated elsewhere
+    assert hit["evidence"] or hit["curated_elsewhere"], hit
+
+
+def test_corrected_name_points_to_curated_entity(reference):
+    hit = reference.lookup("miR-485-5p")
+    assert hit["reference_id"] == "MIMAT0002175"  # the real hsa-miR-485-5p
+    assert {r["reference_name"] for r in hit["curated_elsewhere"]} == {"hsa-miR-483-5p"}
+    assert all("ambiguous_name" in r["flags"] for r in hit["curated_elsewhere"])
+
+
+def test_historic_armless_names(reference):
+    # old miRBase names without arm, pinned by the curated evidence
+    assert reference.resolve("miR-133a").reference_id == reference.resolve(
+        "hsa-miR-133a-3p").reference_id
+    assert reference.resolve("miR-27a").reference_id == reference.resolve(
+        "hsa-miR-27a-3p").reference_id
+
+
+@pytest.mark.parametrize(
+    ("alias", "expected"),
+    [
+        ("hsa-miR-2392", "MIMAT0019043"), ("miR-2392", "MIMAT0019043"),
+        ("MIMAT0019043", "MIMAT0019043"), ("mitomiR-2392", "MIMAT0019043"),
+        ("hsa-mir-2392", "MIMAT0019043"), ("miRNA-2392", "MIMAT0019043"),
+        ("HSA-MIR-2392", "MIMAT0019043"),
+        ("SAMMSON", "ENSG00000240405"), ("LINC01212", "ENSG00000240405"),
+        ("ENSG00000240405", "ENSG00000240405"), ("ENSG00000240405.7", "ENSG00000240405"),
+        ("ENSG00000240405.7|SAMMSON", "ENSG00000240405"),
+        ("MT-TF", "ENSG00000210049"), ("mt-tRNA-Phe", "ENSG00000210049"),
+        ("TRNF", "ENSG00000210049"), ("MT_TF", "ENSG00000210049"),
+        ("LINC00152", "ENSG00000222041"),
+        ("miR-125b", "MIMAT0000423"),  # arm-less historic name with a single 5p arm
+        ("hsa-let-7a-5p/7c-5p", "MIMAT0000062"),  # miRge3 collapsed name
+    ],
+)
+def test_aliases(reference, alias, expected):
+    assert reference.resolve(alias).reference_id == expected
+
+
+def test_ambiguous_and_unknown(reference):
+    res = reference.resolve("hsa-miR-17")  # both hsa-miR-17-5p and -3p exist
+    assert res.status == "ambiguous"
+    assert set(res.candidates) == {"MIMAT0000070", "MIMAT0000071"}
+    assert reference.resolve("tRNA-Leu").status == "unknown"  # two Leu tRNAs: never guessed
+    assert reference.resolve("not-a-gene").status == "unknown"
+    # species prefixes other than hsa are not silently mapped to human
+    assert reference.resolve("mmu-miR-2392").reference_id is None
+
+
+@pytest.mark.parametrize("name", ["chrM", "MT", "M", "NC_012920.1", "chrMT", "rCRS",
+                                  "gi|251831106|ref|NC_012920.1|"])
+def test_mt_contig_names(name):
+    assert is_mt_contig(name)
+
+
+def test_not_mt_contig():
+    assert not is_mt_contig("chr1") and not is_mt_contig("chrX")
+
+
+def test_weak_entries_are_flagged(reference):
+    ev = reference.evidence
+    m18c = ev[ev["name_in_source"] == "miR-18c"]
+    assert len(m18c) == 1
+    assert "not_in_mirbase22" in m18c["flags"].iat[0]
+    assert m18c["confidence"].iat[0] == "low"
+    for name in ("hsa-miR-2392", "hsa-miR-5787"):
+        assert ev.loc[ev["reference_name"] == name, "flags"].str.contains(
+            "not_in_mirgenedb").all()
+
+
+def test_literature_directions(reference):
+    ev = reference.evidence
+    d = dict(zip(ev["reference_name"], ev["direction_in_resistant"], strict=False))
+    assert d["hsa-miR-2392"] == "up"
+    assert d["hsa-miR-5787"] == "down"
+    sam = ev[ev["reference_name"] == "SAMMSON"]
+    assert sam["drug"].str.contains("doxorubicin").any()
+    assert sam["target_partner"].str.contains("C1QBP").any()
+
+
+def test_evidence_schema(reference):
+    ev = reference.evidence
+    assert len(ev) >= 40
+    assert ev["evidence_id"].is_unique
+    assert set(ev["localisation"]) <= {"imported", "mtDNA-encoded", "cytosolic-acting", "unknown"}
+    assert set(ev["direction_in_resistant"]) <= {"up", "down", "none", "na"}
+    assert set(ev["confidence"]) <= {"high", "medium", "low"}
+    assert (ev["citation"] != "").all()
+    # only class-level facts lack an entity
+    no_id = ev[ev["reference_id"] == ""]
+    assert no_id["flags"].str.contains("class_level").all()
+
+
+def test_fractionation(reference):
+    fr = reference.fractionation
+    assert {"Barrey", "Bandiera", "Sripada"} <= {s.split()[0] for s in fr["study"]}
+    assert set(fr["confidence"]) <= {"high", "medium", "low"}
+    # miR-1974 was reported mito-enriched but is not a miRBase 22 miRNA: kept and flagged
+    rid = reference.resolve("hsa-miR-1974").reference_id
+    assert rid.startswith("MTNC")
+    assert reference.features.loc[rid, "confidence"] == "low"
+
+
+def test_classes(reference):
+    f = reference.features
+    assert f.loc["MIMAT0019043", "mt_class"] == "mitomiR"
+    assert f.loc["ENSG00000240405", "mt_class"] == "mito-lncRNA"
+    assert f.loc["ENSG00000210049", "mt_class"] == "mt-tRNA"
+    assert bool(f.loc["ENSG00000210049", "known_mtncrna"])
+    assert not bool(f.loc["ENSG00000198804", "known_mtncrna"])  # MT-CO1 codes for a protein
+    lnc = f[f["symbol"] == "lncND5"].iloc[0]
+    assert lnc["mt_class"] == "mito-lncRNA"
+
+
+def test_manifest_matches(reference):
+    assert verify_manifest(reference.directory) >= 8
+
+
+def test_load_returns_independent_copies():
+    a = mt.load_reference()
+    a.features.loc["MIMAT0019043", "symbol"] = "changed"
+    assert mt.load_reference().features.loc["MIMAT0019043", "symbol"] == "hsa-miR-2392"
+
+
+# ------------------------------------------------------------------------ extension tables
+
+EXT = (
+    "reference_name\trna_class\treference_id\taliases\tlocalisation\tdrug\tdirection_in_resistant"
+    "\tcitation\n"
+    "hsa-miR-2392\tmiRNA\t\t\timported\toxaliplatin\tup\tOur lab, 2026\n"
+    "MYLNC1\tlncRNA\tENSG00000999999\tMY-LNC-1\tcytosolic-acting\tcisplatin\tdown\tOur lab, 2026\n"
+)
+
+
+def test_extension_merge(tmp_path):
+    ext = write(tmp_path / "ext.tsv", EXT)
+    ref = mt.load_reference(ext)
+    assert ref.resolve("MY-LNC-1").reference_id == "ENSG00000999999"
+    assert ref.features.loc["ENSG00000999999", "mt_class"] == "mito-lncRNA"
+    base = mt.load_reference()
+    n = (ref.evidence["reference_id"] == "MIMAT0019043").sum()
+    assert n == (base.evidence["reference_id"] == "MIMAT0019043").sum() + 1
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (EXT.replace("\tup\t", "\tupward\t"),
+         "line 2, column direction_in_resistant: 'upward' is not allowed"),
+        (EXT.replace("MYLNC1\tlncRNA\tENSG00000999999", "MYLNC1\tlncRNA\t"),
+         "line 3, column reference_name: 'MYLNC1' is not in the reference"),
+        (EXT.replace("rna_class", "klass"), "missing required column(s) rna_class"),
+        (EXT.replace("\tcitation", "\tcitation\tcolour").replace("2026\n", "2026\tred\n"),
+         "unknown column(s) colour"),
+        (EXT.replace("hsa-miR-2392\tmiRNA", "hsa-miR-17\tmiRNA"), "is ambiguous"),
+    ],
+)
+def test_extension_errors(run_cli, tmp_path, text, message):
+    ext = write(tmp_path / "ext.tsv", text)
+    code, _, stderr = run_cli("reference", "validate", ext)
+    assert code == 2
+    assert message in stderr
+    assert len(stderr.strip().splitlines()) == 1
+
+
+def test_cli_validate(run_cli, tmp_path):
+    code, out, _ = run_cli("reference", "validate")
+    assert code == 0 and "match MANIFEST" in out
+    ext = write(tmp_path / "ext.tsv", EXT)
+    code, out, _ = run_cli("reference", "validate", ext)
+    assert code == 0 and "2 evidence rows (1 new entities)" in out
+
+
+def test_cli_lookup(run_cli):
+    code, out, _ = run_cli("reference", "lookup", "mitomiR-2392", "LINC01212", "TRNF")
+    assert code == 0
+    assert "mitomiR-2392 -> MIMAT0019043 hsa-miR-2392 [miRNA, mitomiR]" in out
+    assert "LINC01212 -> ENSG00000240405 SAMMSON" in out
+    assert "TRNF -> ENSG00000210049 MT-TF [mt-tRNA, mt-tRNA]" in out
+    code, out, _ = run_cli("reference", "lookup", "miR-0000")
+    assert code == 1
+    assert "miR-0000: unknown" in out
+    code, out, _ = run_cli("reference", "lookup", "--format", "json", "SAMMSON")
+    data = json.loads(out)
+    assert data["results"][0]["reference_id"] == "ENSG00000240405"
+    assert len(data["results"][0]["evidence"]) >= 1
+
+
+def test_cli_list(run_cli, tmp_path):
+    code, out, _ = run_cli("reference", "list")
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0].startswith("# mtncrna reference ")
+    (tmp_path / "l.tsv").write_text("\n".join(lines[1:]))
+    table = pd.read_csv(tmp_path / "l.tsv", sep="\t")
+    assert {"hsa-miR-2392", "SAMMSON", "MT-TF"} <= set(table["symbol"])
+    assert "hsa-let-7a-3p" not in set(table["symbol"])  # no evidence, not listed by default
+    code, out, _ = run_cli("reference", "list", "--format", "json", "--evidence")
+    data = json.loads(out)
+    assert len(data["rows"]) >= 40
