@@ -23,8 +23,10 @@ def main() -> None:
     sheet = small.obs.copy()
     sheet.index.name = "sample"
     sheet.to_csv(OUT / "samples.csv")
-    for adata, name, id_col in ((small, "small_rna_counts.tsv", "miRNA"),
-                                (long_, "long_rna_counts.tsv", "gene")):
+    for adata, name, id_col in (
+        (small, "small_rna_counts.tsv", "miRNA"),
+        (long_, "long_rna_counts.tsv", "gene"),
+    ):
         table = adata.to_df().T
         table.index.name = id_col
         table.to_csv(OUT / name, sep="\t")

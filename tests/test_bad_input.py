@@ -57,8 +57,9 @@ def test_bad_count_cells(run_cli, tmp_path, sheet, cell, message):
 def test_bad_cell_reports_first_in_file_order(run_cli, tmp_path, sheet):
     text = COUNTS.replace("\t120\t", "\t1.5\t").replace("\t30\t", "\t-1\t")
     counts = write(tmp_path / "counts.tsv", text)
-    _assert_clean_failure(run_cli, tmp_path, [counts, "-s", sheet], "line 2, column S3",
-                          "1 more invalid cells")
+    _assert_clean_failure(
+        run_cli, tmp_path, [counts, "-s", sheet], "line 2, column S3", "1 more invalid cells"
+    )
 
 
 def test_round_option_accepts_estimated_counts(run_cli, tmp_path, sheet):
@@ -73,8 +74,13 @@ def test_round_option_accepts_estimated_counts(run_cli, tmp_path, sheet):
 
 def test_duplicate_feature(run_cli, tmp_path, sheet):
     counts = write(tmp_path / "counts.tsv", COUNTS + "hsa-miR-2392\t1\t1\t1\t1\n")
-    _assert_clean_failure(run_cli, tmp_path, [counts, "-s", sheet],
-                          "line 6", "feature id 'hsa-miR-2392' appears again (first on line 2)")
+    _assert_clean_failure(
+        run_cli,
+        tmp_path,
+        [counts, "-s", sheet],
+        "line 6",
+        "feature id 'hsa-miR-2392' appears again (first on line 2)",
+    )
 
 
 def test_duplicate_sample_column(run_cli, tmp_path, sheet):
@@ -85,15 +91,22 @@ def test_duplicate_sample_column(run_cli, tmp_path, sheet):
 def test_sheet_count_mismatch(run_cli, tmp_path):
     sheet = write(tmp_path / "samples.csv", SHEET.replace("S4,", "S5,"))
     counts = write(tmp_path / "counts.tsv", COUNTS)
-    _assert_clean_failure(run_cli, tmp_path, [counts, "-s", sheet], "samples.csv",
-                          "not in the sample sheet: S4", "not in the count table: S5")
+    _assert_clean_failure(
+        run_cli,
+        tmp_path,
+        [counts, "-s", sheet],
+        "samples.csv",
+        "not in the sample sheet: S4",
+        "not in the count table: S5",
+    )
 
 
 def test_drop_unmatched_keeps_common_samples(run_cli, tmp_path):
     sheet = write(tmp_path / "samples.csv", SHEET.replace("S4,", "S5,"))
     counts = write(tmp_path / "counts.tsv", COUNTS)
-    code, _, stderr = run_cli("import", counts, "-s", sheet, "--drop-unmatched", "-o",
-                              tmp_path / "o.h5ad")
+    code, _, stderr = run_cli(
+        "import", counts, "-s", sheet, "--drop-unmatched", "-o", tmp_path / "o.h5ad"
+    )
     assert code == 0
     assert "keeping the 3 samples" in stderr
     import anndata as ad
@@ -102,8 +115,13 @@ def test_drop_unmatched_keeps_common_samples(run_cli, tmp_path):
 
 
 def test_unknown_format_forced(run_cli, tmp_path, counts):
-    _assert_clean_failure(run_cli, tmp_path, [counts, "--format", "featurecounts"],
-                          "is not featureCounts output", "Geneid Chr Start End Strand Length")
+    _assert_clean_failure(
+        run_cli,
+        tmp_path,
+        [counts, "--format", "featurecounts"],
+        "is not featureCounts output",
+        "Geneid Chr Start End Strand Length",
+    )
 
 
 def test_unknown_format_name(run_cli, tmp_path, counts):
@@ -130,8 +148,13 @@ def test_header_only(run_cli, tmp_path):
 def test_truncated_gzip(run_cli, tmp_path):
     data = gzip.compress(COUNTS.encode() * 50)
     (tmp_path / "counts.tsv.gz").write_bytes(data[: len(data) // 2])
-    _assert_clean_failure(run_cli, tmp_path, [tmp_path / "counts.tsv.gz"],
-                          "counts.tsv.gz", "gzip data is truncated or corrupt")
+    _assert_clean_failure(
+        run_cli,
+        tmp_path,
+        [tmp_path / "counts.tsv.gz"],
+        "counts.tsv.gz",
+        "gzip data is truncated or corrupt",
+    )
 
 
 def test_binary_garbage(run_cli, tmp_path):
@@ -149,12 +172,19 @@ def test_binary_without_nul(run_cli, tmp_path):
 
 def test_excel_workbook(run_cli, tmp_path):
     (tmp_path / "counts.xlsx").write_bytes(b"PK\x03\x04" + b"\x00" * 100)
-    _assert_clean_failure(run_cli, tmp_path, [tmp_path / "counts.xlsx"],
-                          "zip archive", "export the sheet as CSV or TSV")
+    _assert_clean_failure(
+        run_cli,
+        tmp_path,
+        [tmp_path / "counts.xlsx"],
+        "zip archive",
+        "export the sheet as CSV or TSV",
+    )
 
 
 def test_missing_file(run_cli, tmp_path):
-    _assert_clean_failure(run_cli, tmp_path, [tmp_path / "nope.tsv"], "nope.tsv: count file not found")
+    _assert_clean_failure(
+        run_cli, tmp_path, [tmp_path / "nope.tsv"], "nope.tsv: count file not found"
+    )
 
 
 def test_ragged_row(run_cli, tmp_path):
@@ -202,8 +232,19 @@ def test_real_process_exit_code_and_no_traceback(tmp_path):
     counts = write(tmp_path / "counts.tsv", _counts_with("12.5"))
     env = dict(os.environ)
     proc = subprocess.run(
-        [sys.executable, "-m", "mtncrna.cli", "import", str(counts), "-o", str(tmp_path / "o.h5ad")],
-        capture_output=True, text=True, env=env, check=False,
+        [
+            sys.executable,
+            "-m",
+            "mtncrna.cli",
+            "import",
+            str(counts),
+            "-o",
+            str(tmp_path / "o.h5ad"),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
     )
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1

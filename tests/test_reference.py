@@ -14,10 +14,33 @@ from mtncrna.reference._manifest import verify_manifest
 
 # Every ncRNA the review (shared/seeds/002) names, as the review spells it.
 SEED_NAMES = [
-    "mitomiR-2392", "mitomiR-5787", "miR-485-5p", "miR-125b", "miR-133a", "miR-210-5p", "miR-24",
-    "miR-30a-5p", "miR-3689a-3p", "miR-26a", "miR-98", "miR-193a-3p", "miR-27a", "SAMMSON",
-    "MPRL", "miR-18c", "miR-206", "miR-141-3p", "miR-33b-3p", "LINC00680", "CYTOR", "HOTAIR",
-    "LINC00673", "NEAT1", "CRNDE", "miR-221", "miR-222",
+    "mitomiR-2392",
+    "mitomiR-5787",
+    "miR-485-5p",
+    "miR-125b",
+    "miR-133a",
+    "miR-210-5p",
+    "miR-24",
+    "miR-30a-5p",
+    "miR-3689a-3p",
+    "miR-26a",
+    "miR-98",
+    "miR-193a-3p",
+    "miR-27a",
+    "SAMMSON",
+    "MPRL",
+    "miR-18c",
+    "miR-206",
+    "miR-141-3p",
+    "miR-33b-3p",
+    "LINC00680",
+    "CYTOR",
+    "HOTAIR",
+    "LINC00673",
+    "NEAT1",
+    "CRNDE",
+    "miR-221",
+    "miR-222",
 ]
 
 
@@ -25,8 +48,7 @@ def test_mt_genes(reference):
     f = reference.features
     mtg = f[f["rna_class"].isin(["mt-tRNA", "mt-rRNA", "mt-mRNA"])]
     assert len(mtg) == 37
-    assert mtg["rna_class"].value_counts().to_dict() == {"mt-tRNA": 22, "mt-mRNA": 13,
-                                                          "mt-rRNA": 2}
+    assert mtg["rna_class"].value_counts().to_dict() == {"mt-tRNA": 22, "mt-mRNA": 13, "mt-rRNA": 2}
     assert (mtg["chrom"] == "NC_012920.1").all()
     assert (mtg["start"] >= 1).all() and (mtg["end"] <= 16569).all()
     assert set(mtg["strand"]) == {"+", "-"}
@@ -43,7 +65,7 @@ def test_rcrs_and_coordinates_agree(reference):
     comp = str.maketrans("ACGT", "TGCA")
     f = reference.features
     for row in f[f["rna_class"] == "mt-mRNA"].itertuples():
-        gene = seq[int(row.start) - 1:int(row.end)]
+        gene = seq[int(row.start) - 1 : int(row.end)]
         if row.strand == "-":
             gene = gene.translate(comp)[::-1]
         assert gene[:3] in {"ATG", "ATA", "ATT"}, (row.symbol, gene[:3])
@@ -79,24 +101,35 @@ def test_corrected_name_points_to_curated_entity(reference):
 
 def test_historic_armless_names(reference):
     # old miRBase names without arm, pinned by the curated evidence
-    assert reference.resolve("miR-133a").reference_id == reference.resolve(
-        "hsa-miR-133a-3p").reference_id
-    assert reference.resolve("miR-27a").reference_id == reference.resolve(
-        "hsa-miR-27a-3p").reference_id
+    assert (
+        reference.resolve("miR-133a").reference_id
+        == reference.resolve("hsa-miR-133a-3p").reference_id
+    )
+    assert (
+        reference.resolve("miR-27a").reference_id
+        == reference.resolve("hsa-miR-27a-3p").reference_id
+    )
 
 
 @pytest.mark.parametrize(
     ("alias", "expected"),
     [
-        ("hsa-miR-2392", "MIMAT0019043"), ("miR-2392", "MIMAT0019043"),
-        ("MIMAT0019043", "MIMAT0019043"), ("mitomiR-2392", "MIMAT0019043"),
-        ("hsa-mir-2392", "MIMAT0019043"), ("miRNA-2392", "MIMAT0019043"),
+        ("hsa-miR-2392", "MIMAT0019043"),
+        ("miR-2392", "MIMAT0019043"),
+        ("MIMAT0019043", "MIMAT0019043"),
+        ("mitomiR-2392", "MIMAT0019043"),
+        ("hsa-mir-2392", "MIMAT0019043"),
+        ("miRNA-2392", "MIMAT0019043"),
         ("HSA-MIR-2392", "MIMAT0019043"),
-        ("SAMMSON", "ENSG00000240405"), ("LINC01212", "ENSG00000240405"),
-        ("ENSG00000240405", "ENSG00000240405"), ("ENSG00000240405.7", "ENSG00000240405"),
+        ("SAMMSON", "ENSG00000240405"),
+        ("LINC01212", "ENSG00000240405"),
+        ("ENSG00000240405", "ENSG00000240405"),
+        ("ENSG00000240405.7", "ENSG00000240405"),
         ("ENSG00000240405.7|SAMMSON", "ENSG00000240405"),
-        ("MT-TF", "ENSG00000210049"), ("mt-tRNA-Phe", "ENSG00000210049"),
-        ("TRNF", "ENSG00000210049"), ("MT_TF", "ENSG00000210049"),
+        ("MT-TF", "ENSG00000210049"),
+        ("mt-tRNA-Phe", "ENSG00000210049"),
+        ("TRNF", "ENSG00000210049"),
+        ("MT_TF", "ENSG00000210049"),
         ("LINC00152", "ENSG00000222041"),
         ("miR-125b", "MIMAT0000423"),  # arm-less historic name with a single 5p arm
         ("hsa-let-7a-5p/7c-5p", "MIMAT0000062"),  # miRge3 collapsed name
@@ -116,8 +149,9 @@ def test_ambiguous_and_unknown(reference):
     assert reference.resolve("mmu-miR-2392").reference_id is None
 
 
-@pytest.mark.parametrize("name", ["chrM", "MT", "M", "NC_012920.1", "chrMT", "rCRS",
-                                  "gi|251831106|ref|NC_012920.1|"])
+@pytest.mark.parametrize(
+    "name", ["chrM", "MT", "M", "NC_012920.1", "chrMT", "rCRS", "gi|251831106|ref|NC_012920.1|"]
+)
 def test_mt_contig_names(name):
     assert is_mt_contig(name)
 
@@ -133,8 +167,7 @@ def test_weak_entries_are_flagged(reference):
     assert "not_in_mirbase22" in m18c["flags"].iat[0]
     assert m18c["confidence"].iat[0] == "low"
     for name in ("hsa-miR-2392", "hsa-miR-5787"):
-        assert ev.loc[ev["reference_name"] == name, "flags"].str.contains(
-            "not_in_mirgenedb").all()
+        assert ev.loc[ev["reference_name"] == name, "flags"].str.contains("not_in_mirgenedb").all()
 
 
 def test_literature_directions(reference):
@@ -214,13 +247,19 @@ def test_extension_merge(tmp_path):
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        (EXT.replace("\tup\t", "\tupward\t"),
-         "line 2, column direction_in_resistant: 'upward' is not allowed"),
-        (EXT.replace("MYLNC1\tlncRNA\tENSG00000999999", "MYLNC1\tlncRNA\t"),
-         "line 3, column reference_name: 'MYLNC1' is not in the reference"),
+        (
+            EXT.replace("\tup\t", "\tupward\t"),
+            "line 2, column direction_in_resistant: 'upward' is not allowed",
+        ),
+        (
+            EXT.replace("MYLNC1\tlncRNA\tENSG00000999999", "MYLNC1\tlncRNA\t"),
+            "line 3, column reference_name: 'MYLNC1' is not in the reference",
+        ),
         (EXT.replace("rna_class", "klass"), "missing required column(s) rna_class"),
-        (EXT.replace("\tcitation", "\tcitation\tcolour").replace("2026\n", "2026\tred\n"),
-         "unknown column(s) colour"),
+        (
+            EXT.replace("\tcitation", "\tcitation\tcolour").replace("2026\n", "2026\tred\n"),
+            "unknown column(s) colour",
+        ),
         (EXT.replace("hsa-miR-2392\tmiRNA", "hsa-miR-17\tmiRNA"), "is ambiguous"),
     ],
 )

@@ -47,7 +47,11 @@ def _h5_safe(value: Any) -> Any:
     if isinstance(value, Mapping):
         return {str(k): _h5_safe(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return np.asarray([str(v) for v in value], dtype=object) if value else np.asarray([], dtype=str)
+        return (
+            np.asarray([str(v) for v in value], dtype=object)
+            if value
+            else np.asarray([], dtype=str)
+        )
     return value
 
 

@@ -87,19 +87,46 @@ _FORMAT_CHOICE = click.Choice(
 @cli.command("import")
 @click.argument("counts", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("-s", "--samples", type=click.Path(path_type=Path), help="Sample sheet (CSV/TSV).")
-@click.option("--library", type=click.Choice(["small", "long"]), default=None,
-              help="Library type; guessed from the feature names if omitted.")
-@click.option("--format", "fmt", type=_FORMAT_CHOICE, default="auto", show_default=True,
-              help="Input format; detected from the content by default.")
-@click.option("--round", "round_", is_flag=True,
-              help="Round non-integer (estimated) counts instead of failing.")
-@click.option("--drop-unmatched", is_flag=True,
-              help="Keep the samples in both the table and the sheet instead of failing.")
-@click.option("--reference", "reference", type=click.Path(path_type=Path), default=None,
-              help="Your own evidence table, merged into the bundled reference.")
+@click.option(
+    "--library",
+    type=click.Choice(["small", "long"]),
+    default=None,
+    help="Library type; guessed from the feature names if omitted.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=_FORMAT_CHOICE,
+    default="auto",
+    show_default=True,
+    help="Input format; detected from the content by default.",
+)
+@click.option(
+    "--round",
+    "round_",
+    is_flag=True,
+    help="Round non-integer (estimated) counts instead of failing.",
+)
+@click.option(
+    "--drop-unmatched",
+    is_flag=True,
+    help="Keep the samples in both the table and the sheet instead of failing.",
+)
+@click.option(
+    "--reference",
+    "reference",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Your own evidence table, merged into the bundled reference.",
+)
 @click.option("--no-annotate", is_flag=True, help="Do not annotate features with the reference.")
-@click.option("-o", "--output", required=True, type=click.Path(path_type=Path),
-              help="Output .h5ad (written atomically).")
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Output .h5ad (written atomically).",
+)
 @handle_errors
 def import_cmd(
     counts: Sequence[Path],
@@ -167,16 +194,24 @@ def reference() -> None:
 
 
 _REF_OPTION = click.option(
-    "--reference", "extension", type=click.Path(path_type=Path), default=None,
+    "--reference",
+    "extension",
+    type=click.Path(path_type=Path),
+    default=None,
     help="Your own evidence table, merged into the bundled reference.",
 )
 
 
 @reference.command("list")
-@click.option("--format", "fmt", type=click.Choice(["tsv", "json"]), default="tsv",
-              show_default=True)
-@click.option("--all", "show_all", is_flag=True,
-              help="All features (every miRBase miRNA too), not only known mtncRNAs.")
+@click.option(
+    "--format", "fmt", type=click.Choice(["tsv", "json"]), default="tsv", show_default=True
+)
+@click.option(
+    "--all",
+    "show_all",
+    is_flag=True,
+    help="All features (every miRBase miRNA too), not only known mtncRNAs.",
+)
 @click.option("--evidence", is_flag=True, help="List the literature evidence rows instead.")
 @_REF_OPTION
 @handle_errors
@@ -190,12 +225,31 @@ def reference_list(fmt: str, show_all: bool, evidence: bool, extension: Path | N
     else:
         f = ref.features
         keep = f if show_all else f[f["known_mtncrna"] | (f["n_evidence"] > 0)]
-        cols = ["symbol", "rna_class", "mt_class", "known_mtncrna", "n_evidence",
-                "n_fractionation", "chrom", "start", "end", "strand", "confidence", "source"]
+        cols = [
+            "symbol",
+            "rna_class",
+            "mt_class",
+            "known_mtncrna",
+            "n_evidence",
+            "n_fractionation",
+            "chrom",
+            "start",
+            "end",
+            "strand",
+            "confidence",
+            "source",
+        ]
         table = keep[cols].reset_index()
     if fmt == "json":
-        click.echo(json.dumps({"reference_version": ref.version,
-                               "rows": json.loads(table.to_json(orient="records"))}, indent=1))
+        click.echo(
+            json.dumps(
+                {
+                    "reference_version": ref.version,
+                    "rows": json.loads(table.to_json(orient="records")),
+                },
+                indent=1,
+            )
+        )
     else:
         click.echo(f"# mtncrna reference {ref.version}")
         click.echo(table.to_csv(sep="\t", index=False), nl=False)
@@ -203,8 +257,9 @@ def reference_list(fmt: str, show_all: bool, evidence: bool, extension: Path | N
 
 @reference.command("lookup")
 @click.argument("names", nargs=-1, required=True)
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
-              show_default=True)
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
 @_REF_OPTION
 @handle_errors
 def reference_lookup(names: Sequence[str], fmt: str, extension: Path | None) -> None:
@@ -217,8 +272,11 @@ def reference_lookup(names: Sequence[str], fmt: str, extension: Path | None) -> 
     ref = load_reference(extension)
     results = [ref.lookup(n) for n in names]
     if fmt == "json":
-        click.echo(json.dumps({"reference_version": ref.version, "results": results}, indent=1,
-                              default=str))
+        click.echo(
+            json.dumps(
+                {"reference_version": ref.version, "results": results}, indent=1, default=str
+            )
+        )
     else:
         for r in results:
             click.echo(_format_lookup(r))
@@ -230,8 +288,10 @@ def _format_lookup(r: dict[str, Any]) -> str:
     if r["status"] == "unknown":
         return f"{r['query']}: unknown - not a name, alias or accession in the mtncrna reference"
     if r["status"] == "ambiguous":
-        return (f"{r['query']}: ambiguous - matches {', '.join(r['candidates'])}; "
-                "give the full name (e.g. with -5p/-3p) or the accession")
+        return (
+            f"{r['query']}: ambiguous - matches {', '.join(r['candidates'])}; "
+            "give the full name (e.g. with -5p/-3p) or the accession"
+        )
     f = r["feature"]
     out = [
         f"{r['query']} -> {r['reference_id']} {f['symbol']} "
@@ -241,11 +301,15 @@ def _format_lookup(r: dict[str, Any]) -> str:
     for e in r["evidence"]:
         bits = [e.get("direction_in_resistant", ""), e.get("drug", ""), e.get("cancer", "")]
         desc = ", ".join(b for b in bits if b and b != "na")
-        out.append(f"  {e.get('evidence_id', '')}: {desc} - {e.get('citation', '')} "
-                   f"({e.get('confidence', '')})")
+        out.append(
+            f"  {e.get('evidence_id', '')}: {desc} - {e.get('citation', '')} "
+            f"({e.get('confidence', '')})"
+        )
     for fr in r["fractionation"]:
-        out.append(f"  in mitochondria: {fr.get('study', '')} {fr.get('cell_type', '')} "
-                   f"({fr.get('finding', '')}, {fr.get('confidence', '')})")
+        out.append(
+            f"  in mitochondria: {fr.get('study', '')} {fr.get('cell_type', '')} "
+            f"({fr.get('finding', '')}, {fr.get('confidence', '')})"
+        )
     return "\n".join(out)
 
 
@@ -276,8 +340,14 @@ def reference_validate(file: Path | None) -> None:
 
 
 @cli.command()
-@click.option("-o", "--outdir", type=click.Path(path_type=Path), default=Path("mtncrna-demo"),
-              show_default=True, help="Folder for the demo outputs.")
+@click.option(
+    "-o",
+    "--outdir",
+    type=click.Path(path_type=Path),
+    default=Path("mtncrna-demo"),
+    show_default=True,
+    help="Folder for the demo outputs.",
+)
 @handle_errors
 def demo(outdir: Path) -> None:
     """Run mtncrna on the bundled example study (resistant vs parental, mito vs cytosol)."""

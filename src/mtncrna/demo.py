@@ -37,7 +37,9 @@ def run_demo(outdir: str | Path) -> str:
     with atomic_path(out / "known_mtncrnas.tsv") as tmp:
         known.to_csv(tmp, sep="\t", index=False)
     top = known.sort_values("n_evidence", ascending=False).head(5)
-    lines.append("  most-cited mtncRNAs present: " + ", ".join(
-        f"{r.feature} ({r.n_evidence})" for r in top.itertuples()))
+    lines.append(
+        "  most-cited mtncRNAs present: "
+        + ", ".join(f"{r.feature} ({r.n_evidence})" for r in top.itertuples())
+    )
     lines.append(f"  wrote {out}/small.h5ad, {out}/long.h5ad, {out}/known_mtncrnas.tsv")
     return "\n".join(lines)

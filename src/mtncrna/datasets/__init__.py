@@ -23,20 +23,97 @@ __all__ = ["example", "example_dir", "toy", "toy_design"]
 #: housekeeping genes.
 _NUCLEAR_GENES = {
     # nuclear-encoded mitochondrial proteins (enriched in the mitochondrial fraction)
-    "mito": ["TOMM20", "TOMM40", "VDAC1", "VDAC2", "COX4I1", "SDHA", "SDHB", "HSPD1", "TFAM",
-             "CYCS", "ATP5F1A", "ATP5F1B", "NDUFA4", "UQCRC1", "CS", "PHB2", "C1QBP", "TIMM23",
-             "POLRMT", "PNPT1", "SOD2", "PPARGC1A", "OPA1", "MFN2"],
+    "mito": [
+        "TOMM20",
+        "TOMM40",
+        "VDAC1",
+        "VDAC2",
+        "COX4I1",
+        "SDHA",
+        "SDHB",
+        "HSPD1",
+        "TFAM",
+        "CYCS",
+        "ATP5F1A",
+        "ATP5F1B",
+        "NDUFA4",
+        "UQCRC1",
+        "CS",
+        "PHB2",
+        "C1QBP",
+        "TIMM23",
+        "POLRMT",
+        "PNPT1",
+        "SOD2",
+        "PPARGC1A",
+        "OPA1",
+        "MFN2",
+    ],
     # cytosolic / cytoskeletal / glycolytic and ribosomal proteins
-    "cytosol": ["GAPDH", "ACTB", "TUBB", "PKM", "LDHA", "ENO1", "ALDOA", "PGK1", "TPI1", "RPLP0",
-                "RPS18", "RPL13A", "EEF1A1", "B2M", "HPRT1", "PPIA", "YWHAZ", "TBP", "GUSB",
-                "HMBS"],
+    "cytosol": [
+        "GAPDH",
+        "ACTB",
+        "TUBB",
+        "PKM",
+        "LDHA",
+        "ENO1",
+        "ALDOA",
+        "PGK1",
+        "TPI1",
+        "RPLP0",
+        "RPS18",
+        "RPL13A",
+        "EEF1A1",
+        "B2M",
+        "HPRT1",
+        "PPIA",
+        "YWHAZ",
+        "TBP",
+        "GUSB",
+        "HMBS",
+    ],
     # nuclear-retained transcripts
     "nucleus": ["MALAT1", "NEAT1", "XIST", "MEG3", "KCNQ1OT1", "RN7SK", "SNHG1"],
     # other genes with no compartment bias
-    "none": ["MYC", "TP53", "EGFR", "BCL2", "BAX", "ABCB1", "ABCC1", "ABCG2", "GSTP1", "ERCC1",
-             "MKI67", "CDKN1A", "VIM", "CDH1", "CDH2", "SRSF2", "NFE2L2", "KEAP1", "HIF1A",
-             "DNM1L", "MFF", "PINK1", "PRKN", "BNIP3", "MCL1", "XIAP", "SLC7A11", "GPX4",
-             "AKT3", "KLF4", "MTHFR", "SRF", "APEX1", "ATG12", "CAB39", "SHMT2", "DHODH"],
+    "none": [
+        "MYC",
+        "TP53",
+        "EGFR",
+        "BCL2",
+        "BAX",
+        "ABCB1",
+        "ABCC1",
+        "ABCG2",
+        "GSTP1",
+        "ERCC1",
+        "MKI67",
+        "CDKN1A",
+        "VIM",
+        "CDH1",
+        "CDH2",
+        "SRSF2",
+        "NFE2L2",
+        "KEAP1",
+        "HIF1A",
+        "DNM1L",
+        "MFF",
+        "PINK1",
+        "PRKN",
+        "BNIP3",
+        "MCL1",
+        "XIAP",
+        "SLC7A11",
+        "GPX4",
+        "AKT3",
+        "KLF4",
+        "MTHFR",
+        "SRF",
+        "APEX1",
+        "ATG12",
+        "CAB39",
+        "SHMT2",
+        "DHODH",
+    ],
 }
 
 
@@ -101,8 +178,9 @@ def _simulate(
     size = np.exp(rng.normal(0.0, 0.25, size=(n, 1)))
     batch = pd.factorize(design["batch"])[0]
     batch_eff = rng.normal(0.0, 0.15, size=(batch.max() + 1, log2_base.size))[batch]
-    log2_mu = (log2_base[None, :] + is_mito * mito_lfc[None, :] + is_res * res_lfc[None, :]
-               + batch_eff)
+    log2_mu = (
+        log2_base[None, :] + is_mito * mito_lfc[None, :] + is_res * res_lfc[None, :] + batch_eff
+    )
     mu = size * np.exp2(log2_mu)
     alpha = 0.02 + 1.5 / (mu + 1.0)
     r = 1.0 / alpha
@@ -142,15 +220,20 @@ def toy(
         log2_base = rng.normal(6.0, 2.5, size=len(ids)).clip(0, 16)
         mito_lfc, res_lfc = _effects(ref, ids)
     else:
-        mt = f[f["chrom"].eq("NC_012920.1") & f["rna_class"].isin(["mt-tRNA", "mt-rRNA",
-                                                                    "mt-mRNA"])]
-        lnc = f[(f["rna_class"].isin(["lncRNA", "circRNA"])) & (f["chrom"] != "NC_012920.1")
-                & f["ensembl_gene_id"].astype(str).str.startswith("ENSG")]
+        mt = f[
+            f["chrom"].eq("NC_012920.1") & f["rna_class"].isin(["mt-tRNA", "mt-rRNA", "mt-mRNA"])
+        ]
+        lnc = f[
+            (f["rna_class"].isin(["lncRNA", "circRNA"]))
+            & (f["chrom"] != "NC_012920.1")
+            & f["ensembl_gene_id"].astype(str).str.startswith("ENSG")
+        ]
         ids = list(mt.index) + list(lnc.index)
         names = f.loc[ids, "symbol"].tolist()
         base_mt = np.where(f.loc[mt.index, "rna_class"] == "mt-tRNA", 6.0, 11.0)
-        log2_base = np.concatenate([base_mt + rng.normal(0, 1, len(mt)),
-                                    rng.normal(5.0, 1.5, len(lnc))])
+        log2_base = np.concatenate(
+            [base_mt + rng.normal(0, 1, len(mt)), rng.normal(5.0, 1.5, len(lnc))]
+        )
         mito_lfc, res_lfc = _effects(ref, ids)
         compartment_lfc = {"mito": 2.0, "cytosol": -1.0, "nucleus": -2.0, "none": 0.0}
         for comp, all_genes in _NUCLEAR_GENES.items():
@@ -167,8 +250,11 @@ def toy(
     obs["replicate"] = obs["replicate"].astype(str)
     adata = ad.AnnData(X=counts, obs=obs, var=pd.DataFrame(index=pd.Index(names, name="feature")))
     adata.layers["counts"] = counts.copy()
-    adata.uns["mtncrna"] = {"library": library, "format": "toy",
-                            "toy": {"seed": seed, "n_replicates": n_replicates}}
+    adata.uns["mtncrna"] = {
+        "library": library,
+        "format": "toy",
+        "toy": {"seed": seed, "n_replicates": n_replicates},
+    }
     return adata
 
 

@@ -44,7 +44,7 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         umask = os.umask(0)
         os.umask(umask)
         tmp_path.chmod(0o666 & ~umask)  # mkstemp makes 0600; give the usual permissions
-        os.replace(tmp_path, out)
+        tmp_path.replace(out)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             tmp_path.unlink()

@@ -76,7 +76,10 @@ class CountTable:
 
 
 def sample_name_from_path(name: str) -> str:
-    """Derive a sample name from an alignment path: ``/data/S1.Aligned.sortedByCoord.out.bam`` -> S1."""
+    """Derive a sample name from an alignment path.
+
+    ``/data/S1.Aligned.sortedByCoord.out.bam`` -> ``S1``.
+    """
     base = re.split(r"[\\/]", name.strip())[-1]
     base = _ALN_EXT.sub("", base)
     while True:
@@ -99,7 +102,9 @@ def _check_unique(path: Path, names: Sequence[str], what: str, *, positions: Seq
     seen: dict[str, int] = {}
     for name, pos in zip(names, positions, strict=True):
         if name == "":
-            raise InputError(path, f"empty {what}", line=pos if what.startswith("feature") else None)
+            raise InputError(
+                path, f"empty {what}", line=pos if what.startswith("feature") else None
+            )
         if name in seen:
             if what.startswith("feature"):
                 raise InputError(
@@ -284,7 +289,11 @@ def is_featurecounts(lines: Lines) -> bool:
 
 
 def read_featurecounts(path: Path, *, non_integer: str = "error") -> CountTable:
-    """featureCounts output: '# Program' comment, Geneid/Chr/Start/End/Strand/Length, one column per BAM."""
+    """featureCounts output: a '# Program' line, then Geneid Chr Start End Strand Length, BAMs.
+
+    ``--extraAttributes`` columns go to ``var``; the ``.summary`` file beside it, if present,
+    becomes ``featurecounts_*`` QC columns in ``obs``.
+    """
     lines = read_lines(path, comment="#")
     header = lines.lines[0].split("\t")
     if [h.strip() for h in header[:6]] != _FC_ANNOT:
@@ -319,7 +328,10 @@ def read_featurecounts(path: Path, *, non_integer: str = "error") -> CountTable:
     samples = [sample_name_from_path(s) for s in sources]
     _check_unique(path, samples, "sample column", positions=[j + 1 for j in count_cols])
     counts = to_counts(
-        body[count_cols], path=path, line_numbers=line_numbers, columns=sources,
+        body[count_cols],
+        path=path,
+        line_numbers=line_numbers,
+        columns=sources,
         non_integer=non_integer,
     )
 
@@ -338,7 +350,13 @@ def read_featurecounts(path: Path, *, non_integer: str = "error") -> CountTable:
         var[header[j].strip()] = body[j].to_numpy()
     qc = _featurecounts_summary(path, sources, samples)
     return CountTable(
-        "featurecounts", [path], features, samples, counts, var=var, qc=qc,
+        "featurecounts",
+        [path],
+        features,
+        samples,
+        counts,
+        var=var,
+        qc=qc,
         source_columns=dict(zip(samples, sources, strict=True)),
     )
 
@@ -350,16 +368,16 @@ def _featurecounts_summary(path: Path, sources: list[str], samples: list[str]) -
     lines = read_lines(summary)
     header = lines.lines[0].split("\t")
     if not header or header[0] != "Status":
-        raise FormatError(summary, "expected a featureCounts summary starting with 'Status'", line=1)
+        raise FormatError(
+            summary, "expected a featureCounts summary starting with 'Status'", line=1
+        )
     body = parse_delimited(lines, "\t")
     by_source = {h.strip(): j for j, h in enumerate(header)}
     qc = pd.DataFrame(index=pd.Index(samples))
     statuses = body[0].tolist()
-    for src, sample in zip(sources, samples, strict=True):
+    for src in sources:
         if src not in by_source:
-            raise InputError(
-                summary, f"no column for '{src}', which the count table has", line=1
-            )
+            raise InputError(summary, f"no column for '{src}', which the count table has", line=1)
     for i, status in enumerate(statuses):
         vals = [body.iat[i, by_source[src]] for src in sources]
         qc[f"featurecounts_{status}"] = pd.to_numeric(pd.Series(vals), errors="coerce").to_numpy()
@@ -469,6 +487,11 @@ def _read_one_htseq(path: Path, *, non_integer: str, single: bool) -> CountTable
         for i, name in enumerate(names[special]):
             qc[f"htseq{name}"] = spec_counts[i]
     return CountTable(
-        "htseq", [path], features, samples, counts, qc=qc,
+        "htseq",
+        [path],
+        features,
+        samples,
+        counts,
+        qc=qc,
         source_columns=dict(zip(samples, sources, strict=True)),
     )

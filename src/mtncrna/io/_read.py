@@ -45,7 +45,8 @@ def _expand(counts: PathLike | Sequence[PathLike]) -> list[Path]:
         p = Path(item)
         if p.is_dir():
             files = sorted(
-                f for f in p.iterdir()
+                f
+                for f in p.iterdir()
                 if f.is_file() and not f.name.startswith(".") and not f.name.endswith(".summary")
             )
             if not files:
@@ -136,8 +137,10 @@ def _match_samples(
         if not drop_unmatched or not keep:
             hint = "" if keep else " (no sample id in common)"
             raise SampleSheetError(
-                sheet_path, msg + hint + ("" if drop_unmatched else
-                                          "; use --drop-unmatched to keep the common samples")
+                sheet_path,
+                msg
+                + hint
+                + ("" if drop_unmatched else "; use --drop-unmatched to keep the common samples"),
             )
         logger.warning("%s; keeping the %d samples in both", msg, len(keep))
         return keep
@@ -154,7 +157,7 @@ def read_counts(
     samples: PathLike | pd.DataFrame | None = None,
     *,
     library: str | None = None,
-    format: str = "auto",  # noqa: A002 - mirrors the CLI option
+    format: str = "auto",
     non_integer: str = "error",
     drop_unmatched: bool = False,
     annotate: bool = True,
@@ -215,9 +218,12 @@ def read_counts(
         adata = _read_h5ad_counts(paths)
         if sheet is not None:
             keep = _match_samples(
-                CountTable("h5ad", paths, list(adata.var_names), list(adata.obs_names),
-                           np.empty((0, 0))),
-                sheet, drop_unmatched=drop_unmatched, sheet_path=sheet_path,
+                CountTable(
+                    "h5ad", paths, list(adata.var_names), list(adata.obs_names), np.empty((0, 0))
+                ),
+                sheet,
+                drop_unmatched=drop_unmatched,
+                sheet_path=sheet_path,
             )
             adata = adata[keep].copy()
             for col in sheet.columns:
@@ -226,21 +232,29 @@ def read_counts(
         hint = list(sheet.index) if sheet is not None else None
         table = _parse(paths, fmt, hint, non_integer)
         if sheet is not None:
-            keep = _match_samples(table, sheet, drop_unmatched=drop_unmatched,
-                                  sheet_path=sheet_path)
+            keep = _match_samples(
+                table, sheet, drop_unmatched=drop_unmatched, sheet_path=sheet_path
+            )
         else:
             keep = table.samples
         adata = _to_anndata(table, sheet, keep)
-    lib = library or adata.uns.get("mtncrna", {}).get("library") or guess_library(
-        list(adata.var_names))
+    lib = (
+        library
+        or adata.uns.get("mtncrna", {}).get("library")
+        or guess_library(list(adata.var_names))
+    )
     inputs = [("counts", p) for p in paths]
     if sheet_path and samples is not None and not isinstance(samples, pd.DataFrame):
         inputs.append(("samples", sheet_path))
     prov = record(
         step="import",
         inputs=inputs,
-        parameters={"format": fmt, "library": lib, "non_integer": non_integer,
-                    "drop_unmatched": drop_unmatched},
+        parameters={
+            "format": fmt,
+            "library": lib,
+            "non_integer": non_integer,
+            "drop_unmatched": drop_unmatched,
+        },
         reference_version=ref.version if ref is not None else None,
     )
     meta = dict(adata.uns.get("mtncrna", {}))
@@ -300,14 +314,15 @@ def _read_h5ad_counts(paths: list[Path]) -> ad.AnnData:
         adata = ad.read_h5ad(p)
     except Exception as exc:  # h5py raises many types for corrupt files
         raise InputError(p, f"cannot read as .h5ad: {str(exc).splitlines()[0]}") from None
-    mat = adata.layers["counts"] if "counts" in adata.layers else adata.X
+    mat = adata.layers.get("counts", adata.X)
     if mat is None:
         raise InputError(p, "has no count matrix (X is empty and there is no counts layer)")
     if hasattr(mat, "toarray"):
         mat = mat.toarray()
     mat = np.asarray(mat)
-    if mat.size and (not np.all(np.isfinite(mat)) or (mat < 0).any()
-                     or not np.allclose(mat, np.rint(mat))):
+    if mat.size and (
+        not np.all(np.isfinite(mat)) or (mat < 0).any() or not np.allclose(mat, np.rint(mat))
+    ):
         raise InputError(
             p,
             "X (or layers['counts']) does not hold raw counts: expected whole numbers >= 0 "

@@ -19,8 +19,14 @@ from ._text import parse_delimited, read_lines, sniff_delimiter, split_header
 #: Canonical fraction names and the spellings accepted for each.
 FRACTIONS: dict[str, tuple[str, ...]] = {
     "mito": (
-        "mito", "mitochondria", "mitochondrion", "mitochondrial", "mt", "mito_fraction",
-        "crude_mito", "purified_mito",
+        "mito",
+        "mitochondria",
+        "mitochondrion",
+        "mitochondrial",
+        "mt",
+        "mito_fraction",
+        "crude_mito",
+        "purified_mito",
     ),
     "mitoplast": ("mitoplast", "mitoplasts", "rnase_treated_mito", "mito_rnase"),
     "cytosol": ("cytosol", "cyto", "cytosolic", "cytoplasm", "cytoplasmic", "cyt"),

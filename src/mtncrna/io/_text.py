@@ -30,7 +30,7 @@ _NA_STRINGS = frozenset({"na", "nan", "n/a", "null", "none", "#n/a", "-nan"})
 
 
 def sniff_kind(path: Path) -> str:
-    """Return 'gzip', 'bzip2', 'zip', 'hdf5', 'empty' or 'plain' from the first bytes of ``path``."""
+    """'gzip', 'bzip2', 'zip', 'hdf5', 'empty' or 'plain', from the first bytes of ``path``."""
     with path.open("rb") as fh:
         head = fh.read(8)
     if not head:
@@ -103,7 +103,7 @@ def _decode(path: Path, raw: bytes) -> str:
                 path, f"byte 0x{raw[exc.start]:02x} is not UTF-8 text", line=line
             ) from None
         logger.warning(
-            "%s line %d is not UTF-8; read the file as Windows-1252 (save it as UTF-8 to avoid this)",
+            "%s line %d is not UTF-8; read it as Windows-1252 (save it as UTF-8 to avoid this)",
             path,
             line,
         )

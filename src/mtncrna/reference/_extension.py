@@ -64,8 +64,9 @@ def read_extension(path: str | Path, reference: Reference) -> pd.DataFrame:
     p = Path(path)
     lines = read_lines(p, comment="#")
     sep = sniff_delimiter(p, lines.lines[0])
-    header = [h.lower().replace(" ", "_") for h in
-              split_header(p, lines.lines[0], sep, lines.numbers[0])]
+    header = [
+        h.lower().replace(" ", "_") for h in split_header(p, lines.lines[0], sep, lines.numbers[0])
+    ]
     if "name" in header and "reference_name" not in header:
         header[header.index("name")] = "reference_name"
     missing = [c for c in _REQUIRED if c not in header]
@@ -87,7 +88,8 @@ def read_extension(path: str | Path, reference: Reference) -> pd.DataFrame:
     body = parse_delimited(lines, sep)
     if body.shape[1] != len(header):
         raise InputError(
-            p, f"header has {len(header)} fields but the rows have {body.shape[1]}",
+            p,
+            f"header has {len(header)} fields but the rows have {body.shape[1]}",
             line=lines.numbers[0],
         )
     body.columns = header
@@ -115,8 +117,11 @@ def read_extension(path: str | Path, reference: Reference) -> pd.DataFrame:
                 )
         res = reference.resolve(row["reference_name"])
         if res.reference_id is None and not row["reference_id"]:
-            what = (f"is ambiguous ({', '.join(res.candidates)})" if res.status == "ambiguous"
-                    else "is not in the reference")
+            what = (
+                f"is ambiguous ({', '.join(res.candidates)})"
+                if res.status == "ambiguous"
+                else "is not in the reference"
+            )
             raise InputError(
                 p,
                 f"'{row['reference_name']}' {what}; add a reference_id column "
@@ -136,8 +141,9 @@ def merge_extension(reference: Reference, path: Path) -> Reference:
     ids = []
     for row in table.to_dict("records"):
         rid = row["reference_id"] or reference.resolve(row["reference_name"]).reference_id
-        if rid not in reference.features.index and rid not in {f["reference_id"] for f in
-                                                               new_features}:
+        if rid not in reference.features.index and rid not in {
+            f["reference_id"] for f in new_features
+        }:
             new_features.append(
                 {
                     "reference_id": rid,
@@ -161,11 +167,18 @@ def merge_extension(reference: Reference, path: Path) -> Reference:
     ev["source_file"] = path.name
     if new_features:
         add = pd.DataFrame(new_features).set_index("reference_id")
-        reference.features = pd.concat([reference.features.drop(
-            columns=["mt_class", "known_mtncrna", "n_evidence", "n_fractionation"]), add])
+        reference.features = pd.concat(
+            [
+                reference.features.drop(
+                    columns=["mt_class", "known_mtncrna", "n_evidence", "n_fractionation"]
+                ),
+                add,
+            ]
+        )
     else:
         reference.features = reference.features.drop(
-            columns=["mt_class", "known_mtncrna", "n_evidence", "n_fractionation"])
+            columns=["mt_class", "known_mtncrna", "n_evidence", "n_fractionation"]
+        )
     reference.aliases = pd.concat(
         [reference.aliases, pd.DataFrame(new_aliases, columns=["alias", "reference_id", "kind"])],
         ignore_index=True,

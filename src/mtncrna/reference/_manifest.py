@@ -39,7 +39,8 @@ def verify_manifest(directory: Path) -> int:
                 "the reference was modified without updating its MANIFEST"
             )
     unlisted = sorted(
-        p.name for p in directory.iterdir()
+        p.name
+        for p in directory.iterdir()
         if p.is_file() and p.name not in listed and p.name not in {MANIFEST, "README.md"}
     )
     if unlisted:

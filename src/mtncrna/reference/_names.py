@@ -11,7 +11,9 @@ import re
 _ENSEMBL_VERSION = re.compile(r"^(ENS[A-Z]*[GTE]\d{11})\.\d+(_PAR_Y)?$", re.IGNORECASE)
 _ENSEMBL_ANY = re.compile(r"ENS[A-Z]*G\d{11}", re.IGNORECASE)
 _SPECIES = re.compile(r"^hsa[-_]", re.IGNORECASE)
-_MIR_PREFIX = re.compile(r"^(mitomir|mito-mir|mitomirna|microrna|mirna|mir)[-_ ]?(?=\d)", re.IGNORECASE)
+_MIR_PREFIX = re.compile(
+    r"^(mitomir|mito-mir|mitomirna|microrna|mirna|mir)[-_ ]?(?=\d)", re.IGNORECASE
+)
 _LET_PREFIX = re.compile(r"^let[-_ ]?(?=\d)", re.IGNORECASE)
 
 #: Names under which the mitochondrial contig appears in FASTA/GTF/BAM files.

@@ -16,8 +16,17 @@ from ._names import ensembl_id_in, name_key, split_collapsed, strip_ensembl_vers
 
 #: Values of the ``mt_class`` column that :func:`mtncrna.tl.annotate` writes.
 MT_CLASSES = ("mitomiR", "mito-lncRNA", "mt-tRNA", "mt-rRNA", "mt-mRNA", "other")
-RNA_CLASSES = ("miRNA", "lncRNA", "circRNA", "mt-tRNA", "mt-rRNA", "mt-mRNA", "piRNA", "snoRNA",
-               "other")
+RNA_CLASSES = (
+    "miRNA",
+    "lncRNA",
+    "circRNA",
+    "mt-tRNA",
+    "mt-rRNA",
+    "mt-mRNA",
+    "piRNA",
+    "snoRNA",
+    "other",
+)
 LOCALISATIONS = ("imported", "mtDNA-encoded", "cytosolic-acting", "unknown")
 DIRECTIONS = ("up", "down", "none", "na")
 EFFECTS = ("promotes_resistance", "promotes_sensitivity", "na")
@@ -103,8 +112,13 @@ class Reference:
         for attempt in (raw, strip_ensembl_version(raw)):
             hit = self._exact.get(attempt)
             if hit:
-                return self._outcome(name, hit, "exact" if attempt in self.features.index or
-                                     self._is_symbol(attempt, hit) else "alias")
+                return self._outcome(
+                    name,
+                    hit,
+                    "exact"
+                    if attempt in self.features.index or self._is_symbol(attempt, hit)
+                    else "alias",
+                )
         hit = self._keyed.get(name_key(raw))
         if hit:
             return self._outcome(name, hit, "alias")
@@ -149,10 +163,14 @@ class Reference:
         )
 
     def lookup(self, name: str) -> dict:
-        """The resolved entity of ``name`` with its evidence rows (for ``mtncrna reference lookup``)."""
+        """The entity ``name`` resolves to, with its evidence (``mtncrna reference lookup``)."""
         res = self.resolve(name)
-        out: dict = {"query": name, "status": res.status, "reference_id": res.reference_id,
-                     "candidates": list(res.candidates)}
+        out: dict = {
+            "query": name,
+            "status": res.status,
+            "reference_id": res.reference_id,
+            "candidates": list(res.candidates),
+        }
         if res.reference_id is None:
             return out
         feat = self.features.loc[res.reference_id]
@@ -168,9 +186,7 @@ class Reference:
             {k: _plain(v) for k, v in r.items()} for r in other.to_dict("records")
         ]
         fr = self.fractionation[self.fractionation["reference_id"] == res.reference_id]
-        out["fractionation"] = [
-            {k: _plain(v) for k, v in r.items()} for r in fr.to_dict("records")
-        ]
+        out["fractionation"] = [{k: _plain(v) for k, v in r.items()} for r in fr.to_dict("records")]
         return out
 
     def mt_genome(self) -> str:
@@ -197,11 +213,12 @@ def _historic_names(evidence: pd.DataFrame) -> dict[str, str]:
     if evidence.empty or "flags" not in evidence.columns:
         return {}
     out: dict[str, set[str]] = defaultdict(set)
-    for name, rid, flags in zip(evidence["reference_name"], evidence["reference_id"],
-                                evidence["flags"], strict=True):
-        if "arm_inferred" in flags and "ambiguous_name" not in flags and rid:
-            if name.endswith(("-5p", "-3p")):
-                out[name_key(name[:-3])].add(rid)
+    for name, rid, flags in zip(
+        evidence["reference_name"], evidence["reference_id"], evidence["flags"], strict=True
+    ):
+        pinned = "arm_inferred" in flags and "ambiguous_name" not in flags
+        if pinned and rid and name.endswith(("-5p", "-3p")):
+            out[name_key(name[:-3])].add(rid)
     return {k: next(iter(v)) for k, v in out.items() if len(v) == 1}
 
 
@@ -341,8 +358,9 @@ def _build(directory: Path) -> Reference:
     )
     ref.evidence = _attach_ids(ref, evidence, directory / "mtncrna_evidence.tsv", "reference_name")
     ref._build_index()
-    ref.fractionation = _attach_ids(ref, frac, directory / "mito_fractionation.tsv",
-                                    "reference_name")
+    ref.fractionation = _attach_ids(
+        ref, frac, directory / "mito_fractionation.tsv", "reference_name"
+    )
     _derive_classes(ref)
     return ref
 
@@ -366,7 +384,8 @@ def _attach_ids(ref: Reference, table: pd.DataFrame, path: Path, column: str) ->
     table = table.copy()
     ids = []
     class_level = (
-        table["flags"].str.contains("class_level") if "flags" in table.columns
+        table["flags"].str.contains("class_level")
+        if "flags" in table.columns
         else pd.Series(False, index=table.index)
     ).to_numpy()
     for i, name in enumerate(table[column], start=2):
@@ -397,8 +416,11 @@ def _derive_classes(ref: Reference) -> None:
     ev = ref.evidence
     mito_ev = ev[ev["localisation"].isin(_MITO_LOCALISATIONS)] if len(ev) else ev
     n_ev = ev["reference_id"].value_counts() if len(ev) else pd.Series(dtype=int)
-    n_fr = ref.fractionation["reference_id"].value_counts() if len(ref.fractionation) else \
-        pd.Series(dtype=int)
+    n_fr = (
+        ref.fractionation["reference_id"].value_counts()
+        if len(ref.fractionation)
+        else pd.Series(dtype=int)
+    )
     f["n_evidence"] = n_ev.reindex(f.index).fillna(0).astype(int)
     f["n_fractionation"] = n_fr.reindex(f.index).fillna(0).astype(int)
     mito_ids = set(mito_ev["reference_id"]) | set(ref.fractionation["reference_id"])

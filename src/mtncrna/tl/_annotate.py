@@ -26,8 +26,7 @@ def _coordinate_match(var: pd.DataFrame, ref: Reference, unresolved: np.ndarray)
     """Features on chrM that no name resolved: match by >= 50% reciprocal overlap with a gene."""
     if not {"chrom", "start", "end"}.issubset(var.columns):
         return {}
-    genes = ref.features[(ref.features["chrom"] == "NC_012920.1")
-                         & ref.features["start"].notna()]
+    genes = ref.features[(ref.features["chrom"] == "NC_012920.1") & ref.features["start"].notna()]
     g_start = genes["start"].to_numpy(float)
     g_end = genes["end"].to_numpy(float)
     out: dict[int, str] = {}
@@ -89,10 +88,10 @@ def annotate(
     var["reference_id"] = [r if r is not None else "" for r in ids]
     var["reference_symbol"] = np.where(found, feats["symbol"].fillna("").to_numpy(), "")
     var["rna_class"] = np.where(found, feats["rna_class"].fillna("").to_numpy(), "")
-    mt_class = np.where(found, feats["mt_class"].astype(object).fillna("other").to_numpy(),
-                        "other")
-    var["mt_class"] = pd.Categorical(mt_class, categories=list(ref.features["mt_class"].cat
-                                                                .categories))
+    mt_class = np.where(found, feats["mt_class"].astype(object).fillna("other").to_numpy(), "other")
+    var["mt_class"] = pd.Categorical(
+        mt_class, categories=list(ref.features["mt_class"].cat.categories)
+    )
     known = feats["known_mtncrna"].astype("boolean").fillna(False).to_numpy(dtype=bool)
     var["known_mtncrna"] = found & known
     var["n_evidence"] = np.where(found, feats["n_evidence"].fillna(0).to_numpy(), 0).astype(int)

@@ -27,6 +27,7 @@ the seed, so the output is byte-identical on every run.
 
 Usage: python3 simulate_reads.py [OUTDIR] [--seed N]
 """
+
 import os
 import random
 import sys
@@ -44,8 +45,14 @@ GENES = [
     # TNMD overlaps TSPAN6 on 1601-1700 (opposite strand): unstranded
     # counting makes reads there ambiguous.
     ("ENSG00000000005", "TNMD", "protein_coding", "chr1", "+", [(1601, 2000)]),
-    ("ENSG00000000419", "DPM1", "protein_coding", "chr1", "+",
-     [(2501, 2800), (3001, 3200), (3401, 3600)]),
+    (
+        "ENSG00000000419",
+        "DPM1",
+        "protein_coding",
+        "chr1",
+        "+",
+        [(2501, 2800), (3001, 3200), (3401, 3600)],
+    ),
     ("ENSG00000000457", "SCYL3", "protein_coding", "chr1", "-", [(4001, 4600)]),
     ("ENSG00000000460", "C1orf112", "protein_coding", "chr2", "+", [(301, 900), (1201, 1500)]),
     ("ENSG00000001036", "FUCA2", "protein_coding", "chr2", "-", [(2001, 2600)]),
@@ -57,9 +64,15 @@ GENES = [
 
 # mean reads per gene (before the per-sample factor); GCLC gets none
 GENE_MEAN = {
-    "ENSG00000240405": 40, "ENSG00000000003": 25, "ENSG00000000005": 12,
-    "ENSG00000000419": 60, "ENSG00000000457": 18, "ENSG00000000460": 30,
-    "ENSG00000001036": 8, "ENSG00000001084": 0, "ENSG00000210049": 6,
+    "ENSG00000240405": 40,
+    "ENSG00000000003": 25,
+    "ENSG00000000005": 12,
+    "ENSG00000000419": 60,
+    "ENSG00000000457": 18,
+    "ENSG00000000460": 30,
+    "ENSG00000001036": 8,
+    "ENSG00000001084": 0,
+    "ENSG00000210049": 6,
     "ENSG00000211459": 90,
 }
 SAMPLE_FACTOR = {"S1": 1.0, "S2": 1.5, "S3": 0.6, "S4": 1.2}
@@ -79,7 +92,7 @@ DUP_LEN = 60
 # sequence in pairs (hsa-let-7a-5p / hsa-let-7c-5p style duplicates).
 MIRNAS = [
     ("hsa-let-7a-5p", "hsa-let-7a-1"),
-    ("hsa-let-7c-5p", "hsa-let-7c"),        # same mature sequence as let-7a-5p
+    ("hsa-let-7c-5p", "hsa-let-7c"),  # same mature sequence as let-7a-5p
     ("hsa-let-7b-5p", "hsa-let-7b"),
     ("hsa-miR-21-5p", "hsa-mir-21"),
     ("hsa-miR-125b-5p", "hsa-mir-125b-1"),
@@ -90,30 +103,65 @@ MIRNAS = [
     ("hsa-miR-16-5p", "hsa-mir-16-1"),
     ("hsa-miR-191-5p", "hsa-mir-191"),
     ("hsa-miR-27a-3p", "hsa-mir-27a"),
-    ("hsa-miR-27b-3p", "hsa-mir-27b"),      # same mature sequence as 27a-3p
+    ("hsa-miR-27b-3p", "hsa-mir-27b"),  # same mature sequence as 27a-3p
     ("hsa-miR-122-5p", "hsa-mir-122"),
     ("hsa-miR-451a", "hsa-mir-451a"),
-    ("hsa-miR-1-3p", "hsa-mir-1-1"),        # never expressed
+    ("hsa-miR-1-3p", "hsa-mir-1-1"),  # never expressed
 ]
 # Never-expressed miRNAs, present in the references only. They make the
 # libraries big enough for miRge3's HTML report (it tiles the top 40 miRNAs
 # of every sample and fails with fewer than 40 in its library) and show up as
 # all-zero rows in miRge3's tables.
-UNEXPRESSED = ["hsa-miR-7-5p", "hsa-miR-9-5p", "hsa-miR-10a-5p", "hsa-miR-10b-5p",
-               "hsa-miR-15a-5p", "hsa-miR-17-5p", "hsa-miR-18a-5p", "hsa-miR-19a-3p",
-               "hsa-miR-20a-5p", "hsa-miR-22-3p", "hsa-miR-23a-3p", "hsa-miR-24-3p",
-               "hsa-miR-25-3p", "hsa-miR-26a-5p", "hsa-miR-29a-3p", "hsa-miR-30a-5p",
-               "hsa-miR-31-5p", "hsa-miR-32-5p", "hsa-miR-33a-5p", "hsa-miR-34a-5p",
-               "hsa-miR-92a-3p", "hsa-miR-93-5p", "hsa-miR-99a-5p", "hsa-miR-100-5p",
-               "hsa-miR-101-3p"]
+UNEXPRESSED = [
+    "hsa-miR-7-5p",
+    "hsa-miR-9-5p",
+    "hsa-miR-10a-5p",
+    "hsa-miR-10b-5p",
+    "hsa-miR-15a-5p",
+    "hsa-miR-17-5p",
+    "hsa-miR-18a-5p",
+    "hsa-miR-19a-3p",
+    "hsa-miR-20a-5p",
+    "hsa-miR-22-3p",
+    "hsa-miR-23a-3p",
+    "hsa-miR-24-3p",
+    "hsa-miR-25-3p",
+    "hsa-miR-26a-5p",
+    "hsa-miR-29a-3p",
+    "hsa-miR-30a-5p",
+    "hsa-miR-31-5p",
+    "hsa-miR-32-5p",
+    "hsa-miR-33a-5p",
+    "hsa-miR-34a-5p",
+    "hsa-miR-92a-3p",
+    "hsa-miR-93-5p",
+    "hsa-miR-99a-5p",
+    "hsa-miR-100-5p",
+    "hsa-miR-101-3p",
+    "hsa-miR-103a-3p",
+    "hsa-miR-106a-5p",
+    "hsa-miR-107",
+    "hsa-miR-124-3p",
+    "hsa-miR-126-3p",
+]
 MIRNAS += [(m, "hsa-mir-" + m.split("-")[2]) for m in UNEXPRESSED]
 SAME_SEQ = {"hsa-let-7c-5p": "hsa-let-7a-5p", "hsa-miR-27b-3p": "hsa-miR-27a-3p"}
 MIRNA_MEAN = {
-    "hsa-let-7a-5p": 40, "hsa-let-7c-5p": 0, "hsa-let-7b-5p": 25,
-    "hsa-miR-21-5p": 60, "hsa-miR-125b-5p": 20, "hsa-miR-485-5p": 8,
-    "hsa-miR-485-3p": 5, "hsa-miR-2392": 6, "hsa-miR-5787": 4,
-    "hsa-miR-16-5p": 30, "hsa-miR-191-5p": 15, "hsa-miR-27a-3p": 12,
-    "hsa-miR-27b-3p": 0, "hsa-miR-122-5p": 10, "hsa-miR-451a": 18,
+    "hsa-let-7a-5p": 40,
+    "hsa-let-7c-5p": 0,
+    "hsa-let-7b-5p": 25,
+    "hsa-miR-21-5p": 60,
+    "hsa-miR-125b-5p": 20,
+    "hsa-miR-485-5p": 8,
+    "hsa-miR-485-3p": 5,
+    "hsa-miR-2392": 6,
+    "hsa-miR-5787": 4,
+    "hsa-miR-16-5p": 30,
+    "hsa-miR-191-5p": 15,
+    "hsa-miR-27a-3p": 12,
+    "hsa-miR-27b-3p": 0,
+    "hsa-miR-122-5p": 10,
+    "hsa-miR-451a": 18,
     "hsa-miR-1-3p": 0,
 }
 MIRNA_MEAN.update({m: 0 for m in UNEXPRESSED})
@@ -136,6 +184,7 @@ def poisson(rng, lam):
     if lam <= 0:
         return 0
     import math
+
     limit, k, p = math.exp(-lam), 0, 1.0
     while True:
         p *= rng.random()
@@ -148,8 +197,8 @@ def build_genome(rng):
     genome = {}
     for name, length in CONTIGS:
         genome[name] = list(rand_seq(rng, length))
-    src = genome[DUP_SRC[0]][DUP_SRC[1] - 1:DUP_SRC[1] - 1 + DUP_LEN]
-    genome[DUP_DST[0]][DUP_DST[1] - 1:DUP_DST[1] - 1 + DUP_LEN] = src
+    src = genome[DUP_SRC[0]][DUP_SRC[1] - 1 : DUP_SRC[1] - 1 + DUP_LEN]
+    genome[DUP_DST[0]][DUP_DST[1] - 1 : DUP_DST[1] - 1 + DUP_LEN] = src
     return {k: "".join(v) for k, v in genome.items()}
 
 
@@ -158,7 +207,7 @@ def write_fasta(path, records, width=60):
         for name, seq in records:
             fh.write(">%s\n" % name)
             for i in range(0, len(seq), width):
-                fh.write(seq[i:i + width] + "\n")
+                fh.write(seq[i : i + width] + "\n")
 
 
 def write_gtf(path):
@@ -169,12 +218,27 @@ def write_gtf(path):
             gstart, gend = exons[0][0], exons[-1][1]
             gattr = 'gene_id "%s"; gene_name "%s"; gene_biotype "%s";' % (gid, gname, btype)
             tattr = 'gene_id "%s"; transcript_id "%s"; gene_name "%s"; gene_biotype "%s";' % (
-                gid, tid, gname, btype)
-            fh.write("\t".join([chrom, "sim", "gene", str(gstart), str(gend), ".", strand, ".", gattr]) + "\n")
-            fh.write("\t".join([chrom, "sim", "transcript", str(gstart), str(gend), ".", strand, ".", tattr]) + "\n")
+                gid,
+                tid,
+                gname,
+                btype,
+            )
+            fh.write(
+                "\t".join([chrom, "sim", "gene", str(gstart), str(gend), ".", strand, ".", gattr])
+                + "\n"
+            )
+            fh.write(
+                "\t".join(
+                    [chrom, "sim", "transcript", str(gstart), str(gend), ".", strand, ".", tattr]
+                )
+                + "\n"
+            )
             for n, (s, e) in enumerate(exons, 1):
                 eattr = tattr + ' exon_number "%d";' % n
-                fh.write("\t".join([chrom, "sim", "exon", str(s), str(e), ".", strand, ".", eattr]) + "\n")
+                fh.write(
+                    "\t".join([chrom, "sim", "exon", str(s), str(e), ".", strand, ".", eattr])
+                    + "\n"
+                )
 
 
 def place_on_transcript(rng, exons):
@@ -205,7 +269,7 @@ def place_on_transcript(rng, exons):
 
 
 def seq_for(genome, chrom, blocks):
-    return "".join(genome[chrom][b - 1:b - 1 + n] for b, n in blocks)
+    return "".join(genome[chrom][b - 1 : b - 1 + n] for b, n in blocks)
 
 
 def simulate_sample(rng, genome, sample):
@@ -225,35 +289,71 @@ def simulate_sample(rng, genome, sample):
             pos, cigar, blocks = place_on_transcript(rng, exons)
             # keep gene-body reads off the TSPAN6/TNMD overlap so that
             # ambiguity only comes from the dedicated reads below
-            if chrom == AMBIGUOUS[0] and pos + READ_LEN > AMBIGUOUS[1] - 10 and pos < AMBIGUOUS[2] + 10:
+            if (
+                chrom == AMBIGUOUS[0]
+                and pos + READ_LEN > AMBIGUOUS[1] - 10
+                and pos < AMBIGUOUS[2] + 10
+            ):
                 continue
             flag = 16 if rng.random() < 0.5 else 0
-            recs.append((name(), flag, chrom, pos, 60, cigar, seq_for(genome, chrom, blocks), "NH:i:1"))
+            recs.append(
+                (name(), flag, chrom, pos, 60, cigar, seq_for(genome, chrom, blocks), "NH:i:1")
+            )
     # ambiguous: fully inside the two-gene overlap
     for _ in range(poisson(rng, 6 * f)):
         chrom, lo, hi = AMBIGUOUS
         pos = rng.randint(lo, hi - READ_LEN + 1)
         flag = 16 if rng.random() < 0.5 else 0
-        recs.append((name(), flag, chrom, pos, 60, "%dM" % READ_LEN,
-                     genome[chrom][pos - 1:pos - 1 + READ_LEN], "NH:i:1"))
+        recs.append(
+            (
+                name(),
+                flag,
+                chrom,
+                pos,
+                60,
+                "%dM" % READ_LEN,
+                genome[chrom][pos - 1 : pos - 1 + READ_LEN],
+                "NH:i:1",
+            )
+        )
     # intergenic: no feature
     for _ in range(poisson(rng, 10 * f)):
         chrom, lo, hi = INTERGENIC[rng.randrange(len(INTERGENIC))]
         if chrom == DUP_DST[0] and lo <= DUP_DST[1] + DUP_LEN:
             lo = DUP_DST[1] + DUP_LEN  # stay off the duplicated block
         pos = rng.randint(lo, hi - READ_LEN + 1)
-        recs.append((name(), 0, chrom, pos, 60, "%dM" % READ_LEN,
-                     genome[chrom][pos - 1:pos - 1 + READ_LEN], "NH:i:1"))
+        recs.append(
+            (
+                name(),
+                0,
+                chrom,
+                pos,
+                60,
+                "%dM" % READ_LEN,
+                genome[chrom][pos - 1 : pos - 1 + READ_LEN],
+                "NH:i:1",
+            )
+        )
     # low mapping quality inside DPM1 exon 1
     for _ in range(poisson(rng, 3 * f) + 1):
         pos = rng.randint(2501, 2800 - READ_LEN + 1)
-        recs.append((name(), 0, "chr1", pos, 3, "%dM" % READ_LEN,
-                     genome["chr1"][pos - 1:pos - 1 + READ_LEN], "NH:i:1"))
+        recs.append(
+            (
+                name(),
+                0,
+                "chr1",
+                pos,
+                3,
+                "%dM" % READ_LEN,
+                genome["chr1"][pos - 1 : pos - 1 + READ_LEN],
+                "NH:i:1",
+            )
+        )
     # multi-mappers: primary on C1orf112 exon 2 copy, secondary on chr1 copy
     for _ in range(poisson(rng, 4 * f) + 1):
         off = rng.randint(0, DUP_LEN - READ_LEN)
         p1, p2 = DUP_SRC[1] + off, DUP_DST[1] + off
-        seq = genome["chr2"][p1 - 1:p1 - 1 + READ_LEN]
+        seq = genome["chr2"][p1 - 1 : p1 - 1 + READ_LEN]
         q = name()
         recs.append((q, 0, "chr2", p1, 1, "%dM" % READ_LEN, seq, "NH:i:2\tHI:i:1"))
         recs.append((q, 256, "chr1", p2, 1, "%dM" % READ_LEN, seq, "NH:i:2\tHI:i:2"))
@@ -316,29 +416,69 @@ def build_mirnas(rng):
 
 def write_mirna_refs(outdir, hairpins, mature_seq, coords):
     to_u = str.maketrans("T", "U")
-    write_fasta(os.path.join(outdir, "hairpin.fa"),
-                [("%s %s Homo sapiens %s stem-loop" % (p, MI[p], p[4:]), s.translate(to_u))
-                 for p, s in hairpins.items()], width=80)
-    write_fasta(os.path.join(outdir, "mature.fa"),
-                [("%s %s Homo sapiens %s" % (m, MIMAT[m], m[4:]), mature_seq[m].translate(to_u))
-                 for m, _ in MIRNAS], width=80)
+    write_fasta(
+        os.path.join(outdir, "hairpin.fa"),
+        [
+            ("%s %s Homo sapiens %s stem-loop" % (p, MI[p], p[4:]), s.translate(to_u))
+            for p, s in hairpins.items()
+        ],
+        width=80,
+    )
+    write_fasta(
+        os.path.join(outdir, "mature.fa"),
+        [
+            ("%s %s Homo sapiens %s" % (m, MIMAT[m], m[4:]), mature_seq[m].translate(to_u))
+            for m, _ in MIRNAS
+        ],
+        width=80,
+    )
     # GFF3 in miRBase layout, on one pseudo chromosome built from the
     # hairpins laid end to end with 100 nt spacers
     with open(os.path.join(outdir, "mirna.gff3"), "w") as fh:
-        fh.write("##gff-version 3\n##date 2024-05-31\n#\n# Chromosomal coordinates of "
-                 "Homo sapiens microRNAs (tiny simulated world)\n# genome-build-id:    "
-                 "mtncrna-tiny\n#\n")
+        fh.write(
+            "##gff-version 3\n##date 2024-05-31\n#\n# Chromosomal coordinates of "
+            "Homo sapiens microRNAs (tiny simulated world)\n# genome-build-id:    "
+            "mtncrna-tiny\n#\n"
+        )
         pos = 1
         for pre, seq in hairpins.items():
             start, end = pos, pos + len(seq) - 1
-            fh.write("\t".join(["chrMIR", ".", "miRNA_primary_transcript", str(start), str(end),
-                                ".", "+", ".", "ID=%s;Alias=%s;Name=%s" % (MI[pre], MI[pre], pre)]) + "\n")
+            fh.write(
+                "\t".join(
+                    [
+                        "chrMIR",
+                        ".",
+                        "miRNA_primary_transcript",
+                        str(start),
+                        str(end),
+                        ".",
+                        "+",
+                        ".",
+                        "ID=%s;Alias=%s;Name=%s" % (MI[pre], MI[pre], pre),
+                    ]
+                )
+                + "\n"
+            )
             for mat, (p, s, e) in coords.items():
                 if p != pre:
                     continue
-                fh.write("\t".join(["chrMIR", ".", "miRNA", str(start + s - 1), str(start + e - 1),
-                                    ".", "+", ".", "ID=%s;Alias=%s;Name=%s;Derives_from=%s" % (
-                                        MIMAT[mat], MIMAT[mat], mat, MI[pre])]) + "\n")
+                fh.write(
+                    "\t".join(
+                        [
+                            "chrMIR",
+                            ".",
+                            "miRNA",
+                            str(start + s - 1),
+                            str(start + e - 1),
+                            ".",
+                            "+",
+                            ".",
+                            "ID=%s;Alias=%s;Name=%s;Derives_from=%s"
+                            % (MIMAT[mat], MIMAT[mat], mat, MI[pre]),
+                        ]
+                    )
+                    + "\n"
+                )
             pos = end + 101
 
 
@@ -353,9 +493,9 @@ def simulate_small_rna(rng, outdir, mature_seq):
                 s = mature_seq[mat]
                 r = rng.random()
                 if r < 0.15:
-                    s = s[:-1]                      # 3' trimmed isomiR
+                    s = s[:-1]  # 3' trimmed isomiR
                 elif r < 0.25:
-                    s = s + rng.choice("AT")        # non-templated 3' addition
+                    s = s + rng.choice("AT")  # non-templated 3' addition
                 reads.append(s)
         for _ in range(poisson(rng, 8 * f)):
             reads.append(rand_seq(rng, rng.randint(18, 26)))  # maps nowhere
@@ -368,8 +508,11 @@ def write_other_small_rna(rng, outdir):
     """Two random sequences per non-miRNA class for the miRge3 library."""
     os.makedirs(outdir, exist_ok=True)
     for cls in ("mature_trna", "pre_trna", "snorna", "rrna", "ncrna_others", "mrna"):
-        write_fasta(os.path.join(outdir, "%s.fa" % cls),
-                    [("%s_%d" % (cls, i), rand_seq(rng, 120)) for i in (1, 2)], width=200)
+        write_fasta(
+            os.path.join(outdir, "%s.fa" % cls),
+            [("%s_%d" % (cls, i), rand_seq(rng, 120)) for i in (1, 2)],
+            width=200,
+        )
 
 
 def main(argv):
@@ -378,7 +521,7 @@ def main(argv):
     if "--seed" in args:
         i = args.index("--seed")
         seed = int(args[i + 1])
-        del args[i:i + 2]
+        del args[i : i + 2]
     if args:
         outdir = args[0]
     rng = random.Random(seed)

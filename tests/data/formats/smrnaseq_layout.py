@@ -17,6 +17,7 @@ fixtures.) It shares no code with the pipeline.
       OUTDIR/joined_samples_mirtop.tsv (PIVOT_LONGER + PIVOT_WIDER + sort)
       and OUTDIR/mirna.tsv (DATATABLE_MERGE, collapse_mirtop.r)
 """
+
 import os
 import re
 import sys
@@ -37,7 +38,7 @@ def mature_counts(out, files):
         cols.append([int(r[2]) for r in rows])
     keep_rows = [i for i, n in enumerate(names) if n != "*"]
     nonzero = [i for i in keep_rows if any(c[i] != 0 for c in cols)]
-    if len(nonzero) < len(keep_rows):   # the script drops miRNAs at 0 everywhere
+    if len(nonzero) < len(keep_rows):  # the script drops miRNAs at 0 everywhere
         keep_rows = nonzero
     keep_cols = [j for j, c in enumerate(cols) if sum(c[i] for i in keep_rows) != 0]
     with open(out, "w", newline="") as fh:
