@@ -211,7 +211,11 @@ mirge3() {
         printf '#!/bin/sh\nif [ "$1" = "--version" ]; then "%s" --version | head -n 2; else exec "%s" "$@"; fi\n' \
             "$real_samtools" "$real_samtools" > bin/samtools
         chmod +x bin/samtools
-        PATH="$d/bin:$PATH" "$MIRGE3" -s fastq/S1.fastq.gz,fastq/S2.fastq.gz,fastq/S3.fastq.gz,fastq/S4.fastq.gz \
+        # miRge3 asks `cutadapt --version` but trims with the cutadapt module
+        # it imports: put its own environment's bin/ first so both agree
+        local mirge_bin
+        mirge_bin=$(dirname "$(command -v "$MIRGE3")")
+        PATH="$d/bin:$mirge_bin:$PATH" "$MIRGE3" -s fastq/S1.fastq.gz,fastq/S2.fastq.gz,fastq/S3.fastq.gz,fastq/S4.fastq.gz \
             -lib lib -on human -db miRBase -a illumina -cpu 1 -o out > mirge3.log 2>&1
         local run
         run=$(ls -d out/miRge.* | tail -n 1)

@@ -1,0 +1,85 @@
+"""The command line: help, version, demo, and that README and CI run the same test command."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import anndata as ad
+import pandas as pd
+import pytest
+
+import mtncrna as mt
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_version(run_cli):
+    code, out, _ = run_cli("--version")
+    assert code == 0
+    assert out.strip() == f"mtncrna, version {mt.__version__}"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [[], ["import"], ["reference"], ["reference", "list"], ["reference", "lookup"],
+     ["reference", "validate"], ["demo"]],
+)
+def test_help_for_every_subcommand(run_cli, args):
+    code, out, _ = run_cli(*args, "--help")
+    assert code == 0
+    assert out.startswith("Usage: ")
+
+
+def test_import_summary(run_cli, tmp_path, counts, sheet):
+    out = tmp_path / "small.h5ad"
+    code, stdout, stderr = run_cli("import", counts, "-s", sheet, "-o", out)
+    assert code == 0, stderr
+    assert f"{out}: 4 samples x 4 features (small library, format table)" in stdout
+    assert "condition: parental 2, resistant 2" in stdout
+    adata = ad.read_h5ad(out)
+    assert adata.obs.loc["S1", "fraction"] == "mito"
+    assert adata.var.loc["hsa-miR-2392", "mt_class"] == "mitomiR"
+
+
+def test_import_with_extension_reference(run_cli, tmp_path, sheet):
+    from conftest import write
+
+    counts = write(tmp_path / "c.tsv", "gene\tS1\tS2\tS3\tS4\nMY-LNC-1\t1\t2\t3\t4\n"
+                                       "GAPDH\t9\t9\t9\t9\n")
+    ext = write(tmp_path / "ext.tsv", "reference_name\trna_class\treference_id\taliases\t"
+                                      "localisation\tcitation\nMYLNC1\tlncRNA\tMY0001\tMY-LNC-1\t"
+                                      "imported\tOur lab, 2026\n")
+    out = tmp_path / "o.h5ad"
+    code, _, stderr = run_cli("import", counts, "-s", sheet, "--reference", ext, "-o", out)
+    assert code == 0, stderr
+    var = ad.read_h5ad(out).var
+    assert var.loc["MY-LNC-1", "reference_id"] == "MY0001"
+    assert var.loc["MY-LNC-1", "mt_class"] == "mito-lncRNA"
+
+
+def test_demo(run_cli, tmp_path):
+    code, out, stderr = run_cli("demo", "-o", tmp_path / "demo")
+    assert code == 0, stderr
+    assert "small-RNA library: 12 samples x 300 features" in out
+    small = ad.read_h5ad(tmp_path / "demo" / "small.h5ad")
+    assert small.var.loc["hsa-miR-2392", "mt_class"] == "mitomiR"
+    known = pd.read_csv(tmp_path / "demo" / "known_mtncrnas.tsv", sep="\t")
+    assert {"hsa-miR-2392", "hsa-miR-5787", "SAMMSON", "MT-TF"} <= set(known["feature"])
+
+
+def _readme_test_command() -> str:
+    text = (ROOT / "README.md").read_text()
+    blocks = re.findall(r"```bash\n(.*?)```", text, flags=re.S)
+    return next(b.strip() for b in blocks if "pytest" in b)
+
+
+def test_ci_runs_the_readme_test_command():
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert _readme_test_command() in ci.splitlines()
+
+
+def test_readme_main_command_runs_the_demo():
+    text = (ROOT / "README.md").read_text()
+    first = re.findall(r"```bash\n(.*?)```", text, flags=re.S)[0].strip()
+    assert "pip install ." in first and "mtncrna demo" in first
