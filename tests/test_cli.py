@@ -22,8 +22,15 @@ def test_version(run_cli):
 
 @pytest.mark.parametrize(
     "args",
-    [[], ["import"], ["reference"], ["reference", "list"], ["reference", "lookup"],
-     ["reference", "validate"], ["demo"]],
+    [
+        [],
+        ["import"],
+        ["reference"],
+        ["reference", "list"],
+        ["reference", "lookup"],
+        ["reference", "validate"],
+        ["demo"],
+    ],
 )
 def test_help_for_every_subcommand(run_cli, args):
     code, out, _ = run_cli(*args, "--help")
@@ -45,11 +52,15 @@ def test_import_summary(run_cli, tmp_path, counts, sheet):
 def test_import_with_extension_reference(run_cli, tmp_path, sheet):
     from conftest import write
 
-    counts = write(tmp_path / "c.tsv", "gene\tS1\tS2\tS3\tS4\nMY-LNC-1\t1\t2\t3\t4\n"
-                                       "GAPDH\t9\t9\t9\t9\n")
-    ext = write(tmp_path / "ext.tsv", "reference_name\trna_class\treference_id\taliases\t"
-                                      "localisation\tcitation\nMYLNC1\tlncRNA\tMY0001\tMY-LNC-1\t"
-                                      "imported\tOur lab, 2026\n")
+    counts = write(
+        tmp_path / "c.tsv", "gene\tS1\tS2\tS3\tS4\nMY-LNC-1\t1\t2\t3\t4\nGAPDH\t9\t9\t9\t9\n"
+    )
+    ext = write(
+        tmp_path / "ext.tsv",
+        "reference_name\trna_class\treference_id\taliases\t"
+        "localisation\tcitation\nMYLNC1\tlncRNA\tMY0001\tMY-LNC-1\t"
+        "imported\tOur lab, 2026\n",
+    )
     out = tmp_path / "o.h5ad"
     code, _, stderr = run_cli("import", counts, "-s", sheet, "--reference", ext, "-o", out)
     assert code == 0, stderr

@@ -422,9 +422,16 @@ def read_htseq(paths: Sequence[Path], *, non_integer: str = "error") -> CountTab
             )
     samples = [s for t in tables for s in t.samples]
     files = [t.files[0] for t in tables]
-    _check_unique(
-        files[0].parent, samples, "sample column", positions=list(range(1, len(samples) + 1))
-    )
+    origin: dict[str, Path] = {}
+    for t in tables:
+        for s in t.samples:
+            if s in origin:
+                raise InputError(
+                    t.files[0],
+                    f"sample '{s}' also comes from {origin[s].name}; give each sample's "
+                    "htseq-count output once (one file per sample, or one multi-column file)",
+                )
+            origin[s] = t.files[0]
     counts = np.hstack([t.counts for t in tables])
     qc = pd.concat([t.qc for t in tables])
     sources = {s: str(t.files[0]) for t in tables for s in t.samples}

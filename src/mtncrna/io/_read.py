@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -118,8 +119,9 @@ def guess_library(features: Sequence[str]) -> str:
 def _match_samples(
     table: CountTable, sheet: pd.DataFrame, *, drop_unmatched: bool, sheet_path: str
 ) -> list[str]:
-    in_counts = table.samples
     sheet_ids = list(sheet.index)
+    _rename_r_mangled(table, sheet_ids)
+    in_counts = table.samples
     counts_set, sheet_set = set(in_counts), set(sheet_ids)
     not_in_sheet = [s for s in in_counts if s not in sheet_set]
     not_in_counts = [s for s in sheet_ids if s not in counts_set]
@@ -145,6 +147,31 @@ def _match_samples(
         logger.warning("%s; keeping the %d samples in both", msg, len(keep))
         return keep
     return sheet_ids
+
+
+def r_make_names(name: str) -> str:
+    """R's ``make.names``, as applied to sample ids used as column names (``1-a`` -> ``X1.a``)."""
+    out = re.sub(r"[^A-Za-z0-9._]", ".", name)
+    if not out or out[0].isdigit() or (out[0] == "." and len(out) > 1 and out[1].isdigit()):
+        out = "X" + out
+    return out
+
+
+def _rename_r_mangled(table: CountTable, sheet_ids: list[str]) -> None:
+    """Undo R's renaming of sample columns when every unmatched column is a mangled sheet id."""
+    sheet_set = set(sheet_ids)
+    unmatched = [s for s in table.samples if s not in sheet_set]
+    if not unmatched:
+        return
+    mangled = {r_make_names(s): s for s in sheet_ids if r_make_names(s) != s}
+    if all(s in mangled for s in unmatched):
+        table.samples = [mangled.get(s, s) if s in unmatched else s for s in table.samples]
+        logger.info(
+            "matched %d R-renamed sample columns (e.g. %s -> %s) to the sample sheet",
+            len(unmatched),
+            unmatched[0],
+            mangled[unmatched[0]],
+        )
 
 
 def _few(items: Sequence[str], n: int = 6) -> str:

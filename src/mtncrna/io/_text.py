@@ -26,6 +26,7 @@ _GZIP_MAGIC = b"\x1f\x8b"
 _BZ2_MAGIC = b"BZh"
 _ZIP_MAGIC = b"PK\x03\x04"
 _HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+_NORMALISED_NAME = re.compile(r"(rpm|cpm|tpm|fpkm|rpkm|normali[sz]ed|vst|rlog)", re.IGNORECASE)
 _NA_STRINGS = frozenset({"na", "nan", "n/a", "null", "none", "#n/a", "-nan"})
 
 
@@ -258,6 +259,11 @@ def to_counts(
     if first_bad is not None:
         i, j, msg = first_bad
         more = f" ({n_bad - 1} more invalid cells)" if n_bad > 1 else ""
+        if _NORMALISED_NAME.search(path.name) and "whole number" in msg:
+            msg = (
+                f"'{values.iat[i, j]}' is not a whole number: the file looks like normalised "
+                "values (RPM/CPM/TPM); mtncrna needs the raw counts table"
+            )
         raise InputError(path, msg + more, line=int(line_numbers[i]), column=columns[j])
     if n_rounded:
         logger.warning("%s: rounded %d non-integer counts to whole numbers", path, n_rounded)

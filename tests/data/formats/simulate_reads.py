@@ -28,6 +28,7 @@ the seed, so the output is byte-identical on every run.
 Usage: python3 simulate_reads.py [OUTDIR] [--seed N]
 """
 
+import math
 import os
 import random
 import sys
@@ -183,7 +184,6 @@ def poisson(rng, lam):
     """Knuth's Poisson sampler (lam is small here)."""
     if lam <= 0:
         return 0
-    import math
 
     limit, k, p = math.exp(-lam), 0, 1.0
     while True:

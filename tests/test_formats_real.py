@@ -1,0 +1,189 @@
+"""Reading the outputs of the real tools (tests/data/formats, see its README for how made)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import mtncrna as mt
+from conftest import FORMATS, write
+
+SAMPLES = ["S1", "S2", "S3", "S4"]
+
+
+@pytest.fixture
+def sheet(tmp_path):
+    rows = ["sample,condition,fraction"] + [
+        f"{s},{'resistant' if i > 1 else 'parental'},{'mito' if i % 2 == 0 else 'cytosol'}"
+        for i, s in enumerate(SAMPLES)
+    ]
+    return write(tmp_path / "samples.csv", "\n".join(rows) + "\n")
+
+
+def _independent_featurecounts(path) -> pd.DataFrame:
+    fc = pd.read_csv(path, sep="\t", comment="#", index_col=0)
+    counts = fc.iloc[:, 5:]
+    counts.columns = [c.split("/")[-1].removesuffix(".sorted.bam") for c in counts.columns]
+    return counts
+
+
+def test_featurecounts(sheet):
+    path = FORMATS / "featurecounts" / "counts.txt"
+    adata = mt.read_counts(path, sheet)
+    assert adata.uns["mtncrna"]["format"] == "featurecounts"
+    assert list(adata.obs_names) == SAMPLES
+    expected = _independent_featurecounts(path)
+    pd.testing.assert_frame_equal(
+        adata.to_df().T.loc[expected.index, SAMPLES], expected[SAMPLES], check_names=False
+    )
+    summary = pd.read_csv(path.with_name("counts.txt.summary"), sep="\t", index_col=0)
+    assert list(adata.obs["featurecounts_Assigned"]) == summary.loc["Assigned"].tolist()
+    assert adata.obs["featurecounts_Unassigned_MultiMapping"].sum() > 0
+    assert adata.var.loc["ENSG00000240405", "chrom"] == "chr1"
+    assert adata.var.loc["ENSG00000240405", "reference_symbol"] == "SAMMSON"
+    assert adata.var.loc["ENSG00000210049", "mt_class"] == "mt-tRNA"
+    assert adata.obs.loc["S1", "source"] == "bam/S1.sorted.bam"
+
+
+def test_featurecounts_extra_attributes():
+    adata = mt.read_counts(FORMATS / "featurecounts" / "counts_q10_extra.txt")
+    assert list(adata.obs_names) == SAMPLES
+    assert adata.var.loc["ENSG00000240405", "gene_name"] == "SAMMSON"
+    assert adata.var.loc["ENSG00000240405", "gene_biotype"] == "lncRNA"
+    assert "featurecounts_Unassigned_MappingQuality" in adata.obs
+
+
+def test_htseq_per_sample_files_match_multi_column_run(sheet):
+    files = sorted((FORMATS / "htseq").glob("S*.txt"))
+    per_sample = mt.read_counts(files, sheet)
+    multi = mt.read_counts(FORMATS / "htseq" / "multi_with_header.tsv", sheet)
+    assert per_sample.uns["mtncrna"]["format"] == multi.uns["mtncrna"]["format"] == "htseq"
+    pd.testing.assert_frame_equal(per_sample.to_df(), multi.to_df())
+    for counter in (
+        "__no_feature",
+        "__ambiguous",
+        "__too_low_aQual",
+        "__not_aligned",
+        "__alignment_not_unique",
+    ):
+        assert f"htseq{counter}" in per_sample.obs
+        assert counter not in per_sample.var_names
+    np.testing.assert_array_equal(
+        per_sample.obs["htseq__no_feature"], multi.obs["htseq__no_feature"]
+    )
+
+
+def test_htseq_and_featurecounts_agree_outside_overlaps():
+    """Two counters on the same BAMs: equal except where genes overlap (their rules differ)."""
+    fc = mt.read_counts(FORMATS / "featurecounts" / "counts.txt").to_df()
+    ht = mt.read_counts(sorted((FORMATS / "htseq").glob("S*.txt"))).to_df()
+    diff = (fc[ht.columns] - ht).abs().sum()
+    assert (diff > 0).sum() <= 1
+    assert ht.to_numpy().sum() > 1000
+
+
+def test_htseq_multi_without_header_names_columns_by_position():
+    adata = mt.read_counts(FORMATS / "htseq" / "multi.tsv")
+    assert list(adata.obs_names) == ["multi_1", "multi_2", "multi_3", "multi_4"]
+
+
+def test_htseq_folder_with_duplicates_is_refused():
+    with pytest.raises(mt.InputError, match=r"sample 'S1' also comes from S1\.txt"):
+        mt.read_counts(FORMATS / "htseq")
+
+
+def test_mirge3(sheet):
+    path = FORMATS / "mirge3" / "miR.Counts.csv"
+    adata = mt.read_counts(path, sheet)
+    assert adata.uns["mtncrna"]["format"] == "mirge3"
+    assert adata.uns["mtncrna"]["library"] == "small"
+    raw = pd.read_csv(path, index_col=0)
+    np.testing.assert_array_equal(
+        adata.to_df().T.loc[raw.index, SAMPLES].to_numpy(), raw[SAMPLES].to_numpy().astype(int)
+    )
+    assert adata.var.loc["hsa-let-7a-5p/7c-5p", "reference_symbol"] == "hsa-let-7a-5p"
+    assert adata.var.loc["hsa-miR-2392", "mt_class"] == "mitomiR"
+
+
+def test_mirge3_rpm_is_refused_with_a_hint():
+    with pytest.raises(mt.InputError, match="looks like normalised values"):
+        mt.read_counts(FORMATS / "mirge3" / "miR.RPM.csv")
+
+
+def test_smrnaseq_edger_mature_counts(sheet):
+    path = FORMATS / "smrnaseq" / "mature_counts.csv"
+    adata = mt.read_counts(path, sheet)
+    assert adata.uns["mtncrna"]["format"] == "smrnaseq"
+    raw = pd.read_csv(path, index_col=0)  # samples as rows
+    np.testing.assert_array_equal(
+        adata.to_df().loc[SAMPLES, raw.columns].to_numpy(), raw.loc[SAMPLES].to_numpy()
+    )
+
+
+def test_smrnaseq_mirtop_tables_agree(sheet):
+    mirna = mt.read_counts(FORMATS / "smrnaseq" / "mirna.tsv", sheet, format="smrnaseq")
+    isomirs = mt.read_counts(FORMATS / "smrnaseq" / "joined_samples_mirtop.tsv", sheet)
+    assert isomirs.uns["mtncrna"]["format"] == "smrnaseq"
+    assert isomirs.var["n_isomirs"].max() > 1
+    # let-7a-5p and let-7c-5p share a sequence; mirtop's two tables assign those reads differently
+    common = [
+        f
+        for f in mirna.var_names
+        if f in set(isomirs.var_names) and f not in {"hsa-let-7a-5p", "hsa-let-7c-5p"}
+    ]
+    assert len(common) >= 11
+    pd.testing.assert_frame_equal(mirna.to_df()[common], isomirs.to_df()[common])
+
+
+def test_smrnaseq_old_sample_suffix_and_r_renamed_columns(tmp_path):
+    text = (FORMATS / "smrnaseq" / "mirna.tsv").read_text()
+    header, rest = text.split("\n", 1)
+    header = (
+        header.replace("S1", "S1_seqcluster")
+        .replace("S2", "S2_seqcluster")
+        .replace("S3", "S3_seqcluster")
+        .replace("S4", "S4_seqcluster")
+    )
+    adata = mt.read_counts(write(tmp_path / "mirna.tsv", header + "\n" + rest), format="smrnaseq")
+    assert list(adata.obs_names) == SAMPLES
+    # R's make.names turns sample "1-a" into column "X1.a"
+    renamed = (
+        header.replace("S1_seqcluster", "X1.a")
+        .replace("S2_seqcluster", "S2")
+        .replace("S3_seqcluster", "S3")
+        .replace("S4_seqcluster", "S4")
+    )
+    sheet = write(tmp_path / "s.csv", "sample,condition\n1-a,x\nS2,x\nS3,y\nS4,y\n")
+    adata = mt.read_counts(write(tmp_path / "m2.tsv", renamed + "\n" + rest), sheet)
+    assert list(adata.obs_names) == ["1-a", "S2", "S3", "S4"]
+
+
+@pytest.mark.parametrize("name", ["counts.tsv", "counts_crlf_bom.csv", "counts.tsv.gz"])
+def test_plain_table_variants(name):
+    adata = mt.read_counts(FORMATS / "table" / name)
+    ref = mt.read_counts(FORMATS / "table" / "counts.tsv")
+    pd.testing.assert_frame_equal(adata.to_df(), ref.to_df())
+    assert list(adata.obs_names) == SAMPLES
+
+
+@pytest.mark.parametrize(
+    ("path", "fmt"),
+    [
+        ("featurecounts/counts.txt", "featurecounts"),
+        ("htseq/S1.txt", "htseq"),
+        ("mirge3/miR.Counts.csv", "mirge3"),
+        ("smrnaseq/mature_counts.csv", "smrnaseq"),
+        ("smrnaseq/joined_samples_mirtop.tsv", "smrnaseq"),
+        ("table/counts_crlf_bom.csv", "table"),
+    ],
+)
+def test_format_detection(path, fmt):
+    assert mt.io.detect_format([FORMATS / path]) == fmt
+
+
+def test_forcing_the_wrong_format_fails_clearly():
+    with pytest.raises(mt.FormatError, match=r"is not miRge3 miR\.Counts\.csv"):
+        mt.read_counts(FORMATS / "smrnaseq" / "mirna.tsv", format="mirge3")
+    with pytest.raises(mt.FormatError, match="is not an nf-core/smrnaseq count table"):
+        mt.read_counts(FORMATS / "mirge3" / "miR.Counts.csv", format="smrnaseq")
