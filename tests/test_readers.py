@@ -289,3 +289,20 @@ def test_gzip_sheet(tmp_path, counts):
     sheet = write(tmp_path / "s.csv.gz", SHEET, gz=True)
     assert mt.read_counts(counts, sheet).n_obs == 4
     assert gzip.decompress(sheet.read_bytes()).decode() == SHEET
+
+
+def test_read_libraries_joined_by_sample(tmp_path, sheet):
+    small = write(tmp_path / "small.tsv", COUNTS)
+    long_ = write(
+        tmp_path / "long.tsv", "gene\tS1\tS2\tS3\tS5\nMT-TF\t5\t6\t7\t8\nGAPDH\t1\t2\t3\t4\n"
+    )
+    libs = mt.read_libraries(sheet, small=small, long=long_)
+    assert set(libs) == {"small", "long"}
+    assert list(libs["small"].obs_names) == ["S1", "S2", "S3", "S4"]
+    assert list(libs["long"].obs_names) == ["S1", "S2", "S3"]  # S5 is not in the sheet
+    assert libs["long"].uns["mtncrna"]["library"] == "long"
+    pd.testing.assert_frame_equal(
+        libs["small"].obs.loc[["S1", "S2", "S3"], ["condition"]], libs["long"].obs[["condition"]]
+    )
+    with pytest.raises(mt.InputError, match="give a small-RNA table"):
+        mt.read_libraries(sheet)

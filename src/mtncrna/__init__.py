@@ -19,7 +19,7 @@ from ._errors import (
 )
 from ._settings import settings
 from ._version import __version__
-from .io import read_counts, read_h5ad, read_sample_sheet, write_h5ad
+from .io import read_counts, read_h5ad, read_libraries, read_sample_sheet, write_h5ad
 from .reference import load_reference
 
 __all__ = [
@@ -35,6 +35,7 @@ __all__ = [
     "load_reference",
     "read_counts",
     "read_h5ad",
+    "read_libraries",
     "read_sample_sheet",
     "settings",
     "tl",

@@ -2,7 +2,15 @@
 
 from ._atomic import atomic_path, check_output
 from ._formats import FORMATS, sample_name_from_path
-from ._read import LIBRARIES, detect_format, guess_library, read_counts, read_h5ad, write_h5ad
+from ._read import (
+    LIBRARIES,
+    detect_format,
+    guess_library,
+    read_counts,
+    read_h5ad,
+    read_libraries,
+    write_h5ad,
+)
 from ._samplesheet import FRACTIONS, normalise_fraction, read_sample_sheet
 
 __all__ = [
@@ -16,6 +24,7 @@ __all__ = [
     "normalise_fraction",
     "read_counts",
     "read_h5ad",
+    "read_libraries",
     "read_sample_sheet",
     "sample_name_from_path",
     "write_h5ad",

@@ -378,3 +378,46 @@ def write_h5ad(adata: ad.AnnData, path: PathLike, *, inputs: Sequence[PathLike] 
     with atomic_path(out) as tmp:
         adata.write_h5ad(tmp)
     return out
+
+
+def read_libraries(
+    samples: PathLike | pd.DataFrame,
+    *,
+    small: PathLike | Sequence[PathLike] | None = None,
+    long: PathLike | Sequence[PathLike] | None = None,
+    **kwargs: object,
+) -> dict[str, ad.AnnData]:
+    """Read the small-RNA and long-RNA libraries of one study, joined by sample id.
+
+    Both tables are read against the same sample sheet (read once); the result maps
+    ``"small"``/``"long"`` to one AnnData each, with identical ``obs`` columns for the shared
+    samples. Samples sequenced in only one library are kept there and reported in the log.
+    Other keyword arguments go to :func:`read_counts` for both.
+    """
+    if small is None and long is None:
+        raise InputError(
+            None, "give a small-RNA table (small=...), a long-RNA table (long=...) or both"
+        )
+    sheet = samples if isinstance(samples, pd.DataFrame) else read_sample_sheet(samples)
+    if not isinstance(samples, pd.DataFrame):
+        sheet.attrs["path"] = str(samples)
+    kwargs.setdefault("drop_unmatched", True)
+    out: dict[str, ad.AnnData] = {}
+    for library, counts in (("small", small), ("long", long)):
+        if counts is not None:
+            out[library] = read_counts(counts, sheet, library=library, **kwargs)  # type: ignore[arg-type]
+    if len(out) == 2:
+        s, lg = set(out["small"].obs_names), set(out["long"].obs_names)
+        if s != lg:
+            logger.warning(
+                "%d samples only in the small-RNA library (%s), %d only in the long-RNA one (%s)",
+                len(s - lg),
+                _few(sorted(s - lg)),
+                len(lg - s),
+                _few(sorted(lg - s)),
+            )
+        if not s & lg:
+            raise SampleSheetError(
+                sheet.attrs.get("path"), "the small-RNA and long-RNA tables share no sample id"
+            )
+    return out
