@@ -336,6 +336,147 @@ def reference_validate(file: Path | None) -> None:
     click.echo(f"{file}: OK, {len(table)} evidence rows ({new} new entities)")
 
 
+# ---------------------------------------------------------------------------------------- de
+
+
+def _load_input(
+    inputs: Sequence[Path], samples: Path | None, fmt: str = "auto", library: str | None = None
+) -> Any:
+    """An .h5ad from ``mtncrna import``, or count table(s) plus a sample sheet."""
+    from .io import read_counts
+
+    return read_counts(list(inputs), samples, format=fmt, library=library)
+
+
+def _parse_subset(items: Sequence[str]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for item in items:
+        if "=" not in item:
+            raise click.BadParameter(f"'{item}' is not COLUMN=VALUE[,VALUE]", param_hint="--subset")
+        col, vals = item.split("=", 1)
+        out.setdefault(col.strip(), []).extend(v.strip() for v in vals.split(",") if v.strip())
+    return out
+
+
+@cli.command("de")
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "-s",
+    "--samples",
+    type=click.Path(path_type=Path),
+    help="Sample sheet (when INPUT is a count table).",
+)
+@click.option(
+    "--design", required=True, help='Formula over sample sheet columns, e.g. "~ pair + condition".'
+)
+@click.option(
+    "--contrast",
+    "contrasts",
+    nargs=3,
+    multiple=True,
+    metavar="FACTOR NUMERATOR DENOMINATOR",
+    help="A contrast, e.g. --contrast condition resistant parental (repeatable).",
+)
+@click.option(
+    "--coef",
+    "coefs",
+    multiple=True,
+    help="Test a coefficient by name, e.g. an interaction term (repeatable).",
+)
+@click.option("--test", type=click.Choice(["wald", "lrt"]), default="wald", show_default=True)
+@click.option("--reduced", default=None, help='Reduced formula for --test lrt, e.g. "~ pair".')
+@click.option(
+    "--subset",
+    "subset",
+    multiple=True,
+    metavar="COLUMN=VALUE",
+    help="Use only these samples, e.g. --subset fraction=mito (repeatable).",
+)
+@click.option(
+    "--alpha",
+    type=float,
+    default=0.1,
+    show_default=True,
+    help="FDR level for independent filtering.",
+)
+@click.option(
+    "--size-factors",
+    type=click.Choice(["auto", "ratio", "poscounts"]),
+    default="auto",
+    show_default=True,
+)
+@click.option("--no-independent-filtering", is_flag=True)
+@click.option("--no-cooks", is_flag=True, help="Do not set p-values of Cook's outliers to NA.")
+@click.option(
+    "-o",
+    "--outdir",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Output folder (created).",
+)
+@handle_errors
+def de_cmd(
+    inputs: Sequence[Path],
+    samples: Path | None,
+    design: str,
+    contrasts: Sequence[tuple[str, str, str]],
+    coefs: Sequence[str],
+    test: str,
+    reduced: str | None,
+    subset: Sequence[str],
+    alpha: float,
+    size_factors: str,
+    no_independent_filtering: bool,
+    no_cooks: bool,
+    outdir: Path,
+) -> None:
+    """Differential expression (DESeq2 model), one table per contrast.
+
+    Writes OUTDIR/de_<factor>_<numerator>_vs_<denominator>.tsv (feature_id, baseMean,
+    log2FoldChange, lfcSE, stat, pvalue, padj, reason, mt_class, known_mtncrna, reference_id),
+    de.h5ad and provenance.json.
+    """
+    from . import get, tl
+    from ._provenance import record
+    from .io import write_h5ad, write_provenance, write_table
+
+    if not contrasts and not coefs:
+        raise click.UsageError("give at least one --contrast FACTOR NUMERATOR DENOMINATOR")
+    outdir.mkdir(parents=True, exist_ok=True)
+    adata = _load_input(inputs, samples)
+    tl.de(
+        adata,
+        design=design,
+        contrasts=list(contrasts),
+        coefficients=list(coefs),
+        test=test,
+        reduced=reduced,
+        subset=_parse_subset(subset) or None,
+        alpha=alpha,
+        size_factors=size_factors,
+        independent_filter=not no_independent_filtering,
+        cooks_cutoff=not no_cooks,
+    )
+    written = []
+    lines = []
+    for name in adata.uns["de"]["results"]:
+        df = get.de_df(adata, name).drop(columns="contrast")
+        path = write_table(df, outdir / f"de_{name}.tsv", inputs=list(inputs))
+        written.append(path)
+        n_up = int(((df["padj"] < alpha) & (df["log2FoldChange"] > 0)).sum())
+        n_down = int(((df["padj"] < alpha) & (df["log2FoldChange"] < 0)).sum())
+        lines.append(f"{path}: {n_up} up, {n_down} down at padj < {alpha}")
+    written.append(write_h5ad(adata, outdir / "de.h5ad", inputs=list(inputs)))
+    prov = record(
+        step="de",
+        inputs=[("input", p) for p in inputs] + ([("samples", samples)] if samples else []),
+        parameters=dict(adata.uns["de"]["params"]),
+        reference_version=adata.uns.get("mtncrna", {}).get("annotate", {}).get("reference_version"),
+    )
+    write_provenance(outdir / "provenance.json", prov, written)
+    click.echo("\n".join(lines))
+
+
 # -------------------------------------------------------------------------------------- demo
 
 

@@ -1,5 +1,5 @@
 """Tidy DataFrames out of what ``tl`` wrote."""
 
-from ._get import annotation_df, evidence_df
+from ._get import annotation_df, de_df, evidence_df
 
-__all__ = ["annotation_df", "evidence_df"]
+__all__ = ["annotation_df", "de_df", "evidence_df"]

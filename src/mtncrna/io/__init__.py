@@ -12,6 +12,7 @@ from ._read import (
     write_h5ad,
 )
 from ._samplesheet import FRACTIONS, normalise_fraction, read_sample_sheet
+from ._write import write_provenance, write_table
 
 __all__ = [
     "FORMATS",
@@ -28,4 +29,6 @@ __all__ = [
     "read_sample_sheet",
     "sample_name_from_path",
     "write_h5ad",
+    "write_provenance",
+    "write_table",
 ]

@@ -1,0 +1,32 @@
+"""The count model (DESeq2's maths) on arrays and frames: no AnnData, no I/O.
+
+Every analysis that needs a negative-binomial fit asks this package, so there is one DESeq2 in
+the house.
+"""
+
+from ._deseq import (
+    DeseqFit,
+    DispersionTrend,
+    deseq,
+    independent_filtering,
+    lrt_test,
+    size_factors,
+    vst,
+    wald_test,
+)
+from ._design import coefficient_vector, contrast_vector, design_matrix, reduced_design
+
+__all__ = [
+    "DeseqFit",
+    "DispersionTrend",
+    "coefficient_vector",
+    "contrast_vector",
+    "deseq",
+    "design_matrix",
+    "independent_filtering",
+    "lrt_test",
+    "reduced_design",
+    "size_factors",
+    "vst",
+    "wald_test",
+]

@@ -1,0 +1,134 @@
+"""Design matrices from R-style formulas, and contrast vectors, for the count model."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from .._errors import MtncrnaError
+
+
+def _variables(formula: str) -> list[str]:
+    rhs = formula.split("~", 1)[-1]
+    names = re.findall(r"[A-Za-z_.][A-Za-z0-9_.]*", rhs)
+    return list(dict.fromkeys(n for n in names if n not in {"C", "I", "0", "1"}))
+
+
+def design_matrix(
+    formula: str,
+    metadata: pd.DataFrame,
+    *,
+    reference_levels: dict[str, str] | None = None,
+) -> pd.DataFrame:
+    """Model matrix of ``formula`` (``"~ batch + condition"``) over the sample metadata.
+
+    Factors use treatment coding with the reference level first: the level named in
+    ``reference_levels``, else the first in sorted order (as R's ``factor()``). Columns are
+    named like formulaic's (``condition[T.resistant]``).
+    """
+    import formulaic
+
+    if "~" not in formula:
+        raise MtncrnaError(f"design '{formula}' is not a formula; write it like '~ condition'")
+    variables = _variables(formula)
+    missing = [v for v in variables if v not in metadata.columns]
+    if missing:
+        raise MtncrnaError(
+            f"design '{formula}' uses {', '.join(missing)}, which the sample sheet does not "
+            f"have (columns: {', '.join(map(str, metadata.columns))})"
+        )
+    data = pd.DataFrame(index=metadata.index)
+    ref = reference_levels or {}
+    chosen: dict[str, str] = {}
+    for v in variables:
+        col = metadata[v]
+        if col.isna().any():
+            bad = list(col.index[col.isna()][:3])
+            raise MtncrnaError(
+                f"design variable '{v}' is missing for sample(s) {', '.join(map(str, bad))}"
+            )
+        numeric = pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col)
+        if numeric and v not in ref:
+            data[v] = col.astype(float)
+            continue
+        values = col.astype(str)
+        levels = sorted(values.unique())
+        if v in ref:
+            if ref[v] not in levels:
+                raise MtncrnaError(
+                    f"reference level '{ref[v]}' is not a value of '{v}' "
+                    f"(values: {', '.join(levels)})"
+                )
+            levels.remove(ref[v])
+            levels.insert(0, ref[v])
+        if len(levels) < 2:
+            raise MtncrnaError(
+                f"design variable '{v}' has a single value ('{levels[0]}'); it cannot be in "
+                "the design"
+            )
+        data[v] = pd.Categorical(values, categories=levels)
+        chosen[v] = levels[0]
+    rhs = formula.split("~", 1)[1]
+    mm = formulaic.model_matrix(rhs, data)
+    X = pd.DataFrame(np.asarray(mm, dtype=float), index=metadata.index, columns=list(mm.columns))
+    X.attrs["reference_levels"] = chosen
+    X.attrs["formula"] = formula
+    return X
+
+
+def contrast_vector(
+    design: pd.DataFrame, factor: str, numerator: str, denominator: str
+) -> np.ndarray:
+    """The coefficient vector of ``numerator`` vs ``denominator`` of ``factor`` (log2 scale).
+
+    As DESeq2's ``contrast=c(factor, numerator, denominator)``: with interactions in the design
+    this is the effect at the reference levels of the other factors.
+    """
+    cols = list(design.columns)
+    prefix = f"{factor}[T."
+    levels = {
+        c[len(prefix) : -1]: i
+        for i, c in enumerate(cols)
+        if c.startswith(prefix) and c.endswith("]") and ":" not in c
+    }
+    if not levels:
+        raise MtncrnaError(
+            f"'{factor}' is not a factor of the design (coefficients: {', '.join(cols)})"
+        )
+    c = np.zeros(len(cols))
+    for level, sign in ((numerator, 1.0), (denominator, -1.0)):
+        if level in levels:
+            c[levels[level]] += sign
+        elif not _is_reference(design, factor, level, levels):
+            raise MtncrnaError(
+                f"'{level}' is not a level of '{factor}' (levels: "
+                f"{', '.join(sorted(levels))} and the reference level)"
+            )
+    if numerator == denominator:
+        raise MtncrnaError(f"contrast compares '{numerator}' with itself")
+    return c
+
+
+def _is_reference(design: pd.DataFrame, factor: str, level: str, levels: dict) -> bool:
+    return design.attrs.get("reference_levels", {}).get(factor) == level
+
+
+def coefficient_vector(design: pd.DataFrame, name: str) -> np.ndarray:
+    """Unit vector selecting coefficient ``name`` (e.g. an interaction term)."""
+    cols = list(design.columns)
+    if name not in cols:
+        raise MtncrnaError(f"coefficient '{name}' is not in the design: {', '.join(cols)}")
+    c = np.zeros(len(cols))
+    c[cols.index(name)] = 1.0
+    return c
+
+
+def reduced_design(formula: str, drop: Sequence[str]) -> str:
+    """The formula without the terms that involve any variable in ``drop``."""
+    rhs = formula.split("~", 1)[1]
+    terms = [t.strip() for t in rhs.split("+")]
+    keep = [t for t in terms if not any(re.search(rf"\b{re.escape(d)}\b", t) for d in drop)]
+    return "~ " + (" + ".join(keep) if keep else "1")
