@@ -349,20 +349,77 @@ def fit_glm(
     beta0 = np.linalg.solve(R, Q.T @ np.log(yn + 0.1).T).T
     lam = np.full(p, lambda_log2 / np.log(2) ** 2)
     fit = _nb.fit_beta(y, X, sf, alpha, beta0, lam=lam, maxit=maxit)
-    mu = sf[None, :] * np.exp(fit["beta"] @ X.T)
-    conv = fit["iter"] < maxit
     ln2 = np.log2(np.e)
+    beta = fit["beta"] * ln2  # log2 scale
+    cov = fit["cov"] * ln2**2
+    mu = sf[None, :] * np.exp(fit["beta"] @ X.T)
+    loglik = _nb.nb_loglik(y, mu, alpha)
+    conv = fit["iter"] < maxit
     var = np.einsum("gii->gi", fit["cov"])
+    stable = np.isfinite(beta).all(axis=1)
+    var_pos = (var > 0).all(axis=1)
+    for g in np.flatnonzero(~conv | ~stable | ~var_pos):
+        start = beta[g] if stable[g] and (np.abs(beta[g]) < _nb.LARGE_BETA).all() else beta0[g]
+        b, ok, c, m_g, ll = _optim_row(y[g], X, sf, alpha[g], start, lambda_log2)
+        beta[g], cov[g], mu[g], loglik[g] = b, c, m_g, ll
+        conv[g] = conv[g] or ok
+    var = np.einsum("gii->gi", cov)
     return {
-        "beta": fit["beta"] * ln2,
-        "cov": fit["cov"] * ln2**2,
-        "se": ln2 * np.sqrt(np.maximum(var, 0)),
+        "beta": beta,
+        "cov": cov,
+        "se": np.sqrt(np.maximum(var, 0)),
         "mu": mu,
         "hat": fit["hat"],
         "converged": conv,
         "iter": fit["iter"],
-        "loglik": _nb.nb_loglik(y, mu, alpha),
+        "loglik": loglik,
     }
+
+
+def _optim_row(
+    k: np.ndarray, X: np.ndarray, sf: np.ndarray, alpha: float, start: np.ndarray, lam: float
+) -> tuple[np.ndarray, bool, np.ndarray, np.ndarray, float]:
+    """DESeq2's fitNbinomGLMsOptim for one gene: L-BFGS-B on the log2-scale coefficients with
+    R optim's central-difference gradient (ndeps 1e-3), box [-30, 30]."""
+    from scipy.optimize import minimize
+
+    size = 1.0 / alpha
+    sd = np.sqrt(1.0 / lam)
+    large = _nb.LARGE_BETA
+    kk = k[None, :]
+
+    def objective(pmat: np.ndarray) -> np.ndarray:  # rows of parameter vectors
+        mu = sf[None, :] * np.exp2(pmat @ X.T)
+        ll = stats.nbinom.logpmf(kk, size, size / (size + mu)).sum(axis=1)
+        lp = stats.norm.logpdf(pmat, 0, sd).sum(axis=1)
+        val = -(ll + lp)
+        return np.where(np.isfinite(val), val, 1e300)
+
+    def fun(p: np.ndarray) -> float:
+        return float(objective(p[None, :])[0])
+
+    def jac(p: np.ndarray) -> np.ndarray:
+        eps = 1e-3
+        hi = np.minimum(p + eps, large)
+        lo = np.maximum(p - eps, -large)
+        eye = np.eye(len(p))
+        ph = p[None, :] + eye * (hi - p)[None, :]
+        pl = p[None, :] + eye * (lo - p)[None, :]
+        return (objective(ph) - objective(pl)) / (hi - lo)
+
+    res = minimize(fun, np.clip(start, -large, large), jac=jac, method="L-BFGS-B",
+                   bounds=[(-large, large)] * len(start),
+                   options={"maxiter": 100, "ftol": 1e7 * np.finfo(float).eps, "gtol": 0.0,
+                            "maxcor": 5})
+    b = res.x
+    mu = sf * np.exp2(X @ b)
+    mu_c = np.maximum(mu, _nb.MINMU)
+    w = 1.0 / (1.0 / mu_c + alpha)
+    xtwx = X.T @ (X * w[:, None])
+    inv = np.linalg.inv(xtwx + np.diag(np.full(len(b), lam)))
+    sigma = inv @ xtwx @ inv * np.log2(np.e) ** 2
+    ll = float(stats.nbinom.logpmf(k, size, size / (size + mu_c)).sum())
+    return b, bool(res.status == 0), sigma, mu, ll
 
 
 # ------------------------------------------------------------------------------ Cook's distance
@@ -739,20 +796,36 @@ def _finish(
 def vst(
     counts: np.ndarray,
     *,
+    nsub: int | None = 1000,
     trend: DispersionTrend | None = None,
     size_factor_method: str = "ratio",
+    fit_type: str = "parametric",
 ) -> np.ndarray:
-    """Variance-stabilising transformation (DESeq2's ``varianceStabilizingTransformation``,
-    blind, parametric fit); ``counts`` is samples x genes, returns samples x genes (log2 scale).
+    """Variance-stabilising transformation, blind to the design (DESeq2's ``vst``).
+
+    ``counts`` is samples x genes; returns samples x genes on the log2 scale. As R's ``vst``,
+    the trend is fitted on ``nsub`` genes spread over the range of means (mean normalized count
+    > 5); with fewer such genes, or ``nsub=None``, on all genes (R's
+    ``varianceStabilizingTransformation``).
     """
     Y = np.asarray(counts, dtype=float)
     sf = size_factors(Y, size_factor_method)
     yn = Y / sf[:, None]
     if trend is None:
+        base_mean = yn.mean(axis=0)
         X = np.ones((Y.shape[0], 1))
-        nz = Y.sum(axis=0) > 0
-        gw = gene_wise_dispersions(Y[:, nz].T, X, sf)
-        trend = fit_trend(yn[:, nz].mean(axis=0), gw["dispGeneEst"], "parametric")
+        if nsub is not None and (base_mean > 5).sum() >= nsub:
+            cand = np.flatnonzero(base_mean > 5)
+            order = cand[np.argsort(base_mean[cand], kind="stable")]
+            pos = np.round(np.linspace(1, len(order), nsub)).astype(int) - 1
+            use = order[pos]
+        else:
+            if nsub is not None:
+                logger.info("fewer than %d features with mean normalized count > 5: "
+                            "fitting the VST trend on all features", nsub)
+            use = np.flatnonzero(Y.sum(axis=0) > 0)
+        gw = gene_wise_dispersions(Y[:, use].T, X, sf)
+        trend = fit_trend(base_mean[use], gw["dispGeneEst"], fit_type)
     if trend.fit_type == "parametric":
         a0, a1 = trend.coefficients
         return np.log(

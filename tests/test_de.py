@@ -1,0 +1,187 @@
+"""tl.de / get.de_df / mtncrna de on the example study: API, CLI, errors."""
+
+from __future__ import annotations
+
+import json
+
+import anndata as ad
+import numpy as np
+import pandas as pd
+import pytest
+
+import mtncrna as mt
+from mtncrna import engine
+
+
+@pytest.fixture(scope="module")
+def small():
+    return mt.datasets.example("small")
+
+
+def test_de_recovers_literature_directions(small):
+    a = small.copy()
+    mt.tl.de(a, design="~ batch + condition", contrasts=[("condition", "resistant", "parental")],
+             subset={"fraction": "cytosol"})
+    df = mt.get.de_df(a).set_index("feature_id")
+    assert df.loc["hsa-miR-5787", "log2FoldChange"] < -1
+    assert df.loc["hsa-miR-5787", "padj"] < 0.01
+    assert df.loc["hsa-miR-2392", "log2FoldChange"] > 1
+    assert set(df.columns) >= {"baseMean", "log2FoldChange", "lfcSE", "stat", "pvalue", "padj",
+                               "reason", "mt_class", "known_mtncrna", "reference_id"}
+    params = a.uns["de"]["params"]
+    assert params["design"] == "~ batch + condition"
+    assert params["n_samples"] == 6
+
+
+def test_fraction_contrast_finds_mito_enriched_mitomirs(small):
+    a = small.copy()
+    mt.tl.de(a, design="~ pair + fraction", contrasts=("fraction", "mito", "cytosol"))
+    df = mt.get.de_df(a)
+    sig = df[(df["padj"] < 0.05) & (df["log2FoldChange"] > 0)]
+    assert (sig["mt_class"] == "mitomiR").mean() > 0.8
+    mito = df[df["mt_class"] == "mitomiR"]
+    assert (mito["log2FoldChange"] > 0).mean() > 0.9
+
+
+def test_reason_column(small):
+    a = small.copy()
+    counts = a.layers["counts"].copy()
+    counts[:, 0] = 0  # an all-zero feature
+    a.layers["counts"] = counts
+    mt.tl.de(a, design="~ condition", contrasts=("condition", "resistant", "parental"))
+    df = mt.get.de_df(a).set_index("feature_id")
+    first = a.var_names[0]
+    assert df.loc[first, "reason"] == "all_zero"
+    assert np.isnan(df.loc[first, "pvalue"])
+    filtered = df[df["reason"] == "low_counts"]
+    assert filtered["pvalue"].notna().all() and filtered["padj"].isna().all()
+    assert (df.loc[df["reason"] == "", "padj"].notna()).all()
+
+
+def test_several_contrasts_from_one_fit_and_interaction(small):
+    a = small.copy()
+    mt.tl.de(a, design="~ fraction + condition + fraction:condition",
+             contrasts=[("condition", "resistant", "parental"), ("fraction", "mito", "cytosol")],
+             coefficients=["fraction[T.mito]:condition[T.resistant]"])
+    names = list(a.uns["de"]["results"])
+    assert names == ["condition_resistant_vs_parental", "fraction_mito_vs_cytosol",
+                     "fraction_T.mito_condition_T.resistant"]
+    df = mt.get.de_df(a)
+    assert df["contrast"].nunique() == 3
+
+
+def test_lrt(small):
+    a = small.copy()
+    mt.tl.de(a, design="~ batch + condition", reduced="~ batch", test="lrt",
+             contrasts=("condition", "resistant", "parental"), subset={"fraction": "mito"})
+    df = mt.get.de_df(a).set_index("feature_id")
+    assert list(a.uns["de"]["results"]) == ["condition_resistant_vs_parental_lrt"]
+    assert df.loc["hsa-miR-5787", "pvalue"] < 1e-3
+    assert (df["stat"].dropna() >= -1e-8).all()  # a likelihood-ratio statistic
+
+
+def test_swapped_contrast_flips_sign(small):
+    a = small.copy()
+    b = small.copy()
+    mt.tl.de(a, design="~ condition", contrasts=("condition", "resistant", "parental"))
+    mt.tl.de(b, design="~ condition", contrasts=("condition", "parental", "resistant"))
+    x = mt.get.de_df(a)["log2FoldChange"].to_numpy()
+    y = mt.get.de_df(b)["log2FoldChange"].to_numpy()
+    np.testing.assert_allclose(x, -y, rtol=1e-6, atol=1e-8)
+
+
+def test_h5ad_round_trip_keeps_results(small, tmp_path):
+    a = small.copy()
+    mt.tl.de(a, design="~ condition", contrasts=("condition", "resistant", "parental"))
+    a.write_h5ad(tmp_path / "a.h5ad")
+    b = ad.read_h5ad(tmp_path / "a.h5ad")
+    pd.testing.assert_frame_equal(mt.get.de_df(a), mt.get.de_df(b), check_dtype=False,
+                                  check_categorical=False)
+
+
+def test_deterministic(small):
+    a, b = small.copy(), small.copy()
+    for x in (a, b):
+        mt.tl.de(x, design="~ pair + fraction", contrasts=("fraction", "mito", "cytosol"))
+    pd.testing.assert_frame_equal(mt.get.de_df(a), mt.get.de_df(b))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"design": "~ colour", "contrasts": ("condition", "resistant", "parental")},
+         "uses colour, which the sample sheet does not have"),
+        ({"design": "~ condition", "contrasts": ("condition", "resistent", "parental")},
+         "'resistent' is not a level of 'condition'"),
+        ({"design": "~ condition", "contrasts": ("fraction", "mito", "cytosol")},
+         "'fraction' is not a factor of the design"),
+        ({"design": "~ cell_line + condition", "contrasts": ("condition", "resistant", "parental")},
+         "not full rank"),
+        ({"design": "~ drug", "contrasts": ("drug", "a", "b")}, "has a single value"),
+        ({"design": "condition", "contrasts": ("condition", "resistant", "parental")},
+         "is not a formula"),
+        ({"design": "~ condition", "contrasts": ("condition", "resistant", "parental"),
+          "subset": {"fraction": "golgi"}}, "subset fraction=golgi matches no sample"),
+        ({"design": "~ condition", "contrasts": ("condition", "resistant", "parental"),
+          "test": "lrt"}, "the LRT needs a reduced design"),
+    ],
+)
+def test_de_errors(small, kwargs, message):
+    with pytest.raises(mt.MtncrnaError, match=message):
+        mt.tl.de(small.copy(), **kwargs)
+
+
+def test_get_de_df_errors(small):
+    with pytest.raises(mt.MtncrnaError, match=r"run mtncrna\.tl\.de first"):
+        mt.get.de_df(small)
+
+
+def test_cli_de(run_cli, tmp_path):
+    d = mt.datasets.example_dir()
+    out = tmp_path / "de"
+    code, stdout, stderr = run_cli(
+        "de", d / "small_rna_counts.tsv", "-s", d / "samples.csv", "--design",
+        "~ batch + condition", "--contrast", "condition", "resistant", "parental",
+        "--subset", "fraction=cytosol", "-o", out,
+    )
+    assert code == 0, stderr
+    table = pd.read_csv(out / "de_condition_resistant_vs_parental.tsv", sep="\t")
+    assert list(table.columns[:8]) == ["feature_id", "baseMean", "log2FoldChange", "lfcSE",
+                                       "stat", "pvalue", "padj", "reason"]
+    assert "down at padj < 0.1" in stdout
+    prov = json.loads((out / "provenance.json").read_text())
+    assert prov["parameters"]["design"] == "~ batch + condition"
+    assert {o["path"] for o in prov["outputs"]} == {"de_condition_resistant_vs_parental.tsv",
+                                                    "de.h5ad"}
+    assert prov["reference_version"]
+
+
+def test_cli_de_from_h5ad_and_bad_level(run_cli, tmp_path):
+    d = mt.datasets.example_dir()
+    h5 = tmp_path / "small.h5ad"
+    assert run_cli("import", d / "small_rna_counts.tsv", "-s", d / "samples.csv", "-o", h5)[0] == 0
+    code, _, stderr = run_cli("de", h5, "--design", "~ condition", "--contrast", "condition",
+                              "resistent", "parental", "-o", tmp_path / "o")
+    assert code == 2
+    assert stderr.strip() == ("mtncrna: error: 'resistent' is not a level of 'condition' "
+                              "(levels: resistant and the reference level)")
+    assert not list((tmp_path / "o").glob("*.tsv"))
+
+
+def test_engine_design_reference_levels():
+    md = pd.DataFrame({"condition": ["b", "b", "a", "a"]}, index=list("wxyz"))
+    X = engine.design_matrix("~ condition", md)
+    assert list(X.columns) == ["Intercept", "condition[T.b]"]
+    X = engine.design_matrix("~ condition", md, reference_levels={"condition": "b"})
+    assert list(X.columns) == ["Intercept", "condition[T.a]"]
+    np.testing.assert_array_equal(engine.contrast_vector(X, "condition", "a", "b"), [0, 1])
+    np.testing.assert_array_equal(engine.contrast_vector(X, "condition", "b", "a"), [0, -1])
+
+
+def test_vst_is_log2_like_for_large_counts():
+    a = mt.datasets.toy("small", seed=1)
+    v = engine.vst(a.layers["counts"], nsub=None)
+    sf = engine.size_factors(a.layers["counts"])
+    norm = a.layers["counts"] / sf[:, None]
+    big = norm > 1000
+    assert np.abs(v[big] - np.log2(norm[big])).max() < 0.5
