@@ -20,14 +20,28 @@ def small():
 
 def test_de_recovers_literature_directions(small):
     a = small.copy()
-    mt.tl.de(a, design="~ batch + condition", contrasts=[("condition", "resistant", "parental")],
-             subset={"fraction": "cytosol"})
+    mt.tl.de(
+        a,
+        design="~ batch + condition",
+        contrasts=[("condition", "resistant", "parental")],
+        subset={"fraction": "cytosol"},
+    )
     df = mt.get.de_df(a).set_index("feature_id")
     assert df.loc["hsa-miR-5787", "log2FoldChange"] < -1
     assert df.loc["hsa-miR-5787", "padj"] < 0.01
     assert df.loc["hsa-miR-2392", "log2FoldChange"] > 1
-    assert set(df.columns) >= {"baseMean", "log2FoldChange", "lfcSE", "stat", "pvalue", "padj",
-                               "reason", "mt_class", "known_mtncrna", "reference_id"}
+    assert set(df.columns) >= {
+        "baseMean",
+        "log2FoldChange",
+        "lfcSE",
+        "stat",
+        "pvalue",
+        "padj",
+        "reason",
+        "mt_class",
+        "known_mtncrna",
+        "reference_id",
+    }
     params = a.uns["de"]["params"]
     assert params["design"] == "~ batch + condition"
     assert params["n_samples"] == 6
@@ -60,20 +74,32 @@ def test_reason_column(small):
 
 def test_several_contrasts_from_one_fit_and_interaction(small):
     a = small.copy()
-    mt.tl.de(a, design="~ fraction + condition + fraction:condition",
-             contrasts=[("condition", "resistant", "parental"), ("fraction", "mito", "cytosol")],
-             coefficients=["fraction[T.mito]:condition[T.resistant]"])
+    mt.tl.de(
+        a,
+        design="~ fraction + condition + fraction:condition",
+        contrasts=[("condition", "resistant", "parental"), ("fraction", "mito", "cytosol")],
+        coefficients=["fraction[T.mito]:condition[T.resistant]"],
+    )
     names = list(a.uns["de"]["results"])
-    assert names == ["condition_resistant_vs_parental", "fraction_mito_vs_cytosol",
-                     "fraction_T.mito_condition_T.resistant"]
+    assert names == [
+        "condition_resistant_vs_parental",
+        "fraction_mito_vs_cytosol",
+        "fraction_T.mito_condition_T.resistant",
+    ]
     df = mt.get.de_df(a)
     assert df["contrast"].nunique() == 3
 
 
 def test_lrt(small):
     a = small.copy()
-    mt.tl.de(a, design="~ batch + condition", reduced="~ batch", test="lrt",
-             contrasts=("condition", "resistant", "parental"), subset={"fraction": "mito"})
+    mt.tl.de(
+        a,
+        design="~ batch + condition",
+        reduced="~ batch",
+        test="lrt",
+        contrasts=("condition", "resistant", "parental"),
+        subset={"fraction": "mito"},
+    )
     df = mt.get.de_df(a).set_index("feature_id")
     assert list(a.uns["de"]["results"]) == ["condition_resistant_vs_parental_lrt"]
     assert df.loc["hsa-miR-5787", "pvalue"] < 1e-3
@@ -95,8 +121,9 @@ def test_h5ad_round_trip_keeps_results(small, tmp_path):
     mt.tl.de(a, design="~ condition", contrasts=("condition", "resistant", "parental"))
     a.write_h5ad(tmp_path / "a.h5ad")
     b = ad.read_h5ad(tmp_path / "a.h5ad")
-    pd.testing.assert_frame_equal(mt.get.de_df(a), mt.get.de_df(b), check_dtype=False,
-                                  check_categorical=False)
+    pd.testing.assert_frame_equal(
+        mt.get.de_df(a), mt.get.de_df(b), check_dtype=False, check_categorical=False
+    )
 
 
 def test_deterministic(small):
@@ -109,21 +136,46 @@ def test_deterministic(small):
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"design": "~ colour", "contrasts": ("condition", "resistant", "parental")},
-         "uses colour, which the sample sheet does not have"),
-        ({"design": "~ condition", "contrasts": ("condition", "resistent", "parental")},
-         "'resistent' is not a level of 'condition'"),
-        ({"design": "~ condition", "contrasts": ("fraction", "mito", "cytosol")},
-         "'fraction' is not a factor of the design"),
-        ({"design": "~ cell_line + condition", "contrasts": ("condition", "resistant", "parental")},
-         "not full rank"),
+        (
+            {"design": "~ colour", "contrasts": ("condition", "resistant", "parental")},
+            "uses colour, which the sample sheet does not have",
+        ),
+        (
+            {"design": "~ condition", "contrasts": ("condition", "resistent", "parental")},
+            "'resistent' is not a level of 'condition'",
+        ),
+        (
+            {"design": "~ condition", "contrasts": ("fraction", "mito", "cytosol")},
+            "'fraction' is not a factor of the design",
+        ),
+        (
+            {
+                "design": "~ cell_line + condition",
+                "contrasts": ("condition", "resistant", "parental"),
+            },
+            "not full rank",
+        ),
         ({"design": "~ drug", "contrasts": ("drug", "a", "b")}, "has a single value"),
-        ({"design": "condition", "contrasts": ("condition", "resistant", "parental")},
-         "is not a formula"),
-        ({"design": "~ condition", "contrasts": ("condition", "resistant", "parental"),
-          "subset": {"fraction": "golgi"}}, "subset fraction=golgi matches no sample"),
-        ({"design": "~ condition", "contrasts": ("condition", "resistant", "parental"),
-          "test": "lrt"}, "the LRT needs a reduced design"),
+        (
+            {"design": "condition", "contrasts": ("condition", "resistant", "parental")},
+            "is not a formula",
+        ),
+        (
+            {
+                "design": "~ condition",
+                "contrasts": ("condition", "resistant", "parental"),
+                "subset": {"fraction": "golgi"},
+            },
+            "subset fraction=golgi matches no sample",
+        ),
+        (
+            {
+                "design": "~ condition",
+                "contrasts": ("condition", "resistant", "parental"),
+                "test": "lrt",
+            },
+            "the LRT needs a reduced design",
+        ),
     ],
 )
 def test_de_errors(small, kwargs, message):
@@ -140,19 +192,40 @@ def test_cli_de(run_cli, tmp_path):
     d = mt.datasets.example_dir()
     out = tmp_path / "de"
     code, stdout, stderr = run_cli(
-        "de", d / "small_rna_counts.tsv", "-s", d / "samples.csv", "--design",
-        "~ batch + condition", "--contrast", "condition", "resistant", "parental",
-        "--subset", "fraction=cytosol", "-o", out,
+        "de",
+        d / "small_rna_counts.tsv",
+        "-s",
+        d / "samples.csv",
+        "--design",
+        "~ batch + condition",
+        "--contrast",
+        "condition",
+        "resistant",
+        "parental",
+        "--subset",
+        "fraction=cytosol",
+        "-o",
+        out,
     )
     assert code == 0, stderr
     table = pd.read_csv(out / "de_condition_resistant_vs_parental.tsv", sep="\t")
-    assert list(table.columns[:8]) == ["feature_id", "baseMean", "log2FoldChange", "lfcSE",
-                                       "stat", "pvalue", "padj", "reason"]
+    assert list(table.columns[:8]) == [
+        "feature_id",
+        "baseMean",
+        "log2FoldChange",
+        "lfcSE",
+        "stat",
+        "pvalue",
+        "padj",
+        "reason",
+    ]
     assert "down at padj < 0.1" in stdout
     prov = json.loads((out / "provenance.json").read_text())
     assert prov["parameters"]["design"] == "~ batch + condition"
-    assert {o["path"] for o in prov["outputs"]} == {"de_condition_resistant_vs_parental.tsv",
-                                                    "de.h5ad"}
+    assert {o["path"] for o in prov["outputs"]} == {
+        "de_condition_resistant_vs_parental.tsv",
+        "de.h5ad",
+    }
     assert prov["reference_version"]
 
 
@@ -160,11 +233,23 @@ def test_cli_de_from_h5ad_and_bad_level(run_cli, tmp_path):
     d = mt.datasets.example_dir()
     h5 = tmp_path / "small.h5ad"
     assert run_cli("import", d / "small_rna_counts.tsv", "-s", d / "samples.csv", "-o", h5)[0] == 0
-    code, _, stderr = run_cli("de", h5, "--design", "~ condition", "--contrast", "condition",
-                              "resistent", "parental", "-o", tmp_path / "o")
+    code, _, stderr = run_cli(
+        "de",
+        h5,
+        "--design",
+        "~ condition",
+        "--contrast",
+        "condition",
+        "resistent",
+        "parental",
+        "-o",
+        tmp_path / "o",
+    )
     assert code == 2
-    assert stderr.strip() == ("mtncrna: error: 'resistent' is not a level of 'condition' "
-                              "(levels: resistant and the reference level)")
+    assert stderr.strip() == (
+        "mtncrna: error: 'resistent' is not a level of 'condition' "
+        "(levels: resistant and the reference level)"
+    )
     assert not list((tmp_path / "o").glob("*.tsv"))
 
 

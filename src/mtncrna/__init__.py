@@ -8,7 +8,7 @@ The public surface::
     mt.get.annotation_df(adata, known_only=True)
 """
 
-from . import datasets, get, tl
+from . import datasets, engine, get, tl
 from ._errors import (
     FormatError,
     InputError,
@@ -31,6 +31,7 @@ __all__ = [
     "SampleSheetError",
     "__version__",
     "datasets",
+    "engine",
     "get",
     "load_reference",
     "read_counts",

@@ -345,6 +345,8 @@ def fit_glm(
     """
     p = X.shape[1]
     yn = y / sf[None, :]
+    if p == 1 and np.all(X == 1) and lambda_log2 <= 1e-6:
+        return _fit_intercept_only(y, yn, sf, alpha)
     Q, R = np.linalg.qr(X)
     beta0 = np.linalg.solve(R, Q.T @ np.log(yn + 0.1).T).T
     lam = np.full(p, lambda_log2 / np.log(2) ** 2)
@@ -373,6 +375,28 @@ def fit_glm(
         "converged": conv,
         "iter": fit["iter"],
         "loglik": loglik,
+    }
+
+
+def _fit_intercept_only(
+    y: np.ndarray, yn: np.ndarray, sf: np.ndarray, alpha: np.ndarray
+) -> dict[str, np.ndarray]:
+    """R's shortcut for ``~ 1``: the coefficient is log2 of the mean normalized count."""
+    with np.errstate(divide="ignore"):
+        beta = np.log2(yn.mean(axis=1))[:, None]
+    mu = sf[None, :] * np.exp2(beta)
+    w = 1.0 / (1.0 / mu + alpha[:, None])
+    xtwx = w.sum(axis=1)
+    sigma = (1.0 / xtwx)[:, None, None] * np.log2(np.e) ** 2
+    return {
+        "beta": beta,
+        "cov": sigma,
+        "se": np.sqrt(sigma[:, :, 0]),
+        "mu": mu,
+        "hat": w / xtwx[:, None],
+        "converged": np.ones(y.shape[0], dtype=bool),
+        "iter": np.ones(y.shape[0], dtype=int),
+        "loglik": _nb.nb_loglik(y, mu, alpha),
     }
 
 
@@ -407,10 +431,14 @@ def _optim_row(
         pl = p[None, :] + eye * (lo - p)[None, :]
         return (objective(ph) - objective(pl)) / (hi - lo)
 
-    res = minimize(fun, np.clip(start, -large, large), jac=jac, method="L-BFGS-B",
-                   bounds=[(-large, large)] * len(start),
-                   options={"maxiter": 100, "ftol": 1e7 * np.finfo(float).eps, "gtol": 0.0,
-                            "maxcor": 5})
+    res = minimize(
+        fun,
+        np.clip(start, -large, large),
+        jac=jac,
+        method="L-BFGS-B",
+        bounds=[(-large, large)] * len(start),
+        options={"maxiter": 100, "ftol": 1e7 * np.finfo(float).eps, "gtol": 0.0, "maxcor": 5},
+    )
     b = res.x
     mu = sf * np.exp2(X @ b)
     mu_c = np.maximum(mu, _nb.MINMU)
@@ -518,6 +546,8 @@ class DeseqFit:
     loglik: np.ndarray
     cooks: np.ndarray
     max_cooks: np.ndarray
+    mu_disp: np.ndarray  # the means of the dispersion stage (R's "mu" assay before the tests)
+    fit_counts: np.ndarray  # the counts the model was fitted to (outliers replaced)
     params: dict = field(default_factory=dict)
 
     @property
@@ -531,10 +561,16 @@ def deseq(
     *,
     size_factor_method: str = "ratio",
     fit_type: str = "parametric",
+    min_replicates_for_replace: float = 7,
+    test: str = "wald",
 ) -> DeseqFit:
     """Run DESeq2's ``DESeq()`` steps (Wald fit) on a samples x genes count matrix.
 
-    ``design`` is the samples x coefficients model matrix (see :func:`design_matrix`).
+    ``design`` is the samples x coefficients model matrix (see :func:`design_matrix`). As in R,
+    counts with a large Cook's distance in design cells of at least
+    ``min_replicates_for_replace`` samples are replaced by the trimmed mean and those genes are
+    refitted (``np.inf`` turns this off). ``test="lrt"`` reproduces ``DESeq(test="LRT")``,
+    whose Cook's distances (and so replacements) use the means of the dispersion stage.
     """
     if isinstance(counts, pd.DataFrame):
         genes = pd.Index(counts.columns)
@@ -574,12 +610,65 @@ def deseq(
     pv = prior_variance(gw["dispGeneEst"], disp_fit, m, p, trend.var_log_disp)
     mp = map_dispersions(y, X, gw["mu"], gw["dispGeneEst"], disp_fit, pv, trend.var_log_disp)
     fit = fit_glm(y, X, sf, mp["dispersion"])
-    cooks = cooks_distance(y, X, sf, fit["mu"], fit["hat"])
-    use_cooks = n_or_more_in_cell(X, 3)
-    if m > p and use_cooks.any():
-        max_cooks = cooks[:, use_cooks].max(axis=1)
-    else:
-        max_cooks = np.full(y.shape[0], np.nan)
+    lrt_cooks = test == "lrt"
+    cooks = cooks_distance(y, X, sf, gw["mu"] if lrt_cooks else fit["mu"], fit["hat"])
+    max_cooks = _max_cooks(cooks, X)
+    mu_disp = gw["mu"]
+    fit_counts = y_all
+    replaceable = (
+        n_or_more_in_cell(X, min_replicates_for_replace)
+        if np.isfinite(min_replicates_for_replace)
+        else np.zeros(m, dtype=bool)
+    )
+    n_replaced = 0
+    if replaceable.any():
+        cutoff = float(stats.f.ppf(0.99, p, m - p))
+        idx = (cooks > cutoff) & replaceable[None, :]
+        rows = idx.any(axis=1)
+        n_replaced = int(rows.sum())
+        if n_replaced:
+            yn = y / sf[None, :]
+            trim_mean = _trimmed_mean(yn, 0.2)
+            replacement = np.floor(trim_mean[:, None] * sf[None, :])
+            y_rep = np.where(idx, replacement, y)
+            fit_counts = y_all.copy()
+            fit_counts[nz] = y_rep
+            nz_idx = np.flatnonzero(nz)
+            yn_rep = y_rep[rows] / sf[None, :]
+            base_mean[nz_idx[rows]] = yn_rep.mean(axis=1)
+            base_var[nz_idx[rows]] = yn_rep.var(axis=1, ddof=1)
+            new_zero = rows & (y_rep.sum(axis=1) == 0)
+            refit = rows & ~new_zero
+            if refit.any():
+                yr = y_rep[refit]
+                gw_r = gene_wise_dispersions(yr, X, sf)
+                fit_r = trend((yr / sf[None, :]).mean(axis=1))
+                mp_r = map_dispersions(
+                    yr, X, gw_r["mu"], gw_r["dispGeneEst"], fit_r, pv, trend.var_log_disp
+                )
+                glm_r = fit_glm(yr, X, sf, mp_r["dispersion"])
+                for key in ("dispGeneEst", "dispGeneIter"):
+                    gw[key][refit] = gw_r[key]
+                mu_disp = mu_disp.copy()
+                mu_disp[refit] = gw_r["mu"]
+                disp_fit[refit] = fit_r
+                for key in ("dispersion", "dispMAPIter", "dispOutlier"):
+                    mp[key][refit] = mp_r[key]
+                for key in ("beta", "cov", "mu", "hat", "converged", "loglik"):
+                    fit[key][refit] = glm_r[key]
+                cooks[refit] = cooks_distance(
+                    yr, X, sf, gw_r["mu"] if lrt_cooks else glm_r["mu"], glm_r["hat"]
+                )
+            if new_zero.any():
+                for key in ("beta", "cov"):
+                    fit[key][new_zero] = np.nan
+            if replaceable.all():
+                max_cooks = np.full(y.shape[0], np.nan)
+            else:
+                rc = cooks.copy()
+                rc[:, replaceable] = 0.0
+                max_cooks = _max_cooks(rc, X)
+            logger.info("replaced outlier counts in %d genes and refitted them", n_replaced)
 
     def expand(a: np.ndarray, fill: float = np.nan) -> np.ndarray:
         out = np.full((G, *a.shape[1:]), fill, dtype=float)
@@ -623,7 +712,15 @@ def deseq(
         loglik=expand(fit["loglik"]),
         cooks=expand(cooks),
         max_cooks=expand(max_cooks),
-        params={"size_factor_method": size_factor_method, "fit_type": trend.fit_type},
+        mu_disp=expand(mu_disp),
+        fit_counts=fit_counts,
+        params={
+            "size_factor_method": size_factor_method,
+            "fit_type": trend.fit_type,
+            "n_replaced": n_replaced,
+            "replaceable": replaceable,
+            "test": test,
+        },
     )
 
 
@@ -676,7 +773,21 @@ def independent_filtering(
     return padj_mat[:, j], float(cutoffs[j]), float(theta[j])
 
 
-def _cooks_outliers(fit: DeseqFit, cutoff: float | bool | None) -> np.ndarray:
+def _max_cooks(cooks: np.ndarray, X: np.ndarray) -> np.ndarray:
+    use = n_or_more_in_cell(X, 3)
+    if X.shape[0] > X.shape[1] and use.any():
+        return cooks[:, use].max(axis=1)
+    return np.full(cooks.shape[0], np.nan)
+
+
+def _cooks_outliers(
+    fit: DeseqFit,
+    cutoff: float | bool | None,
+    max_cooks: np.ndarray | None = None,
+    cooks: np.ndarray | None = None,
+) -> np.ndarray:
+    max_cooks = fit.max_cooks if max_cooks is None else max_cooks
+    cooks = fit.cooks if cooks is None else cooks
     m, p = fit.design.shape
     out = np.zeros(len(fit.genes), dtype=bool)
     if cutoff is False or m <= p:
@@ -684,13 +795,13 @@ def _cooks_outliers(fit: DeseqFit, cutoff: float | bool | None) -> np.ndarray:
     if cutoff is None or cutoff is True:
         cutoff = float(stats.f.ppf(0.99, p, m - p))
     with np.errstate(invalid="ignore"):
-        out = fit.max_cooks > cutoff
-    out &= ~np.isnan(fit.max_cooks)
+        out = max_cooks > cutoff
+    out &= ~np.isnan(max_cooks)
     # R's heuristic for two-group designs with one variable: keep genes where >= 3 counts
     # exceed the outlier count
     if out.any() and fit.params.get("n_design_vars") == 1 and fit.params.get("two_group"):
         for g in np.flatnonzero(out):
-            out_count = fit.counts[g, np.nanargmax(fit.cooks[g])]
+            out_count = fit.counts[g, np.nanargmax(cooks[g])]
             if (fit.counts[g] > out_count).sum() >= 3:
                 out[g] = False
     return out
@@ -737,14 +848,41 @@ def lrt_test(
     if df < 1:
         raise MtncrnaError("the reduced design must have fewer coefficients than the full one")
     disp = fit.disp["dispersion"].to_numpy()
-    red = fit_glm(fit.counts[nz], Xr, fit.size_factors, disp[nz])
+    red = fit_glm(fit.fit_counts[nz], Xr, fit.size_factors, disp[nz])
     stat = np.full(len(fit.genes), np.nan)
     stat[nz] = 2.0 * (fit.loglik[nz] - red["loglik"])
     pvalue = stats.chi2.sf(stat, df)
     c = np.asarray(contrast, dtype=float)
     lfc = fit.beta @ c
     se = np.sqrt(np.maximum(np.einsum("p,gpq,q->g", c, fit.cov, c), 0))
-    return _finish(fit, lfc, se, stat, pvalue, alpha, cooks_cutoff, independent_filter)
+    # as R's nbinomLRT: Cook's distances from the full model's hat values and the means of the
+    # dispersion stage
+    X = fit.design.to_numpy(dtype=float)
+    cooks = np.full_like(fit.cooks, np.nan)
+    cooks[nz] = cooks_distance(
+        fit.fit_counts[nz], X, fit.size_factors, fit.mu_disp[nz], fit.hat[nz]
+    )
+    replaceable = fit.params.get("replaceable", np.zeros(X.shape[0], dtype=bool))
+    if fit.params.get("n_replaced") and replaceable.all():
+        max_cooks = np.full(len(fit.genes), np.nan)
+    elif fit.params.get("n_replaced"):
+        rc = cooks.copy()
+        rc[:, replaceable] = 0.0
+        max_cooks = _max_cooks(rc, X)
+    else:
+        max_cooks = _max_cooks(cooks, X)
+    return _finish(
+        fit,
+        lfc,
+        se,
+        stat,
+        pvalue,
+        alpha,
+        cooks_cutoff,
+        independent_filter,
+        max_cooks=max_cooks,
+        cooks=cooks,
+    )
 
 
 def _finish(
@@ -756,11 +894,13 @@ def _finish(
     alpha: float,
     cooks_cutoff: float | bool | None,
     independent_filter: bool,
+    max_cooks: np.ndarray | None = None,
+    cooks: np.ndarray | None = None,
 ) -> pd.DataFrame:
     pvalue = pvalue.copy()
     reason = np.full(len(fit.genes), "", dtype=object)
     reason[fit.all_zero] = "all_zero"
-    outliers = _cooks_outliers(fit, cooks_cutoff)
+    outliers = _cooks_outliers(fit, cooks_cutoff, max_cooks, cooks)
     pvalue[outliers] = np.nan
     reason[outliers] = "cooks_outlier"
     pvalue[fit.all_zero] = np.nan
@@ -821,8 +961,11 @@ def vst(
             use = order[pos]
         else:
             if nsub is not None:
-                logger.info("fewer than %d features with mean normalized count > 5: "
-                            "fitting the VST trend on all features", nsub)
+                logger.info(
+                    "fewer than %d features with mean normalized count > 5: "
+                    "fitting the VST trend on all features",
+                    nsub,
+                )
             use = np.flatnonzero(Y.sum(axis=0) > 0)
         gw = gene_wise_dispersions(Y[:, use].T, X, sf)
         trend = fit_trend(base_mean[use], gw["dispGeneEst"], fit_type)

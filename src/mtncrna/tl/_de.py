@@ -127,7 +127,7 @@ def de(
         vectors[contrast_name(c, test)] = engine.contrast_vector(X, factor, num, den)
     for name in coefficients:
         vectors[contrast_name(name, test)] = engine.coefficient_vector(X, name)
-    fit = engine.deseq(counts, X, size_factor_method=size_factors, fit_type=fit_type)
+    fit = engine.deseq(counts, X, size_factor_method=size_factors, fit_type=fit_type, test=test)
     two_group = len(engine._design._variables(design)) == 1 and X.shape[1] == 2
     fit.params["n_design_vars"] = len(engine._design._variables(design))
     fit.params["two_group"] = two_group
