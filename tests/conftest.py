@@ -24,7 +24,10 @@ def run_cli():
     """Run the CLI in-process; returns (exit_code, stdout, stderr)."""
 
     def _run(*args: str):
-        runner = CliRunner()
+        try:
+            runner = CliRunner(mix_stderr=False)  # click < 8.2
+        except TypeError:
+            runner = CliRunner()  # click >= 8.2 keeps stderr apart by default
         result = runner.invoke(cli, [str(a) for a in args], catch_exceptions=False)
         return result.exit_code, result.stdout, result.stderr
 
