@@ -270,3 +270,36 @@ def test_vst_is_log2_like_for_large_counts():
     norm = a.layers["counts"] / sf[:, None]
     big = norm > 1000
     assert np.abs(v[big] - np.log2(norm[big])).max() < 0.5
+
+
+def test_shrunken_lfcs(small):
+    a = small.copy()
+    mt.tl.de(a, design="~ pair + fraction", contrasts=("fraction", "mito", "cytosol"), shrink=True)
+    df = mt.get.de_df(a)
+    assert a.uns["de"]["params"]["shrink"].startswith("apeglm")
+    ok = df["log2FoldChange_shrunk"].notna()
+    assert ok.sum() == df["log2FoldChange"].notna().sum()
+    # shrinkage pulls towards zero, most for the least certain estimates
+    assert (
+        df.loc[ok, "log2FoldChange_shrunk"].abs() <= df.loc[ok, "log2FoldChange"].abs() + 0.05
+    ).mean() > 0.95
+    noisy = df[ok & (df["lfcSE"] > df.loc[ok, "lfcSE"].quantile(0.9))]
+    precise = df[ok & (df["lfcSE"] < df.loc[ok, "lfcSE"].quantile(0.1))]
+    ratio_noisy = (noisy["log2FoldChange_shrunk"].abs() / noisy["log2FoldChange"].abs()).median()
+    ratio_precise = (
+        precise["log2FoldChange_shrunk"].abs() / precise["log2FoldChange"].abs()
+    ).median()
+    assert ratio_noisy < ratio_precise
+    # a contrast between two non-reference levels works too (re-parametrised)
+    b = small.copy()
+    mt.tl.de(b, design="~ pair + fraction", contrasts=("fraction", "cytosol", "mito"), shrink=True)
+    flipped = mt.get.de_df(b)["log2FoldChange_shrunk"].to_numpy()
+    np.testing.assert_allclose(flipped[ok], -df.loc[ok, "log2FoldChange_shrunk"], atol=0.01)
+
+
+def test_shrinkage_prior_variance_hand_case():
+    # effects with SE 0: the prior variance is the (weighted) mean square of the effects
+    mle = np.array([1.0, -1.0, 2.0, -2.0])
+    assert engine._shrink.prior_variance(mle, np.zeros(4)) == pytest.approx(2.5)
+    # effects no larger than their noise: the lower bound
+    assert engine._shrink.prior_variance(np.zeros(4), np.ones(4)) == pytest.approx(1e-6)

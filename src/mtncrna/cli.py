@@ -405,6 +405,11 @@ def _parse_subset(items: Sequence[str]) -> dict[str, list[str]]:
     default="auto",
     show_default=True,
 )
+@click.option(
+    "--shrink",
+    is_flag=True,
+    help="Add shrunken LFCs (adaptive Cauchy prior, apeglm's model) for each contrast.",
+)
 @click.option("--no-independent-filtering", is_flag=True)
 @click.option("--no-cooks", is_flag=True, help="Do not set p-values of Cook's outliers to NA.")
 @click.option(
@@ -426,6 +431,7 @@ def de_cmd(
     subset: Sequence[str],
     alpha: float,
     size_factors: str,
+    shrink: bool,
     no_independent_filtering: bool,
     no_cooks: bool,
     outdir: Path,
@@ -454,6 +460,7 @@ def de_cmd(
         subset=_parse_subset(subset) or None,
         alpha=alpha,
         size_factors=size_factors,
+        shrink=shrink,
         independent_filter=not no_independent_filtering,
         cooks_cutoff=not no_cooks,
     )

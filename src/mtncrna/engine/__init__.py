@@ -15,6 +15,7 @@ from ._deseq import (
     wald_test,
 )
 from ._design import coefficient_vector, contrast_vector, design_matrix, reduced_design
+from ._shrink import lfc_shrink
 
 __all__ = [
     "DeseqFit",
@@ -24,6 +25,7 @@ __all__ = [
     "deseq",
     "design_matrix",
     "independent_filtering",
+    "lfc_shrink",
     "lrt_test",
     "reduced_design",
     "size_factors",

@@ -65,6 +65,7 @@ def de(
     independent_filter: bool = True,
     size_factors: str = "auto",
     fit_type: str = "parametric",
+    shrink: bool = False,
     reference_levels: dict[str, str] | None = None,
     key_added: str = "de",
     copy: bool = False,
@@ -90,6 +91,9 @@ def de(
         Restrict to samples, e.g. ``{"fraction": "mito"}``.
     size_factors
         ``"ratio"``, ``"poscounts"`` or ``"auto"`` (ratio unless every feature has a zero).
+    shrink
+        Add ``log2FoldChange_shrunk`` and ``lfcSE_shrunk``: the posterior mode under an adaptive
+        Cauchy prior (apeglm's model), for every contrast and coefficient.
 
     Returns
     -------
@@ -120,13 +124,24 @@ def de(
     counts = pd.DataFrame(np.rint(mat).astype(np.int64), index=sub.obs_names, columns=sub.var_names)
     X = engine.design_matrix(design, sub.obs, reference_levels=reference_levels)
     vectors: dict[str, np.ndarray] = {}
+    shrink_designs: dict[str, tuple[pd.DataFrame, int]] = {}
     for c in contrasts:
         if len(c) != 3:
             raise MtncrnaError(f"a contrast is (factor, numerator, denominator), got {c}")
         factor, num, den = c
         vectors[contrast_name(c, test)] = engine.contrast_vector(X, factor, num, den)
+        if shrink:
+            refs = dict(reference_levels or {})
+            refs[factor] = den
+            Xs = engine.design_matrix(design, sub.obs, reference_levels=refs)
+            shrink_designs[contrast_name(c, test)] = (
+                Xs,
+                list(Xs.columns).index(f"{factor}[T.{num}]"),
+            )
     for name in coefficients:
         vectors[contrast_name(name, test)] = engine.coefficient_vector(X, name)
+        if shrink:
+            shrink_designs[contrast_name(name, test)] = (X, list(X.columns).index(name))
     fit = engine.deseq(counts, X, size_factor_method=size_factors, fit_type=fit_type, test=test)
     two_group = len(engine._design._variables(design)) == 1 and X.shape[1] == 2
     fit.params["n_design_vars"] = len(engine._design._variables(design))
@@ -155,6 +170,11 @@ def de(
                 cooks_cutoff=cooks_cutoff,
                 independent_filter=independent_filter,
             )
+        if shrink:
+            Xs, k = shrink_designs[name]
+            sh = engine.lfc_shrink(fit, Xs, k)
+            res.insert(3, "log2FoldChange_shrunk", sh["log2FoldChange"])
+            res.insert(4, "lfcSE_shrunk", sh["lfcSE"])
         res.index.name = "feature_id"
         results[name] = res
         n_sig = int((res["padj"] < alpha).sum())
@@ -180,6 +200,7 @@ def de(
             "independent_filter": independent_filter,
             "size_factors": fit.params["size_factor_method"],
             "fit_type": fit.params["fit_type"],
+            "shrink": "apeglm-model (adaptive Cauchy prior)" if shrink else "none",
             "trend_coefficients": np.asarray(fit.trend.coefficients, dtype=float),
             "prior_variance": fit.prior_var,
             "n_samples": int(sub.n_obs),
