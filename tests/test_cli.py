@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -72,11 +73,18 @@ def test_import_with_extension_reference(run_cli, tmp_path, sheet):
 def test_demo(run_cli, tmp_path):
     code, out, stderr = run_cli("demo", "-o", tmp_path / "demo")
     assert code == 0, stderr
-    assert "small-RNA library: 12 samples x 300 features" in out
-    small = ad.read_h5ad(tmp_path / "demo" / "small.h5ad")
+    assert "small-RNA: 24 samples x 362 features" in out
+    assert "literature concordance: concordant" in out
+    d = tmp_path / "demo"
+    small = ad.read_h5ad(d / "small.h5ad")
     assert small.var.loc["hsa-miR-2392", "mt_class"] == "mitomiR"
-    known = pd.read_csv(tmp_path / "demo" / "known_mtncrnas.tsv", sep="\t")
+    known = pd.read_csv(d / "known_mtncrnas.tsv", sep="\t")
     assert {"hsa-miR-2392", "hsa-miR-5787", "SAMMSON", "MT-TF"} <= set(known["feature"])
+    conc = pd.read_csv(d / "small_concordance.tsv", sep="\t").set_index("symbol")
+    assert conc.loc["hsa-miR-5787", "verdict"] == "concordant"
+    prov = json.loads((d / "provenance.json").read_text())
+    assert len(prov["outputs"]) == 15
+    assert not list(d.glob("*.part"))
 
 
 def _readme_test_command() -> str:

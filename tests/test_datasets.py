@@ -38,15 +38,17 @@ def test_toy_effects_follow_the_reference():
     assert enr[known.to_numpy()].median() > enr[~known.to_numpy()].median() + 0.5
 
 
-def test_example_files_are_the_toy_output():
+def test_example_files_are_the_simulator_output():
     d = mt.datasets.example_dir()
     table = pd.read_csv(d / "small_rna_counts.tsv", sep="\t", index_col=0)
-    toy = mt.datasets.toy("small", seed=0)
-    np.testing.assert_array_equal(table.T.to_numpy(), toy.X)
+    study = mt.datasets.simulate_study(0)
+    np.testing.assert_array_equal(table.T.to_numpy(), study.small.X)
+    truth = pd.read_csv(d / "truth_small_rna.tsv", sep="\t", index_col=0)
+    pd.testing.assert_series_equal(truth["mito_localised"], study.truth_small["mito_localised"])
 
 
 def test_example_reads_through_the_readers():
     a = mt.datasets.example("long")
-    assert a.n_obs == 12
+    assert a.n_obs == 24
     assert a.uns["mtncrna"]["library"] == "long"
     assert (a.var["mt_class"] == "mt-tRNA").sum() == 22

@@ -8,7 +8,7 @@ The public surface::
     mt.get.annotation_df(adata, known_only=True)
 """
 
-from . import datasets, engine, get, tl
+from . import datasets, engine, get, pp, tl
 from ._errors import (
     FormatError,
     InputError,
@@ -34,6 +34,7 @@ __all__ = [
     "engine",
     "get",
     "load_reference",
+    "pp",
     "read_counts",
     "read_h5ad",
     "read_libraries",

@@ -484,6 +484,271 @@ def de_cmd(
     click.echo("\n".join(lines))
 
 
+# --------------------------------------------------------------------------- shared outputs
+
+
+def _write_outputs(
+    outdir: Path,
+    tables: dict[str, Any],
+    *,
+    step: str,
+    inputs: Sequence[Path],
+    parameters: dict[str, Any],
+    adata: Any = None,
+    reference_version: str | None = None,
+) -> list[Path]:
+    """Write TSV tables (and an .h5ad) atomically into ``outdir`` plus provenance.json."""
+    from ._provenance import record
+    from .io import write_h5ad, write_provenance, write_table
+
+    outdir.mkdir(parents=True, exist_ok=True)
+    written = [write_table(df, outdir / name, inputs=list(inputs)) for name, df in tables.items()]
+    if adata is not None:
+        written.append(write_h5ad(adata, outdir / f"{step}.h5ad", inputs=list(inputs)))
+        reference_version = reference_version or adata.uns.get("mtncrna", {}).get(
+            "annotate", {}
+        ).get("reference_version")
+    prov = record(
+        step=step,
+        inputs=[("input", p) for p in inputs],
+        parameters=parameters,
+        reference_version=reference_version,
+    )
+    write_provenance(outdir / "provenance.json", prov, written)
+    return written
+
+
+_SAMPLES_OPTION = click.option(
+    "-s",
+    "--samples",
+    type=click.Path(path_type=Path),
+    help="Sample sheet (when INPUT is a count table).",
+)
+
+
+@cli.command("qc")
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@_SAMPLES_OPTION
+@click.option("--fraction-column", default="fraction", show_default=True)
+@click.option("--mito", default="mito", show_default=True, help="Label of the mito fraction.")
+@click.option(
+    "--versus",
+    default="cytosol",
+    show_default=True,
+    help="Reference fraction for purity (cytosol or whole).",
+)
+@click.option("-o", "--outdir", required=True, type=click.Path(path_type=Path))
+@handle_errors
+def qc_cmd(
+    inputs: Sequence[Path],
+    samples: Path | None,
+    fraction_column: str,
+    mito: str,
+    versus: str,
+    outdir: Path,
+) -> None:
+    """Per-sample QC: library size, composition, mitochondrial purity, PCA, outliers.
+
+    Writes qc_samples.tsv, qc_pca.tsv, qc_correlation.tsv, qc.h5ad and provenance.json.
+    """
+    import pandas as pd
+
+    from . import get, pp
+    from .io import normalise_fraction
+
+    adata = _load_input(inputs, samples)
+    mito_c = normalise_fraction(mito) or mito
+    versus_c = normalise_fraction(versus) or versus
+    pp.qc(adata, fraction_key=fraction_column, mito=mito_c, reference=versus_c)
+    u = adata.uns["qc"]
+    pca = pd.DataFrame(u["pca"]).rename_axis("sample").reset_index()
+    corr = pd.DataFrame(u["correlation"]).rename_axis("sample").reset_index()
+    table = get.qc_df(adata)
+    _write_outputs(
+        outdir,
+        {"qc_samples.tsv": table, "qc_pca.tsv": pca, "qc_correlation.tsv": corr},
+        step="qc",
+        inputs=inputs,
+        parameters=dict(u["params"]),
+        adata=adata,
+    )
+    mito_rows = table[table["purity"].notna()]
+    lines = [
+        f"{outdir}/qc_samples.tsv: {len(table)} samples, "
+        f"{int(table['outlier'].sum())} flagged as outliers"
+    ]
+    if len(mito_rows):
+        line = (
+            f"  {mito_c} fraction purity: median {mito_rows['purity'].median():.2f} "
+            f"(range {mito_rows['purity'].min():.2f}-{mito_rows['purity'].max():.2f})"
+        )
+        enr = mito_rows["mt_enrichment"].dropna()
+        if len(enr):
+            line += f"; mtDNA-encoded RNAs {enr.median():.1f} log2 above the matched reference"
+        lines.append(line)
+    click.echo("\n".join(lines))
+
+
+@cli.command("enrich")
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@_SAMPLES_OPTION
+@click.option("--fraction-column", default="fraction", show_default=True)
+@click.option("--mito", default="mito", show_default=True)
+@click.option(
+    "--versus",
+    default="cytosol",
+    show_default=True,
+    help="Reference fraction (cytosol/cyto or whole).",
+)
+@click.option(
+    "--design",
+    default=None,
+    help="Formula; default '~ pair + fraction' when every pair has both fractions.",
+)
+@click.option(
+    "--interaction",
+    default=None,
+    help="Also test the fraction x FACTOR interaction, e.g. condition.",
+)
+@click.option("--alpha", type=float, default=0.05, show_default=True)
+@click.option(
+    "--lfc-threshold",
+    type=float,
+    default=0.5,
+    show_default=True,
+    help="Call mito_enriched when log2 enrichment is significantly above this.",
+)
+@click.option("-o", "--outdir", required=True, type=click.Path(path_type=Path))
+@handle_errors
+def enrich_cmd(
+    inputs: Sequence[Path],
+    samples: Path | None,
+    fraction_column: str,
+    mito: str,
+    versus: str,
+    design: str | None,
+    interaction: str | None,
+    alpha: float,
+    lfc_threshold: float,
+    outdir: Path,
+) -> None:
+    """Mitochondrial enrichment: mito fraction versus cytosol (or whole cell).
+
+    Writes enrichment_<mito>_vs_<versus>.tsv (feature_id, baseMean, log2FoldChange, lfcSE,
+    stat, pvalue, padj, mito_enriched, ...), interaction_<factor>.tsv with --interaction,
+    enrichment.h5ad and provenance.json.
+    """
+    from . import get, tl
+    from .io import normalise_fraction
+
+    adata = _load_input(inputs, samples)
+    mito_c = normalise_fraction(mito) or mito
+    versus_c = normalise_fraction(versus) or versus
+    tl.enrichment(
+        adata,
+        fraction_key=fraction_column,
+        mito=mito_c,
+        versus=versus_c,
+        design=design,
+        interaction=interaction,
+        alpha=alpha,
+        lfc_threshold=lfc_threshold,
+    )
+    main = get.enrichment_df(adata)
+    tables = {f"enrichment_{mito}_vs_{versus}.tsv": main}
+    for name in adata.uns["enrichment"].get("interaction", {}):
+        tables[f"interaction_{name}.tsv"] = get.enrichment_df(adata, interaction=name)
+    _write_outputs(
+        outdir,
+        tables,
+        step="enrichment",
+        inputs=inputs,
+        parameters=dict(adata.uns["enrichment"]["params"]),
+        adata=adata,
+    )
+    lines = [
+        f"{outdir}/enrichment_{mito}_vs_{versus}.tsv: {int(main['mito_enriched'].sum())} "
+        f"features enriched in the {mito_c} fraction"
+    ]
+    for name in tables:
+        if name.startswith("interaction_"):
+            t = tables[name]
+            lines.append(
+                f"{outdir}/{name}: {int((t['padj'] < alpha).sum())} features change "
+                f"their mitochondrial pool (padj < {alpha})"
+            )
+    click.echo("\n".join(lines))
+
+
+@cli.command("concordance")
+@click.argument("de_table", type=click.Path(path_type=Path))
+@click.option("--drug", default=None, help="Prefer evidence on this drug, e.g. cisplatin.")
+@click.option("--cancer", default=None, help="Prefer evidence on this cancer.")
+@click.option("--alpha", type=float, default=0.1, show_default=True)
+@click.option(
+    "--reference",
+    "extension",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Your own evidence table, merged into the bundled reference.",
+)
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Output TSV (written atomically).",
+)
+@handle_errors
+def concordance_cmd(
+    de_table: Path,
+    drug: str | None,
+    cancer: str | None,
+    alpha: float,
+    extension: Path | None,
+    output: Path,
+) -> None:
+    """Compare a DE table (from mtncrna de) with the literature on known mtncRNAs.
+
+    One row per evidence row with a direction in resistant cells: expected direction, observed
+    log2FoldChange and padj, verdict (concordant, discordant, not_significant, not_detected),
+    citation.
+    """
+    from ._provenance import record
+    from .io import check_output, write_provenance, write_table
+    from .io._text import parse_delimited, read_lines, split_header
+    from .reference import load_reference
+    from .tl import concordance_table
+
+    check_output(output, [de_table])
+    lines_ = read_lines(de_table)
+    header = split_header(de_table, lines_.lines[0], "\t", lines_.numbers[0])
+    body = parse_delimited(lines_, "\t")
+    body.columns = header
+    for col in ("log2FoldChange", "padj"):
+        if col not in body.columns:
+            from ._errors import InputError
+
+            raise InputError(
+                de_table,
+                f"no '{col}' column; expected a table from mtncrna de (found {', '.join(header)})",
+                line=1,
+            )
+        body[col] = body[col].replace({"NA": None, "": None}).astype(float)
+    ref = load_reference(extension)
+    table = concordance_table(body, reference=ref, drug=drug, cancer=cancer, alpha=alpha)
+    out = write_table(table, output, inputs=[de_table])
+    prov = record(
+        step="concordance",
+        inputs=[("de", de_table)],
+        parameters={"drug": drug, "cancer": cancer, "alpha": alpha},
+        reference_version=ref.version,
+    )
+    write_provenance(output.with_suffix(".provenance.json"), prov, [out])
+    summary = table.attrs.get("summary", {})
+    click.echo(f"{output}: " + ", ".join(f"{k} {v}" for k, v in summary.items()))
+
+
 # -------------------------------------------------------------------------------------- demo
 
 

@@ -1,45 +1,94 @@
-"""The demo: the bundled example study from count tables to annotated results."""
+"""The demo: the bundled example study from count tables to annotated results and analyses."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from . import get
-from .datasets import example
-from .io import atomic_path, write_h5ad
+import pandas as pd
+
+from . import get, pp, tl
+from .datasets import example_dir
+from .io import read_libraries, write_h5ad, write_provenance, write_table
 
 
 def run_demo(outdir: str | Path) -> str:
-    """Import and annotate both libraries of the bundled example study into ``outdir``.
+    """Run the analyses on the bundled example study and write the results into ``outdir``.
 
-    Writes ``small.h5ad``, ``long.h5ad`` and ``known_mtncrnas.tsv`` (each atomically) and
-    returns a printable summary.
+    Steps: read both libraries with the sample sheet (annotating every feature), per-sample QC
+    and mitochondrial purity, mitochondrial enrichment (mito vs cytosol, with the fraction x
+    condition interaction), resistant-vs-parental DE in each fraction, and literature
+    concordance. Every file is written atomically; ``provenance.json`` lists them with their
+    checksums. Returns a printable summary.
     """
+    from ._provenance import record
+
     out = Path(outdir)
     out.mkdir(parents=True, exist_ok=True)
-    lines = [f"mtncrna demo: example study -> {out}/"]
-    frames = []
-    for library in ("small", "long"):
-        adata = example(library)
-        write_h5ad(adata, out / f"{library}.h5ad")
+    d = example_dir()
+    inputs = [d / "small_rna_counts.tsv", d / "long_rna_counts.tsv", d / "samples.csv"]
+    libs = read_libraries(inputs[2], small=inputs[0], long=inputs[1])
+    written: list[Path] = []
+    lines = [f"mtncrna demo: example study ({d.name}/) -> {out}/"]
+    known_frames = []
+    for library, adata in libs.items():
+        pp.qc(adata)
+        tl.enrichment(adata, interaction="condition")
+        contrasts = [("condition", "resistant", "parental")]
+        for fraction in ("cytosol", "mito"):
+            tl.de(
+                adata,
+                design="~ cell_line + condition",
+                contrasts=contrasts,
+                subset={"fraction": fraction},
+                key_added=f"de_{fraction}",
+            )
+        tl.concordance(adata, key="de_cytosol", drug="cisplatin")
         ann = adata.uns["mtncrna"]["annotate"]
-        lines.append(
-            f"  {library}-RNA library: {adata.n_obs} samples x {adata.n_vars} features; "
-            f"{ann['n_known_mtncrna']} known mtncRNAs; classes: "
-            + ", ".join(f"{k} {v}" for k, v in ann["mt_class_counts"].items() if v)
-        )
-        df = get.annotation_df(adata, known_only=True)
-        df.insert(0, "library", library)
-        frames.append(df)
-    import pandas as pd
-
-    known = pd.concat(frames, ignore_index=True)
-    with atomic_path(out / "known_mtncrnas.tsv") as tmp:
-        known.to_csv(tmp, sep="\t", index=False)
-    top = known.sort_values("n_evidence", ascending=False).head(5)
-    lines.append(
-        "  most-cited mtncRNAs present: "
-        + ", ".join(f"{r.feature} ({r.n_evidence})" for r in top.itertuples())
+        qc = get.qc_df(adata)
+        enr = get.enrichment_df(adata)
+        inter = get.enrichment_df(adata, interaction="condition_resistant")
+        de_c = get.de_df(adata, key="de_cytosol")
+        conc = get.concordance_df(adata)
+        tables = {
+            f"{library}_qc.tsv": qc,
+            f"{library}_enrichment_mito_vs_cytosol.tsv": enr,
+            f"{library}_interaction_condition.tsv": inter,
+            f"{library}_de_cytosol_resistant_vs_parental.tsv": de_c,
+            f"{library}_de_mito_resistant_vs_parental.tsv": get.de_df(adata, key="de_mito"),
+            f"{library}_concordance.tsv": conc,
+        }
+        for name, df in tables.items():
+            written.append(write_table(df, out / name, inputs=inputs))
+        written.append(write_h5ad(adata, out / f"{library}.h5ad", inputs=inputs))
+        purity = qc["purity"].dropna()
+        summary = conc.attrs.get("summary") or conc["verdict"].value_counts().to_dict()
+        n_up = int(((de_c["padj"] < 0.1) & (de_c["log2FoldChange"] > 0)).sum())
+        n_down = int(((de_c["padj"] < 0.1) & (de_c["log2FoldChange"] < 0)).sum())
+        lines += [
+            f"  {library}-RNA: {adata.n_obs} samples x {adata.n_vars} features, "
+            f"{ann['n_known_mtncrna']} known mtncRNAs",
+            f"    QC: mito-fraction purity {purity.median():.2f} (median; "
+            f"{purity.min():.2f}-{purity.max():.2f}), {int(qc['outlier'].sum())} outliers",
+            f"    enrichment: {int(enr['mito_enriched'].sum())} features enriched in "
+            f"mitochondria; {int((inter['padj'] < 0.05).sum())} change their mitochondrial "
+            "pool with resistance",
+            f"    DE resistant vs parental (cytosol): {n_up} up, {n_down} down (padj < 0.1)",
+            "    literature concordance: " + ", ".join(f"{k} {v}" for k, v in summary.items() if v),
+        ]
+        known = get.annotation_df(adata, known_only=True)
+        known.insert(0, "library", library)
+        known_frames.append(known)
+    known = pd.concat(known_frames, ignore_index=True)
+    written.append(write_table(known, out / "known_mtncrnas.tsv", inputs=inputs))
+    prov = record(
+        step="demo",
+        inputs=[("input", p) for p in inputs],
+        parameters={
+            "design": "~ cell_line + condition",
+            "enrichment": "mito vs cytosol, interaction condition",
+        },
+        reference_version=libs["small"].uns["mtncrna"]["annotate"]["reference_version"],
     )
-    lines.append(f"  wrote {out}/small.h5ad, {out}/long.h5ad, {out}/known_mtncrnas.tsv")
+    write_provenance(out / "provenance.json", prov, written)
+    lines.append(f"  wrote {len(written)} files and provenance.json to {out}/")
     return "\n".join(lines)

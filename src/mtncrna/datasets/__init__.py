@@ -165,7 +165,7 @@ def _effects(ref: Reference, ids: list[str]) -> tuple[np.ndarray, np.ndarray]:
     return mito, res
 
 
-def _simulate(
+def _simulate_counts(
     rng: np.random.Generator,
     design: pd.DataFrame,
     log2_base: np.ndarray,
@@ -245,7 +245,7 @@ def toy(
         # a few resistance genes change too (drug efflux, anti-apoptosis)
         for g, lfc in (("ABCB1", 2.0), ("BCL2", 1.0), ("GSTP1", 1.0), ("SLC7A11", 1.2)):
             res_lfc[names.index(g)] = lfc
-    counts = _simulate(rng, design, log2_base, mito_lfc, res_lfc)
+    counts = _simulate_counts(rng, design, log2_base, mito_lfc, res_lfc)
     obs = design.copy()
     obs["replicate"] = obs["replicate"].astype(str)
     adata = ad.AnnData(X=counts, obs=obs, var=pd.DataFrame(index=pd.Index(names, name="feature")))
@@ -276,3 +276,8 @@ def example(library: str = "small") -> ad.AnnData:
     if library not in files:
         raise MtncrnaError(f"unknown library '{library}'; expected small or long")
     return read_counts(d / files[library], d / "samples.csv", library=library)
+
+
+from ._simulate import Study, simulate_study, study_design, target_pairs  # noqa: E402
+
+__all__ += ["Study", "simulate_study", "study_design", "target_pairs"]

@@ -150,11 +150,18 @@ class DispersionTrend:
     mean_disp: float = np.nan
     var_log_disp: float = np.nan
     n_used: int = 0
+    local_grid: tuple[np.ndarray, np.ndarray] | None = None  # (log mean, log disp) vertices
 
     def __call__(self, means: np.ndarray) -> np.ndarray:
+        means = np.asarray(means, dtype=float)
         if self.fit_type == "parametric":
             a0, a1 = self.coefficients
-            return a0 + a1 / np.asarray(means, dtype=float)
+            return a0 + a1 / means
+        if self.fit_type == "local" and self.local_grid is not None:
+            gx, gy = self.local_grid
+            with np.errstate(divide="ignore"):
+                lm = np.log(means)
+            return np.exp(np.interp(lm, gx, gy))
         return np.full(np.shape(means), self.mean_disp)
 
 
@@ -207,6 +214,35 @@ def parametric_trend(means: np.ndarray, disps: np.ndarray) -> tuple[float, float
     raise FloatingPointError("dispersion fit did not converge")
 
 
+def local_trend(
+    means: np.ndarray, disps: np.ndarray, *, nn: float = 0.7, n_grid: int = 200
+) -> tuple[np.ndarray, np.ndarray]:
+    """Local quadratic regression of log dispersion on log mean (R's ``localDispersionFit``).
+
+    As ``locfit(logDisps ~ logMeans, weights = means)`` with its defaults (degree 2, tricube
+    kernel, nearest-neighbour bandwidth 70 %), evaluated on a grid of vertices and interpolated
+    linearly in between (locfit interpolates between vertices too, with cubic Hermite; the
+    values agree closely but not to machine precision).
+    """
+    keep = disps >= MIN_DISP * 10
+    x = np.log(means[keep])
+    y = np.log(disps[keep])
+    w0 = means[keep]
+    grid = np.linspace(x.min(), x.max(), n_grid)
+    k = max(3, int(np.ceil(nn * len(x))))
+    fitted = np.empty(n_grid)
+    for i, g in enumerate(grid):
+        d = np.abs(x - g)
+        h = np.partition(d, k - 1)[k - 1] if k <= len(d) else d.max()
+        h = max(h, 1e-12)
+        u = np.clip(d / h, 0, 1)
+        w = w0 * (1 - u**3) ** 3
+        A = np.column_stack([np.ones_like(x), x - g, (x - g) ** 2]) * np.sqrt(w)[:, None]
+        coef, *_ = np.linalg.lstsq(A, y * np.sqrt(w), rcond=None)
+        fitted[i] = coef[0]
+    return grid, fitted
+
+
 def _mad2(x: np.ndarray) -> float:
     return float((1.4826 * np.median(np.abs(x - np.median(x)))) ** 2)
 
@@ -226,16 +262,18 @@ def fit_trend(
         try:
             trend.coefficients = parametric_trend(base_mean[use], disp_gene[use])
         except (FloatingPointError, np.linalg.LinAlgError):
-            logger.warning(
-                "the parametric dispersion trend could not be fitted; using the mean "
-                "dispersion instead (R DESeq2 would use a local regression here)"
+            logger.info(
+                "the parametric dispersion trend was not well captured; using a local "
+                "regression of log dispersion on log mean instead (as R DESeq2 does)"
             )
-            trend.fit_type = fit_type = "mean"
-    if fit_type == "mean":
+            trend.fit_type = fit_type = "local"
+    if fit_type == "local":
+        trend.local_grid = local_trend(base_mean[use], disp_gene[use])
+    elif fit_type == "mean":
         use_mean = disp_gene > 10 * MIN_DISP
         trend.mean_disp = float(stats.trim_mean(disp_gene[use_mean], 0.001))
     elif fit_type != "parametric":
-        raise MtncrnaError(f"unknown fit_type '{fit_type}'; expected parametric or mean")
+        raise MtncrnaError(f"unknown fit_type '{fit_type}'; expected parametric, local or mean")
     resid = np.log(disp_gene[use]) - np.log(trend(base_mean[use]))
     trend.var_log_disp = _mad2(resid)
     return trend
@@ -563,6 +601,8 @@ def deseq(
     fit_type: str = "parametric",
     min_replicates_for_replace: float = 7,
     test: str = "wald",
+    control_features: np.ndarray | None = None,
+    sample_size_factors: np.ndarray | None = None,
 ) -> DeseqFit:
     """Run DESeq2's ``DESeq()`` steps (Wald fit) on a samples x genes count matrix.
 
@@ -571,6 +611,9 @@ def deseq(
     ``min_replicates_for_replace`` samples are replaced by the trimmed mean and those genes are
     refitted (``np.inf`` turns this off). ``test="lrt"`` reproduces ``DESeq(test="LRT")``,
     whose Cook's distances (and so replacements) use the means of the dispersion stage.
+    ``control_features`` (a boolean mask over genes) restricts the size-factor estimation to
+    those genes, as R's ``estimateSizeFactors(controlGenes=)``; ``sample_size_factors`` gives
+    them directly (R's ``sizeFactors(dds) <-``).
     """
     if isinstance(counts, pd.DataFrame):
         genes = pd.Index(counts.columns)
@@ -595,7 +638,17 @@ def deseq(
             "to estimate dispersions; add replicates or simplify the design"
         )
     y_all = Y.T.astype(float)  # genes x samples
-    sf = size_factors(Y, size_factor_method)
+    if sample_size_factors is not None:
+        sf = np.asarray(sample_size_factors, dtype=float)
+        if sf.shape != (m,) or not (np.isfinite(sf) & (sf > 0)).all():
+            raise MtncrnaError(f"size factors must be {m} positive numbers")
+    elif control_features is not None:
+        ctrl = np.asarray(control_features, dtype=bool)
+        if ctrl.sum() < 1:
+            raise MtncrnaError("no control features left for size factor estimation")
+        sf = size_factors(Y[:, ctrl], size_factor_method)
+    else:
+        sf = size_factors(Y, size_factor_method)
     yn_all = y_all / sf[None, :]
     base_mean = yn_all.mean(axis=1)
     base_var = yn_all.var(axis=1, ddof=1)
@@ -814,8 +867,13 @@ def wald_test(
     alpha: float = 0.1,
     cooks_cutoff: float | bool | None = None,
     independent_filter: bool = True,
+    lfc_threshold: float = 0.0,
+    alt_hypothesis: str = "greaterAbs",
 ) -> pd.DataFrame:
     """Wald test of a contrast vector (log2 scale), with DESeq2's p-value/padj conventions.
+
+    ``lfc_threshold``/``alt_hypothesis`` as in R's ``results()``: ``greaterAbs`` tests
+    |LFC| > threshold, ``greater`` LFC > threshold, ``less`` LFC < -threshold.
 
     Adds a ``reason`` column saying why a p-value or padj is missing: ``all_zero``,
     ``cooks_outlier``, ``low_counts`` (independent filtering) or empty.
@@ -823,9 +881,21 @@ def wald_test(
     c = np.asarray(contrast, dtype=float)
     lfc = fit.beta @ c
     se = np.sqrt(np.maximum(np.einsum("p,gpq,q->g", c, fit.cov, c), 0))
+    t = float(lfc_threshold)
     with np.errstate(divide="ignore", invalid="ignore"):
-        stat = lfc / se
-    pvalue = 2 * stats.norm.sf(np.abs(stat))
+        if alt_hypothesis == "greaterAbs":
+            stat = np.sign(lfc) * np.maximum(np.abs(lfc) - t, 0) / se
+            pvalue = np.minimum(1.0, 2 * stats.norm.sf((np.abs(lfc) - t) / se))
+        elif alt_hypothesis == "greater":
+            stat = (lfc - t) / se
+            pvalue = stats.norm.sf(stat)
+        elif alt_hypothesis == "less":
+            stat = (lfc + t) / se
+            pvalue = stats.norm.cdf(stat)
+        else:
+            raise MtncrnaError(
+                f"unknown alt_hypothesis '{alt_hypothesis}'; expected greaterAbs, greater, less"
+            )
     return _finish(fit, lfc, se, stat, pvalue, alpha, cooks_cutoff, independent_filter)
 
 
@@ -974,5 +1044,24 @@ def vst(
         return np.log(
             (1 + a1 + 2 * a0 * yn + 2 * np.sqrt(a0 * yn * (1 + a1 + a0 * yn))) / (4 * a0)
         ) / np.log(2)
+    if trend.fit_type == "local":
+        return _vst_numeric(yn, sf, trend)
     a = trend.mean_disp
     return (2 * np.arcsinh(np.sqrt(a * yn)) - np.log(a) - np.log(4)) / np.log(2)
+
+
+def _vst_numeric(yn: np.ndarray, sf: np.ndarray, trend: DispersionTrend) -> np.ndarray:
+    """R's getVarianceStabilizedData for a non-parametric trend: integrate 1/sqrt(variance)."""
+    from scipy.interpolate import CubicSpline
+
+    xg = np.sinh(np.linspace(np.arcsinh(0), np.arcsinh(yn.max()), 1000))[1:]
+    xim = np.mean(1.0 / sf)
+    integrand = 1.0 / np.sqrt(trend(xg) * xg**2 + xim * xg)
+    mid = np.arcsinh((xg[1:] + xg[:-1]) / 2)
+    cum = np.cumsum((xg[1:] - xg[:-1]) * (integrand[1:] + integrand[:-1]) / 2)
+    splf = CubicSpline(mid, cum, extrapolate=True)
+    rm = yn.mean(axis=0)
+    h1, h2 = np.quantile(rm, 0.95), np.quantile(rm, 0.999)
+    eta = (np.log2(h2) - np.log2(h1)) / (splf(np.arcsinh(h2)) - splf(np.arcsinh(h1)))
+    xi = np.log2(h1) - eta * splf(np.arcsinh(h1))
+    return eta * splf(np.arcsinh(yn)) + xi

@@ -1,5 +1,5 @@
-"""Tidy DataFrames out of what ``tl`` wrote."""
+"""Tidy DataFrames out of what ``pp``/``tl`` wrote (one ``get.x_df`` for each ``tl.x``)."""
 
-from ._get import annotation_df, de_df, evidence_df
+from ._get import annotation_df, concordance_df, de_df, enrichment_df, evidence_df, qc_df
 
-__all__ = ["annotation_df", "de_df", "evidence_df"]
+__all__ = ["annotation_df", "concordance_df", "de_df", "enrichment_df", "evidence_df", "qc_df"]

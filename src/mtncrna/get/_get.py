@@ -71,3 +71,61 @@ def de_df(
         ann = adata.var[cols]
         out = out.join(ann, on="feature_id")
     return out
+
+
+def _need(adata: ad.AnnData, key: str, what: str) -> dict:
+    if key not in adata.uns:
+        raise MtncrnaError(f"adata.uns['{key}'] is missing: run mtncrna.{what} first")
+    return adata.uns[key]
+
+
+def qc_df(adata: ad.AnnData) -> pd.DataFrame:
+    """Per-sample QC metrics written by :func:`mtncrna.pp.qc` (one row per sample)."""
+    if "total_counts" not in adata.obs.columns:
+        raise MtncrnaError("no QC metrics in adata.obs: run mtncrna.pp.qc(adata) first")
+    cols = ["total_counts", "n_detected"] + [c for c in adata.obs.columns if c.startswith("pct_")]
+    cols += [
+        c
+        for c in (
+            "mt_enrichment",
+            "contamination",
+            "purity",
+            "best_group_correlation",
+            "outlier",
+            "outlier_reason",
+        )
+        if c in adata.obs.columns
+    ]
+    df = adata.obs[cols].copy()
+    df.insert(0, "sample", adata.obs_names)
+    return df.reset_index(drop=True)
+
+
+def enrichment_df(
+    adata: ad.AnnData, *, key: str = "enrichment", interaction: str | None = None
+) -> pd.DataFrame:
+    """Enrichment (mito vs reference fraction) from :func:`mtncrna.tl.enrichment`.
+
+    With ``interaction`` (a name from ``uns[key]["interaction"]``, e.g. ``condition_resistant``)
+    the fraction x factor interaction table instead.
+    """
+    u = _need(adata, key, "tl.enrichment")
+    if interaction is None:
+        df = pd.DataFrame(u["results"]).copy()
+    else:
+        inter = u.get("interaction", {})
+        if interaction not in inter:
+            raise MtncrnaError(
+                f"no interaction '{interaction}'; available: "
+                f"{', '.join(inter) or 'none (run with interaction=...)'}"
+            )
+        df = pd.DataFrame(inter[interaction]).copy()
+    df.index.name = "feature_id"
+    df = df.reset_index()
+    cols = [c for c in ("mt_class", "known_mtncrna", "reference_id") if c in adata.var.columns]
+    return df.join(adata.var[cols], on="feature_id") if cols else df
+
+
+def concordance_df(adata: ad.AnnData, *, key: str = "concordance") -> pd.DataFrame:
+    """The literature concordance table from :func:`mtncrna.tl.concordance`."""
+    return pd.DataFrame(_need(adata, key, "tl.concordance")["table"]).copy()
