@@ -749,6 +749,265 @@ def concordance_cmd(
     click.echo(f"{output}: " + ", ".join(f"{k} {v}" for k, v in summary.items()))
 
 
+def _read_tsv(path: Path, required: Sequence[str], what: str) -> Any:
+    """A TSV written by mtncrna (or by hand) with the given columns; NA -> missing."""
+    import numpy as np
+
+    from ._errors import InputError
+    from .io._text import parse_delimited, read_lines, sniff_delimiter, split_header
+
+    lines_ = read_lines(path)
+    sep = sniff_delimiter(path, lines_.lines[0])
+    header = split_header(path, lines_.lines[0], sep, lines_.numbers[0])
+    missing = [c for c in required if c not in header]
+    if missing:
+        raise InputError(
+            path,
+            f"no column(s) {', '.join(missing)}; expected {what} (found {', '.join(header)})",
+            line=lines_.numbers[0],
+        )
+    body = parse_delimited(lines_, sep)
+    if body.shape[1] != len(header):
+        raise InputError(
+            path,
+            f"header has {len(header)} fields but the rows have {body.shape[1]}",
+            line=lines_.numbers[0],
+        )
+    body.columns = header
+    import contextlib
+
+    import pandas as pd
+
+    for col in body.columns:
+        if col in ("feature_id", "mirna", "target", "direction", "contrast", "reason", "source"):
+            continue
+        vals = body[col].replace({"NA": np.nan, "": np.nan})
+        with contextlib.suppress(ValueError, TypeError):
+            body[col] = pd.to_numeric(vals)
+    return body
+
+
+@cli.command("signature")
+@click.argument("de_tables", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--alpha", type=float, default=0.05, show_default=True)
+@click.option("--lfc-threshold", type=float, default=1.0, show_default=True)
+@click.option(
+    "--min-significant",
+    type=int,
+    default=1,
+    show_default=True,
+    help="Contrasts in which a feature must be significant.",
+)
+@click.option(
+    "--min-agreement",
+    type=float,
+    default=1.0,
+    show_default=True,
+    help="Share of contrasts that must agree on the sign.",
+)
+@click.option(
+    "--name",
+    default="mtncrna_resistance",
+    show_default=True,
+    help="Gene-set name prefix in the GMT.",
+)
+@click.option("-o", "--outdir", required=True, type=click.Path(path_type=Path))
+@handle_errors
+def signature_cmd(
+    de_tables: Sequence[Path],
+    alpha: float,
+    lfc_threshold: float,
+    min_significant: int,
+    min_agreement: float,
+    name: str,
+    outdir: Path,
+) -> None:
+    """Consensus resistance signature from one or more DE tables (from mtncrna de).
+
+    Writes signature.tsv (feature_id, direction, weight, n_contrasts, ...), signature.gmt
+    (<name>_UP, <name>_DOWN) and signature.json with provenance.
+    """
+    import json
+
+    from ._provenance import record
+    from .io import atomic_path, check_output, write_provenance, write_table
+    from .tl import signature, to_gmt
+
+    tables = {
+        p.stem: _read_tsv(p, ("feature_id", "log2FoldChange", "padj"), "a DE table")
+        for p in de_tables
+    }
+    if len(tables) != len(de_tables):
+        raise click.UsageError("DE tables must have distinct file names")
+    sig = signature(
+        tables,
+        alpha=alpha,
+        lfc_threshold=lfc_threshold,
+        min_significant=min_significant,
+        min_agreement=min_agreement,
+    )
+    outdir.mkdir(parents=True, exist_ok=True)
+    written = [write_table(sig, outdir / "signature.tsv", inputs=list(de_tables))]
+    gmt = check_output(outdir / "signature.gmt", de_tables)
+    with atomic_path(gmt) as tmp:
+        tmp.write_text(to_gmt(sig, name))
+    written.append(gmt)
+    prov = record(
+        step="signature", inputs=[("de", p) for p in de_tables], parameters=sig.attrs["params"]
+    )
+    js = outdir / "signature.json"
+    with atomic_path(js) as tmp:
+        tmp.write_text(
+            json.dumps(
+                {
+                    "name": name,
+                    "provenance": json.loads(
+                        json.dumps(
+                            prov, default=lambda o: o.tolist() if hasattr(o, "tolist") else str(o)
+                        )
+                    ),
+                    "features": json.loads(sig.to_json(orient="records")),
+                },
+                indent=1,
+            )
+            + "\n"
+        )
+    written.append(js)
+    write_provenance(outdir / "provenance.json", prov, written)
+    n_up = int((sig["direction"] == "up").sum())
+    click.echo(
+        f"{outdir}/signature.tsv: {len(sig)} features ({n_up} up, {len(sig) - n_up} down) "
+        f"from {len(tables)} contrast(s)"
+    )
+
+
+@cli.command("score")
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@_SAMPLES_OPTION
+@click.option(
+    "--signature",
+    "signature_file",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="signature.tsv from mtncrna signature.",
+)
+@click.option("--group-column", default="condition", show_default=True)
+@click.option("--positive", default="resistant", show_default=True)
+@click.option("-o", "--output", required=True, type=click.Path(path_type=Path))
+@handle_errors
+def score_cmd(
+    inputs: Sequence[Path],
+    samples: Path | None,
+    signature_file: Path,
+    group_column: str,
+    positive: str,
+    output: Path,
+) -> None:
+    """Score samples with a signature (weighted mean of z-scored VST values)."""
+    from ._provenance import record
+    from .io import check_output, write_provenance, write_table
+    from .tl import score
+
+    check_output(output, [*inputs, signature_file])
+    sig = _read_tsv(signature_file, ("feature_id", "weight"), "a signature table")
+    adata = _load_input(inputs, samples)
+    score(adata, sig, group_key=group_column, positive=positive)
+    cols = [c for c in ("condition", "fraction", "cell_line", group_column) if c in adata.obs]
+    table = (
+        adata.obs[[*dict.fromkeys(cols), "signature_score"]]
+        .rename_axis("sample")
+        .reset_index()
+    )
+    out = write_table(table, output, inputs=[*inputs, signature_file])
+    info = dict(adata.uns["signature_score"])
+    write_provenance(
+        output.with_suffix(".provenance.json"),
+        record(
+            step="score",
+            inputs=[("input", p) for p in inputs] + [("signature", signature_file)],
+            parameters=info,
+        ),
+        [out],
+    )
+    auc = info.get("auc_in_sample")
+    click.echo(
+        f"{output}: {adata.n_obs} samples scored with {info['n_features_used']} features"
+        + (f"; in-sample AUC {positive} vs rest {auc:.2f}" if auc is not None else "")
+    )
+
+
+@cli.command("integrate")
+@click.option(
+    "--small",
+    "small_path",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Small-RNA count table or .h5ad.",
+)
+@click.option(
+    "--long",
+    "long_path",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Long-RNA count table or .h5ad.",
+)
+@_SAMPLES_OPTION
+@click.option(
+    "--targets",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Your miRNA-target table (columns mirna, target); default: the reference's.",
+)
+@click.option(
+    "--design",
+    default=None,
+    help="Design effects to regress out (default: fraction, condition, cell_line, "
+    "batch where they vary).",
+)
+@click.option("--alpha", type=float, default=0.1, show_default=True)
+@click.option("-o", "--output", required=True, type=click.Path(path_type=Path))
+@handle_errors
+def integrate_cmd(
+    small_path: Path,
+    long_path: Path,
+    samples: Path | None,
+    targets: Path | None,
+    design: str | None,
+    alpha: float,
+    output: Path,
+) -> None:
+    """Couple miRNAs (small RNA) with their targets (long RNA) beyond the design effects."""
+    from ._provenance import record
+    from .io import check_output, read_counts, write_provenance, write_table
+    from .tl import integrate
+
+    inputs = [
+        small_path,
+        long_path,
+        *([samples] if samples else []),
+        *([targets] if targets else []),
+    ]
+    check_output(output, inputs)
+    small = read_counts(small_path, samples, library="small", drop_unmatched=True)
+    long_ = read_counts(long_path, samples, library="long", drop_unmatched=True)
+    pairs = _read_tsv(targets, ("mirna", "target"), "a miRNA-target table") if targets else None
+    table = integrate(small, long_, pairs=pairs, design=design, alpha=alpha)
+    out = write_table(table, output, inputs=inputs)
+    write_provenance(
+        output.with_suffix(".provenance.json"),
+        record(
+            step="integrate",
+            inputs=[("input", p) for p in inputs],
+            parameters=table.attrs["params"],
+        ),
+        [out],
+    )
+    click.echo(
+        f"{output}: {len(table)} pairs tested, {int(table['coupled'].sum())} coupled "
+        f"(negative partial correlation, padj < {alpha})"
+    )
+
+
 # -------------------------------------------------------------------------------------- demo
 
 

@@ -129,3 +129,9 @@ def enrichment_df(
 def concordance_df(adata: ad.AnnData, *, key: str = "concordance") -> pd.DataFrame:
     """The literature concordance table from :func:`mtncrna.tl.concordance`."""
     return pd.DataFrame(_need(adata, key, "tl.concordance")["table"]).copy()
+
+
+def integrate_df(adata: ad.AnnData) -> pd.DataFrame:
+    """The miRNA-target pair table of :func:`mtncrna.tl.integrate` (stored on the small-RNA
+    object)."""
+    return pd.DataFrame(_need(adata, "integrate", "tl.integrate")["pairs"]).copy()

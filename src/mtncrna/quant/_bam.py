@@ -141,7 +141,6 @@ class Annotation:
 
 
 _GTF_ATTR = re.compile(r'\s*([^\s";]+)\s+(?:"((?:[^"\\]|\\.)*)"|([^;\s]+))\s*;?')
-_NAME_ATTRS = {"gtf": ("gene_name", "gene_biotype"), "gff3": ("Name", "biotype")}
 
 
 def _open_text(path: Path) -> io.TextIOBase:
@@ -289,8 +288,7 @@ def read_annotation(
             strands.append(strand if strand in ("+", "-") else ".")
             ids.append(gid)
     else:
-        parse = _gtf_attrs if fmt == "gtf" else _gff3_attrs
-        name_keys = _NAME_ATTRS[fmt]
+        key = re.compile(rf'(?:^|;)\s*{re.escape(attribute)}\s+(?:"([^"]*)"|([^;\s]+))')
         # GFF3: every line with an ID, to resolve Parent chains; features wait for the end.
         gff_nodes: dict[str, dict[str, str]] = {}
         pending: list[tuple[int, dict[str, str]]] = []
@@ -305,33 +303,36 @@ def read_annotation(
             chrom = parts[0]
             s, e = _coords(p, n, chrom, parts[3].strip(), parts[4].strip())
             is_feature = parts[2] == feature_type
-            if not is_feature and fmt == "gtf":
-                continue
-            attrs = parse(parts[8])
-            if fmt == "gff3" and "ID" in attrs:
-                gff_nodes.setdefault(attrs["ID"], attrs)
-            if not is_feature:
-                continue
+            if fmt == "gtf":
+                if not is_feature:
+                    continue
+                m = key.search(parts[8])
+                gid = (m.group(1) if m.group(1) is not None else m.group(2)) if m else None
+                if not gid:
+                    found = ", ".join(_gtf_attrs(parts[8])) or "none"
+                    raise InputError(
+                        p,
+                        f"{feature_type} line has no '{attribute}' attribute; found {found} "
+                        "(choose another with attribute=...)",
+                        line=n,
+                    )
+                ids.append(gid)
+                if gid not in extra:
+                    attrs = _gtf_attrs(parts[8])
+                    extra[gid] = {k: attrs[k] for k in ("gene_name", "gene_biotype") if k in attrs}
+            else:
+                attrs = _gff3_attrs(parts[8])
+                if "ID" in attrs:
+                    gff_nodes.setdefault(attrs["ID"], attrs)
+                if not is_feature:
+                    continue
+                pending.append((n, attrs))
+                ids.append("")
             strand = parts[6].strip()
             chroms.append(chrom)
             starts.append(s)
             ends.append(e)
             strands.append(strand if strand in ("+", "-") else ".")
-            if fmt == "gtf":
-                gid = attrs.get(attribute)
-                if not gid:
-                    raise InputError(
-                        p,
-                        f"{feature_type} line has no '{attribute}' attribute; found "
-                        f"{', '.join(attrs) or 'none'} (choose another with attribute=...)",
-                        line=n,
-                    )
-                ids.append(gid)
-                if gid not in extra:
-                    extra[gid] = {k: attrs[k] for k in name_keys if k in attrs}
-            else:
-                pending.append((n, attrs))
-                ids.append("")
         if fmt == "gff3":
             for i, (n, attrs) in enumerate(pending):
                 gid, top = _gff3_id(attrs, attribute, gff_nodes)
@@ -347,7 +348,6 @@ def read_annotation(
                     names = {"gene_name": top.get("Name") or top.get("gene_name")}
                     names["gene_biotype"] = top.get("biotype") or top.get("gene_biotype")
                     extra[gid] = {k: v for k, v in names.items() if v}
-            extra = {k: {_STD.get(a, a): v for a, v in d.items()} for k, d in extra.items()}
     if not ids:
         found = "features" if fmt == "saf" else f"'{feature_type}' lines"
         raise InputError(p, f"has no {found}; nothing to count against")
@@ -373,9 +373,6 @@ def read_annotation(
         exons["chrom"].nunique(),
     )
     return Annotation(p, fmt, feature_type, attribute, features, exons, var)
-
-
-_STD = {"Name": "gene_name", "biotype": "gene_biotype"}
 
 
 def _gff3_id(
@@ -624,6 +621,15 @@ def _open_input(path: PathLike, reference_fasta: PathLike | None) -> _Input:
         kind = "cram"
     else:
         kind = "sam"
+        with p.open("rb") as fh:
+            first_line = fh.readline(65536)
+        if not first_line.startswith(b"@") and first_line.count(b"\t") < 10:
+            raise InputError(
+                p,
+                "is not a BAM, SAM or CRAM file: expected BGZF, 'CRAM' or SAM text (a header "
+                "line starting with @ or 11 tab-separated fields), found "
+                f"{first_line[:40].decode('latin-1').rstrip()!r}",
+            )
     mode = {"bam": "rb", "cram": "rc", "sam": "r"}[kind]
     kwargs: dict[str, Any] = {"check_sq": False}
     if kind == "cram" and reference_fasta is not None:
@@ -633,9 +639,8 @@ def _open_input(path: PathLike, reference_fasta: PathLike | None) -> _Input:
         try:
             af = pysam.AlignmentFile(str(p), mode, **kwargs)
         except Exception as exc:
-            raise InputError(
-                p, f"is not a BAM, SAM or CRAM file ({exc or type(exc).__name__})"
-            ) from None
+            why = f" ({exc})" if isinstance(exc, (OSError, ValueError)) and str(exc) else ""
+            raise InputError(p, f"is not a BAM, SAM or CRAM file{why}") from None
         try:
             if kind == "bam" and af.format != "BAM":
                 kind = "sam"  # bgzip-compressed SAM
@@ -647,8 +652,9 @@ def _open_input(path: PathLike, reference_fasta: PathLike | None) -> _Input:
                     if i >= 999:
                         break
             except Exception as exc:
+                what = "is not valid SAM" if kind == "sam" else "is truncated or corrupt"
                 raise InputError(
-                    p, f"cannot read the first alignment records ({exc or type(exc).__name__})"
+                    p, f"{what}: its first alignment records cannot be read ({exc})"
                 ) from None
             refs = list(af.references)
         finally:
@@ -956,8 +962,7 @@ def count_bam(
     paths = [bams] if isinstance(bams, (str, os.PathLike)) else list(bams)
     if not paths:
         raise MtncrnaError("no BAM files given")
-    # 1. every input, before any work
-    ann = annotation if isinstance(annotation, Annotation) else read_annotation(annotation)
+    # 1. every input, before any work (the alignment files first: they are quick to check)
     inputs = [_open_input(b, reference_fasta) for b in paths]
     samples = [sample_name_from_path(str(i.path)) for i in inputs]
     seen: dict[str, Path] = {}
@@ -973,6 +978,7 @@ def count_bam(
                 f"{i.path}: paired-end reads (flag 0x1); counting read pairs is not supported "
                 "yet: count single-end data, or keep one mate (samtools view -f 64)"
             )
+    ann = annotation if isinstance(annotation, Annotation) else read_annotation(annotation)
     index = _build_index(ann)
     options = {
         "strand": _STRANDS[strand],

@@ -141,8 +141,10 @@ def scan(
         if bs < 32:
             state[1] = 1
             state[2] = o
+            state[0] = stamp
             return o
         if o + 4 + bs > n:
+            state[0] = stamp
             return o
         rec_end = o + 4 + bs
         stamp += 1
@@ -158,6 +160,7 @@ def scan(
         if lrn < 1 or lseq < 0 or aux > rec_end:
             state[1] = 1
             state[2] = o
+            state[0] = stamp
             return o
         w = np.int64(1)
         if use_weights:
@@ -165,10 +168,12 @@ def scan(
             if w < 0:
                 state[1] = 2
                 state[2] = o
+                state[0] = stamp
                 return o
         if reject_paired and (flag & 1):
             state[1] = 3
             state[2] = o
+            state[0] = stamp
             return o
         o = rec_end
         if flag & 4:
@@ -189,6 +194,7 @@ def scan(
         if ref < -1 or ref >= n_refs:
             state[1] = 4
             state[2] = o - 4 - bs
+            state[0] = stamp
             return o - 4 - bs
         c = ref_map[ref] if ref >= 0 else -1
         nhits = 0

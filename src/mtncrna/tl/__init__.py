@@ -4,6 +4,8 @@ from ._annotate import ANNOTATION_COLUMNS, annotate
 from ._concordance import concordance, concordance_table
 from ._de import contrast_name, de
 from ._enrichment import enrichment
+from ._integrate import integrate
+from ._signature import score, signature, signature_cv, to_gmt
 
 __all__ = [
     "ANNOTATION_COLUMNS",
@@ -13,4 +15,9 @@ __all__ = [
     "contrast_name",
     "de",
     "enrichment",
+    "integrate",
+    "score",
+    "signature",
+    "signature_cv",
+    "to_gmt",
 ]

@@ -1,0 +1,307 @@
+"""FASTQ -> collapsed unique reads -> trimmed unique inserts (one sample at a time).
+
+The two steps that touch every read are kept in C: dnaio parses the FASTQ (gzip inflated by
+ISA-L in a helper thread) and ``collections.Counter`` counts the sequences, so memory grows with
+the number of *distinct* reads, not with the number of reads. Adapter finding (cutadapt) then runs
+once per distinct read and its count is carried along.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import zlib
+from collections import Counter
+from dataclasses import dataclass, field
+from operator import attrgetter
+from pathlib import Path
+
+from .._errors import InputError
+
+logger = logging.getLogger("mtncrna")
+
+#: Characters allowed in a read (upper case; lower case is folded).
+_READ_ALPHABET = b"ACGTN"
+_FASTQ_EXT = re.compile(r"(\.fastq|\.fq)?(\.gz|\.bz2|\.xz|\.zst)?$", re.IGNORECASE)
+_ILLUMINA_TAIL = re.compile(r"(_S\d+)?(_L\d{3})?(_R1)?(_001)?$")
+
+
+@dataclass(frozen=True)
+class Kit:
+    """A library-preparation kit: its 3' adapter and what else the read carries.
+
+    ``random_5p``/``random_3p`` random bases flank the insert (NEXTflex: 4 and 4); ``umi_length``
+    bases of UMI follow the 3' adapter (QIAseq: 12).
+    """
+
+    name: str
+    adapter: str
+    random_5p: int = 0
+    random_3p: int = 0
+    umi_length: int = 0
+
+
+#: Library kits with a preset; ``adapter=`` replaces a kit's adapter, nothing else.
+KITS: dict[str, Kit] = {
+    "illumina": Kit("illumina", "TGGAATTCTCGGGTGCCAAGG"),
+    "nextflex": Kit("nextflex", "TGGAATTCTCGGGTGCCAAGG", random_5p=4, random_3p=4),
+    "qiaseq": Kit("qiaseq", "AACTGTAGGCACCATCAAT", umi_length=12),
+}
+
+#: cutadapt's defaults for a 3' adapter (``-a``): 10% errors, 3 bases of minimal overlap.
+MAX_ERROR_RATE = 0.1
+MIN_OVERLAP = 3
+
+
+@dataclass
+class SampleInserts:
+    """One sample after collapsing and trimming: insert -> count, plus the QC counters.
+
+    ``counts`` are reads, or distinct UMIs per insert when UMIs are used.
+    """
+
+    sample: str
+    path: str
+    counts: dict[str, int]
+    qc: dict[str, int] = field(default_factory=dict)
+    lengths: dict[int, int] = field(default_factory=dict)
+    n_unique_reads: int = 0
+    seconds: float = 0.0
+
+
+def sample_name(path: str | Path) -> str:
+    """``/data/S1_S3_L001_R1_001.fastq.gz`` -> ``S1``; ``ctrl.fq`` -> ``ctrl``."""
+    name = Path(path).name
+    base = _FASTQ_EXT.sub("", name)
+    base = _ILLUMINA_TAIL.sub("", base) or base
+    for suffix in (".trimmed", "_trimmed", ".R1", "_1"):
+        if base.endswith(suffix) and len(base) > len(suffix):
+            base = base[: -len(suffix)]
+            break
+    return base or name
+
+
+def make_adapter(sequence: str):
+    """cutadapt's regular 3' adapter with cutadapt's default error rate and minimal overlap."""
+    from cutadapt.adapters import BackAdapter, InvalidCharacter
+
+    try:
+        return BackAdapter(sequence, max_errors=MAX_ERROR_RATE, min_overlap=MIN_OVERLAP)
+    except (InvalidCharacter, ValueError) as exc:
+        raise InputError(None, f"adapter '{sequence}' is not a DNA sequence: {exc}") from None
+
+
+def check_fastq(path: str | Path) -> Path:
+    """Open ``path`` and read its first record; fail now, with the line, if it is not FASTQ."""
+    import dnaio
+    from dnaio.exceptions import FastqFormatError
+
+    from ..io._text import check_readable
+
+    p = check_readable(path, what="FASTQ file")
+    try:
+        from xopen import xopen
+
+        with xopen(p, "rb", threads=0) as fh:
+            head = fh.read(1)
+    except (EOFError, OSError, zlib.error) as exc:
+        raise InputError(p, f"cannot be decompressed ({exc}); is it a truncated copy?") from None
+    if head == b">":
+        raise InputError(
+            p, "is a FASTA file (first line starts with '>'); expected FASTQ ('@')", line=1
+        )
+    if head and head != b"@":
+        raise InputError(
+            p,
+            f"line 1 should be a FASTQ header starting with '@', found {head.decode(errors='replace')!r}",
+            line=1,
+        )
+    try:
+        with dnaio.open(p, fileformat="fastq", open_threads=0) as reader:
+            next(iter(reader), None)
+    except FastqFormatError as exc:
+        raise _format_error(p, exc) from None
+    except (EOFError, OSError, zlib.error) as exc:
+        raise InputError(p, f"cannot be decompressed ({exc}); is it a truncated copy?") from None
+    return p
+
+
+def _format_error(path: Path, exc: Exception) -> InputError:
+    line = getattr(exc, "line", None)
+    msg = str(exc)
+    msg = re.sub(r"^Error in FASTQ file at line \d+: ", "", msg)
+    msg = msg.split(" The incomplete final record was")[0]
+    return InputError(
+        path, f"malformed FASTQ record: {msg}", line=None if line is None else line + 1
+    )
+
+
+def collapse(path: str | Path, *, threads: int = 1) -> tuple[Counter[str], int]:
+    """Count identical reads of a FASTQ(.gz); return (sequence -> count, number of reads).
+
+    Raises :class:`InputError` with the line number for a malformed record, a character other
+    than A/C/G/T/N, or a compressed file that ends early.
+    """
+    import dnaio
+    from dnaio.exceptions import FastqFormatError
+
+    p = Path(path)
+    reader = dnaio.open(p, fileformat="fastq", open_threads=threads)
+    try:
+        counts: Counter[str] = Counter(map(attrgetter("sequence"), reader))
+    except FastqFormatError as exc:
+        raise _format_error(p, exc) from None
+    except (EOFError, OSError, zlib.error) as exc:
+        n = reader.number_of_records
+        raise InputError(
+            p,
+            f"compressed data ends early or is corrupt after {n:,} complete records ({exc}); "
+            "the file is truncated: copy or compress it again",
+            line=4 * n + 1,
+        ) from None
+    finally:
+        reader.close()
+    n_reads = reader.number_of_records
+    counts = _check_alphabet(p, counts)
+    return counts, n_reads
+
+
+def _check_alphabet(path: Path, counts: Counter[str]) -> Counter[str]:
+    """Fold lower case; any other character than ACGTN is an error naming the first bad line."""
+    if not counts:
+        return counts
+    joined = "".join(counts).encode("ascii", errors="replace")
+    left = joined.translate(None, _READ_ALPHABET)
+    if not left:
+        return counts
+    if not left.translate(None, _READ_ALPHABET.lower()):
+        folded: Counter[str] = Counter()
+        for seq, n in counts.items():
+            folded[seq.upper()] += n
+        return folded
+    import dnaio
+
+    allowed = set("ACGTNacgtn")
+    with dnaio.open(path, fileformat="fastq", open_threads=0) as reader:
+        for i, rec in enumerate(reader):
+            bad = set(rec.sequence) - allowed
+            if bad:
+                raise InputError(
+                    path,
+                    f"read {rec.name.split()[0]!r} has {', '.join(repr(c) for c in sorted(bad))} "
+                    "in its sequence; expected only A, C, G, T or N",
+                    line=4 * i + 2,
+                )
+    return counts  # pragma: no cover (the check above found it)
+
+
+def trim_uniques(
+    raw: Counter[str],
+    kit: Kit,
+    *,
+    min_length: int,
+    max_length: int,
+    umi: bool,
+) -> tuple[dict[str, int], dict[str, int], dict[int, int]]:
+    """Trim every distinct read once; return (insert -> count, QC counters, length histogram).
+
+    Rules, per read (its count carried along):
+
+    1. cutadapt finds the 3' adapter (regular 3' adapter, 10% errors, >= 3 bases overlap, as
+       ``cutadapt -a``); the insert is everything before it. No adapter: the whole read.
+    2. The kit's random bases are removed from the insert (NEXTflex: 4 at each end; a read
+       without adapter only loses the 5' ones).
+    3. Adapter found and nothing left: an adapter dimer.
+    4. Insert shorter than ``min_length`` or longer than ``max_length``: too short / too long.
+    5. With UMIs, the ``umi_length`` bases after the adapter are the UMI; a read whose UMI is
+       not complete is counted as ``umi_missing``. The insert's count is then the number of
+       distinct UMIs seen with it (``molecules``).
+    """
+    adapter = make_adapter(kit.adapter)
+    match_to = adapter.match_to
+    r5, r3, ul = kit.random_5p, kit.random_3p, kit.umi_length
+    inserts: dict[str, int] = {}
+    umis: dict[str, set[str]] = {}
+    lengths: Counter[int] = Counter()
+    with_adapter = dimer = short = long_ = umi_missing = 0
+    for seq, n in raw.items():
+        m = match_to(seq)
+        if m is None:
+            insert = seq[r5:] if r5 else seq
+            umi_seq = ""
+        else:
+            with_adapter += n
+            insert = seq[: m.rstart]
+            umi_seq = seq[m.rstop : m.rstop + ul] if ul else ""
+            if r5 or r3:
+                k = len(insert)
+                insert = insert[r5 : k - r3] if k > r5 + r3 else ""
+            if not insert:
+                dimer += n
+                continue
+        k = len(insert)
+        if k < min_length:
+            short += n
+            continue
+        if k > max_length:
+            long_ += n
+            continue
+        if umi:
+            if len(umi_seq) < ul:
+                umi_missing += n
+                continue
+            seen = umis.get(insert)
+            if seen is None:
+                umis[insert] = {umi_seq}
+            else:
+                seen.add(umi_seq)
+        lengths[k] += n
+        inserts[insert] = inserts.get(insert, 0) + n
+    reads_in = sum(raw.values())
+    qc = {
+        "reads_in": reads_in,
+        "with_adapter": with_adapter,
+        "no_adapter": reads_in - with_adapter,
+        "adapter_dimer": dimer,
+        "too_short": short,
+        "too_long": long_,
+        "umi_missing": umi_missing,
+        "passed": sum(inserts.values()),
+    }
+    if umi:
+        inserts = {ins: len(u) for ins, u in umis.items()}
+    qc["molecules"] = sum(inserts.values())
+    return inserts, qc, dict(lengths)
+
+
+def process_sample(
+    job: tuple[str, str, Kit, int, int, bool, int],
+) -> SampleInserts:
+    """Collapse and trim one FASTQ (the unit of work of the process pool)."""
+    sample, path, kit, min_length, max_length, umi, threads = job
+    t0 = time.perf_counter()
+    raw, n_reads = collapse(path, threads=threads)
+    t1 = time.perf_counter()
+    inserts, qc, lengths = trim_uniques(
+        raw, kit, min_length=min_length, max_length=max_length, umi=umi
+    )
+    t2 = time.perf_counter()
+    logger.info(
+        "%s: %d reads, %d distinct (collapse %.1f s), %d distinct inserts (trim %.1f s)",
+        sample,
+        n_reads,
+        len(raw),
+        t1 - t0,
+        len(inserts),
+        t2 - t1,
+    )
+    return SampleInserts(
+        sample=sample,
+        path=str(path),
+        counts=inserts,
+        qc=qc,
+        lengths=lengths,
+        n_unique_reads=len(raw),
+        seconds=t2 - t0,
+    )

@@ -1,0 +1,537 @@
+"""Small-RNA FASTQ -> miRNA, isomiR and mtDNA-fragment counts, without an aligner.
+
+Small-RNA libraries are highly redundant (10 M reads are typically ~1.4 M distinct sequences, and
+a few hundred thousand distinct inserts), so every expensive step runs once per *distinct*
+sequence and carries the count along:
+
+1. **collapse**: identical reads are counted while the FASTQ streams by (dnaio + ISA-L, in C);
+   memory grows with the number of distinct reads only.
+2. **trim**: cutadapt's adapter finder (as a library: a regular 3' adapter, 10% errors, >= 3 bases
+   overlap, i.e. ``cutadapt -a``) runs once per distinct read. Kit presets: ``illumina`` (TruSeq
+   small RNA, TGGAATTCTCGGGTGCCAAGG), ``nextflex`` (same adapter, 4 random nt removed at both ends
+   of the insert), ``qiaseq`` (AACTGTAGGCACCATCAAT followed by a 12-nt UMI; molecules = distinct
+   UMIs per insert). ``adapter=`` replaces the kit's adapter. Inserts outside
+   ``[min_length, max_length]`` and adapter dimers (empty insert) are counted and dropped.
+3. **assign** each distinct insert once, with the rules of :mod:`mtncrna.quant._smallrna_ref`:
+   mtDNA first (exact; CCA/CC/C tails on mt-tRNA 3' ends), then miRNA isomiRs (5' end within
+   +-2 nt and 3' end within +-3 nt of the mature ends in the hairpin, 0-3 non-templated 3' A/U),
+   then the same two with one mismatch; ties between miRNAs become one ``a/b`` feature.
+4. **count** per sample; samples are collapsed and trimmed in parallel (``processes``).
+
+Outputs (:func:`write_smallrna`): ``counts_mature.tsv``, ``isomirs.tsv``, ``mt_fragments.tsv``,
+``qc.tsv`` and ``provenance.json``; the first three load with :func:`mtncrna.read_counts`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import multiprocessing as mp
+import time
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .._errors import InputError, MtncrnaError
+from ._collapse import (
+    KITS,
+    Kit,
+    SampleInserts,
+    check_fastq,
+    make_adapter,
+    process_sample,
+    sample_name,
+)
+from ._smallrna_ref import (
+    Assigner,
+    MirnaCall,
+    MtCall,
+    SmallRnaReference,
+    bundled_reference,
+    custom_reference,
+)
+
+logger = logging.getLogger("mtncrna")
+
+PathLike = str | Path
+#: QC columns, in order (the length histogram ``len_<n>`` follows).
+QC_COLUMNS = (
+    "reads_in",
+    "with_adapter",
+    "no_adapter",
+    "adapter_dimer",
+    "too_short",
+    "too_long",
+    "umi_missing",
+    "passed",
+    "molecules",
+    "mirna",
+    "mirna_ambiguous",
+    "mt_trna",
+    "mt_rrna",
+    "mt_other",
+    "unassigned",
+    "unique_reads",
+    "unique_inserts",
+)
+ISOMIR_COLUMNS = (
+    "UID",
+    "Read",
+    "miRNA",
+    "Variant",
+    "iso_5p",
+    "iso_3p",
+    "iso_add3p",
+    "iso_snp",
+    "iso_5p_nt",
+    "iso_3p_nt",
+    "iso_add3p_nt",
+    "iso_snp_nt",
+)
+MT_FRAGMENT_COLUMNS = ("fragment", "gene", "class", "sense", "strand", "start", "end", "tail")
+
+
+@dataclass
+class SmallRnaResult:
+    """What :func:`quantify_smallrna` found; every table has one column per sample.
+
+    Attributes
+    ----------
+    counts
+        Features x samples (integers): every mature miRNA of the reference (miRBase names), each
+        tie of several miRNAs seen in the data (``name1/name2``), then every mt-tRNA and mt-rRNA
+        gene (``MT-TF``, ``MT-RNR2``...) with its *sense* fragments (CCA-tailed or not).
+    isomirs
+        One row per distinct insert assigned to a miRNA, in mirtop's isomiR table layout (``UID
+        Read miRNA Variant iso_5p iso_3p iso_add3p iso_snp`` + the ``*_nt`` columns), then the
+        samples. ``Variant`` follows mirGFF3 (mirtop >= 0.4): ``iso_5p:-1`` starts 1 nt upstream
+        of the mature start, ``iso_3p:+2`` ends 2 nt downstream, ``iso_add3p:2`` 2 non-templated
+        nt, ``iso_snv_seed`` etc. for a mismatch, ``NA`` for the canonical sequence.
+    mt_fragments
+        One row per mtDNA fragment (gene, class, sense/antisense, strand of the insert, 1-based
+        rCRS start/end of its templated part, non-templated tail) with its counts.
+    qc
+        Samples x counters: reads in, with adapter, dimers, too short/long, passed, then per
+        category (in molecules with UMIs, else reads), distinct reads/inserts and the insert length
+        histogram ``len_<min_length>`` .. ``len_<max_length>`` (reads).
+    parameters
+        The settings that produced the result (recorded in ``provenance.json``).
+    inputs
+        ``(role, path)`` of every input file.
+    """
+
+    counts: pd.DataFrame
+    isomirs: pd.DataFrame
+    mt_fragments: pd.DataFrame
+    qc: pd.DataFrame
+    parameters: dict[str, Any] = field(default_factory=dict)
+    inputs: list[tuple[str, str]] = field(default_factory=list)
+
+
+def _resolve_kit(kit: str, adapter: str | None, umi: bool | None) -> tuple[Kit, bool]:
+    if kit not in KITS:
+        raise InputError(None, f"unknown kit '{kit}'; expected one of {', '.join(KITS)}")
+    k = KITS[kit]
+    if adapter is not None:
+        adapter = adapter.strip().upper()
+        make_adapter(adapter)  # validates
+        k = Kit(k.name, adapter, k.random_5p, k.random_3p, k.umi_length)
+    use_umi = bool(k.umi_length) if umi is None else bool(umi)
+    if use_umi and not k.umi_length:
+        raise InputError(None, f"kit '{kit}' has no UMI; umi=True needs kit='qiaseq'")
+    return k, use_umi
+
+
+def _named_inputs(
+    fastqs: PathLike | Sequence[PathLike] | Mapping[str, PathLike],
+) -> list[tuple[str, Path]]:
+    if isinstance(fastqs, (str, Path)):
+        items = [(sample_name(fastqs), Path(fastqs))]
+    elif isinstance(fastqs, Mapping):
+        items = [(str(k), Path(v)) for k, v in fastqs.items()]
+    else:
+        items = [(sample_name(p), Path(p)) for p in fastqs]
+    if not items:
+        raise InputError(None, "no FASTQ files given")
+    seen: dict[str, Path] = {}
+    for name, p in items:
+        if name in seen:
+            raise InputError(
+                p,
+                f"sample name '{name}' (from the file name) is also that of {seen[name]}; "
+                "pass a {sample: path} mapping to name the samples",
+            )
+        seen[name] = p
+    return items
+
+
+def _mp_context() -> mp.context.BaseContext:
+    methods = mp.get_all_start_methods()
+    return mp.get_context("fork" if "fork" in methods else "spawn")
+
+
+def _run_job(job: tuple) -> SampleInserts | dict:
+    """Worker entry point: project errors come back as plain data (they do not pickle)."""
+    try:
+        return process_sample(job)
+    except InputError as exc:
+        return {"path": exc.path, "detail": exc.detail, "line": exc.line, "column": exc.column}
+    except MtncrnaError as exc:
+        return {"path": None, "detail": str(exc), "line": None, "column": None}
+
+
+def _results(jobs: list[tuple], processes: int, assigner_factory):
+    """Yield (assigner, SampleInserts) in sample order; the index is built while workers run."""
+    if processes > 1 and len(jobs) > 1:
+        ctx = _mp_context()
+        with ctx.Pool(min(processes, len(jobs))) as pool:
+            it = pool.imap(_run_job, jobs)
+            assigner = assigner_factory()
+            for res in it:
+                yield assigner, _raise_if_error(res)
+    else:
+        assigner = None
+        for job in jobs:
+            res = _raise_if_error(_run_job(job))
+            if assigner is None:
+                assigner = assigner_factory()
+            yield assigner, res
+
+
+def _raise_if_error(res: SampleInserts | dict) -> SampleInserts:
+    if isinstance(res, dict):
+        raise InputError(res["path"], res["detail"], line=res["line"], column=res["column"])
+    return res
+
+
+def quantify_smallrna(
+    fastqs: PathLike | Sequence[PathLike] | Mapping[str, PathLike],
+    *,
+    kit: str = "illumina",
+    adapter: str | None = None,
+    umi: bool | None = None,
+    min_length: int = 16,
+    max_length: int = 45,
+    mature: PathLike | None = None,
+    hairpin: PathLike | None = None,
+    mt_genome: PathLike | None = None,
+    mt_annotation: PathLike | None = None,
+    mismatches: int = 1,
+    processes: int = 1,
+) -> SmallRnaResult:
+    """Quantify miRNAs, isomiRs and mt-tRNA/mt-rRNA fragments from small-RNA FASTQ files.
+
+    Parameters
+    ----------
+    fastqs
+        FASTQ files (plain or gzip/bz2/xz), one per sample, or a ``{sample: path}`` mapping.
+        Sample names otherwise come from the file names (``S1_R1_001.fastq.gz`` -> ``S1``).
+    kit
+        ``illumina`` (TruSeq small RNA), ``nextflex`` (4 random nt at both insert ends) or
+        ``qiaseq`` (12-nt UMI after the adapter).
+    adapter
+        Another 3' adapter sequence (replaces the kit's; its random bases / UMI rules stay).
+    umi
+        Count distinct UMIs per insert instead of reads; default: on for ``qiaseq``.
+    min_length, max_length
+        Inserts outside this range (after trimming) are counted as too short / too long.
+    mature, hairpin
+        Custom miRNA reference: mature and hairpin FASTA of one species (miRBase layout, U or T).
+        Without ``hairpin`` each mature sequence is its own template. Default: bundled miRBase 22
+        human.
+    mt_genome, mt_annotation
+        Custom mt genome FASTA and its GTF/GFF3/BED gene annotation (given together). Default:
+        the bundled rCRS (NC_012920.1) with its 37 genes.
+    mismatches
+        0, or 1 (default) to also accept inserts with one mismatch (tiers 3 and 4 of the rules).
+    processes
+        Samples collapsed and trimmed at once (one process each; the parent assigns).
+
+    Returns
+    -------
+    SmallRnaResult
+        counts / isomirs / mt_fragments / qc frames; see :class:`SmallRnaResult` for the layout
+        and :mod:`mtncrna.quant._smallrna_ref` for the assignment rules.
+    """
+    t0 = time.perf_counter()
+    k, use_umi = _resolve_kit(kit, adapter, umi)
+    if not (isinstance(min_length, int) and isinstance(max_length, int)) or not (
+        1 <= min_length <= max_length
+    ):
+        raise InputError(
+            None, f"need 1 <= min_length <= max_length, got {min_length} and {max_length}"
+        )
+    if mismatches not in (0, 1):
+        raise InputError(None, f"mismatches must be 0 or 1, got {mismatches}")
+    if not isinstance(processes, int) or processes < 1:
+        raise InputError(None, f"processes must be a positive integer, got {processes!r}")
+    named = _named_inputs(fastqs)
+    for _, p in named:  # fail on a bad file in the first second, not after an hour
+        check_fastq(p)
+    custom = any(x is not None for x in (mature, hairpin, mt_genome, mt_annotation))
+    base = None
+    if not custom or mature is None or mt_genome is None:
+        base = bundled_reference()
+    ref = (
+        custom_reference(
+            base, mature=mature, hairpin=hairpin, mt_genome=mt_genome, mt_annotation=mt_annotation
+        )
+        if custom
+        else base
+    )
+    assert ref is not None
+    samples = [n for n, _ in named]
+    jobs = [(n, str(p), k, min_length, max_length, use_umi, 1) for n, p in named]
+    agg = _Aggregator(samples, ref, min_length, max_length)
+    t_assign = 0.0
+    for assigner, res in _results(jobs, processes, lambda: Assigner(ref, mismatches=mismatches)):
+        ta = time.perf_counter()
+        assigner.assign_many(res.counts)
+        agg.add(res, assigner.cache)
+        t_assign += time.perf_counter() - ta
+        logger.info(
+            "%s: %d of %d %s assigned",
+            res.sample,
+            res.qc["molecules"] - agg.qc[res.sample]["unassigned"],
+            res.qc["molecules"],
+            "molecules" if use_umi else "reads",
+        )
+    result = agg.result(assigner.cache)
+    inputs = [("fastq", str(p)) for _, p in named]
+    for role, f in (
+        ("mature", mature),
+        ("hairpin", hairpin),
+        ("mt_genome", mt_genome),
+        ("mt_annotation", mt_annotation),
+    ):
+        if f is not None:
+            inputs.append((role, str(f)))
+    result.inputs = inputs
+    result.parameters = {
+        "kit": k.name,
+        "adapter": k.adapter,
+        "random_5p": k.random_5p,
+        "random_3p": k.random_3p,
+        "umi": use_umi,
+        "umi_length": k.umi_length if use_umi else 0,
+        "adapter_max_error_rate": 0.1,
+        "adapter_min_overlap": 3,
+        "min_length": min_length,
+        "max_length": max_length,
+        "mismatches": mismatches,
+        "isomir_5p_window": 2,
+        "isomir_3p_window": 3,
+        "max_nontemplated_3p": 3,
+        "ambiguous": "reported as one feature 'a/b'",
+        "reference": ref.description,
+        "samples": samples,
+    }
+    logger.info(
+        "quantified %d sample(s) in %.1f s (assignment %.1f s, %d distinct inserts)",
+        len(samples),
+        time.perf_counter() - t0,
+        t_assign,
+        len(assigner.cache),
+    )
+    return result
+
+
+class _Aggregator:
+    """Per-sample counts of every category, isomiR and mt fragment."""
+
+    def __init__(
+        self, samples: list[str], ref: SmallRnaReference, min_length: int, max_length: int
+    ) -> None:
+        self.samples = samples
+        self.col = {s: j for j, s in enumerate(samples)}
+        self.ref = ref
+        self.min_length, self.max_length = min_length, max_length
+        self.iso: dict[str, list[int]] = {}
+        self.frag: dict[tuple, list[int]] = {}
+        self.qc: dict[str, dict[str, int]] = {}
+
+    def add(self, res: SampleInserts, cache: Mapping[str, MirnaCall | MtCall | None]) -> None:
+        j = self.col[res.sample]
+        n_samples = len(self.samples)
+        cats: Counter[str] = Counter()
+        iso, frag = self.iso, self.frag
+        for ins, n in res.counts.items():
+            c = cache[ins]
+            if c is None:
+                cats["unassigned"] += n
+            elif type(c) is MirnaCall:
+                cats["mirna"] += n
+                if c.n_tied > 1:
+                    cats["mirna_ambiguous"] += n
+                row = iso.get(ins)
+                if row is None:
+                    row = iso[ins] = [0] * n_samples
+                row[j] += n
+            else:
+                cats[c.qc_key] += n
+                key = (c.gene, c.rna_class, c.sense, c.strand, c.start, c.end, c.tail)
+                row = frag.get(key)
+                if row is None:
+                    row = frag[key] = [0] * n_samples
+                row[j] += n
+        qc = dict(res.qc)
+        for key in ("mirna", "mirna_ambiguous", "mt_trna", "mt_rrna", "mt_other", "unassigned"):
+            qc[key] = cats.get(key, 0)
+        qc["unique_reads"] = res.n_unique_reads
+        qc["unique_inserts"] = len(res.counts)
+        for n in range(self.min_length, self.max_length + 1):
+            qc[f"len_{n}"] = res.lengths.get(n, 0)
+        self.qc[res.sample] = qc
+
+    def result(self, cache: Mapping[str, MirnaCall | MtCall | None]) -> SmallRnaResult:
+        samples = self.samples
+        hairpins = self.ref.hairpins
+        # isomiRs
+        rows = []
+        for ins, counts in self.iso.items():
+            c = cache[ins]
+            assert isinstance(c, MirnaCall)
+            rows.append((_uid(ins), ins, c.mirna, *_variant(c, hairpins), *counts))
+        iso = pd.DataFrame(rows, columns=[*ISOMIR_COLUMNS, *samples])
+        if len(iso):
+            iso["_total"] = iso[samples].sum(axis=1)
+            iso = iso.sort_values(["miRNA", "_total", "Read"], ascending=[True, False, True])
+            iso = iso.drop(columns="_total").reset_index(drop=True)
+        # mt fragments
+        frows = []
+        for (gene, cls, sense, strand, start, end, tail), counts in self.frag.items():
+            fid = f"{gene}:{strand}:{start}-{end}" + (f":{tail}" if tail else "")
+            frows.append((fid, gene, cls, sense, strand, start, end, tail or "none", *counts))
+        frag = pd.DataFrame(frows, columns=[*MT_FRAGMENT_COLUMNS, *samples])
+        if len(frag):
+            frag = frag.sort_values(["start", "strand", "end", "tail"]).reset_index(drop=True)
+        # feature counts: all reference miRNAs, ties seen, mt-tRNA and mt-rRNA genes
+        mir = (
+            iso.groupby("miRNA", sort=False)[samples].sum()
+            if len(iso)
+            else pd.DataFrame(columns=samples, dtype=np.int64)
+        )
+        names = list(dict.fromkeys(self.ref.mature_names))
+        ties = sorted(set(mir.index) - set(names))
+        mt_genes = [g.symbol for g in self.ref.mt_genes if g.rna_class in ("mt-tRNA", "mt-rRNA")]
+        sense = (
+            frag[(frag["sense"] == "sense") & frag["class"].isin(["mt-tRNA", "mt-rRNA"])]
+            .groupby("gene")[samples]
+            .sum()
+            if len(frag)
+            else pd.DataFrame(columns=samples, dtype=np.int64)
+        )
+        counts = pd.concat(
+            [mir.reindex(names + ties), sense.reindex(list(dict.fromkeys(mt_genes)))]
+        )
+        counts = counts.fillna(0).astype(np.int64)
+        counts.index.name = "feature"
+        counts.columns.name = None
+        qc = pd.DataFrame.from_dict(self.qc, orient="index").reindex(samples)
+        lens = [f"len_{n}" for n in range(self.min_length, self.max_length + 1)]
+        qc = qc[[*QC_COLUMNS, *lens]].astype(np.int64)
+        qc.index.name = "sample"
+        return SmallRnaResult(counts=counts, isomirs=iso, mt_fragments=frag, qc=qc)
+
+
+def _uid(read: str) -> str:
+    """A stable id of the read sequence (``mtn-<length>-<blake2b 64-bit hex>``).
+
+    Not mirtop's MINTplates licence plate, whose terms do not allow reuse in MIT-licensed code.
+    """
+    return f"mtn-{len(read)}-{hashlib.blake2b(read.encode(), digest_size=8).hexdigest()}"
+
+
+def _snv_class(pos: int) -> str:
+    if 2 <= pos <= 7:
+        return "iso_snv_seed"
+    if pos == 8:
+        return "iso_snv_central_offset"
+    if 9 <= pos <= 12:
+        return "iso_snv_central"
+    if 13 <= pos <= 17:
+        return "iso_snv_central_supp"
+    return "iso_snv"
+
+
+def _variant(c: MirnaCall, hairpins: Mapping[str, str]) -> tuple[str, ...]:
+    """mirGFF3 ``Variant`` plus mirtop's expanded columns (values and nucleotides)."""
+    h = hairpins[c.hairpin]
+    d5, d3 = c.shift5, c.shift3
+    parts = []
+    if d5:
+        parts.append(f"iso_5p:{d5:+d}")
+    if d3:
+        parts.append(f"iso_3p:{d3:+d}")
+    if c.add:
+        parts.append(f"iso_add3p:{len(c.add)}")
+    if c.snv:
+        parts.append(_snv_class(c.snv[0]))
+    variant = ",".join(sorted(parts)) or "NA"
+    if d5 < 0:
+        nt5 = h[c.start : c.mature_start]
+    elif d5 > 0:
+        nt5 = h[c.mature_start : c.start].lower()
+    else:
+        nt5 = "0"
+    if d3 > 0:
+        nt3 = h[c.mature_end : c.end]
+    elif d3 < 0:
+        nt3 = h[c.end : c.mature_end].lower()
+    else:
+        nt3 = "0"
+    return (
+        variant,
+        f"{d5:+d}" if d5 else "0",
+        f"{d3:+d}" if d3 else "0",
+        str(len(c.add)),
+        "1" if c.snv else "0",
+        nt5,
+        nt3,
+        c.add or "0",
+        f"{c.snv[0]}{c.snv[1]}{c.snv[2]}" if c.snv else "0",
+    )
+
+
+def write_smallrna(
+    result: SmallRnaResult, outdir: PathLike, *, inputs: Sequence[PathLike] = ()
+) -> dict[str, Path]:
+    """Write the result's tables and ``provenance.json`` into ``outdir`` (created if missing).
+
+    Files: ``counts_mature.tsv`` (feature x sample, first column ``feature``),
+    ``isomirs.tsv`` (mirtop isomiR table), ``mt_fragments.tsv`` (first column ``fragment``),
+    ``qc.tsv`` (sample x counters). Each is written atomically and never over an input (the
+    FASTQs, reference files and ``inputs``). Returns ``{name: path}``.
+    """
+    from .._provenance import record
+    from ..io import write_provenance, write_table
+
+    out = Path(outdir)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(out, f"cannot create the output folder: {exc.strerror or exc}") from None
+    guard = [p for _, p in result.inputs] + [str(p) for p in inputs]
+    paths = {
+        "counts_mature": write_table(
+            result.counts, out / "counts_mature.tsv", inputs=guard, index=True
+        ),
+        "isomirs": write_table(result.isomirs, out / "isomirs.tsv", inputs=guard),
+        "mt_fragments": write_table(result.mt_fragments, out / "mt_fragments.tsv", inputs=guard),
+        "qc": write_table(result.qc, out / "qc.tsv", inputs=guard, index=True),
+    }
+    prov = record(
+        step="quant smallrna",
+        inputs=result.inputs,
+        parameters=result.parameters,
+        reference_version=str(result.parameters.get("reference", "")),
+    )
+    paths["provenance"] = write_provenance(
+        out / "provenance.json", prov, outputs=list(paths.values())
+    )
+    return paths

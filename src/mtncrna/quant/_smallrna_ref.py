@@ -1,0 +1,684 @@
+"""The small-RNA reference (mature miRNAs in their hairpins, the mt genome and its genes) and the
+indexes that assign a unique insert to it.
+
+Assignment rules (applied to each distinct insert once, in this order; the first tier with a hit
+wins, so fewer mismatches always win and, at equal mismatches, mtDNA wins over miRNA):
+
+1. mtDNA, exact: the insert minus a non-templated 3' tail CCA / CC / C whose rest ends exactly at
+   the 3' end of an mt-tRNA (on the tRNA's strand), else the whole insert as an exact substring of
+   either strand of the mt genome.
+2. miRNA, exact: the insert minus a 3' tail of 0-3 non-templated A/T (shortest tail first) equals a
+   stretch of a hairpin that starts within +-2 nt of a mature miRNA's start and ends within +-3 nt
+   of its end.
+3. mtDNA with one mismatch (inserts of >= 16 nt), same rules as 1.
+4. miRNA with one mismatch in the templated part, same rules as 2.
+
+Among the hits of a tier the best has the fewest non-templated nucleotides, then the smallest
+|5' shift| + |3' shift|. Hits of several miRNAs that tie are reported together as one ambiguous
+feature ``name1/name2`` (names sorted; never split into fractions, so counts stay integers). One
+mature name found in several hairpins (hsa-let-7a-1/-2/-3) is one miRNA, not ambiguous. mtDNA hits
+prefer a sense mt-tRNA/mt-rRNA, then any sense gene, then antisense, then non-coding, then the
+lowest coordinate.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+from .._errors import InputError
+
+logger = logging.getLogger("mtncrna")
+
+_COMP = str.maketrans("ACGTN", "TGCAN")
+_IUPAC = frozenset("ACGTUNRYSWKMBDHV")
+MT_CLASSES = ("mt-tRNA", "mt-rRNA", "mt-mRNA")
+#: Largest 5' / 3' offset from the annotated mature ends, and longest non-templated A/U tail.
+MAX_5P_SHIFT = 2
+MAX_3P_SHIFT = 3
+MAX_ADD = 3
+CCA_TAILS = ("CCA", "CC", "C")
+_SEED = 8  # k-mer length of the mt genome index
+
+
+def revcomp(s: str) -> str:
+    """Reverse complement of an upper-case DNA string."""
+    return s.translate(_COMP)[::-1]
+
+
+@dataclass(frozen=True)
+class MtGene:
+    """A gene on the mt genome (1-based, inclusive coordinates)."""
+
+    symbol: str
+    rna_class: str
+    start: int
+    end: int
+    strand: str
+
+
+@dataclass
+class SmallRnaReference:
+    """Mature miRNAs placed in their hairpins, and the mt genome with its genes.
+
+    ``sites`` are ``(mature name, hairpin name, start, end)`` with 0-based, end-exclusive positions
+    of the mature sequence in the hairpin; ``hairpins`` hold DNA (T) sequences.
+    """
+
+    mature_names: list[str]
+    hairpins: dict[str, str]
+    sites: list[tuple[str, str, int, int]]
+    mt_name: str
+    mt_genome: str
+    mt_genes: list[MtGene]
+    description: str
+
+
+# ------------------------------------------------------------------------------------ loading
+
+
+def bundled_reference() -> SmallRnaReference:
+    """miRBase 22 human mature miRNAs in their hairpins, and the rCRS with its 37 genes."""
+    import pandas as pd
+
+    from ..reference import load_reference, reference_dir
+
+    ref = load_reference()
+    feats = ref.features
+    mirna = feats[feats["rna_class"] == "miRNA"]
+    mirna = mirna[mirna["sequence"].astype(str).str.len() > 0]
+    pre = pd.read_csv(
+        reference_dir() / "mirbase22_hsa_precursor.tsv", sep="\t", dtype=str, keep_default_na=False
+    )
+    hairpins = {
+        n: s.upper().replace("U", "T")
+        for n, s in zip(pre["precursor_name"], pre["sequence"], strict=True)
+    }
+    sites: list[tuple[str, str, int, int]] = []
+    missing = 0
+    names = []
+    for name, seq, precursors in zip(
+        mirna["symbol"], mirna["sequence"], mirna["precursor"], strict=True
+    ):
+        dna = str(seq).upper().replace("U", "T")
+        names.append(name)
+        found = False
+        for p in str(precursors).split(";"):
+            h = hairpins.get(p.strip())
+            if h is None:
+                continue
+            for m in _occurrences(h, dna):
+                sites.append((name, p.strip(), m, m + len(dna)))
+                found = True
+        if not found:
+            missing += 1
+            hairpins[name] = dna
+            sites.append((name, name, 0, len(dna)))
+    if missing:
+        logger.warning("%d mature miRNAs not found in their hairpin; matched alone", missing)
+    mt = feats[(feats["chrom"] == "NC_012920.1") & feats["start"].notna()]
+    genes = [
+        MtGene(s, c, int(a), int(b), st)
+        for s, c, a, b, st in zip(
+            mt["symbol"], mt["rna_class"], mt["start"], mt["end"], mt["strand"], strict=True
+        )
+    ]
+    return SmallRnaReference(
+        mature_names=names,
+        hairpins=hairpins,
+        sites=sites,
+        mt_name="NC_012920.1",
+        mt_genome=ref.mt_genome(),
+        mt_genes=genes,
+        description=f"mtncrna reference {ref.version} (miRBase 22 hsa, rCRS NC_012920.1)",
+    )
+
+
+def _occurrences(text: str, sub: str) -> list[int]:
+    out = []
+    i = text.find(sub)
+    while i >= 0:
+        out.append(i)
+        i = text.find(sub, i + 1)
+    return out
+
+
+def read_fasta(path: str | Path, *, what: str = "FASTA") -> list[tuple[str, str]]:
+    """``(name, sequence)`` pairs; name is the header's first word, sequence upper case, U -> T.
+
+    A header-less start, an empty record, a duplicate name or a character that is not a
+    nucleotide (IUPAC) is an :class:`InputError` naming the line.
+    """
+    from ..io._text import read_bytes
+
+    p = Path(path)
+    text = read_bytes(p).decode("utf-8", errors="replace")
+    records: list[tuple[str, str]] = []
+    seen: dict[str, int] = {}
+    name: str | None = None
+    header_line = 0
+    chunks: list[str] = []
+
+    def flush() -> None:
+        if name is None:
+            return
+        seq = "".join(chunks).upper().replace("U", "T")
+        if not seq:
+            raise InputError(p, f"{what} record '{name}' has no sequence", line=header_line)
+        records.append((name, seq))
+
+    for i, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith(";"):
+            continue
+        if line.startswith(">"):
+            flush()
+            name = line[1:].split()[0] if line[1:].split() else ""
+            if not name:
+                raise InputError(p, f"{what} header without a name", line=i)
+            if name in seen:
+                raise InputError(
+                    p, f"{what} name '{name}' appears twice (lines {seen[name]} and {i})", line=i
+                )
+            seen[name] = i
+            header_line = i
+            chunks = []
+            continue
+        if name is None:
+            raise InputError(
+                p, f"expected a {what} header starting with '>', found {line[:20]!r}", line=i
+            )
+        bad = set(line.upper()) - _IUPAC
+        if bad:
+            raise InputError(
+                p,
+                f"sequence of '{name}' has {', '.join(repr(c) for c in sorted(bad))}; "
+                "expected nucleotides (A, C, G, T/U, N or IUPAC codes)",
+                line=i,
+            )
+        chunks.append(line)
+    flush()
+    if not records:
+        raise InputError(p, f"no {what} records found")
+    return records
+
+
+def _gene_class(name: str, biotype: str) -> str:
+    b = biotype.lower()
+    if "trna" in b:
+        return "mt-tRNA"
+    if "rrna" in b:
+        return "mt-rRNA"
+    if b in ("protein_coding", "mt_mrna", "mrna"):
+        return "mt-mRNA"
+    n = name.upper()
+    if re.match(r"^(MT-?T[A-Z]|TRN[A-Z])", n) or "TRNA" in n:
+        return "mt-tRNA"
+    if re.match(r"^(MT-?RNR|RNR)", n) or "RRNA" in n or n in ("12S", "16S"):
+        return "mt-rRNA"
+    return "mt-mRNA" if biotype else "other"
+
+
+def read_mt_annotation(path: str | Path, contig: str, length: int) -> list[MtGene]:
+    """Genes from a GTF/GFF3 (``gene`` lines, else exons merged per gene) or a BED6 file.
+
+    Only rows on ``contig`` (or on any name of the mitochondrial contig) are used. Class from
+    ``gene_biotype``/``gene_type`` (Mt_tRNA, Mt_rRNA, protein_coding), else from the name
+    (MT-T*/TRN* tRNA, MT-RNR*/RNR* rRNA).
+    """
+    from ..io._text import read_bytes
+    from ..reference import is_mt_contig
+
+    p = Path(path)
+    lines = read_bytes(p).decode("utf-8", errors="replace").splitlines()
+    genes: dict[str, list] = {}
+    order: list[str] = []
+    has_gene_lines = False
+    rows = []
+    for i, raw in enumerate(lines, start=1):
+        if not raw.strip() or raw.startswith(("#", "track", "browser")):
+            continue
+        f = raw.rstrip("\n\r").split("\t")
+        rows.append((i, f))
+        if len(f) >= 9 and f[2] == "gene":
+            has_gene_lines = True
+    if not rows:
+        raise InputError(p, "annotation has no rows")
+    bed = len(rows[0][1]) < 9
+    for i, f in rows:
+        if bed:
+            if len(f) < 3:
+                raise InputError(
+                    p, f"BED row has {len(f)} columns, expected at least 3 (6 with strand)", line=i
+                )
+            chrom, name = f[0], (f[3] if len(f) > 3 else f"{f[0]}:{f[1]}-{f[2]}")
+            strand = f[5] if len(f) > 5 else "+"
+            try:
+                start, end = int(f[1]) + 1, int(f[2])
+            except ValueError:
+                raise InputError(
+                    p, f"BED start/end must be integers, found {f[1]!r}, {f[2]!r}", line=i
+                ) from None
+            biotype = ""
+        else:
+            if len(f) < 9:
+                raise InputError(p, f"GTF/GFF row has {len(f)} columns, expected 9", line=i)
+            if f[2] != ("gene" if has_gene_lines else "exon"):
+                continue
+            chrom, strand = f[0], f[6]
+            try:
+                start, end = int(f[3]), int(f[4])
+            except ValueError:
+                raise InputError(
+                    p, f"start/end must be integers, found {f[3]!r}, {f[4]!r}", line=i
+                ) from None
+            attrs = _attributes(f[8])
+            name = (
+                attrs.get("gene_name")
+                or attrs.get("Name")
+                or attrs.get("gene")
+                or attrs.get("gene_id")
+                or attrs.get("ID")
+                or f"{chrom}:{start}-{end}"
+            )
+            biotype = attrs.get("gene_biotype") or attrs.get("gene_type") or ""
+        if chrom != contig and not (is_mt_contig(chrom) and is_mt_contig(contig)):
+            continue
+        if strand not in ("+", "-"):
+            raise InputError(p, f"strand must be + or -, found {strand!r}", line=i)
+        if not 1 <= start <= end <= length:
+            raise InputError(
+                p, f"gene {name} at {start}-{end} is outside the {length}-bp mt genome", line=i
+            )
+        if name not in genes:
+            genes[name] = [start, end, strand, biotype]
+            order.append(name)
+        else:
+            g = genes[name]
+            g[0], g[1] = min(g[0], start), max(g[1], end)
+    if not genes:
+        raise InputError(
+            p, f"no annotation rows on the mt genome '{contig}' (check the contig names)"
+        )
+    return [MtGene(n, _gene_class(n, genes[n][3]), *genes[n][:3]) for n in order]
+
+
+def _attributes(text: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in text.strip().split(";"):
+        item = item.strip()
+        if not item:
+            continue
+        if "=" in item and " " not in item.split("=")[0]:
+            k, v = item.split("=", 1)
+        else:
+            k, _, v = item.partition(" ")
+        out[k.strip()] = v.strip().strip('"')
+    return out
+
+
+def custom_reference(
+    base: SmallRnaReference | None,
+    *,
+    mature: str | Path | None = None,
+    hairpin: str | Path | None = None,
+    mt_genome: str | Path | None = None,
+    mt_annotation: str | Path | None = None,
+) -> SmallRnaReference:
+    """Replace parts of ``base`` (the bundled reference) with a user's FASTA/GTF/BED files.
+
+    ``mature`` (miRBase-style mature FASTA of one species) with ``hairpin`` (its hairpins): each
+    mature is placed in every hairpin that contains it. Without ``hairpin``, each mature is its
+    own template (so no templated 3' extension or 5' upstream shift can be recognised).
+    ``mt_genome`` (FASTA, first record) needs ``mt_annotation`` (GTF/GFF3/BED) and vice versa.
+    """
+    if hairpin is not None and mature is None:
+        raise InputError(hairpin, "a hairpin FASTA needs the mature FASTA too (mature=...)")
+    if (mt_genome is None) != (mt_annotation is None):
+        given = mt_genome if mt_genome is not None else mt_annotation
+        raise InputError(given, "mt_genome and mt_annotation must be given together")
+    parts = []
+    if mature is not None:
+        mat = read_fasta(mature, what="mature miRNA FASTA")
+        names = [n for n, _ in mat]
+        if hairpin is not None:
+            hp = dict(read_fasta(hairpin, what="hairpin FASTA"))
+            sites = _place_matures(mat, hp)
+            placed = {s[0] for s in sites}
+            alone = [(n, s) for n, s in mat if n not in placed]
+            if alone:
+                logger.warning(
+                    "%d of %d mature miRNAs are in no hairpin of %s; matched alone",
+                    len(alone),
+                    len(mat),
+                    hairpin,
+                )
+        else:
+            hp, sites, alone = {}, [], mat
+        for n, s in alone:
+            key = n if n not in hp else f"{n}#mature"
+            hp[key] = s
+            sites.append((n, key, 0, len(s)))
+        parts.append(
+            f"mature {Path(mature).name}" + (f", hairpin {Path(hairpin).name}" if hairpin else "")
+        )
+    else:
+        assert base is not None
+        names, hp, sites = base.mature_names, base.hairpins, base.sites
+    if mt_genome is not None:
+        recs = read_fasta(mt_genome, what="mt genome FASTA")
+        if len(recs) > 1:
+            logger.warning(
+                "%s has %d records; using the first, %s", mt_genome, len(recs), recs[0][0]
+            )
+        mt_name, genome = recs[0]
+        genes = read_mt_annotation(mt_annotation, mt_name, len(genome))  # type: ignore[arg-type]
+        parts.append(f"mt genome {Path(mt_genome).name} ({mt_name}), {Path(mt_annotation).name}")  # type: ignore[arg-type]
+    else:
+        assert base is not None
+        mt_name, genome, genes = base.mt_name, base.mt_genome, base.mt_genes
+    desc = "; ".join(parts) + (f"; rest from {base.description}" if base is not None else "")
+    return SmallRnaReference(names, hp, sites, mt_name, genome, genes, desc)
+
+
+def _place_matures(
+    mature: list[tuple[str, str]], hairpins: dict[str, str]
+) -> list[tuple[str, str, int, int]]:
+    k = 12
+    index: dict[str, list[str]] = defaultdict(list)
+    for hname, h in hairpins.items():
+        seen = set()
+        for i in range(len(h) - k + 1):
+            kmer = h[i : i + k]
+            if kmer not in seen:
+                seen.add(kmer)
+                index[kmer].append(hname)
+    sites = []
+    for name, seq in mature:
+        cands = index.get(seq[:k], ()) if len(seq) >= k else list(hairpins)
+        for hname in cands:
+            for m in _occurrences(hairpins[hname], seq):
+                sites.append((name, hname, m, m + len(seq)))
+    return sites
+
+
+# ---------------------------------------------------------------------------------- calls
+
+
+@dataclass(frozen=True, slots=True)
+class MirnaCall:
+    """An insert assigned to a miRNA (or to a tie of several, ``mirna`` = ``a/b``)."""
+
+    mirna: str
+    n_tied: int
+    hairpin: str
+    start: int  # templated part in the hairpin, 0-based end-exclusive
+    end: int
+    mature_start: int
+    mature_end: int
+    add: str  # non-templated 3' tail
+    snv: tuple[int, str, str] | None  # (1-based position in the read, read nt, reference nt)
+
+    @property
+    def shift5(self) -> int:
+        return self.start - self.mature_start
+
+    @property
+    def shift3(self) -> int:
+        return self.end - self.mature_end
+
+
+@dataclass(frozen=True, slots=True)
+class MtCall:
+    """An insert from the mt genome: strand of the insert, 1-based templated span, CCA tail."""
+
+    gene: str
+    rna_class: str  # class of the gene, or "noncoding"
+    sense: str  # sense / antisense / none
+    strand: str
+    start: int
+    end: int
+    tail: str
+    hits: int
+    mismatches: int
+
+    @property
+    def qc_key(self) -> str:
+        if self.sense == "sense" and self.rna_class == "mt-tRNA":
+            return "mt_trna"
+        if self.sense == "sense" and self.rna_class == "mt-rRNA":
+            return "mt_rrna"
+        return "mt_other"
+
+
+def _one_mismatch(a: str, b: str) -> int:
+    """Index of the single mismatch between equal-length ``a`` and ``b``, or -1 (0 or >= 2)."""
+    if a == b:
+        return -1
+    # binary search for the first mismatch (slice comparisons run in C); a[:lo] == b[:lo]
+    lo, hi = 0, len(a)
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if a[lo:mid] == b[lo:mid]:
+            lo = mid
+        else:
+            hi = mid
+    return lo if a[lo + 1 :] == b[lo + 1 :] else -1
+
+
+class MtIndex:
+    """Both strands of the mt genome indexed by 8-mers; knows every mt-tRNA 3' end."""
+
+    def __init__(self, genome: str, genes: list[MtGene], *, min_body: int = 12) -> None:
+        self.length = len(genome)
+        self.seq = {"+": genome, "-": revcomp(genome)}
+        self.genes = genes
+        self.min_body = min_body
+        kmers: dict[str, list[tuple[str, int]]] = defaultdict(list)
+        for st, s in self.seq.items():
+            for p in range(len(s) - _SEED + 1):
+                kmers[s[p : p + _SEED]].append((st, p))
+        self.kmers = dict(kmers)
+        # 3' ends of mt-tRNAs in the coordinates of their own strand's string (end-exclusive)
+        self.trna_ends: set[tuple[str, int]] = set()
+        for g in genes:
+            if g.rna_class == "mt-tRNA":
+                if g.strand == "+":
+                    self.trna_ends.add(("+", g.end))
+                else:
+                    self.trna_ends.add(("-", self.length - g.start + 1))
+        self._gene_cache: dict[tuple[str, int, int], tuple[int, str, str, str]] = {}
+
+    def _find(self, q: str) -> list[tuple[str, int]]:
+        n = len(q)
+        if n < _SEED:
+            out = []
+            for st, s in self.seq.items():
+                out.extend((st, p) for p in _occurrences(s, q))
+            return out
+        seq = self.seq
+        return [(st, p) for st, p in self.kmers.get(q[:_SEED], ()) if seq[st].startswith(q, p)]
+
+    def _find1(self, q: str) -> list[tuple[str, int]]:
+        n = len(q)
+        if n < 2 * _SEED:
+            return []
+        cands = set(self.kmers.get(q[:_SEED], ()))
+        off = n - _SEED
+        for st, p in self.kmers.get(q[off:], ()):
+            if p >= off:
+                cands.add((st, p - off))
+        out = []
+        for st, p in cands:
+            if p + n <= self.length and _one_mismatch(q, self.seq[st][p : p + n]) >= 0:
+                out.append((st, p))
+        return out
+
+    def call(self, r: str, mismatches: int) -> MtCall | None:
+        """Exact (``mismatches=0``) or one-mismatch mt call of insert ``r``, CCA tails first."""
+        find = self._find if mismatches == 0 else self._find1
+        last = r[-1:]
+        if last == "C" or (last == "A" and r.endswith("CCA")):
+            for tail in CCA_TAILS:
+                if r.endswith(tail) and len(r) - len(tail) >= self.min_body:
+                    q = r[: -len(tail)]
+                    n = len(q)
+                    hits = [(st, p) for st, p in find(q) if (st, p + n) in self.trna_ends]
+                    if hits:
+                        return self._make(n, hits, tail, mismatches)
+        hits = find(r)
+        if hits:
+            return self._make(len(r), hits, "", mismatches)
+        return None
+
+    def _make(self, n: int, hits: list[tuple[str, int]], tail: str, mm: int) -> MtCall:
+        best = None
+        for st, p in hits:
+            if st == "+":
+                start, end = p + 1, p + n
+            else:
+                start, end = self.length - p - n + 1, self.length - p
+            rank, gene, cls, sense = self._gene(st, start, end)
+            key = (rank, start, st)
+            if best is None or key < best[0]:
+                best = (key, gene, cls, sense, st, start, end)
+        assert best is not None
+        _, gene, cls, sense, st, start, end = best
+        return MtCall(gene, cls, sense, st, start, end, tail, len(hits), mm)
+
+    def _gene(self, strand: str, start: int, end: int) -> tuple[int, str, str, str]:
+        key = (strand, start, end)
+        hit = self._gene_cache.get(key)
+        if hit is not None:
+            return hit
+        best_sense = best_anti = None
+        for g in self.genes:
+            ov = min(end, g.end) - max(start, g.start) + 1
+            if ov <= 0:
+                continue
+            if g.strand == strand:
+                if best_sense is None or ov > best_sense[0]:
+                    best_sense = (ov, g)
+            elif best_anti is None or ov > best_anti[0]:
+                best_anti = (ov, g)
+        if best_sense is not None:
+            g = best_sense[1]
+            rank = 0 if g.rna_class in ("mt-tRNA", "mt-rRNA") else 1
+            hit = (rank, g.symbol, g.rna_class, "sense")
+        elif best_anti is not None:
+            g = best_anti[1]
+            hit = (2, g.symbol, g.rna_class, "antisense")
+        else:
+            hit = (3, "noncoding", "noncoding", "none")
+        self._gene_cache[key] = hit
+        return hit
+
+
+class MirnaIndex:
+    """Every templated isomiR of every mature site (5' +-2, 3' +-3), exact and by halves."""
+
+    def __init__(self, ref: SmallRnaReference, *, min_templated: int = 12) -> None:
+        self.hairpins = ref.hairpins
+        self.sites = ref.sites
+        self.variants: list[tuple[int, int, int]] = []  # (site, start, end)
+        self.vseq: list[str] = []
+        exact: dict[str, list[int]] = defaultdict(list)
+        halves: dict[tuple[int, int, str], list[int]] = defaultdict(list)
+        for si, (_, hname, ms, me) in enumerate(ref.sites):
+            h = ref.hairpins[hname]
+            for s in range(max(0, ms - MAX_5P_SHIFT), ms + MAX_5P_SHIFT + 1):
+                for e in range(me - MAX_3P_SHIFT, min(len(h), me + MAX_3P_SHIFT) + 1):
+                    if e - s < min_templated:
+                        continue
+                    v = h[s:e]
+                    vid = len(self.vseq)
+                    self.variants.append((si, s, e))
+                    self.vseq.append(v)
+                    exact[v].append(vid)
+                    n = len(v)
+                    halves[(n, 0, v[: n // 2])].append(vid)
+                    halves[(n, 1, v[n // 2 :])].append(vid)
+        self.exact = dict(exact)
+        self.halves = dict(halves)
+        self.min_templated = min_templated
+
+    def call(self, r: str, mismatches: int) -> MirnaCall | None:
+        """Exact or one-mismatch miRNA call of insert ``r`` (see the module rules)."""
+        n = len(r)
+        if mismatches == 0:
+            for k in range(MAX_ADD + 1):
+                if k and r[n - k] not in "AT":
+                    break
+                if n - k < self.min_templated:
+                    break
+                ids = self.exact.get(r[: n - k])
+                if ids:
+                    return self._pick([(k, vid, -1) for vid in ids], r)
+            return None
+        cands = []
+        for k in range(MAX_ADD + 1):
+            if k and r[n - k] not in "AT":
+                break
+            t = r[: n - k]
+            m = len(t)
+            if m < self.min_templated:
+                break
+            ids = set(self.halves.get((m, 0, t[: m // 2]), ()))
+            ids.update(self.halves.get((m, 1, t[m // 2 :]), ()))
+            for vid in ids:
+                pos = _one_mismatch(t, self.vseq[vid])
+                if pos >= 0:
+                    cands.append((k, vid, pos))
+        return self._pick(cands, r) if cands else None
+
+    def _pick(self, cands: list[tuple[int, int, int]], r: str) -> MirnaCall:
+        scored = []
+        for k, vid, pos in cands:
+            si, s, e = self.variants[vid]
+            name, hname, ms, me = self.sites[si]
+            scored.append((k, abs(s - ms) + abs(e - me), name, hname, s, e, ms, me, pos))
+        scored.sort()
+        best = scored[0]
+        tied = sorted({c[2] for c in scored if c[:2] == best[:2]})
+        k, _, _, hname, s, e, ms, me, pos = best
+        snv = None
+        if pos >= 0:
+            snv = (pos + 1, r[pos], self.hairpins[hname][s + pos])
+        return MirnaCall(
+            mirna="/".join(tied),
+            n_tied=len(tied),
+            hairpin=hname,
+            start=s,
+            end=e,
+            mature_start=ms,
+            mature_end=me,
+            add=r[len(r) - k :] if k else "",
+            snv=snv,
+        )
+
+
+class Assigner:
+    """Assign unique inserts (cached) with the tiers of the module docstring."""
+
+    def __init__(self, ref: SmallRnaReference, *, mismatches: int = 1) -> None:
+        self.mt = MtIndex(ref.mt_genome, ref.mt_genes)
+        self.mirna = MirnaIndex(ref)
+        self.mismatches = mismatches
+        self.cache: dict[str, MirnaCall | MtCall | None] = {}
+
+    def assign(self, r: str) -> MirnaCall | MtCall | None:
+        c = self.mt.call(r, 0) or self.mirna.call(r, 0)
+        if c is None and self.mismatches:
+            c = self.mt.call(r, 1) or self.mirna.call(r, 1)
+        return c
+
+    def assign_many(self, inserts) -> None:
+        """Fill the cache for every insert not seen before."""
+        cache = self.cache
+        assign = self.assign
+        for r in inserts:
+            if r not in cache:
+                cache[r] = assign(r)
