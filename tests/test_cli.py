@@ -83,7 +83,9 @@ def test_demo(run_cli, tmp_path):
     conc = pd.read_csv(d / "small_concordance.tsv", sep="\t").set_index("symbol")
     assert conc.loc["hsa-miR-5787", "verdict"] == "concordant"
     prov = json.loads((d / "provenance.json").read_text())
-    assert len(prov["outputs"]) == 15
+    assert len(prov["outputs"]) == 19
+    html = (d / "report.html").read_text()
+    assert '<section id="summary">' in html
     assert not list(d.glob("*.part"))
 
 

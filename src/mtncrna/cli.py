@@ -913,11 +913,7 @@ def score_cmd(
     adata = _load_input(inputs, samples)
     score(adata, sig, group_key=group_column, positive=positive)
     cols = [c for c in ("condition", "fraction", "cell_line", group_column) if c in adata.obs]
-    table = (
-        adata.obs[[*dict.fromkeys(cols), "signature_score"]]
-        .rename_axis("sample")
-        .reset_index()
-    )
+    table = adata.obs[[*dict.fromkeys(cols), "signature_score"]].rename_axis("sample").reset_index()
     out = write_table(table, output, inputs=[*inputs, signature_file])
     info = dict(adata.uns["signature_score"])
     write_provenance(
@@ -1005,6 +1001,60 @@ def integrate_cmd(
     click.echo(
         f"{output}: {len(table)} pairs tested, {int(table['coupled'].sum())} coupled "
         f"(negative partial correlation, padj < {alpha})"
+    )
+
+
+@cli.command("report")
+@click.argument("h5ads", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--title", default="mtncrna report", show_default=True)
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Output HTML file (self-contained, written atomically).",
+)
+@handle_errors
+def report_cmd(h5ads: Sequence[Path], title: str, output: Path) -> None:
+    """Render the HTML report from the .h5ad outputs of earlier steps (qc, enrich, de, ...).
+
+    Files of the same library (small/long) are merged: their analyses (uns) and QC columns
+    (obs) are combined.
+    """
+    from . import report
+    from .io import check_output, read_h5ad
+
+    check_output(output, h5ads)
+    libs: dict[str, Any] = {}
+    de_keys: list[str] = []
+    for path in h5ads:
+        a = read_h5ad(path)
+        lib = str(a.uns.get("mtncrna", {}).get("library", "small"))
+        if lib not in libs:
+            libs[lib] = a
+            base = a
+        else:
+            base = libs[lib]
+            for key, val in a.uns.items():
+                if key not in base.uns:
+                    base.uns[key] = val
+            for col in a.obs.columns:
+                if col not in base.obs.columns:
+                    base.obs[col] = a.obs[col].reindex(base.obs_names)
+            for col in a.var.columns:
+                if col not in base.var.columns:
+                    base.var[col] = a.var[col].reindex(base.var_names)
+        for key, val in a.uns.items():
+            if (
+                isinstance(val, dict)
+                and "results" in val
+                and key != "enrichment"
+                and key not in de_keys
+            ):
+                de_keys.append(key)
+    out = report.render(libs, output, title=title, de_keys=tuple(de_keys))
+    click.echo(
+        f"{out}: report of {', '.join(f'{k}-RNA' for k in libs)} ({len(de_keys)} DE result set(s))"
     )
 
 

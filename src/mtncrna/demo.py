@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import get, pp, tl
+from . import get, pp, report, tl
 from .datasets import example_dir
-from .io import read_libraries, write_h5ad, write_provenance, write_table
+from .io import atomic_path, read_libraries, write_h5ad, write_provenance, write_table
 
 
 def run_demo(outdir: str | Path) -> str:
@@ -17,8 +17,9 @@ def run_demo(outdir: str | Path) -> str:
     Steps: read both libraries with the sample sheet (annotating every feature), per-sample QC
     and mitochondrial purity, mitochondrial enrichment (mito vs cytosol, with the fraction x
     condition interaction), resistant-vs-parental DE in each fraction, and literature
-    concordance. Every file is written atomically; ``provenance.json`` lists them with their
-    checksums. Returns a printable summary.
+    concordance, a resistance signature (consensus of the two fractions) with sample scores,
+    miRNA-target integration and ``report.html``. Every file is written atomically;
+    ``provenance.json`` lists them with their checksums. Returns a printable summary.
     """
     from ._provenance import record
 
@@ -80,15 +81,47 @@ def run_demo(outdir: str | Path) -> str:
         known_frames.append(known)
     known = pd.concat(known_frames, ignore_index=True)
     written.append(write_table(known, out / "known_mtncrnas.tsv", inputs=inputs))
+    small = libs["small"]
+    sig = tl.signature(
+        {"cytosol": get.de_df(small, key="de_cytosol"), "mito": get.de_df(small, key="de_mito")}
+    )
+    tl.score(small, sig)
+    written.append(write_table(sig, out / "small_signature.tsv", inputs=inputs))
+    gmt = out / "small_signature.gmt"
+    with atomic_path(gmt) as tmp:
+        tmp.write_text(tl.to_gmt(sig))
+    written.append(gmt)
+    pairs = tl.integrate(small, libs["long"])
+    written.append(write_table(pairs, out / "mirna_target_pairs.tsv", inputs=inputs))
+    auc = small.uns["signature_score"].get("auc_in_sample", float("nan"))
+    lines.append(
+        f"  signature: {len(sig)} small-RNA features (in-sample AUC {auc:.2f}); integration: "
+        f"{int(pairs['coupled'].sum())} of {len(pairs)} miRNA-target pairs coupled"
+    )
     prov = record(
         step="demo",
         inputs=[("input", p) for p in inputs],
         parameters={
             "design": "~ cell_line + condition",
             "enrichment": "mito vs cytosol, interaction condition",
+            "de": "resistant vs parental, per fraction",
+            "concordance": "drug cisplatin",
         },
-        reference_version=libs["small"].uns["mtncrna"]["annotate"]["reference_version"],
+        reference_version=small.uns["mtncrna"]["annotate"]["reference_version"],
+    )
+    written.append(
+        report.render(
+            libs,
+            out / "report.html",
+            title="mtncrna demo: cisplatin resistance, mito vs cytosol",
+            de_keys=("de_cytosol", "de_mito"),
+            pairs=pairs,
+            signature=sig,
+            provenance=prov,
+        )
     )
     write_provenance(out / "provenance.json", prov, written)
-    lines.append(f"  wrote {len(written)} files and provenance.json to {out}/")
+    lines.append(
+        f"  wrote {len(written)} files and provenance.json to {out}/; open {out}/report.html"
+    )
     return "\n".join(lines)
