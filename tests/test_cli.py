@@ -74,7 +74,8 @@ def test_demo(run_cli, tmp_path):
     code, out, stderr = run_cli("demo", "-o", tmp_path / "demo")
     assert code == 0, stderr
     assert "small-RNA: 24 samples x 362 features" in out
-    assert "literature concordance: concordant" in out
+    assert (tmp_path / "demo" / "run.log").read_text()
+    assert "concordance concordant" in out
     d = tmp_path / "demo"
     small = ad.read_h5ad(d / "small.h5ad")
     assert small.var.loc["hsa-miR-2392", "mt_class"] == "mitomiR"
@@ -104,3 +105,55 @@ def test_readme_main_command_runs_the_demo():
     text = (ROOT / "README.md").read_text()
     first = re.findall(r"```bash\n(.*?)```", text, flags=re.S)[0].strip()
     assert "pip install ." in first and "mtncrna demo" in first
+
+
+def _config(tmp_path, **changes):
+    d = mt.datasets.example_dir()
+    import yaml
+
+    cfg = yaml.safe_load((d / "config.yaml").read_text())
+    for key in ("samples", "small", "long"):
+        cfg[key] = str(d / cfg[key])
+    cfg.update(changes)
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    return path
+
+
+def test_run_from_config(run_cli, tmp_path):
+    code, out, err = run_cli("run", _config(tmp_path, long=None), "-o", tmp_path / "out")
+    assert code == 0, err
+    assert "small-RNA: 24 samples" in out and "long-RNA" not in out
+    assert (tmp_path / "out" / "report.html").exists()
+    assert (tmp_path / "out" / "signature.gmt").exists()
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        (
+            {"contrast": [["condition", "resistant", "parental"]]},
+            "unknown key 'contrast' (did you mean 'contrasts'?)",
+        ),
+        (
+            {"contrasts": [["condition", "resistent", "parental"]]},
+            "contrast level 'resistent' is not a value of 'condition'",
+        ),
+        ({"small": "nope.tsv"}, "small: file not found"),
+        ({"contrasts": "condition"}, "'contrasts' must be a list"),
+    ],
+)
+def test_run_config_errors(run_cli, tmp_path, changes, message):
+    code, _, err = run_cli("run", _config(tmp_path, **changes), "-o", tmp_path / "out")
+    assert code == 2
+    assert message in err
+    assert len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "out").exists() or not list((tmp_path / "out").glob("*.tsv"))
+
+
+def test_run_config_not_yaml(run_cli, tmp_path):
+    bad = tmp_path / "c.yaml"
+    bad.write_text("samples: [unclosed\n")
+    code, _, err = run_cli("run", bad, "-o", tmp_path / "out")
+    assert code == 2
+    assert "c.yaml" in err and "not valid YAML" in err

@@ -1061,6 +1061,50 @@ def report_cmd(h5ads: Sequence[Path], title: str, output: Path) -> None:
 # -------------------------------------------------------------------------------------- demo
 
 
+def _log_to_file(outdir: Path) -> logging.Handler:
+    outdir.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(outdir / "run.log", mode="w", encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    handler.setLevel(logging.INFO)
+    logger = logging.getLogger("mtncrna")
+    logger.addHandler(handler)
+    if logger.level > logging.INFO or logger.level == logging.NOTSET:
+        logger.setLevel(logging.INFO)
+        for h in logger.handlers:
+            if isinstance(h, _CliHandler):
+                h.setLevel(logging.WARNING)
+    return handler
+
+
+@cli.command("run")
+@click.argument("config", type=click.Path(path_type=Path))
+@click.option(
+    "-o",
+    "--outdir",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Output folder (tables, .h5ad, signature, report.html, run.log).",
+)
+@handle_errors
+def run_cmd(config: Path, outdir: Path) -> None:
+    """Run every analysis the data allow, from a YAML config, into OUTDIR.
+
+    Keys (see examples/data/config.yaml): samples, small, long, format, reference,
+    fraction_column, mito, versus, design, contrasts, de_by_fraction, interaction, drug, cancer,
+    alpha, enrichment_alpha, enrichment_lfc_threshold, signature_alpha,
+    signature_lfc_threshold, targets, title. The config is checked before any work starts.
+    """
+    from ._run import load_config, run
+
+    cfg = load_config(config)
+    handler = _log_to_file(outdir)
+    try:
+        click.echo(run(cfg, outdir, progress=sys.stderr.isatty()))
+    finally:
+        logging.getLogger("mtncrna").removeHandler(handler)
+        handler.close()
+
+
 @cli.command()
 @click.option(
     "-o",
@@ -1072,10 +1116,15 @@ def report_cmd(h5ads: Sequence[Path], title: str, output: Path) -> None:
 )
 @handle_errors
 def demo(outdir: Path) -> None:
-    """Run mtncrna on the bundled example study (resistant vs parental, mito vs cytosol)."""
+    """Run every analysis on the bundled example study, ending in OUTDIR/report.html."""
     from .demo import run_demo
 
-    click.echo(run_demo(outdir))
+    handler = _log_to_file(outdir)
+    try:
+        click.echo(run_demo(outdir, progress=sys.stderr.isatty()))
+    finally:
+        logging.getLogger("mtncrna").removeHandler(handler)
+        handler.close()
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import logging
 import re
-import time
 import zlib
 from collections import Counter
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass
 from operator import attrgetter
 from pathlib import Path
 
@@ -52,22 +52,6 @@ KITS: dict[str, Kit] = {
 #: cutadapt's defaults for a 3' adapter (``-a``): 10% errors, 3 bases of minimal overlap.
 MAX_ERROR_RATE = 0.1
 MIN_OVERLAP = 3
-
-
-@dataclass
-class SampleInserts:
-    """One sample after collapsing and trimming: insert -> count, plus the QC counters.
-
-    ``counts`` are reads, or distinct UMIs per insert when UMIs are used.
-    """
-
-    sample: str
-    path: str
-    counts: dict[str, int]
-    qc: dict[str, int] = field(default_factory=dict)
-    lengths: dict[int, int] = field(default_factory=dict)
-    n_unique_reads: int = 0
-    seconds: float = 0.0
 
 
 def sample_name(path: str | Path) -> str:
@@ -112,11 +96,8 @@ def check_fastq(path: str | Path) -> Path:
             p, "is a FASTA file (first line starts with '>'); expected FASTQ ('@')", line=1
         )
     if head and head != b"@":
-        raise InputError(
-            p,
-            f"line 1 should be a FASTQ header starting with '@', found {head.decode(errors='replace')!r}",
-            line=1,
-        )
+        found = head.decode(errors="replace")
+        raise InputError(p, f"expected a FASTQ header starting with '@', found {found!r}", line=1)
     try:
         with dnaio.open(p, fileformat="fastq", open_threads=0) as reader:
             next(iter(reader), None)
@@ -196,17 +177,27 @@ def _check_alphabet(path: Path, counts: Counter[str]) -> Counter[str]:
     return counts  # pragma: no cover (the check above found it)
 
 
+@dataclass
+class TrimmedPart:
+    """Trimming of some distinct reads: insert -> reads (and -> UMIs), QC counters, lengths."""
+
+    counts: dict[str, int]
+    umis: dict[str, set[str]] | None
+    qc: dict[str, int]
+    lengths: dict[int, int]
+
+
 def trim_uniques(
-    raw: Counter[str],
+    items: Iterable[tuple[str, int]],
     kit: Kit,
     *,
     min_length: int,
     max_length: int,
     umi: bool,
-) -> tuple[dict[str, int], dict[str, int], dict[int, int]]:
-    """Trim every distinct read once; return (insert -> count, QC counters, length histogram).
+) -> TrimmedPart:
+    """Trim distinct reads ``(sequence, count)`` once each; the count is carried along.
 
-    Rules, per read (its count carried along):
+    Rules, per read:
 
     1. cutadapt finds the 3' adapter (regular 3' adapter, 10% errors, >= 3 bases overlap, as
        ``cutadapt -a``); the insert is everything before it. No adapter: the whole read.
@@ -215,8 +206,8 @@ def trim_uniques(
     3. Adapter found and nothing left: an adapter dimer.
     4. Insert shorter than ``min_length`` or longer than ``max_length``: too short / too long.
     5. With UMIs, the ``umi_length`` bases after the adapter are the UMI; a read whose UMI is
-       not complete is counted as ``umi_missing``. The insert's count is then the number of
-       distinct UMIs seen with it (``molecules``).
+       not complete is counted as ``umi_missing``. :func:`merge_parts` then counts an insert's
+       distinct UMIs (``molecules``).
     """
     adapter = make_adapter(kit.adapter)
     match_to = adapter.match_to
@@ -224,8 +215,9 @@ def trim_uniques(
     inserts: dict[str, int] = {}
     umis: dict[str, set[str]] = {}
     lengths: Counter[int] = Counter()
-    with_adapter = dimer = short = long_ = umi_missing = 0
-    for seq, n in raw.items():
+    reads_in = with_adapter = dimer = short = long_ = umi_missing = 0
+    for seq, n in items:
+        reads_in += n
         m = match_to(seq)
         if m is None:
             insert = seq[r5:] if r5 else seq
@@ -258,7 +250,6 @@ def trim_uniques(
                 seen.add(umi_seq)
         lengths[k] += n
         inserts[insert] = inserts.get(insert, 0) + n
-    reads_in = sum(raw.values())
     qc = {
         "reads_in": reads_in,
         "with_adapter": with_adapter,
@@ -269,39 +260,36 @@ def trim_uniques(
         "umi_missing": umi_missing,
         "passed": sum(inserts.values()),
     }
-    if umi:
-        inserts = {ins: len(u) for ins, u in umis.items()}
-    qc["molecules"] = sum(inserts.values())
-    return inserts, qc, dict(lengths)
+    return TrimmedPart(inserts, umis if umi else None, qc, dict(lengths))
 
 
-def process_sample(
-    job: tuple[str, str, Kit, int, int, bool, int],
-) -> SampleInserts:
-    """Collapse and trim one FASTQ (the unit of work of the process pool)."""
-    sample, path, kit, min_length, max_length, umi, threads = job
-    t0 = time.perf_counter()
-    raw, n_reads = collapse(path, threads=threads)
-    t1 = time.perf_counter()
-    inserts, qc, lengths = trim_uniques(
-        raw, kit, min_length=min_length, max_length=max_length, umi=umi
-    )
-    t2 = time.perf_counter()
-    logger.info(
-        "%s: %d reads, %d distinct (collapse %.1f s), %d distinct inserts (trim %.1f s)",
-        sample,
-        n_reads,
-        len(raw),
-        t1 - t0,
-        len(inserts),
-        t2 - t1,
-    )
-    return SampleInserts(
-        sample=sample,
-        path=str(path),
-        counts=inserts,
-        qc=qc,
-        lengths=lengths,
-        n_unique_reads=len(raw),
-        seconds=t2 - t0,
-    )
+def merge_parts(parts: list[TrimmedPart]) -> tuple[dict[str, int], dict[str, int], dict[int, int]]:
+    """Join the trimming of a sample's parts: (insert -> count, QC counters, length histogram).
+
+    The count is reads, or distinct UMIs when the parts carry UMIs (``molecules``).
+    """
+    qc: Counter[str] = Counter()
+    lengths: Counter[int] = Counter()
+    for part in parts:
+        qc.update(part.qc)
+        lengths.update(part.lengths)
+    if len(parts) == 1:
+        p = parts[0]
+        counts = p.counts if p.umis is None else {k: len(v) for k, v in p.umis.items()}
+    elif parts[0].umis is None:
+        counts = {}
+        for part in parts:
+            for k, v in part.counts.items():
+                counts[k] = counts.get(k, 0) + v
+    else:
+        umis: dict[str, set[str]] = {}
+        for part in parts:
+            for k, v in part.umis.items():  # type: ignore[union-attr]
+                if k in umis:
+                    umis[k] |= v
+                else:
+                    umis[k] = v
+        counts = {k: len(v) for k, v in umis.items()}
+    out = {k: int(qc.get(k, 0)) for k in (*parts[0].qc, "molecules")}
+    out["molecules"] = sum(counts.values())
+    return counts, out, dict(lengths)

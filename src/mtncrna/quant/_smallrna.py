@@ -41,11 +41,13 @@ from .._errors import InputError, MtncrnaError
 from ._collapse import (
     KITS,
     Kit,
-    SampleInserts,
+    TrimmedPart,
     check_fastq,
+    collapse,
     make_adapter,
-    process_sample,
+    merge_parts,
     sample_name,
+    trim_uniques,
 )
 from ._smallrna_ref import (
     Assigner,
@@ -170,43 +172,158 @@ def _named_inputs(
     return items
 
 
-def _mp_context() -> mp.context.BaseContext:
-    methods = mp.get_all_start_methods()
-    return mp.get_context("fork" if "fork" in methods else "spawn")
+@dataclass
+class _SampleCounts:
+    """One sample after collapse, trim and assignment (what a worker sends back)."""
+
+    sample: str
+    counts: dict[str, int]
+    qc: dict[str, int]
+    lengths: dict[int, int]
+    n_unique_reads: int
+    calls: dict[str, MirnaCall | MtCall | None]
 
 
-def _run_job(job: tuple) -> SampleInserts | dict:
-    """Worker entry point: project errors come back as plain data (they do not pickle)."""
-    try:
-        return process_sample(job)
-    except InputError as exc:
+@dataclass
+class _Job:
+    sample: str
+    path: str
+    kit: Kit
+    min_length: int
+    max_length: int
+    umi: bool
+
+
+# What forked workers inherit (set by the parent just before the pool starts).
+_SHARED: dict[str, Any] = {}
+
+
+def _fork_context() -> mp.context.BaseContext | None:
+    return mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
+
+
+def _error_data(exc: MtncrnaError) -> dict:
+    """Project errors cross the process boundary as plain data (they do not pickle)."""
+    if isinstance(exc, InputError):
         return {"path": exc.path, "detail": exc.detail, "line": exc.line, "column": exc.column}
-    except MtncrnaError as exc:
-        return {"path": None, "detail": str(exc), "line": None, "column": None}
+    return {"path": None, "detail": str(exc), "line": None, "column": None}
 
 
-def _results(jobs: list[tuple], processes: int, assigner_factory):
-    """Yield (assigner, SampleInserts) in sample order; the index is built while workers run."""
-    if processes > 1 and len(jobs) > 1:
-        ctx = _mp_context()
-        with ctx.Pool(min(processes, len(jobs))) as pool:
-            it = pool.imap(_run_job, jobs)
-            assigner = assigner_factory()
-            for res in it:
-                yield assigner, _raise_if_error(res)
-    else:
-        assigner = None
-        for job in jobs:
-            res = _raise_if_error(_run_job(job))
-            if assigner is None:
-                assigner = assigner_factory()
-            yield assigner, res
-
-
-def _raise_if_error(res: SampleInserts | dict) -> SampleInserts:
+def _raise_if_error(res: Any) -> Any:
     if isinstance(res, dict):
         raise InputError(res["path"], res["detail"], line=res["line"], column=res["column"])
     return res
+
+
+def _assign(assigner: Assigner, inserts) -> dict[str, MirnaCall | MtCall | None]:
+    """Calls of the inserts the assigner has not seen yet (and caches them)."""
+    cache, assign = assigner.cache, assigner.assign
+    new = {}
+    for r in inserts:
+        if r not in cache:
+            cache[r] = new[r] = assign(r)
+    return new
+
+
+def _trim(job: _Job, items) -> TrimmedPart:
+    return trim_uniques(
+        items, job.kit, min_length=job.min_length, max_length=job.max_length, umi=job.umi
+    )
+
+
+def _do_sample(job: _Job, assigner: Assigner, threads: int = 1) -> _SampleCounts:
+    t0 = time.perf_counter()
+    raw, n_reads = collapse(job.path, threads=threads)
+    t1 = time.perf_counter()
+    counts, qc, lengths = merge_parts([_trim(job, raw.items())])
+    t2 = time.perf_counter()
+    calls = _assign(assigner, counts)
+    logger.info(
+        "%s: %d reads, %d distinct (collapse %.1f s), %d distinct inserts (trim %.1f s, "
+        "assign %.1f s)",
+        job.sample,
+        n_reads,
+        len(raw),
+        t1 - t0,
+        len(counts),
+        t2 - t1,
+        time.perf_counter() - t2,
+    )
+    return _SampleCounts(job.sample, counts, qc, lengths, len(raw), calls)
+
+
+def _worker_sample(i: int) -> _SampleCounts | dict:
+    try:
+        return _do_sample(_SHARED["jobs"][i], _SHARED["assigner"])
+    except MtncrnaError as exc:
+        return _error_data(exc)
+
+
+def _worker_chunk(i: int) -> tuple[TrimmedPart, dict[str, MirnaCall | MtCall | None]] | dict:
+    try:
+        items, n = _SHARED["items"], _SHARED["n_chunks"]
+        step = -(-len(items) // n)
+        part = _trim(_SHARED["job"], items[i * step : (i + 1) * step])
+        return part, _assign(_SHARED["assigner"], part.counts if part.umis is None else part.umis)
+    except MtncrnaError as exc:
+        return _error_data(exc)
+
+
+def _samples_parallel(jobs: list[_Job], assigner: Assigner, processes: int, ctx):
+    """Several samples at once: each worker collapses, trims and assigns one sample."""
+    _SHARED.update(jobs=jobs, assigner=assigner)
+    try:
+        with ctx.Pool(min(processes, len(jobs))) as pool:
+            for res in pool.imap(_worker_sample, range(len(jobs))):
+                yield _raise_if_error(res)
+    finally:
+        _SHARED.clear()
+
+
+def _sample_split(job: _Job, assigner: Assigner, processes: int, ctx) -> _SampleCounts:
+    """One sample on several cores: collapse here, then trim and assign its distinct reads in
+    ``processes`` slices (the workers inherit the reads and the index by forking)."""
+    t0 = time.perf_counter()
+    raw, n_reads = collapse(job.path, threads=1)
+    t1 = time.perf_counter()
+    _SHARED.update(items=list(raw.items()), n_chunks=processes, job=job, assigner=assigner)
+    try:
+        with ctx.Pool(processes) as pool:
+            out = [_raise_if_error(r) for r in pool.map(_worker_chunk, range(processes))]
+    finally:
+        _SHARED.clear()
+    counts, qc, lengths = merge_parts([part for part, _ in out])
+    calls: dict[str, MirnaCall | MtCall | None] = {}
+    for _, c in out:
+        calls.update(c)
+    assigner.cache.update(calls)
+    logger.info(
+        "%s: %d reads, %d distinct (collapse %.1f s), %d distinct inserts (trim + assign "
+        "%.1f s on %d processes)",
+        job.sample,
+        n_reads,
+        len(raw),
+        t1 - t0,
+        len(counts),
+        time.perf_counter() - t1,
+        processes,
+    )
+    return _SampleCounts(job.sample, counts, qc, lengths, len(raw), calls)
+
+
+def _run(jobs: list[_Job], assigner: Assigner, processes: int):
+    """Yield each sample's counts, in order, using up to ``processes`` processes (fork only)."""
+    ctx = _fork_context() if processes > 1 else None
+    if processes > 1 and ctx is None:
+        logger.info("no 'fork' start method on this platform; running in one process")
+    if ctx is None:
+        for job in jobs:
+            yield _do_sample(job, assigner)
+    elif len(jobs) >= processes:
+        yield from _samples_parallel(jobs, assigner, processes, ctx)
+    else:
+        for job in jobs:
+            yield _sample_split(job, assigner, processes, ctx)
 
 
 def quantify_smallrna(
@@ -286,14 +403,14 @@ def quantify_smallrna(
     )
     assert ref is not None
     samples = [n for n, _ in named]
-    jobs = [(n, str(p), k, min_length, max_length, use_umi, 1) for n, p in named]
+    jobs = [_Job(n, str(p), k, min_length, max_length, use_umi) for n, p in named]
+    t_index = time.perf_counter()
+    assigner = Assigner(ref, mismatches=mismatches)
+    logger.info("reference index built in %.1f s", time.perf_counter() - t_index)
     agg = _Aggregator(samples, ref, min_length, max_length)
-    t_assign = 0.0
-    for assigner, res in _results(jobs, processes, lambda: Assigner(ref, mismatches=mismatches)):
-        ta = time.perf_counter()
-        assigner.assign_many(res.counts)
+    for res in _run(jobs, assigner, processes):
+        assigner.cache.update(res.calls)
         agg.add(res, assigner.cache)
-        t_assign += time.perf_counter() - ta
         logger.info(
             "%s: %d of %d %s assigned",
             res.sample,
@@ -332,10 +449,9 @@ def quantify_smallrna(
         "samples": samples,
     }
     logger.info(
-        "quantified %d sample(s) in %.1f s (assignment %.1f s, %d distinct inserts)",
+        "quantified %d sample(s) in %.1f s (%d distinct inserts)",
         len(samples),
         time.perf_counter() - t0,
-        t_assign,
         len(assigner.cache),
     )
     return result
@@ -355,7 +471,7 @@ class _Aggregator:
         self.frag: dict[tuple, list[int]] = {}
         self.qc: dict[str, dict[str, int]] = {}
 
-    def add(self, res: SampleInserts, cache: Mapping[str, MirnaCall | MtCall | None]) -> None:
+    def add(self, res: _SampleCounts, cache: Mapping[str, MirnaCall | MtCall | None]) -> None:
         j = self.col[res.sample]
         n_samples = len(self.samples)
         cats: Counter[str] = Counter()

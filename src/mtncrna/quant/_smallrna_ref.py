@@ -469,19 +469,24 @@ def _one_mismatch(a: str, b: str) -> int:
     return lo if a[lo + 1 :] == b[lo + 1 :] else -1
 
 
+_SEEDS = (16, 12, 10, 8)
+
+
 class MtIndex:
-    """Both strands of the mt genome indexed by 8-mers; knows every mt-tRNA 3' end."""
+    """Both strands of the mt genome indexed by 8/10/12/16-mers; knows every mt-tRNA 3' end."""
 
     def __init__(self, genome: str, genes: list[MtGene], *, min_body: int = 12) -> None:
         self.length = len(genome)
         self.seq = {"+": genome, "-": revcomp(genome)}
         self.genes = genes
         self.min_body = min_body
-        kmers: dict[str, list[tuple[str, int]]] = defaultdict(list)
-        for st, s in self.seq.items():
-            for p in range(len(s) - _SEED + 1):
-                kmers[s[p : p + _SEED]].append((st, p))
-        self.kmers = dict(kmers)
+        self.seeds: dict[int, dict[str, list[tuple[str, int]]]] = {}
+        for k in _SEEDS:
+            idx: dict[str, list[tuple[str, int]]] = defaultdict(list)
+            for st, s in self.seq.items():
+                for p in range(len(s) - k + 1):
+                    idx[s[p : p + k]].append((st, p))
+            self.seeds[k] = dict(idx)
         # 3' ends of mt-tRNAs in the coordinates of their own strand's string (end-exclusive)
         self.trna_ends: set[tuple[str, int]] = set()
         for g in genes:
@@ -493,27 +498,35 @@ class MtIndex:
         self._gene_cache: dict[tuple[str, int, int], tuple[int, str, str, str]] = {}
 
     def _find(self, q: str) -> list[tuple[str, int]]:
+        """Exact occurrences ``(strand, position)`` of ``q`` on either strand."""
         n = len(q)
-        if n < _SEED:
-            out = []
-            for st, s in self.seq.items():
-                out.extend((st, p) for p in _occurrences(s, q))
-            return out
-        seq = self.seq
-        return [(st, p) for st, p in self.kmers.get(q[:_SEED], ()) if seq[st].startswith(q, p)]
+        for k in _SEEDS:
+            if n >= k:
+                cands = self.seeds[k].get(q[:k])
+                if not cands:
+                    return []
+                seq = self.seq
+                return [(st, p) for st, p in cands if seq[st].startswith(q, p)]
+        return [(st, p) for st, s in self.seq.items() for p in _occurrences(s, q)]
 
     def _find1(self, q: str) -> list[tuple[str, int]]:
+        """Occurrences of ``q`` with exactly one mismatch (``len(q)`` >= 16: one half is exact)."""
         n = len(q)
-        if n < 2 * _SEED:
+        if n < 16:
             return []
-        cands = set(self.kmers.get(q[:_SEED], ()))
-        off = n - _SEED
-        for st, p in self.kmers.get(q[off:], ()):
-            if p >= off:
-                cands.add((st, p - off))
+        k = next(k for k in _SEEDS if 2 * k <= n)
+        seeds = self.seeds[k]
+        a = seeds.get(q[:k], ())
+        off = n - k
+        b = seeds.get(q[off:], ())
+        if not a and not b:
+            return []
+        cands = set(a)
+        cands.update((st, p - off) for st, p in b if p >= off)
         out = []
+        seq, length = self.seq, self.length
         for st, p in cands:
-            if p + n <= self.length and _one_mismatch(q, self.seq[st][p : p + n]) >= 0:
+            if p + n <= length and _one_mismatch(q, seq[st][p : p + n]) >= 0:
                 out.append((st, p))
         return out
 
@@ -586,7 +599,8 @@ class MirnaIndex:
         self.variants: list[tuple[int, int, int]] = []  # (site, start, end)
         self.vseq: list[str] = []
         exact: dict[str, list[int]] = defaultdict(list)
-        halves: dict[tuple[int, int, str], list[int]] = defaultdict(list)
+        left: dict[int, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
+        right: dict[int, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
         for si, (_, hname, ms, me) in enumerate(ref.sites):
             h = ref.hairpins[hname]
             for s in range(max(0, ms - MAX_5P_SHIFT), ms + MAX_5P_SHIFT + 1):
@@ -599,36 +613,39 @@ class MirnaIndex:
                     self.vseq.append(v)
                     exact[v].append(vid)
                     n = len(v)
-                    halves[(n, 0, v[: n // 2])].append(vid)
-                    halves[(n, 1, v[n // 2 :])].append(vid)
+                    left[n][v[: n // 2]].append(vid)
+                    right[n][v[n // 2 :]].append(vid)
         self.exact = dict(exact)
-        self.halves = dict(halves)
+        self.left = {n: dict(d) for n, d in left.items()}
+        self.right = {n: dict(d) for n, d in right.items()}
         self.min_templated = min_templated
 
     def call(self, r: str, mismatches: int) -> MirnaCall | None:
         """Exact or one-mismatch miRNA call of insert ``r`` (see the module rules)."""
         n = len(r)
+        top = min(MAX_ADD, n - self.min_templated)
         if mismatches == 0:
-            for k in range(MAX_ADD + 1):
+            exact = self.exact
+            for k in range(top + 1):
                 if k and r[n - k] not in "AT":
                     break
-                if n - k < self.min_templated:
-                    break
-                ids = self.exact.get(r[: n - k])
+                ids = exact.get(r[: n - k])
                 if ids:
                     return self._pick([(k, vid, -1) for vid in ids], r)
             return None
         cands = []
-        for k in range(MAX_ADD + 1):
+        empty: dict[str, list[int]] = {}
+        for k in range(top + 1):
             if k and r[n - k] not in "AT":
                 break
-            t = r[: n - k]
-            m = len(t)
-            if m < self.min_templated:
-                break
-            ids = set(self.halves.get((m, 0, t[: m // 2]), ()))
-            ids.update(self.halves.get((m, 1, t[m // 2 :]), ()))
-            for vid in ids:
+            m = n - k
+            t = r[:m]
+            h = m // 2
+            a = self.left.get(m, empty).get(t[:h], ())
+            b = self.right.get(m, empty).get(t[h:], ())
+            if not a and not b:
+                continue
+            for vid in set(a).union(b):
                 pos = _one_mismatch(t, self.vseq[vid])
                 if pos >= 0:
                     cands.append((k, vid, pos))
@@ -661,18 +678,43 @@ class MirnaIndex:
 
 
 class Assigner:
-    """Assign unique inserts (cached) with the tiers of the module docstring."""
+    """Assign unique inserts (cached) with the tiers of the module docstring.
+
+    A filter skips the tiers that cannot succeed: for an insert of >= 23 nt every templated part
+    (>= 20 nt after at most 3 non-templated nt) starts with its first 10 nt and continues with
+    the next 10, so an exact hit needs both 10-mers in the reference at those offsets and a
+    one-mismatch hit needs one of them.
+    """
+
+    _FILTER_MIN = 23
 
     def __init__(self, ref: SmallRnaReference, *, mismatches: int = 1) -> None:
         self.mt = MtIndex(ref.mt_genome, ref.mt_genes)
         self.mirna = MirnaIndex(ref)
         self.mismatches = mismatches
         self.cache: dict[str, MirnaCall | MtCall | None] = {}
+        mt10 = set(self.mt.seeds[10])
+        first, second = set(mt10), set(mt10)
+        for _, hname, ms, _ in ref.sites:
+            h = ref.hairpins[hname]
+            for st in range(max(0, ms - MAX_5P_SHIFT), ms + MAX_5P_SHIFT + 1):
+                first.add(h[st : st + 10])
+                second.add(h[st + 10 : st + 20])
+        self._first, self._second = first, second
 
     def assign(self, r: str) -> MirnaCall | MtCall | None:
-        c = self.mt.call(r, 0) or self.mirna.call(r, 0)
-        if c is None and self.mismatches:
-            c = self.mt.call(r, 1) or self.mirna.call(r, 1)
+        """The call of one insert (not cached)."""
+        mt, mirna = self.mt.call, self.mirna.call
+        exact = one = True
+        if len(r) >= self._FILTER_MIN:
+            a = r[:10] in self._first
+            b = r[10:20] in self._second
+            exact, one = a and b, a or b
+        c = None
+        if exact:
+            c = mt(r, 0) or mirna(r, 0)
+        if c is None and one and self.mismatches:
+            c = mt(r, 1) or mirna(r, 1)
         return c
 
     def assign_many(self, inserts) -> None:
