@@ -8,7 +8,7 @@ The public surface::
     mt.get.annotation_df(adata, known_only=True)
 """
 
-from . import datasets, engine, get, pp, tl
+from . import datasets, engine, get, pl, pp, report, tl
 from ._errors import (
     FormatError,
     InputError,
@@ -34,11 +34,13 @@ __all__ = [
     "engine",
     "get",
     "load_reference",
+    "pl",
     "pp",
     "read_counts",
     "read_h5ad",
     "read_libraries",
     "read_sample_sheet",
+    "report",
     "settings",
     "tl",
     "write_h5ad",
