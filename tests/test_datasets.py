@@ -1,4 +1,4 @@
-"""The seeded toy generator and the bundled example study."""
+"""The seeded study simulator, its toy libraries and the bundled example study."""
 
 from __future__ import annotations
 
@@ -16,10 +16,10 @@ def test_toy_is_deterministic():
     assert not np.array_equal(a.X, c.X)
 
 
-def test_toy_design():
-    d = mt.datasets.toy_design(3)
-    assert d.shape[0] == 12
-    assert (d.groupby(["condition", "fraction"]).size() == 3).all()
+def test_study_design():
+    d = mt.datasets.study_design(3)
+    assert d.shape[0] == 24
+    assert (d.groupby(["cell_line", "condition", "fraction"]).size() == 3).all()
     assert (d.groupby("pair")["fraction"].nunique() == 2).all()
 
 

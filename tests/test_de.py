@@ -265,9 +265,11 @@ def test_engine_design_reference_levels():
 
 def test_vst_is_log2_like_for_large_counts():
     a = mt.datasets.toy("small", seed=1)
-    v = engine.vst(a.layers["counts"], nsub=None)
-    sf = engine.size_factors(a.layers["counts"])
-    norm = a.layers["counts"] / sf[:, None]
+    counts = a.layers["counts"][(a.obs["fraction"] == "cytosol").to_numpy()]
+    counts = counts[:, counts.sum(axis=0) > 0]
+    v = engine.vst(counts, nsub=None)
+    sf = engine.size_factors(counts)
+    norm = counts / sf[:, None]
     big = norm > 1000
     assert np.abs(v[big] - np.log2(norm[big])).max() < 0.5
 

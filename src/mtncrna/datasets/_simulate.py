@@ -30,6 +30,103 @@ from ..reference import Reference, load_reference
 
 CELL_LINES = ("CAL-27", "SCC-9")
 
+#: Nuclear genes in the simulated long-RNA library: markers of compartments used by QC, plus
+#: housekeeping genes.
+_NUCLEAR_GENES = {
+    # nuclear-encoded mitochondrial proteins (enriched in the mitochondrial fraction)
+    "mito": [
+        "TOMM20",
+        "TOMM40",
+        "VDAC1",
+        "VDAC2",
+        "COX4I1",
+        "SDHA",
+        "SDHB",
+        "HSPD1",
+        "TFAM",
+        "CYCS",
+        "ATP5F1A",
+        "ATP5F1B",
+        "NDUFA4",
+        "UQCRC1",
+        "CS",
+        "PHB2",
+        "C1QBP",
+        "TIMM23",
+        "POLRMT",
+        "PNPT1",
+        "SOD2",
+        "PPARGC1A",
+        "OPA1",
+        "MFN2",
+    ],
+    # cytosolic / cytoskeletal / glycolytic and ribosomal proteins
+    "cytosol": [
+        "GAPDH",
+        "ACTB",
+        "TUBB",
+        "PKM",
+        "LDHA",
+        "ENO1",
+        "ALDOA",
+        "PGK1",
+        "TPI1",
+        "RPLP0",
+        "RPS18",
+        "RPL13A",
+        "EEF1A1",
+        "B2M",
+        "HPRT1",
+        "PPIA",
+        "YWHAZ",
+        "TBP",
+        "GUSB",
+        "HMBS",
+    ],
+    # nuclear-retained transcripts
+    "nucleus": ["MALAT1", "NEAT1", "XIST", "MEG3", "KCNQ1OT1", "RN7SK", "SNHG1"],
+    # other genes with no compartment bias
+    "none": [
+        "MYC",
+        "TP53",
+        "EGFR",
+        "BCL2",
+        "BAX",
+        "ABCB1",
+        "ABCC1",
+        "ABCG2",
+        "GSTP1",
+        "ERCC1",
+        "MKI67",
+        "CDKN1A",
+        "VIM",
+        "CDH1",
+        "CDH2",
+        "SRSF2",
+        "NFE2L2",
+        "KEAP1",
+        "HIF1A",
+        "DNM1L",
+        "MFF",
+        "PINK1",
+        "PRKN",
+        "BNIP3",
+        "MCL1",
+        "XIAP",
+        "SLC7A11",
+        "GPX4",
+        "AKT3",
+        "KLF4",
+        "MTHFR",
+        "SRF",
+        "APEX1",
+        "ATG12",
+        "CAB39",
+        "SHMT2",
+        "DHODH",
+    ],
+}
+
 
 @dataclass
 class Study:
@@ -114,8 +211,6 @@ def simulate_study(
     reference: Reference | None = None,
 ) -> Study:
     """Simulate both libraries of a fractionation study with known answers (see module doc)."""
-    from . import _NUCLEAR_GENES
-
     ref = reference or load_reference()
     rng = np.random.default_rng(seed)
     design = study_design(n_replicates)
