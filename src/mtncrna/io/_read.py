@@ -59,19 +59,28 @@ def _expand(counts: PathLike | Sequence[PathLike]) -> list[Path]:
 
 
 def detect_format(paths: Sequence[Path]) -> str:
-    """Guess the format of count file(s) from their content (not their names)."""
+    """Guess the format of count file(s) from their content (not their names).
+
+    Several files must share one format: htseq-count files (one per sample), or tables of any
+    other format whose sample columns are merged (e.g. per-sample outputs of a quantifier).
+    """
     if len(paths) > 1:
-        for p in paths:
-            lines = read_lines(p)
-            if not is_htseq(lines) and len(lines.lines[0].split("\t")) != 2:
+        formats = {p: _detect_one(p) for p in paths}
+        first = formats[paths[0]]
+        for p, f in formats.items():
+            if f != first:
                 raise FormatError(
                     p,
-                    "several count files were given, but this one is not htseq-count output "
-                    "(feature<TAB>count lines ending in __no_feature etc.); only per-sample "
-                    "htseq-count files can be combined",
+                    f"is {f} but {paths[0].name} is {first}; several count files must share "
+                    "one format",
                 )
-        return "htseq"
-    p = paths[0]
+            if f == "h5ad":
+                raise FormatError(p, "several .h5ad files cannot be combined; give one")
+        return first
+    return _detect_one(paths[0])
+
+
+def _detect_one(p: Path) -> str:
     kind = sniff_kind(p)
     if kind == "hdf5":
         return "h5ad"
@@ -90,8 +99,8 @@ def detect_format(paths: Sequence[Path]) -> str:
 def _parse(
     paths: list[Path], fmt: str, sample_hint: Sequence[str] | None, non_integer: str
 ) -> CountTable:
-    if fmt != "htseq" and len(paths) > 1:
-        raise FormatError(paths[1], f"format {fmt} takes one count file, got {len(paths)}")
+    if fmt not in ("htseq", "h5ad") and len(paths) > 1:
+        return _merge_tables([_parse([p], fmt, sample_hint, non_integer) for p in paths])
     if fmt == "featurecounts":
         return read_featurecounts(paths[0], non_integer=non_integer)
     if fmt == "htseq":
@@ -103,6 +112,54 @@ def _parse(
     if fmt == "table":
         return read_table(paths[0], sample_hint=sample_hint, non_integer=non_integer)
     raise FormatError(paths[0], f"unknown format '{fmt}'; expected one of {', '.join(FORMATS)}")
+
+
+def _merge_tables(tables: list[CountTable]) -> CountTable:
+    """Join per-file tables on the feature id; a feature absent from a file counts 0 there."""
+    samples: list[str] = []
+    origin: dict[str, Path] = {}
+    for t in tables:
+        for s in t.samples:
+            if s in origin:
+                raise InputError(
+                    t.files[0],
+                    f"sample '{s}' is also in {origin[s].name}; each "
+                    "sample must come from one file",
+                )
+            origin[s] = t.files[0]
+            samples.append(s)
+    features = list(dict.fromkeys(f for t in tables for f in t.features))
+    index = {f: i for i, f in enumerate(features)}
+    counts = np.zeros((len(features), len(samples)), dtype=np.int64)
+    col = 0
+    n_missing = 0
+    for t in tables:
+        rows = np.array([index[f] for f in t.features])
+        counts[rows, col : col + len(t.samples)] = t.counts
+        n_missing += len(features) - len(t.features)
+        col += len(t.samples)
+    if n_missing:
+        logger.info(
+            "merged %d files: %d feature entries absent from some files were set to 0",
+            len(tables),
+            n_missing,
+        )
+    var = pd.concat([t.var for t in tables if not t.var.empty])
+    var = var[~var.index.duplicated()].reindex(features) if not var.empty else pd.DataFrame()
+    qc = (
+        pd.concat([t.qc for t in tables]) if any(not t.qc.empty for t in tables) else pd.DataFrame()
+    )
+    sources = {s: str(origin[s]) for s in samples}
+    return CountTable(
+        tables[0].format,
+        [p for t in tables for p in t.files],
+        features,
+        samples,
+        counts,
+        var=var,
+        qc=qc,
+        source_columns=sources,
+    )
 
 
 def guess_library(features: Sequence[str]) -> str:
