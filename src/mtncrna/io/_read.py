@@ -144,8 +144,12 @@ def _merge_tables(tables: list[CountTable]) -> CountTable:
             len(tables),
             n_missing,
         )
-    var = pd.concat([t.var for t in tables if not t.var.empty])
-    var = var[~var.index.duplicated()].reindex(features) if not var.empty else pd.DataFrame()
+    frames = [t.var for t in tables if t.var.shape[1]]
+    if frames:
+        var = pd.concat(frames)
+        var = var[~var.index.duplicated()].reindex(features)
+    else:
+        var = pd.DataFrame()
     qc = (
         pd.concat([t.qc for t in tables]) if any(not t.qc.empty for t in tables) else pd.DataFrame()
     )
