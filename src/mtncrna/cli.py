@@ -484,6 +484,184 @@ def de_cmd(
     click.echo("\n".join(lines))
 
 
+# ------------------------------------------------------------------------------------- quant
+
+
+@cli.group()
+def quant() -> None:
+    """Reads -> counts: small-RNA FASTQ or aligned BAM files."""
+
+
+@quant.command("bam")
+@click.argument("bams", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "-a",
+    "--annotation",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="GTF, GFF3 or SAF annotation.",
+)
+@click.option(
+    "--strand",
+    type=click.Choice(["unstranded", "forward", "reverse"]),
+    default="unstranded",
+    show_default=True,
+    help="featureCounts -s 0/1/2.",
+)
+@click.option(
+    "--multimap",
+    type=click.Choice(["unique", "all", "fraction"]),
+    default="unique",
+    show_default=True,
+    help="Multi-mapping reads (NH > 1): drop, count all, 1/NH.",
+)
+@click.option("--min-mapq", type=int, default=0, show_default=True)
+@click.option("--allow-multi-overlap", is_flag=True, help="featureCounts -O.")
+@click.option("--primary", is_flag=True, help="Count primary alignments only.")
+@click.option(
+    "--weights-from-name",
+    is_flag=True,
+    help="Collapsed reads: take the copy number from the read name.",
+)
+@click.option("--feature-type", default="exon", show_default=True)
+@click.option("--attribute", default="gene_id", show_default=True)
+@click.option("--threads", type=int, default=1, show_default=True)
+@click.option(
+    "--reference",
+    "reference_fasta",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Reference FASTA for CRAM input.",
+)
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Count table (featureCounts layout; .summary written beside it).",
+)
+@handle_errors
+def quant_bam_cmd(
+    bams: Sequence[Path],
+    annotation: Path,
+    strand: str,
+    multimap: str,
+    min_mapq: int,
+    allow_multi_overlap: bool,
+    primary: bool,
+    weights_from_name: bool,
+    feature_type: str,
+    attribute: str,
+    threads: int,
+    reference_fasta: Path | None,
+    output: Path,
+) -> None:
+    """Count reads per gene in BAM/SAM/CRAM files with featureCounts' rules."""
+    from .io import check_output
+    from .quant import count_bam, read_annotation, write_counts
+
+    check_output(output, [*bams, annotation])
+    ann = read_annotation(annotation, feature_type=feature_type, attribute=attribute)
+    result = count_bam(
+        list(bams),
+        ann,
+        strand=strand,
+        multimap=multimap,
+        min_mapq=min_mapq,
+        allow_multi_overlap=allow_multi_overlap,
+        primary_only=primary,
+        weights_from_name=weights_from_name,
+        threads=threads,
+        reference_fasta=reference_fasta,
+    )
+    table, summary = write_counts(result, output, inputs=[annotation])
+    assigned = result.summary.loc["Assigned"] if "Assigned" in result.summary.index else None
+    msg = f"{table}: {result.counts.shape[0]} features x {result.counts.shape[1]} samples"
+    if assigned is not None:
+        msg += f"; assigned reads per sample: {int(assigned.min())}-{int(assigned.max())}"
+    click.echo(msg + f" (summary: {summary.name})")
+
+
+@quant.command("smallrna")
+@click.argument("fastqs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--kit",
+    type=click.Choice(["illumina", "nextflex", "qiaseq"]),
+    default="illumina",
+    show_default=True,
+    help="Library kit preset (adapter, random ends, UMIs).",
+)
+@click.option("--adapter", default=None, help="3' adapter sequence (overrides the kit's).")
+@click.option("--umi/--no-umi", default=None, help="Count unique UMIs (default: by kit).")
+@click.option("--min-length", type=int, default=16, show_default=True)
+@click.option("--max-length", type=int, default=45, show_default=True)
+@click.option(
+    "--mature",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Mature miRNA FASTA (default: the bundled miRBase 22 human set).",
+)
+@click.option(
+    "--hairpin",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Hairpin FASTA matching --mature.",
+)
+@click.option(
+    "--mt-genome",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Mitochondrial genome FASTA (default: the bundled rCRS).",
+)
+@click.option(
+    "--mt-annotation",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="GTF/BED of the mitochondrial genes for --mt-genome.",
+)
+@click.option(
+    "--processes", type=int, default=1, show_default=True, help="Samples quantified in parallel."
+)
+@click.option("-o", "--outdir", required=True, type=click.Path(path_type=Path))
+@handle_errors
+def quant_smallrna_cmd(
+    fastqs: Sequence[Path],
+    kit: str,
+    adapter: str | None,
+    umi: bool | None,
+    min_length: int,
+    max_length: int,
+    mature: Path | None,
+    hairpin: Path | None,
+    mt_genome: Path | None,
+    mt_annotation: Path | None,
+    processes: int,
+    outdir: Path,
+) -> None:
+    """Small-RNA FASTQ -> miRNA, isomiR and mt-tRNA/rRNA fragment counts, with QC.
+
+    Writes OUTDIR/counts_mature.tsv (loads with mtncrna import), isomirs.tsv,
+    mt_fragments.tsv, qc.tsv and provenance.json.
+    """
+    from .quant import quantify_smallrna, write_smallrna
+
+    result = quantify_smallrna(
+        list(fastqs),
+        kit=kit,
+        adapter=adapter,
+        umi=umi,
+        min_length=min_length,
+        max_length=max_length,
+        mature=mature,
+        hairpin=hairpin,
+        mt_genome=mt_genome,
+        mt_annotation=mt_annotation,
+        processes=processes,
+    )
+    files = write_smallrna(result, outdir, inputs=list(fastqs))
+    click.echo(f"{outdir}: " + ", ".join(sorted(Path(p).name for p in files.values())))
+
+
 # --------------------------------------------------------------------------- shared outputs
 
 

@@ -5,7 +5,8 @@ exons); :func:`count_bam` assigns each alignment record to at most one of them a
 counts and a featureCounts-style summary; :func:`write_counts` writes both.
 
 How it works: BAM records are never turned into Python objects. The BGZF blocks are inflated with
-zlib (which releases the GIL) and a numba kernel (also GIL-free) walks the raw records, cuts each
+zlib, or isa-l where installed (both release the GIL), and a numba kernel (also GIL-free, in
+``_bam_kernel``) walks the raw records, cuts each
 CIGAR into aligned sections exactly as featureCounts' ``parse_bin`` does, and looks every section
 up with a binary search in a table of sorted, non-overlapping elementary intervals of the
 annotation, each carrying the set of (meta-feature, strand) pairs that cover it. Streaming needs no
@@ -30,8 +31,8 @@ The rules, checked against subread's ``readSummary.c`` (``process_line_buffer`` 
 7. no hit is ``Unassigned_NoFeatures``; one hit is ``Assigned``; several hits are
    ``Unassigned_Ambiguity`` unless ``allow_multi_overlap`` (``-O``), which gives each hit one
    count (``1/n`` with ``multimap="fraction"``, i.e. ``--fraction``);
-8. with ``multimap="fraction"`` a record adds ``1/NH``, computed in featureCounts' fixed point
-   (``65536 // NH`` sixty-five-thousand-five-hundred-and-thirty-sixths), so sums match exactly.
+8. with ``multimap="fraction"`` a record adds ``1/NH`` in featureCounts' fixed point,
+   ``(65536 // NH) / 65536``, so that sums match its output exactly.
 
 The summary counts records (alignments), as featureCounts does; with ``weights_from_name`` every
 record counts with the copy number in its name, in the counts and in the summary.
@@ -46,6 +47,7 @@ import os
 import queue
 import re
 import shutil
+import sys
 import tempfile
 import threading
 import time
@@ -92,7 +94,6 @@ _ASSIGNED, _UNMAPPED, _MAPQ, _MULTI, _SECONDARY, _NOFEAT, _AMBIG = 0, 1, 4, 8, 9
 _STRANDS = {"unstranded": 0, "forward": 1, "reverse": 2}
 _MULTIMAP = {"unique": 0, "all": 1, "fraction": 2}
 _FIXED_ONE = 65536  # featureCounts' NH_FRACTION_INT
-_MAX_SECTIONS = 10  # featureCounts' default --maxMOp
 
 try:  # isa-l's inflate is ~2x zlib's; it comes with cutadapt/xopen, zlib is the fallback
     from isal.isal_zlib import decompress as _inflate
@@ -104,7 +105,7 @@ except ImportError:  # pragma: no cover - depends on the environment
     _INFLATE_ERRORS = (zlib.error,)
 
 _BGZF_EOF = bytes.fromhex("1f8b08040000000000ff0600424302001b0003000000000000000000")
-_CHUNK = 1 << 20  # compressed bytes read at a time (~4-15 MB inflated)
+_CHUNK = 1 << 18  # compressed bytes read at a time (~1-4 MB inflated; reused memory)
 
 
 # ============================================================================================
@@ -181,6 +182,7 @@ def _sniff_annotation(path: Path) -> str:
         for n, line in enumerate(fh, 1):
             if n > 200:
                 break
+            line = line.lstrip("\ufeff") if n == 1 else line
             if line.startswith("##gff-version"):
                 gff_version = line.split()[1:2] == ["3"] if len(line.split()) > 1 else True
                 continue
@@ -259,6 +261,161 @@ def read_annotation(
     """
     p = check_readable(path, what="annotation file")
     fmt = _sniff_annotation(p)
+    parsed = _read_gtf_fast(p, feature_type, attribute) if fmt == "gtf" else None
+    if parsed is None:  # SAF, GFF3, or a GTF problem that the line-by-line reader will name
+        parsed = _read_lines(p, fmt, feature_type, attribute)
+    chroms, starts, ends, strands, ids, extra = parsed
+    if not len(ids):
+        found = "features" if fmt == "saf" else f"'{feature_type}' lines"
+        raise InputError(p, f"has no {found}; nothing to count against")
+    if isinstance(ids, pd.Categorical):  # categories already in order of first appearance
+        codes, features = ids.codes, [str(f) for f in ids.categories]
+    else:
+        codes, uniques = pd.factorize(pd.Series(ids, dtype=object), sort=False)
+        features = [str(f) for f in uniques]
+    exons = pd.DataFrame(
+        {
+            "chrom": pd.Series(chroms, dtype=object).to_numpy(),
+            "start": np.asarray(starts, dtype=np.int64),
+            "end": np.asarray(ends, dtype=np.int64),
+            "strand": pd.Series(strands, dtype=object).to_numpy(),
+            "feature": codes.astype(np.int64),
+        }
+    )
+    var = _annotation_var(features, exons, extra)
+    logger.info(
+        "%s: %s, %d %s features in %d meta-features on %d contigs",
+        p,
+        fmt.upper(),
+        len(exons),
+        feature_type,
+        len(features),
+        exons["chrom"].nunique(),
+    )
+    return Annotation(p, fmt, feature_type, attribute, features, exons, var)
+
+
+_Parsed = tuple[Any, Any, Any, Any, Any, dict[str, dict[str, str]]]
+
+
+def _attr_pattern(name: str) -> str:
+    return rf'(?:^|;)\s*{re.escape(name)}\s+(?:"([^"]*)"|([^;\s]+))'
+
+
+def _gtf_names(attrs: dict[str, str]) -> dict[str, str]:
+    out = {}
+    if attrs.get("gene_name"):
+        out["gene_name"] = attrs["gene_name"]
+    biotype = attrs.get("gene_biotype") or attrs.get("gene_type")  # Ensembl / GENCODE
+    if biotype:
+        out["gene_biotype"] = biotype
+    return out
+
+
+_NAME_PATTERNS = {
+    k: re.compile(_attr_pattern(k)) for k in ("gene_name", "gene_biotype", "gene_type")
+}
+
+
+_TEXT_CHUNK = 32 << 20
+
+
+def _text_chunks(path: Path) -> Iterator[tuple[bytes, int]]:
+    """The (decompressed) file in pieces: ``(buffer, end)`` where ``buffer[:end]`` ends at a
+    line end (the last piece at the end of the file)."""
+    kind = sniff_kind(path)
+    if kind == "gzip":
+        opener: Any = gzip.open
+    elif kind == "bzip2":
+        import bz2
+
+        opener = bz2.open
+    else:
+        opener = open
+    tail = b""
+    try:
+        with opener(path, "rb") as fh:
+            while True:
+                piece = fh.read(_TEXT_CHUNK)
+                if not piece:
+                    break
+                data = tail + piece if tail else piece
+                cut = data.rfind(b"\n") + 1
+                tail = data[cut:]
+                if cut:
+                    yield data, cut
+    except (EOFError, OSError, zlib.error) as exc:
+        raise InputError(path, f"compressed data is truncated or corrupt ({exc})") from None
+    if tail:
+        yield tail, len(tail)
+
+
+def _read_gtf_fast(path: Path, feature_type: str, attribute: str) -> _Parsed | None:
+    """A GTF scanned by numba (several times faster than Python line by line); None if a line
+    needs explaining, which the line-by-line reader then does."""
+    from ._bam_kernel import gtf_scan
+
+    ftype = np.frombuffer(feature_type.encode(), dtype=np.uint8)
+    key = np.frombuffer(attribute.encode(), dtype=np.uint8)
+    if not len(key) or not len(ftype):
+        return None
+    parts_int: list[np.ndarray] = []
+    chrom_names: list[str] = []
+    id_names: list[str] = []
+    first_attrs: dict[str, bytes] = {}
+    run_index: list[np.ndarray] = []  # per chunk: run number -> position in chrom/id names
+    line0 = 0
+    counts = np.zeros(3, dtype=np.int64)
+    err = np.zeros(2, dtype=np.int64)
+    for chunk, end in _text_chunks(path):
+        arr = np.frombuffer(chunk, dtype=np.uint8)
+        cap = end // 17 + 2  # a GTF line has 9 columns: at least 17 bytes
+        f_int = np.empty((cap, 5), dtype=np.int64)
+        runs = np.empty((2 * cap, 5), dtype=np.int64)  # untouched pages cost nothing
+        gtf_scan(arr, end, line0, ftype, key, f_int, runs, counts, err)
+        if err[0]:
+            return None
+        nf, nr = int(counts[0]), int(counts[1])
+        runs = runs[:nr]
+        where = np.empty(nr, dtype=np.int64)
+        for r, (kind, vs, ve, a, ae) in enumerate(runs.tolist()):
+            value = chunk[vs:ve].decode("utf-8", "replace")
+            if kind == 0:
+                where[r] = len(chrom_names)
+                chrom_names.append(value)
+            else:
+                where[r] = len(id_names)
+                id_names.append(value)
+                if value not in first_attrs:
+                    first_attrs[value] = chunk[a:ae]
+        parts_int.append(f_int[:nf])
+        run_index.append(where)
+        line0 = int(counts[2])
+    if not parts_int:
+        return None
+    f = np.concatenate(parts_int)
+    chrom_pos = np.concatenate([w[p[:, 3]] for w, p in zip(run_index, parts_int, strict=True)])
+    id_pos = np.concatenate([w[p[:, 4]] for w, p in zip(run_index, parts_int, strict=True)])
+    chroms = np.asarray(chrom_names, dtype=object)[chrom_pos]
+    run_codes, uniques = pd.factorize(pd.Series(id_names, dtype=object), sort=False)
+    ids = pd.Categorical.from_codes(run_codes[id_pos], categories=pd.Index(uniques, dtype=object))
+    strands = np.array(["+", "-", "."], dtype=object)[f[:, 2]]
+    extra: dict[str, dict[str, str]] = {}
+    for gid, raw in first_attrs.items():
+        text = raw.decode("utf-8", "replace")
+        found = {}
+        for k, pattern in _NAME_PATTERNS.items():
+            m = pattern.search(text)
+            if m:
+                found[k] = m.group(1) if m.group(1) is not None else m.group(2)
+        extra[gid] = _gtf_names(found)
+    return chroms, f[:, 0], f[:, 1], strands, ids, extra
+
+
+def _read_lines(path: Path, fmt: str, feature_type: str, attribute: str) -> _Parsed:
+    """Features line by line (faster than pandas' parser with string columns, and exact about
+    which line is wrong)."""
+    p = path
     chroms: list[str] = []
     starts: list[int] = []
     ends: list[int] = []
@@ -288,7 +445,7 @@ def read_annotation(
             strands.append(strand if strand in ("+", "-") else ".")
             ids.append(gid)
     else:
-        key = re.compile(rf'(?:^|;)\s*{re.escape(attribute)}\s+(?:"([^"]*)"|([^;\s]+))')
+        key = re.compile(_attr_pattern(attribute))
         # GFF3: every line with an ID, to resolve Parent chains; features wait for the end.
         gff_nodes: dict[str, dict[str, str]] = {}
         pending: list[tuple[int, dict[str, str]]] = []
@@ -300,7 +457,7 @@ def read_annotation(
                     f"{fmt.upper()} lines need 9 tab-separated columns, found {len(parts)}",
                     line=n,
                 )
-            chrom = parts[0]
+            chrom = sys.intern(parts[0])
             s, e = _coords(p, n, chrom, parts[3].strip(), parts[4].strip())
             is_feature = parts[2] == feature_type
             if fmt == "gtf":
@@ -316,10 +473,9 @@ def read_annotation(
                         "(choose another with attribute=...)",
                         line=n,
                     )
-                ids.append(gid)
+                ids.append(sys.intern(gid))
                 if gid not in extra:
-                    attrs = _gtf_attrs(parts[8])
-                    extra[gid] = {k: attrs[k] for k in ("gene_name", "gene_biotype") if k in attrs}
+                    extra[gid] = _gtf_names(_gtf_attrs(parts[8]))
             else:
                 attrs = _gff3_attrs(parts[8])
                 if "ID" in attrs:
@@ -348,31 +504,7 @@ def read_annotation(
                     names = {"gene_name": top.get("Name") or top.get("gene_name")}
                     names["gene_biotype"] = top.get("biotype") or top.get("gene_biotype")
                     extra[gid] = {k: v for k, v in names.items() if v}
-    if not ids:
-        found = "features" if fmt == "saf" else f"'{feature_type}' lines"
-        raise InputError(p, f"has no {found}; nothing to count against")
-    features = list(dict.fromkeys(ids))
-    index = {f: i for i, f in enumerate(features)}
-    exons = pd.DataFrame(
-        {
-            "chrom": chroms,
-            "start": np.asarray(starts, dtype=np.int64),
-            "end": np.asarray(ends, dtype=np.int64),
-            "strand": strands,
-            "feature": np.asarray([index[g] for g in ids], dtype=np.int64),
-        }
-    )
-    var = _annotation_var(features, exons, extra)
-    logger.info(
-        "%s: %s, %d %s features in %d meta-features on %d contigs",
-        p,
-        fmt.upper(),
-        len(exons),
-        feature_type,
-        len(features),
-        exons["chrom"].nunique(),
-    )
-    return Annotation(p, fmt, feature_type, attribute, features, exons, var)
+    return chroms, starts, ends, strands, ids, extra
 
 
 def _gff3_id(
@@ -400,39 +532,37 @@ def _gff3_id(
 def _annotation_var(
     features: list[str], exons: pd.DataFrame, extra: dict[str, dict[str, str]]
 ) -> pd.DataFrame:
-    """featureCounts' annotation columns: exons grouped by (chr, strand), Length of the union."""
-    groups: dict[int, list[tuple[str, str, int, int]]] = {i: [] for i in range(len(features))}
-    for chrom, s, e, strand, f in exons[["chrom", "start", "end", "strand", "feature"]].itertuples(
-        index=False
-    ):
-        groups[f].append((chrom, strand, s, e))
-    rows = []
+    """featureCounts' annotation columns: each meta-feature's distinct exons grouped by
+    (chr, strand) in order of appearance, sorted by start; Length counts the bases covered."""
+    ex = exons.drop_duplicates(["feature", "chrom", "strand", "start", "end"])
+    group = ex.groupby(["feature", "chrom", "strand"], sort=False).ngroup().to_numpy(np.int64)
+    feature = ex["feature"].to_numpy(np.int64)
+    start = ex["start"].to_numpy(np.int64)
+    end = ex["end"].to_numpy(np.int64)
+    order = np.lexsort((end, start, group, feature))
+    feature, group, start, end = feature[order], group[order], start[order], end[order]
+    # bases covered: each exon adds what reaches past the running max end of its group
+    rank = np.cumsum(np.r_[True, group[1:] != group[:-1]]) - 1
+    big = np.int64(1) << 33
+    runmax = np.maximum.accumulate(end + rank * big) - rank * big
+    prev = np.r_[np.int64(-1), runmax[:-1]]
+    prev[np.r_[True, rank[1:] != rank[:-1]]] = -1
+    gain = np.maximum(0, end - np.maximum(start - 1, prev))
+    length = np.bincount(feature, weights=gain, minlength=len(features)).astype(np.int64)
+    bounds = np.searchsorted(feature, np.arange(len(features) + 1))
+    chr_l = ex["chrom"].to_numpy()[order].tolist()
+    strand_l = ex["strand"].to_numpy()[order].tolist()
+    start_l = list(map(str, start.tolist()))
+    end_l = list(map(str, end.tolist()))
+    cols: dict[str, list[str]] = {"Chr": [], "Start": [], "End": [], "Strand": []}
     for i in range(len(features)):
-        items = groups[i]
-        keys = list(dict.fromkeys((c, st) for c, st, _, _ in items))
-        chr_l, start_l, end_l, strand_l, length = [], [], [], [], 0
-        for c, st in keys:
-            ivs = sorted({(s, e) for cc, sst, s, e in items if cc == c and sst == st})
-            cur_s, cur_e = ivs[0]
-            for s, e in ivs:
-                chr_l.append(c)
-                start_l.append(str(s))
-                end_l.append(str(e))
-                strand_l.append(st)
-            for s, e in ivs[1:]:
-                if s > cur_e + 1:
-                    length += cur_e - cur_s + 1
-                    cur_s, cur_e = s, e
-                else:
-                    cur_e = max(cur_e, e)
-            length += cur_e - cur_s + 1
-        rows.append(
-            (";".join(chr_l), ";".join(start_l), ";".join(end_l), ";".join(strand_l), length)
-        )
-    var = pd.DataFrame(
-        rows, columns=["Chr", "Start", "End", "Strand", "Length"], index=pd.Index(features)
-    )
-    var.index.name = "Geneid"
+        lo, hi = bounds[i], bounds[i + 1]
+        cols["Chr"].append(";".join(chr_l[lo:hi]))
+        cols["Start"].append(";".join(start_l[lo:hi]))
+        cols["End"].append(";".join(end_l[lo:hi]))
+        cols["Strand"].append(";".join(strand_l[lo:hi]))
+    var = pd.DataFrame(cols, index=pd.Index(features, name="Geneid"))
+    var["Length"] = length
     for key in ("gene_name", "gene_biotype"):
         values = [extra.get(g, {}).get(key) for g in features]
         if any(values):
@@ -484,11 +614,9 @@ def _build_index(annotation: Annotation) -> _Index:
     prev_max[0] = -1
     prev_max[1:] = runmax[:-1]
     new_iv = key_change | (start > prev_max)
-    iv_id = np.cumsum(new_iv) - 1
     first = np.flatnonzero(new_iv)
     m_chrom, m_strand, m_feat, m_start = chrom[first], strand[first], feat[first], start[first]
     m_end = np.maximum.reduceat(end, first) if len(first) else end[:0]
-    del iv_id
     # Elementary intervals per contig: cut at every start and every end + 1.
     shift = np.int64(1) << 33
     g_start = m_chrom * shift + m_start
@@ -552,23 +680,11 @@ def _contig_map(references: Sequence[str], contigs: Sequence[str]) -> np.ndarray
 _ERR_CORRUPT, _ERR_WEIGHT, _ERR_PAIRED, _ERR_REFID = 1, 2, 3, 4  # as in _bam_kernel
 
 
-def _kernel_source() -> Any:
-    """Import (compiling, or loading from numba's cache) the record-scanning kernel."""
+def _kernel() -> Any:
+    """The record-scanning kernel (numba compiles it once, then loads it from its cache)."""
     from ._bam_kernel import scan
 
     return scan
-
-
-_KERNEL: Any = None
-_KERNEL_LOCK = threading.Lock()
-
-
-def _kernel() -> Any:
-    global _KERNEL
-    with _KERNEL_LOCK:
-        if _KERNEL is None:
-            _KERNEL = _kernel_source()
-    return _KERNEL
 
 
 # ============================================================================================
@@ -1024,15 +1140,16 @@ def write_counts(
 ) -> tuple[Path, Path]:
     """Write the counts as a featureCounts-style table and the summary beside it.
 
-    The table has featureCounts' columns ``Geneid Chr Start End Strand Length`` and then one
-    column per sample (named by sample, not by BAM path), so ``mtncrna import`` reads it as
-    featureCounts output together with ``<path>.summary`` (``Status`` x samples). Both are
-    written atomically and never over an input (the BAMs and ``inputs``).
+    The table has featureCounts' columns ``Geneid Chr Start End Strand Length``, then
+    ``gene_name``/``gene_biotype`` where the annotation has them (as ``--extraAttributes``
+    would), then one column per sample (named by sample, not by BAM path), so ``mtncrna import``
+    reads it as featureCounts output together with ``<path>.summary`` (``Status`` x samples).
+    Both are written atomically and never over an input (the BAMs and ``inputs``).
     """
     out = Path(path)
-    table = result.annotation[["Chr", "Start", "End", "Strand", "Length"]].reindex(
-        result.counts.index
-    )
+    columns = ["Chr", "Start", "End", "Strand", "Length"]
+    columns += [c for c in ("gene_name", "gene_biotype") if c in result.annotation]
+    table = result.annotation[columns].reindex(result.counts.index)
     table = pd.concat([table, result.counts], axis=1).reset_index()
     guard = [*result.bams, *inputs]
     write_table(table, out, inputs=guard)

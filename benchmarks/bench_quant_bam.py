@@ -1,0 +1,405 @@
+"""Side-by-side speed and memory of BAM counting: mtncrna vs featureCounts and htseq-count.
+
+    python benchmarks/bench_quant_bam.py [--reads 4000000] [--repeats 3] [--workdir DIR]
+        [--htseq /tmp/htseq-venv/bin/htseq-count] [--gencode-like]
+
+Simulates (seed 20240601) a genome annotation and a coordinate-sorted single-end BAM with spliced
+reads, indels, antisense-overlapping genes, intergenic and unmapped reads, low-MAPQ reads and
+multi-mappers (NH:i:2/3, primary + secondary records), then times, each in its own process under
+``/usr/bin/time -v``:
+
+* ``mtncrna.quant.count_bam`` + ``write_counts`` (defaults: unstranded, unique alignments only),
+  with ``threads=1`` and ``threads=2``,
+* ``featureCounts -T 1 -a genes.gtf -o fc.txt sim.bam`` (Debian's subread),
+* ``htseq-count -f bam -r pos -s no -a 0 sim.bam genes.gtf`` (HTSeq installed in a throwaway
+  venv: ``python3 -m venv /tmp/htseq-venv && /tmp/htseq-venv/bin/pip install HTSeq==2.1.2``),
+
+best wall time of ``--repeats`` runs (htseq-count: one run). It first checks that mtncrna's
+counts and summary equal featureCounts' (defaults, and ``-s 1 -M --fraction -O -Q 10``).
+htseq-count applies other rules (it counts reads, not alignments, and drops reads overlapping
+two genes' exons differently), so only its speed is compared. ``--gencode-like`` also times
+both tools with a GENCODE-sized GTF, where loading the annotation dominates.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+SEED = 20240601
+READ_LEN = 50
+CONTIGS = {"chr1": 3_000_000, "chr2": 2_500_000, "chr3": 2_000_000, "chrM": 16_569}
+
+
+# --------------------------------------------------------------------------------------------
+# simulation
+# --------------------------------------------------------------------------------------------
+
+
+def simulate_annotation(rng: np.random.Generator, out: Path) -> list[tuple[str, str, list]]:
+    """Genes of 1-5 exons along each contig; every 7th gene gets an antisense partner overlapping
+    its last exon. Returns (gene_id, chrom, strand, exons) with 1-based inclusive exons."""
+    genes = []
+    lines = ["#!genome-build mtncrna-bench"]
+    n = 0
+    for chrom, length in CONTIGS.items():
+        pos = 1_000
+        while True:
+            n_exons = int(rng.integers(1, 6))
+            exon_lens = rng.integers(80, 600, n_exons)
+            intron_lens = rng.integers(60, 3_000, max(n_exons - 1, 0))
+            span = int(exon_lens.sum() + intron_lens.sum())
+            if pos + span + 1_000 > length:
+                break
+            strand = "+" if rng.random() < 0.5 else "-"
+            exons = []
+            p = pos
+            for i in range(n_exons):
+                exons.append((p, p + int(exon_lens[i]) - 1))
+                p += int(exon_lens[i]) + (int(intron_lens[i]) if i < n_exons - 1 else 0)
+            n += 1
+            genes.append((f"G{n:06d}", chrom, strand, exons))
+            if n % 7 == 0:  # antisense partner overlapping the last exon
+                s = exons[-1][0] + int(rng.integers(0, 60))
+                e = s + int(rng.integers(200, 900))
+                n += 1
+                genes.append((f"G{n:06d}", chrom, "-" if strand == "+" else "+", [(s, e)]))
+                pos = e
+            pos = max(pos, exons[-1][1]) + int(rng.integers(200, 4_000))
+    for gid, chrom, strand, exons in genes:
+        attrs = f'gene_id "{gid}"; gene_name "N{gid[1:]}";'
+        lo, hi = exons[0][0], max(e for _, e in exons)
+        lines.append(f"{chrom}\tsim\tgene\t{lo}\t{hi}\t.\t{strand}\t.\t{attrs}")
+        for s, e in exons:
+            lines.append(
+                f'{chrom}\tsim\texon\t{s}\t{e}\t.\t{strand}\t.\t{attrs} transcript_id "T{gid[1:]}";'
+            )
+    out.write_text("\n".join(lines) + "\n")
+    return genes
+
+
+def gencode_like(out: Path, n_genes: int = 60_000, seed: int = SEED) -> Path:
+    """A GENCODE-sized GTF (gene, 4 transcripts, 6 exons each, GENCODE's attributes): genes
+    fill chr1-chr3 of the simulated genome, the rest go to chr4-chr22 (absent from the BAM)."""
+    rng = np.random.default_rng(seed)
+    lines = ["##description: GENCODE-like, simulated by bench_quant_bam.py"]
+    chroms = [*CONTIGS][:3] + [f"chr{i}" for i in range(4, 23)]
+    limit = {c: CONTIGS.get(c, 250_000_000) - 10_000 for c in chroms}
+    c, pos = 0, 1_000
+    for g in range(n_genes):
+        if pos > limit[chroms[c]]:
+            c, pos = c + 1, 1_000
+        chrom, strand, gid = chroms[c], "+-"[g % 2], f"ENSG{g:011d}.{g % 9 + 1}"
+        common = f'gene_id "{gid}"; gene_type "protein_coding"; gene_name "GENE{g}"; level 2;'
+        lines.append(f"{chrom}\tHAVANA\tgene\t{pos}\t{pos + 5_000}\t.\t{strand}\t.\t{common}")
+        for t in range(4):
+            tid = f"ENST{4 * g + t:011d}.1"
+            tx = f'{common} transcript_id "{tid}"; transcript_type "protein_coding";'
+            lines.append(f"{chrom}\tHAVANA\ttranscript\t{pos}\t{pos + 5_000}\t.\t{strand}\t.\t{tx}")
+            for e in range(6):
+                s = pos + 800 * e + int(rng.integers(0, 40))
+                lines.append(
+                    f"{chrom}\tHAVANA\texon\t{s}\t{s + 150}\t.\t{strand}\t.\t{tx} "
+                    f'exon_number {e + 1}; exon_id "ENSE{6 * g + e:011d}.1"; tag "basic";'
+                )
+        pos += 6_000
+    out.write_text("\n".join(lines) + "\n")
+    return out
+
+
+def _spliced(exons: list, offset: int, length: int) -> tuple[int, str] | None:
+    """Place a read at transcript offset ``offset``: (1-based genome pos, CIGAR) or None."""
+    cigar, pos, left, prev_end = [], None, length, None
+    t = 0
+    for s, e in exons:
+        elen = e - s + 1
+        if t + elen <= offset:
+            t += elen
+            continue
+        start_in = max(offset - t, 0)
+        take = min(elen - start_in, left)
+        if pos is None:
+            pos = s + start_in
+        else:
+            cigar.append(f"{s - prev_end - 1}N")
+        cigar.append(f"{take}M")
+        left -= take
+        prev_end = s + start_in + take - 1
+        t += elen
+        if left == 0:
+            return pos, "".join(cigar)
+    return None
+
+
+def simulate_bam(n_reads: int, out_dir: Path, seed: int = SEED) -> tuple[Path, Path]:
+    """Write ``genes.gtf`` and a coordinate-sorted, indexed ``sim.bam`` in ``out_dir``."""
+    import pysam
+
+    rng = np.random.default_rng(seed)
+    gtf = out_dir / "genes.gtf"
+    genes = simulate_annotation(rng, gtf)
+    sam = out_dir / "sim.unsorted.sam"
+    header = ["@HD\tVN:1.6\tSO:unsorted"]
+    header += [f"@SQ\tSN:{c}\tLN:{n}" for c, n in CONTIGS.items()]
+    header.append("@PG\tID:sim\tPN:bench_quant_bam.py")
+    bases = np.frombuffer(b"ACGT", dtype=np.uint8)[rng.integers(0, 4, (n_reads, READ_LEN))]
+    quals = np.frombuffer(b"FF:,F", dtype=np.uint8)[rng.integers(0, 5, (n_reads, READ_LEN))]
+    contig_names = list(CONTIGS)
+    contig_lens = np.array(list(CONTIGS.values()))
+    kinds = rng.choice(
+        ["gene", "intergenic", "unmapped", "multi", "lowq", "indel"],
+        size=n_reads,
+        p=[0.78, 0.08, 0.02, 0.05, 0.04, 0.03],
+    )
+    gene_idx = rng.integers(0, len(genes), n_reads)
+    u = rng.random(n_reads)
+    with sam.open("w") as fh:
+        fh.write("\n".join(header) + "\n")
+        buf = []
+        for i in range(n_reads):
+            kind = kinds[i]
+            name = f"r{i}"
+            seq = bases[i].tobytes().decode()
+            qual = quals[i].tobytes().decode()
+            if kind == "unmapped":
+                buf.append(f"{name}\t4\t*\t0\t0\t*\t*\t0\t0\t{seq}\t{qual}")
+                continue
+            if kind in ("intergenic", "multi"):
+                c = int(rng.integers(0, 3))
+                p = int(rng.integers(1, contig_lens[c] - READ_LEN))
+                chrom, cigar, strand = contig_names[c], f"{READ_LEN}M", "."
+            else:
+                _, chrom, strand, exons = genes[gene_idx[i]]
+                tlen = sum(e - s + 1 for s, e in exons)
+                placed = _spliced(exons, int(u[i] * max(tlen - READ_LEN, 1)), READ_LEN)
+                if placed is None:
+                    continue
+                p, cigar = placed
+                if kind == "indel" and cigar == f"{READ_LEN}M":
+                    cigar = "20M2D30M" if u[i] < 0.5 else "20M2I28M"
+            if kind in ("intergenic", "multi"):
+                flag = 16 if rng.random() < 0.5 else 0
+            else:  # 80% sense reads, so that the strand options matter
+                flag = 16 if (strand == "-") != (rng.random() < 0.2) else 0
+            if kind == "multi":
+                nh = 2 if u[i] < 0.7 else 3
+                for h in range(nh):
+                    c2 = int(rng.integers(0, 3))
+                    p2 = p if h == 0 else int(rng.integers(1, contig_lens[c2] - READ_LEN))
+                    ch = chrom if h == 0 else contig_names[c2]
+                    f = flag | (256 if h else 0)
+                    buf.append(
+                        f"{name}\t{f}\t{ch}\t{p2}\t1\t{cigar}\t*\t0\t0\t{seq}\t{qual}"
+                        f"\tNH:i:{nh}\tHI:i:{h + 1}"
+                    )
+            else:
+                mapq = 3 if kind == "lowq" else 60
+                buf.append(
+                    f"{name}\t{flag}\t{chrom}\t{p}\t{mapq}\t{cigar}\t*\t0\t0\t{seq}\t{qual}\tNH:i:1"
+                )
+            if len(buf) >= 100_000:
+                fh.write("\n".join(buf) + "\n")
+                buf = []
+        if buf:
+            fh.write("\n".join(buf) + "\n")
+    bam = out_dir / "sim.bam"
+    pysam.sort("-@", "2", "-m", "1G", "--no-PG", "-o", str(bam), str(sam))
+    pysam.index(str(bam))
+    sam.unlink()
+    return bam, gtf
+
+
+# --------------------------------------------------------------------------------------------
+# timing
+# --------------------------------------------------------------------------------------------
+
+MTNCRNA_RUN = """
+import sys, time
+from mtncrna.quant import count_bam, write_counts
+t = time.perf_counter()
+kwargs = eval(sys.argv[3])
+result = count_bam(sys.argv[1], sys.argv[2], **kwargs)
+write_counts(result, sys.argv[4])
+print("count_seconds", time.perf_counter() - t)
+"""
+
+
+def timed(cmd: list[str], **kw) -> dict[str, float]:
+    kw.setdefault("stdout", subprocess.PIPE)
+    proc = subprocess.run(["/usr/bin/time", "-v", *cmd], stderr=subprocess.PIPE, text=True, **kw)
+    if proc.returncode != 0:
+        sys.exit(f"{cmd[0]} failed:\n{proc.stderr[-3000:]}")
+    wall = re.search(r"Elapsed \(wall clock\) time.*: (?:(\d+):)?(\d+):([\d.]+)", proc.stderr)
+    h, m, sec = wall.groups()
+    rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", proc.stderr).group(1))
+    inner = re.search(r"count_seconds ([\d.]+)", proc.stdout or "")
+    return {
+        "wall_s": int(h or 0) * 3600 + int(m) * 60 + float(sec),
+        "peak_mb": rss / 1024,
+        "count_s": float(inner.group(1)) if inner else float("nan"),
+    }
+
+
+def best(cmd: list[str], repeats: int, **kw) -> dict[str, float]:
+    runs = [timed(cmd, **kw) for _ in range(repeats)]
+    return min(runs, key=lambda r: r["wall_s"])
+
+
+def read_fc(path: Path):
+    import pandas as pd
+
+    table = pd.read_csv(path, sep="\t", comment="#", index_col=0)
+    summary = pd.read_csv(path.with_name(path.name + ".summary"), sep="\t", index_col=0)
+    return table.iloc[:, -1], summary.iloc[:, -1]
+
+
+def read_ours(path: Path):
+    import pandas as pd
+
+    table = pd.read_csv(path, sep="\t", index_col=0)
+    summary = pd.read_csv(path.with_name(path.name + ".summary"), sep="\t", index_col=0)
+    return table.iloc[:, -1], summary.iloc[:, -1]
+
+
+def compare(d: Path, bam: Path, gtf: Path, fc_args: list[str], kwargs: dict) -> str:
+    fc_out, mt_out = d / "fc_cmp.txt", d / "mt_cmp.tsv"
+    subprocess.run(
+        ["featureCounts", "-T", "1", *fc_args, "-a", str(gtf), "-o", str(fc_out), str(bam)],
+        check=True,
+        capture_output=True,
+    )
+    subprocess.run(
+        [sys.executable, "-c", MTNCRNA_RUN, str(bam), str(gtf), repr(kwargs), str(mt_out)],
+        check=True,
+        capture_output=True,
+    )
+    fc_counts, fc_summary = read_fc(fc_out)
+    mt_counts, mt_summary = read_ours(mt_out)
+    if "--fraction" in fc_args:
+        same_counts = bool((mt_counts.round(2).to_numpy() == fc_counts.to_numpy()).all())
+    else:
+        same_counts = bool((mt_counts.to_numpy() == fc_counts.to_numpy()).all())
+    same_summary = bool((mt_summary.to_numpy() == fc_summary.to_numpy()).all())
+    assigned = int(fc_summary["Assigned"])
+    return (
+        f"featureCounts {' '.join(fc_args) or '(defaults)'}: counts identical: {same_counts}, "
+        f"summary identical: {same_summary} ({assigned:,} assigned)"
+    )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--reads", type=int, default=4_000_000)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--htseq", default="/tmp/htseq-venv/bin/htseq-count")
+    ap.add_argument("--workdir", help="keep the simulated files here (reused if present)")
+    ap.add_argument(
+        "--gencode-like",
+        action="store_true",
+        help="also time both tools with a GENCODE-sized GTF (60,000 genes, 1.44 M exon lines)",
+    )
+    args = ap.parse_args()
+    if shutil.which("featureCounts") is None:
+        sys.exit("featureCounts is not installed (Debian: apt-get install subread)")
+    tmp = tempfile.TemporaryDirectory() if not args.workdir else None
+    d = Path(args.workdir or tmp.name)
+    d.mkdir(parents=True, exist_ok=True)
+    bam, gtf = d / "sim.bam", d / "genes.gtf"
+    if not (bam.exists() and gtf.exists()):
+        t = time.perf_counter()
+        simulate_bam(args.reads, d)
+        print(f"simulated {bam} in {time.perf_counter() - t:.0f} s", file=sys.stderr)
+    import pysam
+
+    stats = [line.split("\t") for line in pysam.idxstats(str(bam)).splitlines()]
+    n_records = sum(int(f[2]) + int(f[3]) for f in stats)
+    print(f"{n_records:,} records, {bam.stat().st_size / 2**20:.0f} MB BAM", file=sys.stderr)
+
+    for line in (
+        compare(d, bam, gtf, [], {}),
+        compare(
+            d,
+            bam,
+            gtf,
+            ["-s", "1", "-M", "--fraction", "-O", "-Q", "10"],
+            {
+                "strand": "forward",
+                "multimap": "fraction",
+                "allow_multi_overlap": True,
+                "min_mapq": 10,
+            },
+        ),
+    ):
+        print(line)
+
+    rows = {}
+    rows["featureCounts -T 1"] = best(
+        ["featureCounts", "-T", "1", "-a", str(gtf), "-o", str(d / "fc.txt"), str(bam)],
+        args.repeats,
+    )
+    for threads in (1, 2):
+        rows[f"mtncrna count_bam (threads={threads})"] = best(
+            [
+                sys.executable,
+                "-c",
+                MTNCRNA_RUN,
+                str(bam),
+                str(gtf),
+                repr({"threads": threads}),
+                str(d / "mt.tsv"),
+            ],
+            args.repeats,
+        )
+    if Path(args.htseq).exists():
+        with (d / "htseq.txt").open("w") as out:
+            rows["htseq-count 2.1.2"] = best(
+                [args.htseq, "-f", "bam", "-r", "pos", "-s", "no", "-a", "0", str(bam), str(gtf)],
+                1,
+                stdout=out,
+            )
+    else:
+        print(f"no htseq-count at {args.htseq}; skipped", file=sys.stderr)
+    if args.gencode_like:
+        big = d / "gencode_like.gtf"
+        if not big.exists():
+            gencode_like(big)
+        print(compare(d, bam, big, [], {}))
+        rows["featureCounts -T 1, GENCODE-sized GTF"] = best(
+            ["featureCounts", "-T", "1", "-a", str(big), "-o", str(d / "fc_big.txt"), str(bam)],
+            args.repeats,
+        )
+        rows["mtncrna count_bam, GENCODE-sized GTF"] = best(
+            [sys.executable, "-c", MTNCRNA_RUN, str(bam), str(big), "{}", str(d / "mt_big.tsv")],
+            args.repeats,
+        )
+    fc = rows["featureCounts -T 1"]["wall_s"]
+    ht = rows.get("htseq-count 2.1.2", {}).get("wall_s")
+    print()
+    print(
+        "| tool | wall s | records/s | peak MB | **vs featureCounts** | vs htseq-count "
+        "| count_bam alone s |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    for name, r in rows.items():
+        fc = rows[f"featureCounts -T 1{name[name.index(',') :] if ',' in name else ''}"]["wall_s"]
+        rate = n_records / r["wall_s"]
+        vs_ht = f"{ht / r['wall_s']:.1f}x" if ht and "," not in name else "-"
+        inner = f"{r['count_s']:.2f}" if r["count_s"] == r["count_s"] else "-"
+        print(
+            f"| {name} | {r['wall_s']:.2f} | {rate / 1e6:.2f} M | {r['peak_mb']:.0f} | "
+            f"**{fc / r['wall_s']:.2f}x** | {vs_ht} | {inner} |"
+        )
+    if tmp is not None:
+        tmp.cleanup()
+
+
+if __name__ == "__main__":
+    main()
