@@ -63,7 +63,11 @@ def size_factors(counts: np.ndarray, method: str = "ratio") -> np.ndarray:
             ok = use & (y[i] > 0)
             sf[i] = np.exp(np.median(logy[i, ok] - loggeo[ok])) if ok.any() else np.nan
         if not np.isfinite(sf).all():
-            raise MtncrnaError("a sample has no counts on the genes used for size factors")
+            bad = np.flatnonzero(~np.isfinite(sf))
+            raise MtncrnaError(
+                f"{len(bad)} sample(s) (positions {', '.join(str(b + 1) for b in bad[:5])}) "
+                "have no counts on the features used for size factors; remove empty libraries"
+            )
         return sf / np.exp(np.mean(np.log(sf)))
     raise MtncrnaError(f"unknown size factor method '{method}'; expected ratio, poscounts, auto")
 

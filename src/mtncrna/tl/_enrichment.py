@@ -136,6 +136,12 @@ def enrichment(
         )
         if control.sum() < 10:
             control = np.ones(sub.n_vars, dtype=bool)
+    if not control.all() and ((counts[:, control] > 0).sum(axis=1) < 5).any():
+        logger.warning(
+            "some libraries have fewer than 5 detected features outside the mtDNA-encoded and "
+            "known mtncRNAs; size factors use all features instead"
+        )
+        control = np.ones(sub.n_vars, dtype=bool)
     fit = engine.deseq(counts_df, X, size_factor_method="auto", control_features=control)
     c = engine.contrast_vector(X, fraction_key, mito, versus)
     res = engine.wald_test(
@@ -176,14 +182,16 @@ def enrichment(
             else np.zeros(sub.n_vars, bool)
         )
         is_m = (obs[fraction_key] == mito).to_numpy()
+        mt_enc &= (Y > 0).all(axis=0)  # detected in every library
         if mt_enc.sum() >= 3:
             sf_mt = engine.size_factors(Y[:, mt_enc], "auto")
-            sf[is_m] = sf_mt[is_m] * np.exp(
-                np.mean(np.log(sf[is_m])) - np.mean(np.log(sf_mt[is_m]))
-            )
+            shift = np.mean(np.log(sf[is_m])) - np.mean(np.log(sf_mt[is_m]))
+            sf[is_m] = sf_mt[is_m] * np.exp(shift)
             params["interaction_normalisation"] = "mito libraries on mtDNA-encoded RNAs"
         else:
-            params["interaction_normalisation"] = "control features (no mtDNA-encoded RNAs)"
+            params["interaction_normalisation"] = (
+                "control features (fewer than 3 mtDNA-encoded RNAs detected in every library)"
+            )
         fit_i = engine.deseq(counts_df, Xi, sample_size_factors=sf)
         inter = {}
         for name in names:
