@@ -617,10 +617,22 @@ def quant_bam_cmd(
     "--mt-annotation",
     type=click.Path(path_type=Path),
     default=None,
-    help="GTF/BED of the mitochondrial genes for --mt-genome.",
+    help="GTF/GFF3/BED of the mitochondrial genes for --mt-genome.",
 )
 @click.option(
-    "--processes", type=int, default=1, show_default=True, help="Samples quantified in parallel."
+    "--mismatches",
+    type=click.IntRange(0, 1),
+    default=1,
+    show_default=True,
+    help="Mismatches allowed when matching a read to a miRNA.",
+)
+@click.option(
+    "-p",
+    "--processes",
+    type=int,
+    default=1,
+    show_default=True,
+    help="Samples quantified in parallel.",
 )
 @click.option("-o", "--outdir", required=True, type=click.Path(path_type=Path))
 @handle_errors
@@ -635,6 +647,7 @@ def quant_smallrna_cmd(
     hairpin: Path | None,
     mt_genome: Path | None,
     mt_annotation: Path | None,
+    mismatches: int,
     processes: int,
     outdir: Path,
 ) -> None:
@@ -656,6 +669,7 @@ def quant_smallrna_cmd(
         hairpin=hairpin,
         mt_genome=mt_genome,
         mt_annotation=mt_annotation,
+        mismatches=mismatches,
         processes=processes,
     )
     files = write_smallrna(result, outdir, inputs=list(fastqs))

@@ -76,6 +76,35 @@ def make_adapter(sequence: str):
         raise InputError(None, f"adapter '{sequence}' is not a DNA sequence: {exc}") from None
 
 
+def adapter_locator(sequence: str):
+    """``f(read) -> (start, stop)`` of the 3' adapter in the read, or None: cutadapt's match.
+
+    This is :meth:`cutadapt.adapters.BackAdapter.match_to` without building its match object:
+    the adapter's k-mer pre-filter, then its aligner, exactly as ``match_to`` calls them. If a
+    cutadapt release changes those attributes, ``match_to`` itself is used.
+    """
+    adapter = make_adapter(sequence)
+    aligner = getattr(adapter, "aligner", None)
+    finder = getattr(adapter, "kmer_finder", None)
+    if aligner is None or finder is None or not hasattr(finder, "kmers_present"):
+        match_to = adapter.match_to
+
+        def slow(read: str) -> tuple[int, int] | None:
+            m = match_to(read)
+            return None if m is None else (m.rstart, m.rstop)
+
+        return slow
+    kmers_present, locate = finder.kmers_present, aligner.locate
+
+    def fast(read: str) -> tuple[int, int] | None:
+        if not kmers_present(read):
+            return None
+        hit = locate(read)
+        return None if hit is None else (hit[2], hit[3])
+
+    return fast
+
+
 def check_fastq(path: str | Path) -> Path:
     """Open ``path`` and read its first record; fail now, with the line, if it is not FASTQ."""
     import dnaio
@@ -103,8 +132,9 @@ def check_fastq(path: str | Path) -> Path:
             next(iter(reader), None)
     except FastqFormatError as exc:
         raise _format_error(p, exc) from None
-    except (EOFError, OSError, zlib.error) as exc:
-        raise InputError(p, f"cannot be decompressed ({exc}); is it a truncated copy?") from None
+    except (EOFError, OSError, zlib.error):
+        collapse(p, threads=0)  # a small file that ends early: this names the line
+        raise  # pragma: no cover (collapse raised)
     return p
 
 
@@ -128,13 +158,14 @@ def collapse(path: str | Path, *, threads: int = 1) -> tuple[Counter[str], int]:
     from dnaio.exceptions import FastqFormatError
 
     p = Path(path)
-    reader = dnaio.open(p, fileformat="fastq", open_threads=threads)
+    reader = None
     try:
+        reader = dnaio.open(p, fileformat="fastq", open_threads=threads)
         counts: Counter[str] = Counter(map(attrgetter("sequence"), reader))
     except FastqFormatError as exc:
         raise _format_error(p, exc) from None
     except (EOFError, OSError, zlib.error) as exc:
-        n = reader.number_of_records
+        n = reader.number_of_records if reader is not None else 0
         raise InputError(
             p,
             f"compressed data ends early or is corrupt after {n:,} complete records ({exc}); "
@@ -142,7 +173,8 @@ def collapse(path: str | Path, *, threads: int = 1) -> tuple[Counter[str], int]:
             line=4 * n + 1,
         ) from None
     finally:
-        reader.close()
+        if reader is not None:
+            reader.close()
     n_reads = reader.number_of_records
     counts = _check_alphabet(p, counts)
     return counts, n_reads
@@ -182,7 +214,7 @@ class TrimmedPart:
     """Trimming of some distinct reads: insert -> reads (and -> UMIs), QC counters, lengths."""
 
     counts: dict[str, int]
-    umis: dict[str, set[str]] | None
+    umis: dict[str, dict[str, int]] | None  # insert -> UMI -> reads
     qc: dict[str, int]
     lengths: dict[int, int]
 
@@ -206,26 +238,25 @@ def trim_uniques(
     3. Adapter found and nothing left: an adapter dimer.
     4. Insert shorter than ``min_length`` or longer than ``max_length``: too short / too long.
     5. With UMIs, the ``umi_length`` bases after the adapter are the UMI; a read whose UMI is
-       not complete is counted as ``umi_missing``. :func:`merge_parts` then counts an insert's
-       distinct UMIs (``molecules``).
+       not complete is counted as ``umi_missing``. Reads per (insert, UMI) are kept for the
+       deduplication (see ``mtncrna.quant._smallrna``).
     """
-    adapter = make_adapter(kit.adapter)
-    match_to = adapter.match_to
+    locate = adapter_locator(kit.adapter)
     r5, r3, ul = kit.random_5p, kit.random_3p, kit.umi_length
     inserts: dict[str, int] = {}
-    umis: dict[str, set[str]] = {}
+    umis: dict[str, dict[str, int]] = {}
     lengths: Counter[int] = Counter()
     reads_in = with_adapter = dimer = short = long_ = umi_missing = 0
     for seq, n in items:
         reads_in += n
-        m = match_to(seq)
+        m = locate(seq)
         if m is None:
             insert = seq[r5:] if r5 else seq
             umi_seq = ""
         else:
             with_adapter += n
-            insert = seq[: m.rstart]
-            umi_seq = seq[m.rstop : m.rstop + ul] if ul else ""
+            insert = seq[: m[0]]
+            umi_seq = seq[m[1] : m[1] + ul] if ul else ""
             if r5 or r3:
                 k = len(insert)
                 insert = insert[r5 : k - r3] if k > r5 + r3 else ""
@@ -243,11 +274,11 @@ def trim_uniques(
             if len(umi_seq) < ul:
                 umi_missing += n
                 continue
-            seen = umis.get(insert)
-            if seen is None:
-                umis[insert] = {umi_seq}
+            per = umis.get(insert)
+            if per is None:
+                umis[insert] = {umi_seq: n}
             else:
-                seen.add(umi_seq)
+                per[umi_seq] = per.get(umi_seq, 0) + n
         lengths[k] += n
         inserts[insert] = inserts.get(insert, 0) + n
     qc = {
@@ -263,33 +294,33 @@ def trim_uniques(
     return TrimmedPart(inserts, umis if umi else None, qc, dict(lengths))
 
 
-def merge_parts(parts: list[TrimmedPart]) -> tuple[dict[str, int], dict[str, int], dict[int, int]]:
-    """Join the trimming of a sample's parts: (insert -> count, QC counters, length histogram).
-
-    The count is reads, or distinct UMIs when the parts carry UMIs (``molecules``).
-    """
+def merge_parts(
+    parts: list[TrimmedPart],
+) -> tuple[dict[str, int], dict[str, int], dict[int, int], dict[str, dict[str, int]] | None]:
+    """Join the trimming of a sample's parts: (insert -> reads, QC counters, length histogram,
+    insert -> UMI -> reads or None)."""
     qc: Counter[str] = Counter()
     lengths: Counter[int] = Counter()
     for part in parts:
         qc.update(part.qc)
         lengths.update(part.lengths)
     if len(parts) == 1:
-        p = parts[0]
-        counts = p.counts if p.umis is None else {k: len(v) for k, v in p.umis.items()}
-    elif parts[0].umis is None:
+        counts, umis = parts[0].counts, parts[0].umis
+    else:
         counts = {}
         for part in parts:
             for k, v in part.counts.items():
                 counts[k] = counts.get(k, 0) + v
-    else:
-        umis: dict[str, set[str]] = {}
-        for part in parts:
-            for k, v in part.umis.items():  # type: ignore[union-attr]
-                if k in umis:
-                    umis[k] |= v
-                else:
-                    umis[k] = v
-        counts = {k: len(v) for k, v in umis.items()}
-    out = {k: int(qc.get(k, 0)) for k in (*parts[0].qc, "molecules")}
-    out["molecules"] = sum(counts.values())
-    return counts, out, dict(lengths)
+        umis = None
+        if parts[0].umis is not None:
+            umis = {}
+            for part in parts:
+                for k, per in part.umis.items():  # type: ignore[union-attr]
+                    have = umis.get(k)
+                    if have is None:
+                        umis[k] = dict(per)
+                    else:
+                        for u, n in per.items():
+                            have[u] = have.get(u, 0) + n
+    out = {k: int(qc.get(k, 0)) for k in parts[0].qc}
+    return counts, out, dict(lengths), umis

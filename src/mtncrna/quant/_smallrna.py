@@ -16,7 +16,8 @@ sequence and carries the count along:
    mtDNA first (exact; CCA/CC/C tails on mt-tRNA 3' ends), then miRNA isomiRs (5' end within
    +-2 nt and 3' end within +-3 nt of the mature ends in the hairpin, 0-3 non-templated 3' A/U),
    then the same two with one mismatch; ties between miRNAs become one ``a/b`` feature.
-4. **count** per sample; samples are collapsed and trimmed in parallel (``processes``).
+4. **count** per sample; with ``processes`` > 1 samples run in parallel, or one sample's reads
+   are dealt to several processes.
 
 Outputs (:func:`write_smallrna`): ``counts_mature.tsv``, ``isomirs.tsv``, ``mt_fragments.tsv``,
 ``qc.tsv`` and ``provenance.json``; the first three load with :func:`mtncrna.read_counts`.
@@ -24,12 +25,14 @@ Outputs (:func:`write_smallrna`): ``counts_mature.tsv``, ``isomirs.tsv``, ``mt_f
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import hashlib
 import logging
 import multiprocessing as mp
 import time
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -105,7 +108,9 @@ class SmallRnaResult:
     Attributes
     ----------
     counts
-        Features x samples (integers): every mature miRNA of the reference (miRBase names), each
+        Features x samples (integers: reads, or molecules with UMIs, deduplicated per feature and
+        UMI and credited to the molecule's most-read insert): every mature miRNA of the reference
+        (miRBase names), each
         tie of several miRNAs seen in the data (``name1/name2``), then every mt-tRNA and mt-rRNA
         gene (``MT-TF``, ``MT-RNR2``...) with its *sense* fragments (CCA-tailed or not).
     isomirs
@@ -177,11 +182,12 @@ class _SampleCounts:
     """One sample after collapse, trim and assignment (what a worker sends back)."""
 
     sample: str
-    counts: dict[str, int]
+    counts: dict[str, int]  # reads per insert
     qc: dict[str, int]
     lengths: dict[int, int]
     n_unique_reads: int
-    calls: dict[str, MirnaCall | MtCall | None]
+    calls: dict[str, MirnaCall | MtCall]  # assigned inserts only
+    umis: dict[str, dict[str, int]] | None = None  # insert -> UMI -> reads
 
 
 @dataclass
@@ -215,13 +221,16 @@ def _raise_if_error(res: Any) -> Any:
     return res
 
 
-def _assign(assigner: Assigner, inserts) -> dict[str, MirnaCall | MtCall | None]:
-    """Calls of the inserts the assigner has not seen yet (and caches them)."""
+def _assign(assigner: Assigner, inserts) -> dict[str, MirnaCall | MtCall]:
+    """Calls of the inserts not assigned before; only assigned inserts are kept (and cached),
+    so memory follows what the reference explains, not every distinct insert of every sample."""
     cache, assign = assigner.cache, assigner.assign
     new = {}
     for r in inserts:
         if r not in cache:
-            cache[r] = new[r] = assign(r)
+            c = assign(r)
+            if c is not None:
+                cache[r] = new[r] = c
     return new
 
 
@@ -235,7 +244,7 @@ def _do_sample(job: _Job, assigner: Assigner, threads: int = 1) -> _SampleCounts
     t0 = time.perf_counter()
     raw, n_reads = collapse(job.path, threads=threads)
     t1 = time.perf_counter()
-    counts, qc, lengths = merge_parts([_trim(job, raw.items())])
+    counts, qc, lengths, umis = merge_parts([_trim(job, raw.items())])
     t2 = time.perf_counter()
     calls = _assign(assigner, counts)
     logger.info(
@@ -249,22 +258,14 @@ def _do_sample(job: _Job, assigner: Assigner, threads: int = 1) -> _SampleCounts
         t2 - t1,
         time.perf_counter() - t2,
     )
-    return _SampleCounts(job.sample, counts, qc, lengths, len(raw), calls)
+    return _SampleCounts(job.sample, counts, qc, lengths, len(raw), calls, umis)
 
 
 def _worker_sample(i: int) -> _SampleCounts | dict:
     try:
-        return _do_sample(_SHARED["jobs"][i], _SHARED["assigner"])
-    except MtncrnaError as exc:
-        return _error_data(exc)
-
-
-def _worker_chunk(i: int) -> tuple[TrimmedPart, dict[str, MirnaCall | MtCall | None]] | dict:
-    try:
-        items, n = _SHARED["items"], _SHARED["n_chunks"]
-        step = -(-len(items) // n)
-        part = _trim(_SHARED["job"], items[i * step : (i + 1) * step])
-        return part, _assign(_SHARED["assigner"], part.counts if part.umis is None else part.umis)
+        assigner = _SHARED["assigner"]
+        assigner.cache = {}  # one sample at a time: keep a worker's memory to one sample
+        return _do_sample(_SHARED["jobs"][i], assigner)
     except MtncrnaError as exc:
         return _error_data(exc)
 
@@ -280,23 +281,35 @@ def _samples_parallel(jobs: list[_Job], assigner: Assigner, processes: int, ctx)
         _SHARED.clear()
 
 
+def _worker_slice(i: int) -> tuple[TrimmedPart, dict[str, MirnaCall | MtCall]] | dict:
+    """Trim and assign every ``n``-th distinct read of the sample the parent collapsed."""
+    try:
+        items, n = _SHARED["items"], _SHARED["n_slices"]
+        part = _trim(_SHARED["job"], items[i::n])
+        return part, _assign(_SHARED["assigner"], part.counts)
+    except MtncrnaError as exc:
+        return _error_data(exc)
+
+
 def _sample_split(job: _Job, assigner: Assigner, processes: int, ctx) -> _SampleCounts:
-    """One sample on several cores: collapse here, then trim and assign its distinct reads in
-    ``processes`` slices (the workers inherit the reads and the index by forking)."""
+    """One sample on several cores: collapse here, then trim and assign the distinct reads in
+    ``processes`` disjoint slices, one here and the others in workers forked afterwards (so they
+    share the reads and the index without copying them)."""
     t0 = time.perf_counter()
     raw, n_reads = collapse(job.path, threads=1)
     t1 = time.perf_counter()
-    _SHARED.update(items=list(raw.items()), n_chunks=processes, job=job, assigner=assigner)
+    _SHARED.update(items=list(raw.items()), n_slices=processes, job=job, assigner=assigner)
     try:
-        with ctx.Pool(processes) as pool:
-            out = [_raise_if_error(r) for r in pool.map(_worker_chunk, range(processes))]
+        with ctx.Pool(processes - 1) as pool:
+            others = pool.map_async(_worker_slice, range(1, processes))
+            mine = _worker_slice(0)  # this process takes the first slice meanwhile
+            out = [_raise_if_error(r) for r in (mine, *others.get())]
     finally:
         _SHARED.clear()
-    counts, qc, lengths = merge_parts([part for part, _ in out])
-    calls: dict[str, MirnaCall | MtCall | None] = {}
+    counts, qc, lengths, umis = merge_parts([part for part, _ in out])
+    calls: dict[str, MirnaCall | MtCall] = {}
     for _, c in out:
         calls.update(c)
-    assigner.cache.update(calls)
     logger.info(
         "%s: %d reads, %d distinct (collapse %.1f s), %d distinct inserts (trim + assign "
         "%.1f s on %d processes)",
@@ -308,7 +321,35 @@ def _sample_split(job: _Job, assigner: Assigner, processes: int, ctx) -> _Sample
         time.perf_counter() - t1,
         processes,
     )
-    return _SampleCounts(job.sample, counts, qc, lengths, len(raw), calls)
+    return _SampleCounts(job.sample, counts, qc, lengths, len(raw), calls, umis)
+
+
+def _molecules(
+    umis: dict[str, dict[str, int]], calls: Mapping[str, MirnaCall | MtCall]
+) -> dict[str, int]:
+    """Molecules per insert: one per (feature, UMI), given to the insert with most reads.
+
+    Reads of one molecule share its UMI; a sequencing error in the insert makes another
+    distinct insert of the same feature (miRNA, or mt fragment coordinates), which must not count
+    as a second molecule. So UMIs are deduplicated per feature and each molecule is credited to
+    its most-read insert (ties: the alphabetically first). Unassigned inserts are deduplicated
+    per insert. Errors inside the UMI itself are not corrected.
+    """
+    best: dict[tuple, tuple[int, str]] = {}
+    for ins, per in umis.items():
+        c = calls.get(ins)
+        if c is None:
+            feature: object = ins
+        elif type(c) is MirnaCall:
+            feature = c.mirna
+        else:
+            feature = (c.gene, c.strand, c.start, c.end, c.tail)
+        for u, n in per.items():
+            key = (feature, u)
+            cur = best.get(key)
+            if cur is None or n > cur[0] or (n == cur[0] and ins < cur[1]):
+                best[key] = (n, ins)
+    return dict(Counter(ins for _, ins in best.values()))
 
 
 def _run(jobs: list[_Job], assigner: Assigner, processes: int):
@@ -367,7 +408,11 @@ def quantify_smallrna(
     mismatches
         0, or 1 (default) to also accept inserts with one mismatch (tiers 3 and 4 of the rules).
     processes
-        Samples collapsed and trimmed at once (one process each; the parent assigns).
+        Processes to use. With at least as many samples, each process collapses, trims and
+        assigns one sample at a time; with fewer, each sample is collapsed here and its distinct
+        reads are trimmed and assigned by ``processes`` workers. Needs the ``fork`` start method
+        (Linux); elsewhere everything runs in this process. Memory: one collapsed sample per
+        process plus the inserts the reference explains.
 
     Returns
     -------
@@ -375,6 +420,51 @@ def quantify_smallrna(
         counts / isomirs / mt_fragments / qc frames; see :class:`SmallRnaResult` for the layout
         and :mod:`mtncrna.quant._smallrna_ref` for the assignment rules.
     """
+    # The work allocates millions of small objects and no reference cycles: the cyclic
+    # collector would only rescan them (1-3 s on 10 M reads), so it is paused meanwhile.
+    with _gc_paused():
+        return _quantify(
+            fastqs,
+            kit=kit,
+            adapter=adapter,
+            umi=umi,
+            min_length=min_length,
+            max_length=max_length,
+            mature=mature,
+            hairpin=hairpin,
+            mt_genome=mt_genome,
+            mt_annotation=mt_annotation,
+            mismatches=mismatches,
+            processes=processes,
+        )
+
+
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+def _quantify(
+    fastqs: PathLike | Sequence[PathLike] | Mapping[str, PathLike],
+    *,
+    kit: str,
+    adapter: str | None,
+    umi: bool | None,
+    min_length: int,
+    max_length: int,
+    mature: PathLike | None,
+    hairpin: PathLike | None,
+    mt_genome: PathLike | None,
+    mt_annotation: PathLike | None,
+    mismatches: int,
+    processes: int,
+) -> SmallRnaResult:
     t0 = time.perf_counter()
     k, use_umi = _resolve_kit(kit, adapter, umi)
     if not (isinstance(min_length, int) and isinstance(max_length, int)) or not (
@@ -408,9 +498,15 @@ def quantify_smallrna(
     assigner = Assigner(ref, mismatches=mismatches)
     logger.info("reference index built in %.1f s", time.perf_counter() - t_index)
     agg = _Aggregator(samples, ref, min_length, max_length)
+    cache = assigner.cache
     for res in _run(jobs, assigner, processes):
-        assigner.cache.update(res.calls)
-        agg.add(res, assigner.cache)
+        cache.update(res.calls)
+        res.qc["unique_inserts"] = len(res.counts)
+        if res.umis is not None:
+            res.counts = _molecules(res.umis, cache)
+            res.umis = None
+        res.qc["molecules"] = sum(res.counts.values())
+        agg.add(res, cache)
         logger.info(
             "%s: %d of %d %s assigned",
             res.sample,
@@ -449,7 +545,7 @@ def quantify_smallrna(
         "samples": samples,
     }
     logger.info(
-        "quantified %d sample(s) in %.1f s (%d distinct inserts)",
+        "quantified %d sample(s) in %.1f s (%d distinct inserts assigned)",
         len(samples),
         time.perf_counter() - t0,
         len(assigner.cache),
@@ -471,16 +567,20 @@ class _Aggregator:
         self.frag: dict[tuple, list[int]] = {}
         self.qc: dict[str, dict[str, int]] = {}
 
-    def add(self, res: _SampleCounts, cache: Mapping[str, MirnaCall | MtCall | None]) -> None:
+    def add(self, res: _SampleCounts, cache: Mapping[str, MirnaCall | MtCall]) -> None:
+        """Count one sample; ``cache`` holds the call of every assigned insert (others are
+        unassigned)."""
         j = self.col[res.sample]
         n_samples = len(self.samples)
         cats: Counter[str] = Counter()
         iso, frag = self.iso, self.frag
-        for ins, n in res.counts.items():
+        counts = res.counts
+        assigned = 0
+        for ins in counts.keys() & cache.keys():
+            n = counts[ins]
             c = cache[ins]
-            if c is None:
-                cats["unassigned"] += n
-            elif type(c) is MirnaCall:
+            assigned += n
+            if type(c) is MirnaCall:
                 cats["mirna"] += n
                 if c.n_tied > 1:
                     cats["mirna_ambiguous"] += n
@@ -495,16 +595,16 @@ class _Aggregator:
                 if row is None:
                     row = frag[key] = [0] * n_samples
                 row[j] += n
+        cats["unassigned"] = sum(counts.values()) - assigned
         qc = dict(res.qc)
         for key in ("mirna", "mirna_ambiguous", "mt_trna", "mt_rrna", "mt_other", "unassigned"):
             qc[key] = cats.get(key, 0)
         qc["unique_reads"] = res.n_unique_reads
-        qc["unique_inserts"] = len(res.counts)
         for n in range(self.min_length, self.max_length + 1):
             qc[f"len_{n}"] = res.lengths.get(n, 0)
         self.qc[res.sample] = qc
 
-    def result(self, cache: Mapping[str, MirnaCall | MtCall | None]) -> SmallRnaResult:
+    def result(self, cache: Mapping[str, MirnaCall | MtCall]) -> SmallRnaResult:
         samples = self.samples
         hairpins = self.ref.hairpins
         # isomiRs

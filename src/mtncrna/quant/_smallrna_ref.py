@@ -27,7 +27,9 @@ import logging
 import re
 from collections import defaultdict
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
+from typing import NamedTuple
 
 from .._errors import InputError
 
@@ -80,8 +82,12 @@ class SmallRnaReference:
 # ------------------------------------------------------------------------------------ loading
 
 
+@lru_cache(maxsize=1)
 def bundled_reference() -> SmallRnaReference:
-    """miRBase 22 human mature miRNAs in their hairpins, and the rCRS with its 37 genes."""
+    """miRBase 22 human mature miRNAs in their hairpins, and the rCRS with its 37 genes.
+
+    Built once per process; treat it as read-only.
+    """
     import pandas as pd
 
     from ..reference import load_reference, reference_dir
@@ -222,12 +228,15 @@ def _gene_class(name: str, biotype: str) -> str:
     return "mt-mRNA" if biotype else "other"
 
 
+_GENE_TYPES = frozenset({"gene", "ncRNA_gene", "pseudogene", "tRNA_gene", "rRNA_gene"})
+
+
 def read_mt_annotation(path: str | Path, contig: str, length: int) -> list[MtGene]:
-    """Genes from a GTF/GFF3 (``gene`` lines, else exons merged per gene) or a BED6 file.
+    """Genes from a GTF/GFF3 (gene lines, else exons merged per gene) or a BED6 file.
 
     Only rows on ``contig`` (or on any name of the mitochondrial contig) are used. Class from
-    ``gene_biotype``/``gene_type`` (Mt_tRNA, Mt_rRNA, protein_coding), else from the name
-    (MT-T*/TRN* tRNA, MT-RNR*/RNR* rRNA).
+    ``gene_biotype``/``gene_type``/``biotype`` (Mt_tRNA, Mt_rRNA, protein_coding), else from the
+    name (MT-T*/TRN* tRNA, MT-RNR*/RNR* rRNA).
     """
     from ..io._text import read_bytes
     from ..reference import is_mt_contig
@@ -243,7 +252,7 @@ def read_mt_annotation(path: str | Path, contig: str, length: int) -> list[MtGen
             continue
         f = raw.rstrip("\n\r").split("\t")
         rows.append((i, f))
-        if len(f) >= 9 and f[2] == "gene":
+        if len(f) >= 9 and f[2] in _GENE_TYPES:
             has_gene_lines = True
     if not rows:
         raise InputError(p, "annotation has no rows")
@@ -266,7 +275,7 @@ def read_mt_annotation(path: str | Path, contig: str, length: int) -> list[MtGen
         else:
             if len(f) < 9:
                 raise InputError(p, f"GTF/GFF row has {len(f)} columns, expected 9", line=i)
-            if f[2] != ("gene" if has_gene_lines else "exon"):
+            if (f[2] not in _GENE_TYPES) if has_gene_lines else (f[2] != "exon"):
                 continue
             chrom, strand = f[0], f[6]
             try:
@@ -284,7 +293,9 @@ def read_mt_annotation(path: str | Path, contig: str, length: int) -> list[MtGen
                 or attrs.get("ID")
                 or f"{chrom}:{start}-{end}"
             )
-            biotype = attrs.get("gene_biotype") or attrs.get("gene_type") or ""
+            biotype = (
+                attrs.get("gene_biotype") or attrs.get("gene_type") or attrs.get("biotype") or ""
+            )
         if chrom != contig and not (is_mt_contig(chrom) and is_mt_contig(contig)):
             continue
         if strand not in ("+", "-"):
@@ -408,8 +419,7 @@ def _place_matures(
 # ---------------------------------------------------------------------------------- calls
 
 
-@dataclass(frozen=True, slots=True)
-class MirnaCall:
+class MirnaCall(NamedTuple):
     """An insert assigned to a miRNA (or to a tie of several, ``mirna`` = ``a/b``)."""
 
     mirna: str
@@ -431,8 +441,7 @@ class MirnaCall:
         return self.end - self.mature_end
 
 
-@dataclass(frozen=True, slots=True)
-class MtCall:
+class MtCall(NamedTuple):
     """An insert from the mt genome: strand of the insert, 1-based templated span, CCA tail."""
 
     gene: str
@@ -500,21 +509,21 @@ class MtIndex:
     def _find(self, q: str) -> list[tuple[str, int]]:
         """Exact occurrences ``(strand, position)`` of ``q`` on either strand."""
         n = len(q)
-        for k in _SEEDS:
-            if n >= k:
-                cands = self.seeds[k].get(q[:k])
-                if not cands:
-                    return []
-                seq = self.seq
-                return [(st, p) for st, p in cands if seq[st].startswith(q, p)]
-        return [(st, p) for st, s in self.seq.items() for p in _occurrences(s, q)]
+        if n < 8:
+            return [(st, p) for st, s in self.seq.items() for p in _occurrences(s, q)]
+        k = 16 if n >= 16 else 12 if n >= 12 else 10 if n >= 10 else 8
+        cands = self.seeds[k].get(q[:k])
+        if not cands:
+            return []
+        seq = self.seq
+        return [(st, p) for st, p in cands if seq[st].startswith(q, p)]
 
     def _find1(self, q: str) -> list[tuple[str, int]]:
         """Occurrences of ``q`` with exactly one mismatch (``len(q)`` >= 16: one half is exact)."""
         n = len(q)
         if n < 16:
             return []
-        k = next(k for k in _SEEDS if 2 * k <= n)
+        k = 16 if n >= 32 else 12 if n >= 24 else 10 if n >= 20 else 8
         seeds = self.seeds[k]
         a = seeds.get(q[:k], ())
         off = n - k
@@ -645,11 +654,14 @@ class MirnaIndex:
             b = self.right.get(m, empty).get(t[h:], ())
             if not a and not b:
                 continue
+            vseq = self.vseq
             for vid in set(a).union(b):
-                pos = _one_mismatch(t, self.vseq[vid])
+                pos = _one_mismatch(t, vseq[vid])
                 if pos >= 0:
                     cands.append((k, vid, pos))
-        return self._pick(cands, r) if cands else None
+            if cands:  # a longer non-templated tail can only score worse
+                return self._pick(cands, r)
+        return None
 
     def _pick(self, cands: list[tuple[int, int, int]], r: str) -> MirnaCall:
         scored = []
@@ -689,18 +701,12 @@ class Assigner:
     _FILTER_MIN = 23
 
     def __init__(self, ref: SmallRnaReference, *, mismatches: int = 1) -> None:
-        self.mt = MtIndex(ref.mt_genome, ref.mt_genes)
-        self.mirna = MirnaIndex(ref)
+        if ref is bundled_reference():
+            self.mt, self.mirna, self._first, self._second = _bundled_indexes()
+        else:
+            self.mt, self.mirna, self._first, self._second = _build_indexes(ref)
         self.mismatches = mismatches
-        self.cache: dict[str, MirnaCall | MtCall | None] = {}
-        mt10 = set(self.mt.seeds[10])
-        first, second = set(mt10), set(mt10)
-        for _, hname, ms, _ in ref.sites:
-            h = ref.hairpins[hname]
-            for st in range(max(0, ms - MAX_5P_SHIFT), ms + MAX_5P_SHIFT + 1):
-                first.add(h[st : st + 10])
-                second.add(h[st + 10 : st + 20])
-        self._first, self._second = first, second
+        self.cache: dict[str, MirnaCall | MtCall] = {}  # assigned inserts
 
     def assign(self, r: str) -> MirnaCall | MtCall | None:
         """The call of one insert (not cached)."""
@@ -717,10 +723,21 @@ class Assigner:
             c = mt(r, 1) or mirna(r, 1)
         return c
 
-    def assign_many(self, inserts) -> None:
-        """Fill the cache for every insert not seen before."""
-        cache = self.cache
-        assign = self.assign
-        for r in inserts:
-            if r not in cache:
-                cache[r] = assign(r)
+
+def _build_indexes(ref: SmallRnaReference) -> tuple[MtIndex, MirnaIndex, set[str], set[str]]:
+    mt = MtIndex(ref.mt_genome, ref.mt_genes)
+    mirna = MirnaIndex(ref)
+    mt10 = set(mt.seeds[10])
+    first, second = set(mt10), set(mt10)
+    for _, hname, ms, _ in ref.sites:
+        h = ref.hairpins[hname]
+        for st in range(max(0, ms - MAX_5P_SHIFT), ms + MAX_5P_SHIFT + 1):
+            first.add(h[st : st + 10])
+            second.add(h[st + 10 : st + 20])
+    return mt, mirna, first, second
+
+
+@lru_cache(maxsize=1)
+def _bundled_indexes() -> tuple[MtIndex, MirnaIndex, set[str], set[str]]:
+    """The bundled reference's indexes, built once per process (they are never modified)."""
+    return _build_indexes(bundled_reference())

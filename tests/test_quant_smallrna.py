@@ -1,0 +1,479 @@
+"""Small-RNA quantification from FASTQ: accuracy on simulated reads, hand-built cases, outputs,
+custom references and clear errors for bad input."""
+
+from __future__ import annotations
+
+import gzip
+import importlib.util
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import mtncrna as mt
+from mtncrna import InputError
+from mtncrna.quant import KITS, quantify_smallrna, write_smallrna
+from mtncrna.quant._smallrna_ref import bundled_reference, revcomp
+
+ROOT = Path(__file__).resolve().parents[1]
+TRUSEQ = KITS["illumina"].adapter
+QIASEQ = KITS["qiaseq"].adapter
+DOWNSTREAM = "AACTCCAGTCACATCACGATCTCGTATGCC"
+
+
+def _load_simulator():
+    spec = importlib.util.spec_from_file_location(
+        "simulate_smallrna", ROOT / "benchmarks" / "simulate_smallrna.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["simulate_smallrna"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+sim = _load_simulator()
+
+
+def fastq(path: Path, reads: list[str], *, gz: bool = False) -> Path:
+    text = "".join(f"@r{i}\n{s}\n+\n{'F' * len(s)}\n" for i, s in enumerate(reads, 1))
+    data = text.encode()
+    path.write_bytes(gzip.compress(data, mtime=0) if gz else data)
+    return path
+
+
+def read_for(insert: str, adapter: str = TRUSEQ, length: int = 50) -> str:
+    return (insert + adapter + DOWNSTREAM)[:length]
+
+
+@pytest.fixture(scope="module")
+def ref():
+    return bundled_reference()
+
+
+def mature(ref, name: str) -> tuple[str, str, int, int]:
+    """(hairpin sequence, mature sequence, start, end) of the first site of ``name``."""
+    for n, h, s, e in ref.sites:
+        if n == name:
+            hp = ref.hairpins[h]
+            return hp, hp[s:e], s, e
+    raise KeyError(name)
+
+
+# ------------------------------------------------------------------ simulated sample vs truth
+
+
+@pytest.fixture(scope="module")
+def simulated(tmp_path_factory):
+    d = tmp_path_factory.mktemp("sim")
+    fq = d / "simA.fastq.gz"
+    truth = sim.simulate(fq, n_reads=30_000, seed=11, kit="illumina", n_mirnas=150)
+    result = quantify_smallrna([fq])
+    return fq, truth, result
+
+
+def test_simulated_counts_match_truth(simulated):
+    _, truth, result = simulated
+    s = sim.score(result.counts["simA"], truth)
+    assert s["miRNA recovered"] >= 0.96, s
+    assert s["mt-tRNA recovered"] >= 0.95, s
+    assert s["mt-rRNA recovered"] >= 0.95, s
+    assert s["miRNA false"] < 0.01 and s["mt-tRNA false"] < 0.01, s
+
+
+def test_simulated_qc_matches_truth(simulated):
+    _, truth, result = simulated
+    qc = result.qc.loc["simA"]
+    by_cat = truth.groupby("category")["reads"].sum()
+    assert qc["reads_in"] == 30_000
+    # a sequencing error may change a length class now and then, nothing more
+    assert abs(qc["adapter_dimer"] - by_cat["dimer"]) <= 0.01 * by_cat["dimer"] + 2
+    assert abs(qc["too_short"] - by_cat["too_short"]) <= 0.02 * by_cat["too_short"] + 2
+    assert abs(qc["too_long"] - by_cat["too_long"]) <= 0.02 * by_cat["too_long"] + 2
+    assert qc["unassigned"] >= by_cat["other"]
+    assert qc["unassigned"] <= by_cat["other"] * 1.05 + 20
+    parts = ["adapter_dimer", "too_short", "too_long", "umi_missing", "passed"]
+    assert qc[parts].sum() == qc["reads_in"]
+    cats = ["mirna", "mt_trna", "mt_rrna", "mt_other", "unassigned"]
+    assert qc[cats].sum() == qc["passed"]
+    lens = [c for c in result.qc.columns if c.startswith("len_")]
+    assert lens[0] == "len_16" and lens[-1] == "len_45"
+    assert qc[lens].sum() == qc["passed"]
+
+
+def test_outputs_load_with_read_counts(simulated, tmp_path):
+    _, _, result = simulated
+    paths = write_smallrna(result, tmp_path / "out")
+    assert sorted(p.name for p in paths.values()) == [
+        "counts_mature.tsv",
+        "isomirs.tsv",
+        "mt_fragments.tsv",
+        "provenance.json",
+        "qc.tsv",
+    ]
+    adata = mt.read_counts(paths["counts_mature"], annotate=False)
+    assert adata.uns["mtncrna"]["library"] == "small"
+    assert list(adata.obs_names) == ["simA"]
+    got = pd.Series(adata.X[0], index=adata.var_names)
+    pd.testing.assert_series_equal(
+        got, result.counts["simA"].rename(None), check_names=False, check_index_type=False
+    )
+    # the isomiR table is mirtop's layout: read_counts sums it per miRNA
+    iso = mt.read_counts(paths["isomirs"], annotate=False)
+    per_mirna = pd.Series(iso.X[0], index=iso.var_names)
+    expected = result.counts["simA"].reindex(per_mirna.index)
+    assert (per_mirna.to_numpy() == expected.to_numpy()).all()
+    frags = mt.read_counts(paths["mt_fragments"], annotate=False)
+    assert frags.X.sum() == result.mt_fragments["simA"].sum()
+    # the reference annotation resolves the features (miRNAs and mt genes)
+    ann = mt.read_counts(paths["counts_mature"])
+    assert ann.var.loc["MT-TF", "mt_class"] == "mt-tRNA"
+    # never over an input
+    guarded = tmp_path / "guarded"
+    guarded.mkdir()
+    (guarded / "qc.tsv").write_text("precious\n")
+    with pytest.raises(mt.OutputError):
+        write_smallrna(result, guarded, inputs=[guarded / "qc.tsv"])
+    assert (guarded / "qc.tsv").read_text() == "precious\n"
+
+
+# ------------------------------------------------------------------------ hand-built reads
+
+
+@pytest.fixture(scope="module")
+def hand(ref, tmp_path_factory):
+    """One FASTQ of hand-built reads; each case has its own count so it can be told apart."""
+    d = tmp_path_factory.mktemp("hand")
+    g = ref.mt_genome
+    _, let7, _, _ = mature(ref, "hsa-let-7a-5p")
+    hp21, mir21, s21, e21 = mature(ref, "hsa-miR-21-5p")
+    assert hp21[e21] != "A"  # so a 3' A cannot be templated
+    tf = g[576:647]  # MT-TF, + strand
+    te = revcomp(g[14673:14742])  # MT-TE, - strand
+    cases = {
+        "let7": (read_for(let7), 5),
+        "mir21_addA": (read_for(mir21 + "A"), 4),
+        "mir21_up1": (read_for(hp21[s21 - 1 : e21]), 3),
+        "mir21_snv": (read_for(mir21[:10] + ("A" if mir21[10] != "A" else "C") + mir21[11:]), 2),
+        "tf_cca": (read_for(tf[33:] + "CCA"), 6),
+        "te_cca": (read_for(te[36:] + "CCA"), 7),
+        "te_cc": (read_for(te[36:] + "CC"), 1),
+        "dimer": (read_for(""), 8),
+        "short": (read_for("ACGTACGTAC"), 9),
+        "r199": (read_for(mature(ref, "hsa-miR-199a-3p")[1]), 10),
+        "random": (read_for("GATTACAGATTACAGATTACAGATT"), 11),
+    }
+    reads = [s for s, n in cases.values() for _ in range(n)]
+    fq = fastq(d / "hand.fastq", reads)
+    return cases, quantify_smallrna({"H": fq})
+
+
+def test_truseq_read_counts_for_its_mirna(hand):
+    _, res = hand
+    assert res.counts.loc["hsa-let-7a-5p", "H"] == 5
+    row = res.isomirs[res.isomirs["miRNA"] == "hsa-let-7a-5p"]
+    assert list(row["Variant"]) == ["NA"]
+    assert list(row["Read"]) == ["TGAGGTAGTAGGTTGTATAGTT"]
+
+
+def test_isomir_variants_follow_mirtop(hand, ref):
+    _, res = hand
+    iso = res.isomirs[res.isomirs["miRNA"] == "hsa-miR-21-5p"].set_index("Variant")
+    assert res.counts.loc["hsa-miR-21-5p", "H"] == 4 + 3 + 2
+    add = iso.loc["iso_add3p:1"]
+    assert add["H"] == 4 and add["iso_add3p"] == "1" and add["iso_add3p_nt"] == "A"
+    up = iso.loc["iso_5p:-1"]  # starts 1 nt upstream of the mature start
+    assert up["H"] == 3 and up["iso_5p"] == "-1" and up["iso_5p_nt"].isupper()
+    snv = iso.loc["iso_snv_central"]  # position 11 of the read
+    assert snv["H"] == 2 and snv["iso_snp"] == "1" and snv["iso_snp_nt"].startswith("11")
+    assert all(u.startswith("mtn-") for u in res.isomirs["UID"])
+
+
+def test_cca_tailed_trna_fragments(hand):
+    _, res = hand
+    assert res.counts.loc["MT-TF", "H"] == 6
+    assert res.counts.loc["MT-TE", "H"] == 7 + 1
+    fr = res.mt_fragments.set_index("fragment")
+    tf = fr.loc["MT-TF:+:610-647:CCA"]
+    assert tf["H"] == 6 and tf["class"] == "mt-tRNA" and tf["sense"] == "sense"
+    te = fr[(fr["gene"] == "MT-TE")]
+    assert set(te["strand"]) == {"-"} and set(te["tail"]) == {"CCA", "CC"}
+    assert (te["start"] == 14674).all()  # the tRNA 3' end of a - strand gene is its start
+    assert res.qc.loc["H", "mt_trna"] == 14
+
+
+def test_dimers_short_ambiguous_and_unassigned(hand):
+    _, res = hand
+    qc = res.qc.loc["H"]
+    assert qc["adapter_dimer"] == 8
+    assert qc["too_short"] == 9
+    assert qc["unassigned"] == 11
+    # identical mature sequences are one ambiguous feature, not split
+    assert res.counts.loc["hsa-miR-199a-3p/hsa-miR-199b-3p", "H"] == 10
+    assert res.counts.loc["hsa-miR-199a-3p", "H"] == 0
+    assert qc["mirna_ambiguous"] == 10
+    assert qc["with_adapter"] == qc["reads_in"]
+
+
+def test_nextflex_random_bases_are_removed(ref, tmp_path):
+    _, mir21, _, _ = mature(ref, "hsa-miR-21-5p")
+    reads = [read_for("ACGT" + mir21 + "TTGC"), read_for("GGCA" + mir21 + "CATG"), read_for("TTTT")]
+    fq = fastq(tmp_path / "nf.fastq.gz", reads, gz=True)
+    nf = quantify_smallrna([fq], kit="nextflex")
+    assert nf.counts.loc["hsa-miR-21-5p", "nf"] == 2
+    assert nf.qc.loc["nf", "adapter_dimer"] == 1  # 4 + 0 + ... random bases only
+    assert nf.isomirs["Variant"].tolist() == ["NA"]
+    plain = quantify_smallrna([fq], kit="illumina")
+    assert plain.counts.loc["hsa-miR-21-5p", "nf"] == 0
+
+
+def test_qiaseq_umis_count_molecules(ref, tmp_path):
+    _, let7, _, _ = mature(ref, "hsa-let-7a-5p")
+    umi1, umi2 = "ACGTACGTACGT", "TTTTGGGGCCCC"
+    rest = "AGATCGGAAGAGCACACGTCTGAACTCCAGTCAC"
+    reads = [(let7 + QIASEQ + u + rest)[:75] for u in (umi1, umi1, umi1, umi2)]
+    reads.append((let7 + QIASEQ + "ACG")[:75])  # UMI cut short by the read end
+    err = let7[:5] + ("A" if let7[5] != "A" else "C") + let7[6:]  # one read of molecule 1
+    reads.append((err + QIASEQ + umi1 + rest)[:75])  # with a sequencing error in the insert
+    reads.append((err + QIASEQ + "GGGGGGAAAAAA" + rest)[:75])  # its own molecule
+    fq = fastq(tmp_path / "q.fastq", reads)
+    res = quantify_smallrna([fq], kit="qiaseq")
+    assert res.counts.loc["hsa-let-7a-5p", "q"] == 3
+    assert res.qc.loc["q", "umi_missing"] == 1
+    assert res.qc.loc["q", "molecules"] == 3 and res.qc.loc["q", "passed"] == 6
+    iso = res.isomirs.set_index("Read")["q"]
+    assert iso[let7] == 2 and iso[err] == 1  # a molecule goes to its most-read insert
+    reads_only = quantify_smallrna([fq], kit="qiaseq", umi=False)
+    assert reads_only.counts.loc["hsa-let-7a-5p", "q"] == 7
+
+
+def test_user_adapter_and_mismatches_off(ref, tmp_path):
+    _, mir21, _, _ = mature(ref, "hsa-miR-21-5p")
+    snv = mir21[:10] + ("A" if mir21[10] != "A" else "C") + mir21[11:]
+    adapter = "AGATCGGAAGAGC"
+    fq = fastq(tmp_path / "u.fastq", [(mir21 + adapter + "T" * 30)[:50], (snv + adapter)[:50]])
+    res = quantify_smallrna([fq], adapter=adapter)
+    assert res.counts.loc["hsa-miR-21-5p", "u"] == 2
+    exact = quantify_smallrna([fq], adapter=adapter, mismatches=0)
+    assert exact.counts.loc["hsa-miR-21-5p", "u"] == 1
+
+
+# ------------------------------------------------------------------ parallel = serial
+
+
+def test_processes_give_the_same_counts(tmp_path):
+    a = tmp_path / "P1.fastq.gz"
+    b = tmp_path / "P2.fastq.gz"
+    sim.simulate(a, n_reads=5_000, seed=1, n_mirnas=60)
+    sim.simulate(b, n_reads=5_000, seed=2, n_mirnas=60)
+    serial = quantify_smallrna([a, b])
+    parallel = quantify_smallrna([a, b], processes=2)
+    split = quantify_smallrna([a], processes=2)  # one sample, its reads split over 2 processes
+    pd.testing.assert_frame_equal(serial.counts, parallel.counts)
+    pd.testing.assert_frame_equal(serial.qc, parallel.qc)
+    pd.testing.assert_frame_equal(serial.isomirs, parallel.isomirs)
+    pd.testing.assert_frame_equal(serial.mt_fragments, parallel.mt_fragments)
+    one = quantify_smallrna([a])
+    pd.testing.assert_frame_equal(one.counts, split.counts)
+    pd.testing.assert_frame_equal(one.qc, split.qc)
+    pd.testing.assert_frame_equal(one.isomirs, split.isomirs)
+    pd.testing.assert_frame_equal(one.mt_fragments, split.mt_fragments)
+
+
+@pytest.mark.parametrize("processes", [1, 2])
+def test_bad_record_deep_in_a_file_names_its_line(tmp_path, processes):
+    reads = [read_for("ACGTTGCA" * 3)] * 3000
+    text = "".join(f"@r{i}\n{s}\n+\n{'F' * len(s)}\n" for i, s in enumerate(reads, 1))
+    lines = text.splitlines(keepends=True)
+    lines[4 * 2500 + 3] = "FFF\n"  # quality of record 2501 too short
+    p = tmp_path / "deep.fastq.gz"
+    p.write_bytes(gzip.compress("".join(lines).encode()))
+    with pytest.raises(InputError, match="qualities") as e:
+        quantify_smallrna([p], processes=processes)
+    assert e.value.line == 4 * 2500 + 4
+
+
+# ------------------------------------------------------------------ custom reference
+
+
+def test_custom_reference_fasta_gtf_and_bed(tmp_path):
+    import numpy as np
+
+    rng = np.random.default_rng(5)
+    rand = lambda n: "".join(rng.choice(list("ACGT"), n))  # noqa: E731
+    hairpin = rand(20) + "UGAGGUAGUAGGUUGUAUAGUU".replace("U", "T") + rand(40)
+    mat = hairpin[20:42]
+    (tmp_path / "hairpin.fa").write_text(f">xyz-mir-1 MI1\n{hairpin[:40]}\n{hairpin[40:]}\n")
+    (tmp_path / "mature.fa").write_text(f">xyz-miR-1-5p MIMAT1\n{mat.replace('T', 'U')}\n")
+    genome = rand(3000)
+    (tmp_path / "mt.fa").write_text(">chrM test\n" + genome + "\n")
+    (tmp_path / "mt.gtf").write_text(
+        'chrM\tx\tgene\t101\t170\t.\t+\t.\tgene_id "G1"; gene_name "MT-TX"; gene_biotype "Mt_tRNA";\n'
+        'chrM\tx\tgene\t201\t1200\t.\t-\t.\tgene_id "G2"; gene_name "MT-RNRX"; gene_biotype "Mt_rRNA";\n'
+        'chr1\tx\tgene\t1\t100\t.\t+\t.\tgene_id "G3"; gene_name "OTHER";\n'
+    )
+    (tmp_path / "mt.bed").write_text(
+        "chrM\t100\t170\tMT-TX\t0\t+\nchrM\t200\t1200\tMT-RNRX\t0\t-\n"
+    )
+    (tmp_path / "mt.gff3").write_text(  # Ensembl style: ncRNA_gene lines, biotype=
+        "##gff-version 3\n"
+        "chrM\tx\tncRNA_gene\t101\t170\t.\t+\t.\tID=gene:G1;Name=MT-TX;biotype=Mt_tRNA\n"
+        "chrM\tx\ttRNA\t101\t170\t.\t+\t.\tID=transcript:T1;Parent=gene:G1\n"
+        "chrM\tx\tncRNA_gene\t201\t1200\t.\t-\t.\tID=gene:G2;Name=MT-RNRX;biotype=Mt_rRNA\n"
+        "chrM\tx\tgene\t1300\t2000\t.\t+\t.\tID=gene:G3;Name=MT-NDX;biotype=protein_coding\n"
+    )
+    trna_3p = genome[135:170] + "CCA"
+    rrna = revcomp(genome[500:530])
+    reads = [read_for(mat)] * 3 + [read_for(mat[:-1] + "AA")] * 2 + [read_for(trna_3p)] * 4
+    reads += [read_for(rrna)] * 5
+    fq = fastq(tmp_path / "c.fastq", reads)
+    for ann in ("mt.gtf", "mt.bed", "mt.gff3"):
+        res = quantify_smallrna(
+            [fq],
+            mature=tmp_path / "mature.fa",
+            hairpin=tmp_path / "hairpin.fa",
+            mt_genome=tmp_path / "mt.fa",
+            mt_annotation=tmp_path / ann,
+        )
+        c = res.counts["c"]
+        assert list(c.index) == ["xyz-miR-1-5p", "MT-TX", "MT-RNRX"]
+        assert c.tolist() == [5, 4, 5], ann
+        assert "iso_3p:-1,iso_add3p:2" in set(res.isomirs["Variant"])
+        assert res.mt_fragments.set_index("gene").loc["MT-TX", "tail"] == "CCA"
+    # mature only (no hairpin): the mature is its own template
+    alone = quantify_smallrna([fq], mature=tmp_path / "mature.fa")
+    assert alone.counts.loc["xyz-miR-1-5p", "c"] == 5
+
+
+def test_custom_reference_errors(tmp_path):
+    fq = fastq(tmp_path / "x.fastq", [read_for("A" * 20)])
+    bad = tmp_path / "bad.fa"
+    bad.write_text(">m1\nACGU\nACXZ\n")
+    with pytest.raises(InputError) as e:
+        quantify_smallrna([fq], mature=bad)
+    assert e.value.line == 3 and "'X'" in str(e.value)
+    nohead = tmp_path / "nohead.fa"
+    nohead.write_text("ACGT\n")
+    with pytest.raises(InputError, match="header") as e:
+        quantify_smallrna([fq], mature=nohead)
+    assert e.value.line == 1
+    (tmp_path / "mt.fa").write_text(">chrM\n" + "ACGT" * 100 + "\n")
+    with pytest.raises(InputError, match="together"):
+        quantify_smallrna([fq], mt_genome=tmp_path / "mt.fa")
+    gtf = tmp_path / "mt.gtf"
+    gtf.write_text('chrM\tx\tgene\t101\t900\t.\t+\t.\tgene_name "MT-TX";\n')
+    with pytest.raises(InputError, match="outside the 400-bp") as e:
+        quantify_smallrna([fq], mt_genome=tmp_path / "mt.fa", mt_annotation=gtf)
+    assert e.value.line == 1
+
+
+# ------------------------------------------------------------------------- bad input
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "match"),
+    [
+        ("@r1\nACGT\n+\nFFFF\nr2\nACGT\n+\nFFFF\n", 5, "'@'"),
+        ("@r1\nACGT\n+\nFFF\n", 4, "qualities"),
+        ("@r1\nACGT\n-\nFFFF\n", 3, "'\\+'"),
+        ("@r1\nACGT\n+\nFFFF\n@r2\nACGT\n", 7, "end of file"),
+        ("@r1\nACGT\n+\nFFFF\n@r2\nAC.T\n+\nFFFF\n", 6, "'.'"),
+        (">r1\nACGT\n", 1, "FASTA"),
+    ],
+)
+def test_malformed_fastq_names_the_line(tmp_path, text, line, match):
+    p = tmp_path / "bad.fastq"
+    p.write_text(text)
+    with pytest.raises(InputError, match=match) as e:
+        quantify_smallrna([p])
+    assert e.value.line == line
+    assert str(p) in str(e.value)
+
+
+@pytest.mark.parametrize("processes", [1, 2])
+def test_truncated_gzip_is_a_clear_error(tmp_path, processes):
+    import numpy as np
+
+    rng = np.random.default_rng(0)  # random inserts, so that the gzip stream is long
+    reads = [read_for("".join(rng.choice(list("ACGT"), 25))) for _ in range(30_000)]
+    good = fastq(tmp_path / "good.fastq.gz", reads, gz=True)
+    cut = tmp_path / "cut.fastq.gz"
+    cut.write_bytes(good.read_bytes()[: len(good.read_bytes()) // 2])
+    with pytest.raises(InputError, match="truncated") as e:
+        quantify_smallrna([cut], processes=processes)
+    assert e.value.line is not None and e.value.line % 4 == 1 and e.value.line > 1000
+
+
+def test_bad_parameters(tmp_path):
+    fq = fastq(tmp_path / "p.fastq", [read_for("A" * 20)])
+    with pytest.raises(InputError, match="unknown kit"):
+        quantify_smallrna([fq], kit="truseq")
+    with pytest.raises(InputError, match="no UMI"):
+        quantify_smallrna([fq], umi=True)
+    with pytest.raises(InputError, match="not a DNA sequence"):
+        quantify_smallrna([fq], adapter="TGG!AA")
+    with pytest.raises(InputError, match="min_length"):
+        quantify_smallrna([fq], min_length=30, max_length=20)
+    with pytest.raises(InputError, match="also that of"):
+        quantify_smallrna([fq, tmp_path / "p.fq"])
+    with pytest.raises(InputError, match="not found"):
+        quantify_smallrna([tmp_path / "missing.fastq"])
+
+
+def test_empty_fastq_gives_zero_counts(tmp_path):
+    p = tmp_path / "empty.fastq"
+    p.write_text("")
+    res = quantify_smallrna([p])
+    assert res.qc.loc["empty", "reads_in"] == 0
+    assert res.counts["empty"].sum() == 0
+
+
+def test_simulator_is_seeded(tmp_path):
+    a = sim.simulate(tmp_path / "a.fastq", n_reads=2_000, seed=3, n_mirnas=20)
+    b = sim.simulate(tmp_path / "b.fastq", n_reads=2_000, seed=3, n_mirnas=20)
+    assert (tmp_path / "a.fastq").read_bytes() == (tmp_path / "b.fastq").read_bytes()
+    pd.testing.assert_frame_equal(a, b)
+    assert a["reads"].sum() == 2_000
+
+
+def test_adapter_fast_path_is_cutadapts_match(simulated):
+    import dnaio
+
+    from mtncrna.quant._collapse import adapter_locator, make_adapter
+
+    fq, _, _ = simulated
+    with dnaio.open(fq, fileformat="fastq") as reader:
+        seqs = {rec.sequence for rec in reader}
+    for adapter in (TRUSEQ, QIASEQ):
+        fast = adapter_locator(adapter)
+        match_to = make_adapter(adapter).match_to
+        for s in seqs:
+            m = match_to(s)
+            assert fast(s) == (None if m is None else (m.rstart, m.rstop))
+
+
+def test_garbage_collector_is_restored(tmp_path):
+    import gc
+
+    fq = fastq(tmp_path / "g.fastq", [read_for("A" * 20)])
+    assert gc.isenabled()
+    quantify_smallrna([fq])
+    assert gc.isenabled()
+    with pytest.raises(InputError):
+        quantify_smallrna([fq], kit="nope")
+    assert gc.isenabled()
+
+
+@pytest.mark.parametrize("kit", ["nextflex", "qiaseq"])
+def test_simulated_kits(tmp_path, kit):
+    fq = tmp_path / f"{kit}.fastq.gz"
+    truth = sim.simulate(fq, n_reads=12_000, seed=5, kit=kit, n_mirnas=80)
+    unit = "molecules" if kit == "qiaseq" else "reads"
+    res = quantify_smallrna([fq], kit=kit)
+    s = sim.score(res.counts[kit], truth, unit=unit)
+    assert s["miRNA recovered"] >= 0.96 and s["mt-tRNA recovered"] >= 0.95, s
+    # UMI errors are not corrected: a few % extra molecules at 0.1% errors per base
+    assert s["miRNA false"] < (0.05 if kit == "qiaseq" else 0.01), s
+    split = quantify_smallrna([fq], kit=kit, processes=2)
+    pd.testing.assert_frame_equal(res.counts, split.counts)
+    pd.testing.assert_frame_equal(res.qc, split.qc)
