@@ -89,7 +89,7 @@ def test_htseq_multi_without_header_names_columns_by_position():
 
 
 def test_htseq_folder_with_duplicates_is_refused():
-    with pytest.raises(mt.InputError, match=r"sample 'S1' also comes from S1\.txt"):
+    with pytest.raises(mt.InputError, match=r"sample 'S1' is also in S1\.txt"):
         mt.read_counts(FORMATS / "htseq")
 
 

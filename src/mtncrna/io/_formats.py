@@ -420,22 +420,27 @@ def read_htseq(paths: Sequence[Path], *, non_integer: str = "error") -> CountTab
                 f"features differ from {ref.files[0].name} ({'; '.join(detail)}); "
                 "htseq-count files of one run must come from the same annotation",
             )
-    samples = [s for t in tables for s in t.samples]
+    samples = unique_samples(tables)
     files = [t.files[0] for t in tables]
+    counts = np.hstack([t.counts for t in tables])
+    qc = pd.concat([t.qc for t in tables])
+    sources = {s: str(t.files[0]) for t in tables for s in t.samples}
+    return CountTable("htseq", files, ref.features, samples, counts, qc=qc, source_columns=sources)
+
+
+def unique_samples(tables: Sequence[CountTable]) -> list[str]:
+    """The samples of several per-file tables, in order; a sample in two files is an error."""
     origin: dict[str, Path] = {}
     for t in tables:
         for s in t.samples:
             if s in origin:
                 raise InputError(
                     t.files[0],
-                    f"sample '{s}' also comes from {origin[s].name}; give each sample's "
-                    "htseq-count output once (one file per sample, or one multi-column file)",
+                    f"sample '{s}' is also in {origin[s].name}; each sample must come from one "
+                    "file (one file per sample, or one multi-sample table)",
                 )
             origin[s] = t.files[0]
-    counts = np.hstack([t.counts for t in tables])
-    qc = pd.concat([t.qc for t in tables])
-    sources = {s: str(t.files[0]) for t in tables for s in t.samples}
-    return CountTable("htseq", files, ref.features, samples, counts, qc=qc, source_columns=sources)
+    return list(origin)
 
 
 def _read_one_htseq(path: Path, *, non_integer: str, single: bool) -> CountTable:

@@ -23,6 +23,7 @@ from ._formats import (
     read_featurecounts,
     read_htseq,
     read_table,
+    unique_samples,
 )
 from ._mirna_formats import is_mirge3, is_smrnaseq, read_mirge3, read_smrnaseq
 from ._samplesheet import read_sample_sheet
@@ -116,18 +117,8 @@ def _parse(
 
 def _merge_tables(tables: list[CountTable]) -> CountTable:
     """Join per-file tables on the feature id; a feature absent from a file counts 0 there."""
-    samples: list[str] = []
-    origin: dict[str, Path] = {}
-    for t in tables:
-        for s in t.samples:
-            if s in origin:
-                raise InputError(
-                    t.files[0],
-                    f"sample '{s}' is also in {origin[s].name}; each "
-                    "sample must come from one file",
-                )
-            origin[s] = t.files[0]
-            samples.append(s)
+    samples = unique_samples(tables)
+    origin = {s: t.files[0] for t in tables for s in t.samples}
     features = list(dict.fromkeys(f for t in tables for f in t.features))
     index = {f: i for i, f in enumerate(features)}
     counts = np.zeros((len(features), len(samples)), dtype=np.int64)
