@@ -448,8 +448,8 @@ def de_cmd(
 
     if not contrasts and not coefs:
         raise click.UsageError("give at least one --contrast FACTOR NUMERATOR DENOMINATOR")
-    outdir.mkdir(parents=True, exist_ok=True)
     adata = _load_input(inputs, samples)
+    outdir.mkdir(parents=True, exist_ok=True)
     tl.de(
         adata,
         design=design,
