@@ -28,11 +28,9 @@ class _CliHandler(logging.StreamHandler):
 
     def __init__(self) -> None:
         super().__init__(sys.stderr)
-        self.setFormatter(logging.Formatter("mtncrna: %(levelname)s: %(message)s"))
 
     def format(self, record: logging.LogRecord) -> str:
-        record.levelname = record.levelname.lower()
-        return super().format(record)
+        return f"mtncrna: {record.levelname.lower()}: {record.getMessage()}"
 
 
 def _setup_logging(verbose: int, quiet: bool) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .._errors import SampleSheetError
+from .._errors import InputError, SampleSheetError
 from ._text import parse_delimited, read_lines, sniff_delimiter, split_header
 
 #: Canonical fraction names and the spellings accepted for each.
@@ -59,14 +59,8 @@ def read_sample_sheet(path: str | Path) -> pd.DataFrame:
     p = Path(path)
     try:
         lines = read_lines(p, comment="#")
-    except SampleSheetError:
-        raise
-    except Exception as exc:  # re-raise reader errors with the sample-sheet class
-        from .._errors import InputError
-
-        if isinstance(exc, InputError):
-            raise SampleSheetError(exc.path, exc.detail, line=exc.line, column=exc.column) from None
-        raise
+    except InputError as exc:  # the same message, as a sample-sheet error
+        raise SampleSheetError(exc.path, exc.detail, line=exc.line, column=exc.column) from None
     sep = sniff_delimiter(p, lines.lines[0])
     header = split_header(p, lines.lines[0], sep, lines.numbers[0])
     columns = [h.strip().lower().replace(" ", "_").replace("-", "_") for h in header]
