@@ -358,13 +358,105 @@ def test_cram_input(tmp_path):
     pd.testing.assert_frame_equal(result.summary, expected.summary)
 
 
-def test_paired_end_is_refused(tmp_path, tiny):
-    _, gtf = tiny
-    bam = make_bam(tmp_path / "pe.bam", [sam_line("p", 1 | 2 | 64 | 32, "chr1", 121, "30M")])
-    with pytest.raises(MtncrnaError, match=r"paired-end reads .* not supported yet"):
-        count_bam(bam, gtf)
-    with pytest.raises(MtncrnaError, match="not supported yet"):
-        count_bam(tiny[0], gtf, paired=True)
+def pe_line(name, flag, chrom, pos, cigar, mchrom, mpos, *, mapq=60, tags="NH:i:1"):
+    """A SAM line of a mate: ``flag`` gets 0x1; mate fields as given ("=" for the same contig)."""
+    fields = sam_line(name, flag | 1, chrom, pos, cigar, mapq=mapq, tags=tags).split("\t")
+    if flag & 4 and chrom != "*":  # an unmapped mate placed at its mapped mate, as aligners do
+        fields[2:4] = [chrom, str(pos)]
+    fields[6:8] = [mchrom, str(mpos)]
+    return "\t".join(fields)
+
+
+def pair(name, chrom, pos1, cigar1, pos2, cigar2, *, rev1=False, mapq=60):
+    """Read 1 at ``pos1`` and read 2 at ``pos2`` (opposite strands), both mapped."""
+    f1 = 64 | 2 | (16 if rev1 else 32)
+    f2 = 128 | 2 | (32 if rev1 else 16)
+    return [
+        pe_line(name, f1, chrom, pos1, cigar1, "=", pos2, mapq=mapq),
+        pe_line(name, f2, chrom, pos2, cigar2, "=", pos1, mapq=mapq),
+    ]
+
+
+@pytest.fixture
+def tiny_pe(tmp_path):
+    gtf = write(tmp_path / "tiny.gtf", TINY_GTF)
+    reads = [
+        *pair("aa", "chr1", 121, "30M", 161, "30M"),  # both mates in A: one fragment
+        *pair("ac", "chr1", 121, "30M", 1061, "30M"),  # read 1 in A, read 2 in C: ambiguous
+        *pair("ai", "chr1", 121, "30M", 3001, "30M"),  # one mate in A, the other intergenic
+        *pair("ab", "chr1", 121, "40M", 181, "30M"),  # A by both mates, B (181-) by one: A
+        *pair("bb", "chr1", 251, "30M", 261, "30M", rev1=True),  # read 1 reverse, in B (-)
+        # singleton: read 1 in A, its mate unmapped (placed at read 1)
+        pe_line("s1", 64 | 8 | 0, "chr1", 131, "30M", "=", 131),
+        pe_line("s1", 128 | 4 | 0, "chr1", 131, "*", "=", 131, tags=""),
+        # both mates unmapped: one unmapped fragment
+        pe_line("uu", 64 | 4 | 8, "*", 0, "*", "*", 0, tags=""),
+        pe_line("uu", 128 | 4 | 8, "*", 0, "*", "*", 0, tags=""),
+        # mates on different contigs: read 1 in A, read 2 on chrM (MT-TF)
+        pe_line("xc", 64 | 32, "chr1", 141, "30M", "chrM", 11),
+        pe_line("xc", 128 | 16, "chrM", 11, "30M", "chr1", 141),
+    ]
+    return make_bam(tmp_path / "pe.bam", reads), gtf
+
+
+def test_paired_end_fragments(tiny_pe):
+    bam, gtf = tiny_pe
+    r = count_bam(bam, gtf)  # paired=None: detected
+    assert r.params["paired"] == [True]
+    assert counts_of(r, "pe") == {"A": 4, "B": 1, "C": 0, "D": 0, "E": 0, "F": 0, "MT-TF": 0}
+    s = r.summary["pe"]
+    assert s["Assigned"] == 5  # aa, ai, ab, bb, s1
+    assert s["Unassigned_Ambiguity"] == 2  # ac (A and C), xc (A and MT-TF)
+    assert s["Unassigned_Unmapped"] == 1
+    assert s["Unassigned_NoFeatures"] == 0
+    assert s.sum() == 8  # fragments, not records
+    assert (count_bam(bam, gtf, paired=True).counts == r.counts).all().all()
+    with pytest.raises(MtncrnaError, match=r"paired-end reads .* paired=False"):
+        count_bam(bam, gtf, paired=False)
+
+
+def test_paired_end_strand_from_read1(tiny_pe):
+    bam, gtf = tiny_pe
+    fwd = count_bam(bam, gtf, strand="forward")
+    # read 1 forward (read 2 reverse, flipped) is the + strand: A; ab now hits only A;
+    # bb's read 1 is reverse: B (-); xc: read 1 + in A, read 2 reverse flipped to + in MT-TF (+)
+    assert counts_of(fwd, "pe") == {"A": 4, "B": 1, "C": 0, "D": 0, "E": 0, "F": 0, "MT-TF": 0}
+    assert fwd.summary.loc["Unassigned_Ambiguity", "pe"] == 2
+    rev = count_bam(bam, gtf, strand="reverse")
+    # each mate must be on the other strand than the gene (read 2 flipped): read 2 of aa and of
+    # ab (reverse, so + as a fragment) reaches into B (-); nothing else fits
+    assert counts_of(rev, "pe") == {"A": 0, "B": 2, "C": 0, "D": 0, "E": 0, "F": 0, "MT-TF": 0}
+    assert rev.summary.loc["Assigned", "pe"] == 2
+    assert rev.summary.loc["Unassigned_NoFeatures", "pe"] == 5
+    # read 2 alone decides where read 1 is unmapped: the same mate as read 1 flips strand
+    only2 = make_bam(
+        bam.with_name("r2.bam"),
+        [
+            pe_line("r2", 64 | 4, "chr1", 121, "*", "=", 121, tags=""),
+            pe_line("r2", 128 | 8 | 16, "chr1", 121, "30M", "=", 121),
+        ],
+    )
+    assert count_bam(only2, gtf, strand="forward").counts.loc["A", "r2"] == 1
+    assert count_bam(only2, gtf, strand="reverse").counts.loc["A", "r2"] == 0
+
+
+def test_paired_end_mates_pair_by_name_and_hi(tmp_path, tiny_pe):
+    """As featureCounts' pairer: a mate whose HI tag differs from its mate's (or is missing on
+    one side only) is a fragment of its own; here the unmapped one has no features."""
+    _, gtf = tiny_pe
+    for tags, fragments in (("", 1), ("HI:i:1", 1), ("HI:i:2", 2)):
+        bam = make_bam(
+            tmp_path / f"hi{fragments}{len(tags)}.bam",
+            [
+                pe_line("s", 64 | 8, "chr1", 131, "30M", "=", 131, tags="HI:i:1" if tags else ""),
+                pe_line("s", 128 | 4, "chr1", 131, "*", "=", 131, tags=tags),
+            ],
+        )
+        r = count_bam(bam, gtf)
+        s = r.summary.iloc[:, 0]
+        assert r.counts.iloc[:, 0]["A"] == 1
+        assert s.sum() == fragments
+        assert s["Unassigned_NoFeatures"] == fragments - 1
 
 
 # --------------------------------------------------------------------------------------------
@@ -593,3 +685,161 @@ def test_against_featurecounts(tmp_path, fc_args, kwargs):
         np.testing.assert_array_equal(ours.to_numpy(), expected["random"].to_numpy())
     pd.testing.assert_series_equal(result.summary["random"], summary["random"], check_names=False)
     assert result.summary.loc["Assigned", "random"] > 500
+
+
+WORLD = FORMATS / "world"
+MATE_CIGARS = ["50M", "50M", "50M", "20M5D30M", "10M2I38M", "25M300N25M", "5S45M", "45M5S"]
+
+
+def contig_lengths(fasta: Path) -> dict[str, int]:
+    lengths: dict[str, int] = {}
+    name = ""
+    for line in fasta.read_text().splitlines():
+        if line.startswith(">"):
+            name = line[1:].split()[0]
+            lengths[name] = 0
+        else:
+            lengths[name] += len(line.strip())
+    return lengths
+
+
+def random_pairs(tmp_path: Path, n_pairs: int = 2000, seed: int = 11) -> Path:
+    """Simulated paired-end alignments over the tiny world genome, coordinate-sorted."""
+    rng = np.random.default_rng(seed)
+    lengths = contig_lengths(WORLD / "genome.fa")
+    contigs = list(lengths)
+    header = ["@HD\tVN:1.6\tSO:unsorted"] + [f"@SQ\tSN:{c}\tLN:{n}" for c, n in lengths.items()]
+    lines: list[str] = []
+
+    def place(contig: str) -> int:
+        return int(rng.integers(1, lengths[contig] - 800))
+
+    def mates(name, c1, p1, c2, p2, *, rev1, rev2, nh=1, hi=1, secondary=False, m1=True, m2=True):
+        cig1, cig2 = rng.choice(MATE_CIGARS), rng.choice(MATE_CIGARS)
+        tags = f"NH:i:{nh}\tHI:i:{hi}"
+        extra = 256 if secondary else 0
+        f1 = 64 | extra | (16 if rev1 else 0) | (32 if rev2 else 0)
+        f2 = 128 | extra | (16 if rev2 else 0) | (32 if rev1 else 0)
+        q1, q2 = (int(rng.choice([0, 3, 10, 60, 255])) for _ in range(2))
+        if not m1:  # read 1 unmapped, placed at read 2
+            f1, f2, c1, p1 = f1 | 4, f2 | 8, c2, p2
+        if not m2:
+            f2, f1, c2, p2 = f2 | 4, f1 | 8, c1, p1
+        if m1 and m2:
+            f1, f2 = f1 | 2, f2 | 2
+        # an unmapped mate carries the tags as STAR writes them, or none (then featureCounts,
+        # which pairs by name and HI, counts the mates apart)
+        t1 = tags if m1 or rng.random() < 0.6 else ""
+        t2 = tags if m2 or rng.random() < 0.6 else ""
+        r1, r2 = ("=", "=") if c1 == c2 else (c2, c1)
+        lines.append(pe_line(name, f1, c1, p1, cig1 if m1 else "*", r1, p2, mapq=q1, tags=t1))
+        lines.append(pe_line(name, f2, c2, p2, cig2 if m2 else "*", r2, p1, mapq=q2, tags=t2))
+
+    for i in range(n_pairs):
+        name = f"p{i}"
+        c = str(rng.choice(contigs))
+        p1 = place(c)
+        p2 = p1 + int(rng.integers(0, 350))
+        rev1 = bool(rng.random() < 0.5)
+        if rng.random() < 0.5:  # read 2 upstream of read 1 now and then
+            p1, p2 = p2, p1
+        u = rng.random()
+        if u < 0.04:  # both unmapped
+            for flag in (64 | 4 | 8, 128 | 4 | 8):
+                lines.append(pe_line(name, flag, "*", 0, "*", "*", 0, tags=""))
+        elif u < 0.10:  # singleton, either mate unmapped
+            first = bool(rng.random() < 0.5)
+            mates(name, c, p1, c, p2, rev1=rev1, rev2=not rev1, m1=first, m2=not first)
+        elif u < 0.14:  # mates on different contigs
+            c2 = str(rng.choice([x for x in contigs if x != c]))
+            mates(name, c, p1, c2, place(c2), rev1=rev1, rev2=bool(rng.random() < 0.5))
+        elif u < 0.22:  # multi-mapping pair: primary and one secondary placement
+            mates(name, c, p1, c, p2, rev1=rev1, rev2=not rev1, nh=2, hi=1)
+            c2 = str(rng.choice(contigs))
+            q = place(c2)
+            mates(name, c2, q, c2, q + 200, rev1=not rev1, rev2=rev1, nh=2, hi=2, secondary=True)
+        elif u < 0.27:  # both mates on one strand
+            mates(name, c, p1, c, p2, rev1=rev1, rev2=rev1)
+        else:
+            mates(name, c, p1, c, p2, rev1=rev1, rev2=not rev1)
+    sam = write(tmp_path / "pe.sam", "\n".join(header + lines) + "\n")
+    bam = tmp_path / "pe.bam"
+    pysam.sort("-o", str(bam), str(sam))
+    return bam
+
+
+@pytest.mark.skipif(shutil.which("featureCounts") is None, reason="featureCounts not installed")
+@pytest.mark.parametrize(
+    ("fc_args", "kwargs"),
+    [
+        ([], {}),
+        (["-s", "1"], {"strand": "forward"}),
+        (["-s", "2"], {"strand": "reverse"}),
+        (["-M"], {"multimap": "all"}),
+        (["-Q", "10"], {"min_mapq": 10}),
+        (["-O"], {"allow_multi_overlap": True}),
+        (
+            ["-O", "-M", "--fraction", "-s", "2"],
+            {"allow_multi_overlap": True, "multimap": "fraction", "strand": "reverse"},
+        ),
+        (["-M", "--primary"], {"multimap": "all", "primary_only": True}),
+    ],
+)
+def test_paired_end_against_featurecounts(tmp_path, fc_args, kwargs):
+    bam = random_pairs(tmp_path)
+    gtf = WORLD / "genes.gtf"
+    out = tmp_path / "fc.txt"
+    subprocess.run(
+        [
+            "featureCounts",
+            "-p",
+            "--countReadPairs",
+            *fc_args,
+            "-a",
+            str(gtf),
+            "-o",
+            str(out),
+            str(bam),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    _, expected, summary = read_fc(out)
+    result = count_bam(bam, gtf, **kwargs)
+    assert result.params["paired"] == [True]
+    ours = result.counts["pe"].to_numpy()
+    if kwargs.get("multimap") == "fraction":
+        ours = np.round(ours, 2)
+    np.testing.assert_array_equal(ours, expected["pe"].to_numpy())
+    pd.testing.assert_series_equal(result.summary["pe"], summary["pe"], check_names=False)
+    assert result.summary.loc["Assigned", "pe"] > 300
+
+
+def test_paired_end_across_chunks_sam_and_name_order(tmp_path, monkeypatch):
+    """Mates in different chunks, a full record table, SAM and name-sorted input: same counts."""
+    from mtncrna.quant import _bam
+
+    bam = random_pairs(tmp_path, n_pairs=300)
+    gtf = WORLD / "genes.gtf"
+    expected = count_bam(bam, gtf, multimap="fraction", allow_multi_overlap=True)
+    assert expected.summary["pe"].sum() > 300
+    by_name = tmp_path / "by_name.bam"
+    pysam.sort("-n", "-o", str(by_name), str(bam))
+    sam = tmp_path / "as_sam.sam"
+    pysam.view("-h", "-o", str(sam), str(bam), catch_stdout=False)
+    with pysam.BGZFile(str(bam), "rb") as fh:
+        small = tmp_path / "small.bam"
+        small.write_bytes(bgzf(fh.read(), 97))
+    monkeypatch.setattr(_bam, "_CHUNK", 300)
+    monkeypatch.setattr(_bam._Pairs, "_RECS", 3)
+    for path in (small, by_name, sam):
+        for threads in (1, 2):
+            result = count_bam(
+                path, gtf, multimap="fraction", allow_multi_overlap=True, threads=threads
+            )
+            np.testing.assert_array_equal(
+                result.counts.iloc[:, 0].to_numpy(), expected.counts["pe"].to_numpy()
+            )
+            np.testing.assert_array_equal(
+                result.summary.iloc[:, 0].to_numpy(), expected.summary["pe"].to_numpy()
+            )

@@ -36,6 +36,18 @@ The rules, checked against subread's ``readSummary.c`` (``process_line_buffer`` 
 
 The summary counts records (alignments), as featureCounts does; with ``weights_from_name`` every
 record counts with the copy number in its name, in the counts and in the summary.
+
+Paired-end reads (``-p --countReadPairs``; checked against featureCounts 2.0.3) count fragments:
+mates are joined by read name and HI tag within the stream (``_Pairs``; no name sorting needed,
+memory follows the distance between mates), a record without its mate counting alone. Per fragment
+(read 1 first): both mates unmapped (by the first record's flags 0x4 and 0x8) is
+``Unassigned_Unmapped``; a mate unmapped, or mates on different contigs, still count (no ``-B``,
+no ``-C``); a mapped mate with NH > 1 makes the fragment ``Unassigned_MultiMapping`` (without
+``-M``) and a secondary one ``Unassigned_Secondary`` (``--primary``); ``min_mapq`` needs one mate
+at or above it; the strand rule sees read 1 as it is and read 2 flipped; each meta-feature scores
+the number of mates hitting it and the best score wins, a tie being ``Unassigned_Ambiguity`` (with
+``-O`` every meta-feature hit counts, mates not preferred); ``fraction`` uses the larger NH.
+Single-end reads among pairs are fragments with an unmapped mate.
 """
 
 from __future__ import annotations
@@ -925,6 +937,162 @@ class CountResult:
         return list(self.counts.columns)
 
 
+class _Pairs:
+    """Paired-end counting (featureCounts ``-p --countReadPairs``): the kernel describes each
+    record (``scan_pairs``), mates are joined here by read name, and each fragment is assigned
+    once. A record waits in ``pending`` until its mate arrives, so memory follows the distance
+    between mates in the stream (small for coordinate- or name-sorted files; a mate that never
+    comes is counted alone at the end). Records pair by name and HI tag, as featureCounts'
+    pairer does: mates whose HI tags differ (or one has none) are two fragments there too."""
+
+    _RECS = 1 << 15
+
+    def __init__(self, n_features: int, options: dict[str, Any]) -> None:
+        self.options = options
+        self.recs = np.zeros((self._RECS, 12), dtype=np.int64)
+        self.rec_hits = np.zeros(n_features + (1 << 18), dtype=np.int64)
+        self.counts = np.zeros(2, dtype=np.int64)
+        self.pending: dict[Any, tuple[int, int, int, int, int, tuple[int, ...]]] = {}
+
+    def scan(
+        self,
+        buf: bytes,
+        arr: np.ndarray,
+        ref_map: np.ndarray,
+        index: _Index,
+        acc: np.ndarray,
+        summary: np.ndarray,
+        mark: np.ndarray,
+        hits: np.ndarray,
+        state: np.ndarray,
+    ) -> int:
+        """Describe and pair the complete records in ``arr``; return the bytes used."""
+        from ._bam_kernel import scan_pairs
+
+        opt = self.options
+        done = 0
+        while True:
+            used = scan_pairs(
+                arr[done:],
+                len(arr) - done,
+                ref_map,
+                index.seg_off,
+                index.seg_start,
+                index.seg_end,
+                index.mem_off,
+                index.mem_feature,
+                index.mem_strand,
+                index.mem_interval,
+                opt["strand"],
+                opt["weights_from_name"],
+                mark,
+                hits,
+                self.recs,
+                self.rec_hits,
+                self.counts,
+                state,
+            )
+            self._pair(buf, done, int(self.counts[0]), int(self.counts[1]), acc, summary)
+            if state[1]:
+                state[2] += done
+                return done + used
+            done += used
+            if used == 0 or not (
+                self.counts[0] == len(self.recs) or self.counts[1] + len(mark) > len(self.rec_hits)
+            ):
+                return done
+
+    def _pair(
+        self, buf: bytes, base: int, nrec: int, nhit: int, acc: np.ndarray, summary: np.ndarray
+    ) -> None:
+        pending = self.pending
+        all_hits = self.rec_hits[:nhit].tolist()
+        for flag, ref, _, hi, _, mapq, nh, ns, ne, hs, he, w in self.recs[:nrec].tolist():
+            rec = (flag, mapq, nh, w, ref, tuple(all_hits[hs:he]))
+            if not flag & 1:  # a single-end read among pairs: a singleton
+                self._fragment(rec, None, acc, summary)
+                continue
+            key = (buf[base + ns : base + ne], hi)
+            mate = pending.pop(key, None)
+            if mate is None:
+                pending[key] = rec
+            elif flag & 64 or not mate[0] & 64:
+                self._fragment(rec, mate, acc, summary)
+            else:
+                self._fragment(mate, rec, acc, summary)
+
+    def finish(self, acc: np.ndarray, summary: np.ndarray) -> None:
+        """Count the records whose mate never came, each as a fragment."""
+        for rec in self.pending.values():
+            self._fragment(rec, None, acc, summary)
+        if self.pending:
+            logger.info("%d paired records had no mate in the file", len(self.pending))
+        self.pending.clear()
+
+    def _fragment(
+        self,
+        first: tuple[int, int, int, int, int, tuple[int, ...]],
+        second: tuple[int, int, int, int, int, tuple[int, ...]] | None,
+        acc: np.ndarray,
+        summary: np.ndarray,
+    ) -> None:
+        """One fragment, by featureCounts' ``process_line_buffer`` and ``vote_and_add_count``
+        (``first`` is read 1 where known; ``second`` is None for a lone record)."""
+        opt = self.options
+        w = first[3]
+        if not first[0] & 1:  # a single-end read: as a pair with its mate unmapped
+            first = (first[0] | 8, *first[1:])
+        if second is None:
+            second = (4 | 8, 0, 1, w, -1, ())
+        # by the flags of the first record, as featureCounts: a lone unmapped record whose mate
+        # is said to be mapped (its mate never came, or had another HI) has no features
+        if first[0] & 4 and first[0] & 8:
+            summary[_UNMAPPED] += w
+            return
+        max_nh = 1
+        for end, rec in enumerate((first, second)):
+            flag, mapq, nh = rec[0], rec[1], rec[2]
+            if end == 1 and opt["min_mapq"] > 0 and max(first[1], mapq) < opt["min_mapq"]:
+                summary[_MAPQ] += w
+                return
+            if flag & 4:
+                continue
+            if nh > 1 and opt["multimap"] == 0:
+                summary[_MULTI] += w
+                return
+            max_nh = max(max_nh, nh)
+            if opt["primary_only"] and flag & 256:
+                summary[_SECONDARY] += w
+                return
+        hits1 = () if first[0] & 4 else first[5]
+        hits2 = () if second[0] & 4 else second[5]
+        if not hits1 and not hits2:
+            summary[_NOFEAT] += w
+            return
+        if opt["allow_multi_overlap"]:
+            score = dict.fromkeys(hits1, 1)
+            score.update(dict.fromkeys(hits2, 1))
+        else:
+            score = dict.fromkeys(hits1, 1)
+            for f in hits2:
+                score[f] = score.get(f, 0) + 1
+        best = max(score.values())
+        winners = [f for f, v in score.items() if v == best]
+        fixed = _FIXED_ONE
+        if opt["multimap"] == 2 and not opt["primary_only"]:
+            fixed = _FIXED_ONE // max_nh
+        if len(winners) == 1:
+            acc[winners[0]] += w * fixed
+            summary[_ASSIGNED] += w
+        elif opt["allow_multi_overlap"]:
+            add = fixed // len(winners) if opt["multimap"] == 2 else fixed
+            for f in winners:
+                acc[f] += w * add
+            summary[_ASSIGNED] += w
+        else:
+            summary[_AMBIG] += w
+
+
 def _count_one(
     inp: _Input,
     index: _Index,
@@ -956,9 +1124,17 @@ def _count_one(
         leftover = b""
         consumed_total = 0
         chunks = _inflated(path, first)
+        pairs = _Pairs(index.n_features, options) if options["pairs"] else None
         for blocks in _ahead(chunks) if workers > 1 else chunks:
             buf = b"".join([leftover, *blocks])
             arr = np.frombuffer(buf, dtype=np.uint8)
+            if pairs is not None:
+                used = pairs.scan(buf, arr, ref_map, index, acc, summary, mark, hits, state)
+                if state[1]:
+                    _raise_record_error(inp.path, int(state[1]), arr, int(state[2]), consumed_total)
+                leftover = buf[used:]
+                consumed_total += used
+                continue
             used = scan(
                 arr,
                 len(arr),
@@ -992,6 +1168,8 @@ def _count_one(
                 inp.path,
                 f"is truncated or corrupt: {len(leftover)} bytes after the last complete record",
             )
+        if pairs is not None:
+            pairs.finish(acc, summary)
     finally:
         if tmpdir is not None:
             shutil.rmtree(tmpdir, ignore_errors=True)
@@ -1018,8 +1196,9 @@ def _raise_record_error(path: Path, code: int, arr: np.ndarray, off: int, base: 
                 "miRDeep2) or '...;size=COUNT' (vsearch/usearch)",
             )
         raise MtncrnaError(
-            f"{path}: read {name!r} is paired-end (flag 0x1); counting read pairs is not "
-            "supported yet: count single-end data, or keep one mate (samtools view -f 64)"
+            f"{path}: read {name!r} is paired-end (flag 0x1) but the file's first records are "
+            "single-end; count read pairs with paired=True, or keep one mate "
+            "(samtools view -f 64)"
         )
     if code == _ERR_REFID:
         raise InputError(
@@ -1050,9 +1229,12 @@ def count_bam(
     NH > 1, ``"all"`` counts each (``-M``), ``"fraction"`` counts 1/NH (``-M --fraction``);
     ``min_mapq`` is ``-Q``; ``allow_multi_overlap`` is ``-O``; ``primary_only`` is
     ``--primary``. ``weights_from_name`` reads the copy number of collapsed reads from their
-    names (``ID-COUNT``, ``seq_ID_xCOUNT``, ``...;size=COUNT``). Only single-end data is
-    supported: ``paired=None`` checks the flags and stops on paired-end reads, ``paired=True``
-    (count fragments, as ``-p --countReadPairs``) is not supported yet.
+    names (``ID-COUNT``, ``seq_ID_xCOUNT``, ``...;size=COUNT``). ``paired=None`` counts read
+    pairs as fragments (``-p --countReadPairs``) in the inputs whose first records are paired-end
+    (flag 0x1), reads in the others; ``paired=True`` counts fragments in every input;
+    ``paired=False`` counts single-end data only and stops on paired-end reads. Mates are paired
+    by name and HI tag as they stream by, so pairs need no name sorting; each sample's mode is in
+    ``params["paired"]``.
 
     Every input is opened and checked (format, truncation, header, first records) before any
     counting; BAMs are streamed, so they need neither an index nor a sort order. SAM and CRAM
@@ -1070,11 +1252,6 @@ def count_bam(
         raise MtncrnaError(f"min_mapq must be a whole number >= 0, not {min_mapq!r}")
     if threads < 1:
         raise MtncrnaError(f"threads must be >= 1, not {threads}")
-    if paired:
-        raise MtncrnaError(
-            "paired-end counting (fragments, as featureCounts -p --countReadPairs) is not "
-            "supported yet; count single-end data"
-        )
     paths = [bams] if isinstance(bams, (str, os.PathLike)) else list(bams)
     if not paths:
         raise MtncrnaError("no BAM files given")
@@ -1088,12 +1265,13 @@ def count_bam(
                 f"{seen[s]} and {i.path} both give the sample name '{s}'; rename one of them"
             )
         seen[s] = i.path
-    for i in inputs:
-        if i.paired:
-            raise MtncrnaError(
-                f"{i.path}: paired-end reads (flag 0x1); counting read pairs is not supported "
-                "yet: count single-end data, or keep one mate (samtools view -f 64)"
-            )
+    if paired is False:
+        for i in inputs:
+            if i.paired:
+                raise MtncrnaError(
+                    f"{i.path}: paired-end reads (flag 0x1) but paired=False; count read pairs "
+                    "(paired=None or True), or keep one mate (samtools view -f 64)"
+                )
     ann = annotation if isinstance(annotation, Annotation) else read_annotation(annotation)
     index = _build_index(ann)
     options = {
@@ -1104,15 +1282,24 @@ def count_bam(
         "primary_only": bool(primary_only),
         "weights_from_name": bool(weights_from_name),
         "reject_paired": True,
+        "pairs": False,
     }
+    per_input = [
+        {**options, "pairs": bool(paired) or (paired is None and i.paired)} for i in inputs
+    ]
     # 2. count
     if len(inputs) > 1 and threads > 1:
         with ThreadPoolExecutor(max_workers=min(threads, len(inputs))) as pool:
             results = list(
-                pool.map(lambda i: _count_one(i, index, options, 1, reference_fasta), inputs)
+                pool.map(
+                    lambda i, o: _count_one(i, index, o, 1, reference_fasta), inputs, per_input
+                )
             )
     else:
-        results = [_count_one(i, index, options, threads, reference_fasta) for i in inputs]
+        results = [
+            _count_one(i, index, o, threads, reference_fasta)
+            for i, o in zip(inputs, per_input, strict=True)
+        ]
     acc = np.column_stack([r[0] for r in results])
     summ = np.column_stack([r[1] for r in results])
     if multimap == "fraction":
@@ -1131,6 +1318,7 @@ def count_bam(
         "allow_multi_overlap": allow_multi_overlap,
         "primary_only": primary_only,
         "weights_from_name": weights_from_name,
+        "paired": [o["pairs"] for o in per_input],
     }
     return CountResult(counts, summary, ann.var.copy(), [i.path for i in inputs], params)
 

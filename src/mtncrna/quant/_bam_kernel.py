@@ -29,27 +29,27 @@ def u16(b, o):
 
 
 @numba.njit(cache=True, nogil=True)
-def find_nh(b, o, end):
-    # walk the aux fields; return NH (1 if absent)
+def find_tag(b, o, end, x0, x1, default):
+    # walk the aux fields; return integer tag x0x1 (``default`` if absent)
     while o + 3 <= end:
         t0, t1, typ = b[o], b[o + 1], b[o + 2]
         o += 3
         if typ == 65 or typ == 99 or typ == 67:  # A c C
-            if t0 == 78 and t1 == 72 and typ != 65:
+            if t0 == x0 and t1 == x1 and typ != 65:
                 v = np.int64(b[o])
                 if typ == 99 and v >= 128:
                     v -= 256
                 return v
             o += 1
         elif typ == 115 or typ == 83:  # s S
-            if t0 == 78 and t1 == 72:
+            if t0 == x0 and t1 == x1:
                 v = u16(b, o)
                 if typ == 115 and v >= 32768:
                     v -= 65536
                 return v
             o += 2
         elif typ == 105 or typ == 73 or typ == 102:  # i I f
-            if t0 == 78 and t1 == 72 and typ != 102:
+            if t0 == x0 and t1 == x1 and typ != 102:
                 v = i32(b, o)
                 if typ == 73 and v < 0:
                     v += 4294967296
@@ -72,8 +72,13 @@ def find_nh(b, o, end):
             else:
                 o += 4 * cnt
         else:
-            return 1
-    return 1
+            return default
+    return default
+
+
+@numba.njit(cache=True, nogil=True)
+def find_nh(b, o, end):
+    return find_tag(b, o, end, 78, 72, 1)  # NH, 1 if absent
 
 
 @numba.njit(cache=True, nogil=True)
@@ -103,6 +108,120 @@ def name_weight(b, s, e):
     if j - s >= 1 and b[j - 1] == 45:  # "-"
         return v
     return -1
+
+
+@numba.njit(cache=True, nogil=True)
+def record_hits(
+    b,
+    cig,
+    ncig,
+    pos,
+    c,
+    rev,
+    strand_mode,
+    seg_off,
+    seg_start,
+    seg_end,
+    mem_off,
+    mem_feature,
+    mem_strand,
+    mem_interval,
+    mark,
+    hits,
+    stamp,
+    sec_s,
+    sec_e,
+):
+    """The meta-features hit by one record's aligned sections (annotation contig ``c``, read
+    strand ``rev``), written to ``hits``; returns how many. ``mark[f] == stamp`` once hit."""
+    nhits = 0
+    # CIGAR -> sections, as featureCounts' parse_bin
+    nsec = 0
+    chro = pos + 1
+    sec_begin = chro
+    sec_len = 0
+    for k in range(ncig):
+        op_word = i32(b, cig + 4 * k)
+        if op_word < 0:
+            op_word += 4294967296
+        op = op_word & 15
+        ln = op_word >> 4
+        if op == 0 or op == 7 or op == 8:
+            chro += ln
+            sec_len += ln
+        elif op == 1 or op == 2 or op == 3:
+            if nsec < MAX_SECTIONS:
+                sec_s[nsec] = sec_begin
+                sec_e[nsec] = sec_begin + sec_len - 1
+                nsec += 1
+            if op != 1:
+                chro += ln
+            sec_begin = chro
+            sec_len = 0
+    if sec_len > 0 and nsec < MAX_SECTIONS:
+        sec_s[nsec] = sec_begin
+        sec_e[nsec] = sec_begin + sec_len - 1
+        nsec += 1
+    lo0 = seg_off[c]
+    hi = seg_off[c + 1]
+    for si in range(nsec):
+        qs = sec_s[si]
+        qe = sec_e[si]
+        zero = qe < qs
+        if zero:
+            qs = qe  # look from the base before the boundary
+        # first segment with seg_end >= qs
+        lo = lo0
+        h = hi
+        while lo < h:
+            mid = (lo + h) >> 1
+            if seg_end[mid] < qs:
+                lo = mid + 1
+            else:
+                h = mid
+        if zero:
+            # hits need one merged interval covering both qe and qe + 1
+            k1 = lo
+            if k1 >= hi or seg_start[k1] > qe:
+                continue
+            k2 = k1 if seg_end[k1] > qe else k1 + 1
+            if k2 >= hi or seg_start[k2] > qe + 1:
+                continue
+            for m in range(mem_off[k1], mem_off[k1 + 1]):
+                ok = k2 == k1
+                if not ok:
+                    for m2 in range(mem_off[k2], mem_off[k2 + 1]):
+                        if mem_interval[m2] == mem_interval[m]:
+                            ok = True
+                            break
+                if not ok:
+                    continue
+                st = mem_strand[m]
+                if strand_mode == 1 and st != rev:
+                    continue
+                if strand_mode == 2 and st == rev:
+                    continue
+                f = mem_feature[m]
+                if mark[f] != stamp:
+                    mark[f] = stamp
+                    hits[nhits] = f
+                    nhits += 1
+            continue
+        k = lo
+        while k < hi and seg_start[k] <= qe:
+            for m in range(mem_off[k], mem_off[k + 1]):
+                st = mem_strand[m]
+                if strand_mode == 1 and st != rev:
+                    continue
+                if strand_mode == 2 and st == rev:
+                    continue
+                f = mem_feature[m]
+                if mark[f] != stamp:
+                    mark[f] = stamp
+                    hits[nhits] = f
+                    nhits += 1
+            k += 1
+    return nhits
 
 
 @numba.njit(cache=True, nogil=True)
@@ -205,93 +324,28 @@ def scan(
         c = ref_map[ref] if ref >= 0 else -1
         nhits = 0
         if c >= 0:
-            # CIGAR -> sections, as featureCounts' parse_bin
-            nsec = 0
-            chro = pos + 1
-            sec_begin = chro
-            sec_len = 0
-            for k in range(ncig):
-                op_word = i32(b, cig + 4 * k)
-                if op_word < 0:
-                    op_word += 4294967296
-                op = op_word & 15
-                ln = op_word >> 4
-                if op == 0 or op == 7 or op == 8:
-                    chro += ln
-                    sec_len += ln
-                elif op == 1 or op == 2 or op == 3:
-                    if nsec < MAX_SECTIONS:
-                        sec_s[nsec] = sec_begin
-                        sec_e[nsec] = sec_begin + sec_len - 1
-                        nsec += 1
-                    if op != 1:
-                        chro += ln
-                    sec_begin = chro
-                    sec_len = 0
-            if sec_len > 0 and nsec < MAX_SECTIONS:
-                sec_s[nsec] = sec_begin
-                sec_e[nsec] = sec_begin + sec_len - 1
-                nsec += 1
             rev = 1 if (flag & 16) else 0
-            lo0 = seg_off[c]
-            hi = seg_off[c + 1]
-            for si in range(nsec):
-                qs = sec_s[si]
-                qe = sec_e[si]
-                zero = qe < qs
-                if zero:
-                    qs = qe  # look from the base before the boundary
-                # first segment with seg_end >= qs
-                lo = lo0
-                h = hi
-                while lo < h:
-                    mid = (lo + h) >> 1
-                    if seg_end[mid] < qs:
-                        lo = mid + 1
-                    else:
-                        h = mid
-                if zero:
-                    # hits need one merged interval covering both qe and qe + 1
-                    k1 = lo
-                    if k1 >= hi or seg_start[k1] > qe:
-                        continue
-                    k2 = k1 if seg_end[k1] > qe else k1 + 1
-                    if k2 >= hi or seg_start[k2] > qe + 1:
-                        continue
-                    for m in range(mem_off[k1], mem_off[k1 + 1]):
-                        ok = k2 == k1
-                        if not ok:
-                            for m2 in range(mem_off[k2], mem_off[k2 + 1]):
-                                if mem_interval[m2] == mem_interval[m]:
-                                    ok = True
-                                    break
-                        if not ok:
-                            continue
-                        st = mem_strand[m]
-                        if strand_mode == 1 and st != rev:
-                            continue
-                        if strand_mode == 2 and st == rev:
-                            continue
-                        f = mem_feature[m]
-                        if mark[f] != stamp:
-                            mark[f] = stamp
-                            hits[nhits] = f
-                            nhits += 1
-                    continue
-                k = lo
-                while k < hi and seg_start[k] <= qe:
-                    for m in range(mem_off[k], mem_off[k + 1]):
-                        st = mem_strand[m]
-                        if strand_mode == 1 and st != rev:
-                            continue
-                        if strand_mode == 2 and st == rev:
-                            continue
-                        f = mem_feature[m]
-                        if mark[f] != stamp:
-                            mark[f] = stamp
-                            hits[nhits] = f
-                            nhits += 1
-                    k += 1
+            nhits = record_hits(
+                b,
+                cig,
+                ncig,
+                pos,
+                c,
+                rev,
+                strand_mode,
+                seg_off,
+                seg_start,
+                seg_end,
+                mem_off,
+                mem_feature,
+                mem_strand,
+                mem_interval,
+                mark,
+                hits,
+                stamp,
+                sec_s,
+                sec_e,
+            )
         if nhits == 0:
             summary[11] += w
             continue
@@ -308,6 +362,140 @@ def scan(
             summary[0] += w
         else:
             summary[13] += w
+    state[0] = stamp
+    return o
+
+
+# record fields that scan_pairs hands back, one row per record
+R_FLAG, R_REF, R_POS, R_HI, R_UNUSED, R_MAPQ, R_NH, R_NAME_S, R_NAME_E, R_HIT_S, R_HIT_E, R_W = (
+    range(12)
+)
+
+
+@numba.njit(cache=True, nogil=True)
+def scan_pairs(
+    b,
+    n,
+    ref_map,
+    seg_off,
+    seg_start,
+    seg_end,
+    mem_off,
+    mem_feature,
+    mem_strand,
+    mem_interval,
+    strand_mode,
+    use_weights,
+    mark,
+    hits,
+    recs,
+    rec_hits,
+    counts,
+    state,
+):
+    """Paired-end mode: describe the complete BAM records in ``b[:n]`` for pairing by name.
+
+    Per record, a row of ``recs`` (fields ``R_*``: flag, reference, position, HI tag (-1 if
+    absent), 0, MAPQ, NH, the name's span in ``b``, its hits' span in ``rec_hits``, weight); the
+    hits are the meta-features its aligned sections overlap on the strand that the strand rule
+    asks for, the strand being the read's own for read 1 (and unpaired reads) and the opposite
+    for read 2, as in featureCounts. ``counts`` = [records, hits] written; stops early (returns
+    the offset of the first record not described) when ``recs`` or ``rec_hits`` is full.
+    """
+    sec_s = np.empty(MAX_SECTIONS, dtype=np.int64)
+    sec_e = np.empty(MAX_SECTIONS, dtype=np.int64)
+    n_refs = ref_map.shape[0]
+    n_features = mark.shape[0]
+    o = 0
+    stamp = state[0]
+    nr = 0
+    nhit = 0
+    counts[0] = 0
+    counts[1] = 0
+    while o + 4 <= n:
+        if nr >= recs.shape[0] or nhit + n_features > rec_hits.shape[0]:
+            break
+        bs = i32(b, o)
+        if bs < 32:
+            state[1] = 1
+            state[2] = o
+            break
+        if o + 4 + bs > n:
+            break
+        rec_end = o + 4 + bs
+        ref = i32(b, o + 4)
+        pos = i32(b, o + 8)
+        lrn = np.int64(b[o + 12])
+        mapq = np.int64(b[o + 13])
+        ncig = u16(b, o + 16)
+        flag = u16(b, o + 18)
+        lseq = i32(b, o + 20)
+        cig = o + 36 + lrn
+        aux = cig + 4 * ncig + (lseq + 1) // 2 + lseq
+        if lrn < 1 or lseq < 0 or aux > rec_end:
+            state[1] = 1
+            state[2] = o
+            break
+        w = np.int64(1)
+        if use_weights:
+            w = name_weight(b, o + 36, o + 36 + lrn - 1)
+            if w < 0:
+                state[1] = 2
+                state[2] = o
+                break
+        if ref < -1 or ref >= n_refs:
+            state[1] = 4
+            state[2] = o
+            break
+        stamp += 1
+        nh = find_nh(b, aux, rec_end)
+        hi = find_tag(b, aux, rec_end, 72, 73, -1)  # HI, -1 if absent
+        nh_hits = 0
+        c = ref_map[ref] if ref >= 0 else -1
+        if c >= 0 and not (flag & 4):
+            rev = 1 if (flag & 16) else 0
+            if flag & 128:
+                rev = 1 - rev
+            nh_hits = record_hits(
+                b,
+                cig,
+                ncig,
+                pos,
+                c,
+                rev,
+                strand_mode,
+                seg_off,
+                seg_start,
+                seg_end,
+                mem_off,
+                mem_feature,
+                mem_strand,
+                mem_interval,
+                mark,
+                hits,
+                stamp,
+                sec_s,
+                sec_e,
+            )
+        for h in range(nh_hits):
+            rec_hits[nhit + h] = hits[h]
+        recs[nr, 0] = flag
+        recs[nr, 1] = ref
+        recs[nr, 2] = pos
+        recs[nr, 3] = hi
+        recs[nr, 4] = 0
+        recs[nr, 5] = mapq
+        recs[nr, 6] = nh
+        recs[nr, 7] = o + 36
+        recs[nr, 8] = o + 36 + lrn - 1
+        recs[nr, 9] = nhit
+        recs[nr, 10] = nhit + nh_hits
+        recs[nr, 11] = w
+        nhit += nh_hits
+        nr += 1
+        o = rec_end
+    counts[0] = nr
+    counts[1] = nhit
     state[0] = stamp
     return o
 
