@@ -244,5 +244,30 @@ def test_cli_concordance_bad_table(run_cli, tmp_path):
     bad.write_text("feature_id\tlfc\nx\t1\n")
     code, _, err = run_cli("concordance", bad, "-o", tmp_path / "c.tsv")
     assert code == 2
-    assert "de.tsv, line 1: no 'log2FoldChange' column" in err
+    assert (
+        "de.tsv, line 1: no column(s) log2FoldChange, padj; expected a table from mtncrna de" in err
+    )
+    assert not (tmp_path / "c.tsv").exists()
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "feature_id\tlog2FoldChange\tpadj\nhsa-miR-2392\t1.5\tabc\n",
+            "de.tsv, line 2, column padj: 'abc' is not a number",
+        ),
+        (
+            "feature_id\tlog2FoldChange\tpadj\nhsa-miR-2392\t1.5\tNA\nhsa-miR-5787\t,\t0.1\n",
+            "de.tsv, line 3, column log2FoldChange: ',' is not a number",
+        ),
+    ],
+)
+def test_cli_concordance_bad_cells(run_cli, tmp_path, text, message):
+    de = tmp_path / "de.tsv"
+    de.write_text(text)
+    code, _, err = run_cli("concordance", de, "-o", tmp_path / "c.tsv")
+    assert code == 2
+    assert message in err
+    assert len(err.strip().splitlines()) == 1
     assert not (tmp_path / "c.tsv").exists()

@@ -247,3 +247,22 @@ def test_cli_signature_score_integrate(run_cli, tmp_path):
     )
     assert code == 2
     assert "targets.tsv, line 1: no column(s) mirna" in err
+
+
+def test_cli_score_bad_weight(run_cli, tmp_path):
+    d = mt.datasets.example_dir()
+    sig = tmp_path / "sig.tsv"
+    sig.write_text("feature_id\tdirection\tweight\nhsa-miR-2392\tup\tx\n")
+    code, _, err = run_cli(
+        "score",
+        d / "small_rna_counts.tsv",
+        "-s",
+        d / "samples.csv",
+        "--signature",
+        sig,
+        "-o",
+        tmp_path / "s.tsv",
+    )
+    assert code == 2
+    assert "sig.tsv, line 2, column weight: 'x' is not a number" in err
+    assert not (tmp_path / "s.tsv").exists()

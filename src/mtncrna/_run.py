@@ -52,6 +52,7 @@ class RunConfig:
     values: dict[str, Any]
     path: Path | None = None
     inputs: list[Path] = field(default_factory=list)
+    pairs: pd.DataFrame | None = None  # the parsed ``targets`` table
 
     def __getitem__(self, key: str) -> Any:
         return self.values[key]
@@ -91,16 +92,13 @@ def validate_config(raw: dict[str, Any], path: Path | None = None) -> RunConfig:
             resolved.append(p)
             inputs.append(p)
         values[key] = resolved if isinstance(v, list) else resolved[0]
+    pairs = None
     if values["targets"] is not None:
-        from .io._text import read_lines
+        from .io import read_result_table
 
-        header = read_lines(values["targets"]).lines[0].replace(",", "\t").split("\t")
-        if not {"mirna", "target"} <= {h.strip() for h in header}:
-            raise InputError(
-                values["targets"],
-                f"expected columns mirna and target (tab-separated), found {', '.join(header)}",
-                line=1,
-            )
+        pairs = read_result_table(
+            values["targets"], required=("mirna", "target"), what="a miRNA-target table"
+        )
     contrasts = values["contrasts"]
     if not isinstance(contrasts, list) or not all(
         isinstance(c, (list, tuple)) and len(c) == 3 for c in contrasts
@@ -124,7 +122,7 @@ def validate_config(raw: dict[str, Any], path: Path | None = None) -> RunConfig:
                     f"contrast level '{lv}' is not a value of '{factor}' in the sample "
                     f"sheet ({', '.join(sorted(levels))})",
                 )
-    return RunConfig(values, path, inputs)
+    return RunConfig(values, path, inputs, pairs)
 
 
 def load_config(path: str | Path) -> RunConfig:
@@ -262,15 +260,8 @@ def run(config: RunConfig, outdir: str | Path, *, progress: bool = False) -> str
     bar.step("signature")
     pairs = None
     if "small" in libs and "long" in libs:
-        user_pairs = None
-        if c["targets"] is not None:
-            from .io._text import read_lines
-
-            lines_ = read_lines(c["targets"])
-            header = lines_.lines[0].split("\t")
-            user_pairs = pd.DataFrame([ln.split("\t") for ln in lines_.lines[1:]], columns=header)
         try:
-            pairs = tl.integrate(libs["small"], libs["long"], pairs=user_pairs)
+            pairs = tl.integrate(libs["small"], libs["long"], pairs=c.pairs)
         except MtncrnaError as exc:  # e.g. too few shared samples: say why it was skipped
             lines.append(f"  integration skipped: {exc}")
         else:

@@ -905,26 +905,17 @@ def concordance_cmd(
     citation.
     """
     from ._provenance import record
-    from .io import check_output, write_provenance, write_table
-    from .io._text import parse_delimited, read_lines, split_header
+    from .io import check_output, read_result_table, write_provenance, write_table
     from .reference import load_reference
     from .tl import concordance_table
 
     check_output(output, [de_table])
-    lines_ = read_lines(de_table)
-    header = split_header(de_table, lines_.lines[0], "\t", lines_.numbers[0])
-    body = parse_delimited(lines_, "\t")
-    body.columns = header
-    for col in ("log2FoldChange", "padj"):
-        if col not in body.columns:
-            from ._errors import InputError
-
-            raise InputError(
-                de_table,
-                f"no '{col}' column; expected a table from mtncrna de (found {', '.join(header)})",
-                line=1,
-            )
-        body[col] = body[col].replace({"NA": None, "": None}).astype(float)
+    body = read_result_table(
+        de_table,
+        required=("feature_id", "log2FoldChange", "padj"),
+        numeric=("log2FoldChange", "padj"),
+        what="a table from mtncrna de",
+    )
     ref = load_reference(extension)
     table = concordance_table(body, reference=ref, drug=drug, cancer=cancer, alpha=alpha)
     out = write_table(table, output, inputs=[de_table])
@@ -937,44 +928,6 @@ def concordance_cmd(
     write_provenance(output.with_suffix(".provenance.json"), prov, [out])
     summary = table.attrs.get("summary", {})
     click.echo(f"{output}: " + ", ".join(f"{k} {v}" for k, v in summary.items()))
-
-
-def _read_tsv(path: Path, required: Sequence[str], what: str) -> Any:
-    """A TSV written by mtncrna (or by hand) with the given columns; NA -> missing."""
-    import numpy as np
-
-    from ._errors import InputError
-    from .io._text import parse_delimited, read_lines, sniff_delimiter, split_header
-
-    lines_ = read_lines(path)
-    sep = sniff_delimiter(path, lines_.lines[0])
-    header = split_header(path, lines_.lines[0], sep, lines_.numbers[0])
-    missing = [c for c in required if c not in header]
-    if missing:
-        raise InputError(
-            path,
-            f"no column(s) {', '.join(missing)}; expected {what} (found {', '.join(header)})",
-            line=lines_.numbers[0],
-        )
-    body = parse_delimited(lines_, sep)
-    if body.shape[1] != len(header):
-        raise InputError(
-            path,
-            f"header has {len(header)} fields but the rows have {body.shape[1]}",
-            line=lines_.numbers[0],
-        )
-    body.columns = header
-    import contextlib
-
-    import pandas as pd
-
-    for col in body.columns:
-        if col in ("feature_id", "mirna", "target", "direction", "contrast", "reason", "source"):
-            continue
-        vals = body[col].replace({"NA": np.nan, "": np.nan})
-        with contextlib.suppress(ValueError, TypeError):
-            body[col] = pd.to_numeric(vals)
-    return body
 
 
 @cli.command("signature")
@@ -1020,11 +973,16 @@ def signature_cmd(
     import json
 
     from ._provenance import record
-    from .io import atomic_path, check_output, write_provenance, write_table
+    from .io import atomic_path, check_output, read_result_table, write_provenance, write_table
     from .tl import signature, to_gmt
 
     tables = {
-        p.stem: _read_tsv(p, ("feature_id", "log2FoldChange", "padj"), "a DE table")
+        p.stem: read_result_table(
+            p,
+            required=("feature_id", "log2FoldChange", "padj"),
+            numeric=("log2FoldChange", "lfcSE", "stat", "pvalue", "padj"),
+            what="a DE table",
+        )
         for p in de_tables
     }
     if len(tables) != len(de_tables):
@@ -1095,11 +1053,16 @@ def score_cmd(
 ) -> None:
     """Score samples with a signature (weighted mean of z-scored VST values)."""
     from ._provenance import record
-    from .io import check_output, write_provenance, write_table
+    from .io import check_output, read_result_table, write_provenance, write_table
     from .tl import score
 
     check_output(output, [*inputs, signature_file])
-    sig = _read_tsv(signature_file, ("feature_id", "weight"), "a signature table")
+    sig = read_result_table(
+        signature_file,
+        required=("feature_id", "weight"),
+        numeric=("weight",),
+        what="a signature table",
+    )
     adata = _load_input(inputs, samples)
     score(adata, sig, group_key=group_column, positive=positive)
     cols = [c for c in ("condition", "fraction", "cell_line", group_column) if c in adata.obs]
@@ -1164,7 +1127,7 @@ def integrate_cmd(
 ) -> None:
     """Couple miRNAs (small RNA) with their targets (long RNA) beyond the design effects."""
     from ._provenance import record
-    from .io import check_output, read_counts, write_provenance, write_table
+    from .io import check_output, read_counts, read_result_table, write_provenance, write_table
     from .tl import integrate
 
     inputs = [
@@ -1176,7 +1139,11 @@ def integrate_cmd(
     check_output(output, inputs)
     small = read_counts(small_path, samples, library="small", drop_unmatched=True)
     long_ = read_counts(long_path, samples, library="long", drop_unmatched=True)
-    pairs = _read_tsv(targets, ("mirna", "target"), "a miRNA-target table") if targets else None
+    pairs = (
+        read_result_table(targets, required=("mirna", "target"), what="a miRNA-target table")
+        if targets
+        else None
+    )
     table = integrate(small, long_, pairs=pairs, design=design, alpha=alpha)
     out = write_table(table, output, inputs=inputs)
     write_provenance(

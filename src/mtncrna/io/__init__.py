@@ -12,6 +12,7 @@ from ._read import (
     write_h5ad,
 )
 from ._samplesheet import FRACTIONS, normalise_fraction, read_sample_sheet
+from ._tables import read_result_table
 from ._write import write_provenance, write_table
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "read_counts",
     "read_h5ad",
     "read_libraries",
+    "read_result_table",
     "read_sample_sheet",
     "sample_name_from_path",
     "write_h5ad",

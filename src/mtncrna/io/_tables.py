@@ -1,0 +1,68 @@
+"""Reading result tables (DE tables, signatures, miRNA-target pairs) back in, with clear errors."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .._errors import InputError
+from ._text import parse_delimited, read_lines, sniff_delimiter, split_header
+
+_MISSING = frozenset({"", "na", "nan", "n/a", "null", "none"})
+
+
+def read_result_table(
+    path: str | Path,
+    *,
+    required: Sequence[str],
+    numeric: Sequence[str] = (),
+    what: str = "a table",
+) -> pd.DataFrame:
+    """Read a TSV/CSV with a header; check ``required`` columns and parse ``numeric`` ones.
+
+    Missing values (empty, NA, NaN) become NaN; any other non-number in a ``numeric`` column is
+    an :class:`InputError` naming the line and column. Other columns stay text.
+    """
+    p = Path(path)
+    lines = read_lines(p)
+    sep = sniff_delimiter(p, lines.lines[0])
+    header = split_header(p, lines.lines[0], sep, lines.numbers[0])
+    missing = [c for c in required if c not in header]
+    if missing:
+        raise InputError(
+            p,
+            f"no column(s) {', '.join(missing)}; expected {what} (found {', '.join(header)})",
+            line=lines.numbers[0],
+        )
+    body = parse_delimited(lines, sep)
+    if body.empty:
+        return pd.DataFrame(columns=header)
+    if body.shape[1] != len(header):
+        raise InputError(
+            p,
+            f"header has {len(header)} fields but the rows have {body.shape[1]}",
+            line=lines.numbers[0],
+        )
+    body.columns = header
+    body = body.apply(lambda c: c.str.strip())
+    line_numbers = np.asarray(lines.numbers[1:])
+    for col in numeric:
+        if col not in body.columns:
+            continue
+        text = body[col]
+        is_missing = text.str.lower().isin(_MISSING)
+        values = pd.to_numeric(text.where(~is_missing), errors="coerce")
+        bad = values.isna() & ~is_missing
+        if bad.any():
+            i = int(np.flatnonzero(bad.to_numpy())[0])
+            raise InputError(
+                p,
+                f"'{text.iat[i]}' is not a number (expected a number or NA)",
+                line=int(line_numbers[i]),
+                column=col,
+            )
+        body[col] = values.astype(float)
+    return body
