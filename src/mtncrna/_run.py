@@ -129,7 +129,7 @@ def load_config(path: str | Path) -> RunConfig:
     """Read and validate a YAML run configuration."""
     import yaml
 
-    from .io._text import read_bytes
+    from ._text import read_bytes
 
     p = Path(path)
     try:
@@ -178,7 +178,7 @@ def run(config: RunConfig, outdir: str | Path, *, progress: bool = False) -> str
     de_keys: list[str] = []
     for lib, a in libs.items():
         fractions = sorted(a.obs[fkey].astype(str).unique()) if fkey in a.obs else []
-        pp.qc(a, fraction_key=fkey, mito=c["mito"], reference=c["versus"])
+        pp.qc(a, fraction_key=fkey, mito=c["mito"], versus=c["versus"])
         bar.step(f"{lib}: QC")
         tables = {f"{lib}_qc.tsv": get.qc_df(a)}
         if c["mito"] in fractions and c["versus"] in fractions:

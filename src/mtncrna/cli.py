@@ -749,7 +749,7 @@ def qc_cmd(
     adata = _load_input(inputs, samples)
     mito_c = normalise_fraction(mito) or mito
     versus_c = normalise_fraction(versus) or versus
-    pp.qc(adata, fraction_key=fraction_column, mito=mito_c, reference=versus_c)
+    pp.qc(adata, fraction_key=fraction_column, mito=mito_c, versus=versus_c)
     u = adata.uns["qc"]
     pca = pd.DataFrame(u["pca"]).rename_axis("sample").reset_index()
     corr = pd.DataFrame(u["correlation"]).rename_axis("sample").reset_index()

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from .._errors import FormatError, InputError
-from ._text import (
+from .._text import (
     Lines,
     parse_delimited,
     read_lines,

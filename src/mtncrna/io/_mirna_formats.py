@@ -23,8 +23,8 @@ import numpy as np
 import pandas as pd
 
 from .._errors import FormatError
+from .._text import Lines, parse_delimited, read_lines, split_header, to_counts
 from ._formats import CountTable, _looks_like_features, read_table
-from ._text import Lines, parse_delimited, read_lines, split_header, to_counts
 
 _SAMPLE_SUFFIX = re.compile(r"(_seqcluster|_mature|_hairpin|\.mature|\.hairpin)$")
 _MIRTOP_ISOMIR_HEADER = ["UID", "Read", "miRNA", "Variant"]

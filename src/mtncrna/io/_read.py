@@ -6,7 +6,6 @@ import logging
 import re
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import anndata as ad
 import numpy as np
@@ -14,6 +13,8 @@ import pandas as pd
 
 from .._errors import FormatError, InputError, SampleSheetError
 from .._provenance import record
+from .._text import check_readable, read_lines, sniff_kind
+from ..reference import Reference, annotate_var, load_reference, name_key
 from ._atomic import atomic_path, check_output
 from ._formats import (
     FORMATS,
@@ -27,10 +28,6 @@ from ._formats import (
 )
 from ._mirna_formats import is_mirge3, is_smrnaseq, read_mirge3, read_smrnaseq
 from ._samplesheet import read_sample_sheet
-from ._text import check_readable, read_lines, sniff_kind
-
-if TYPE_CHECKING:
-    from ..reference import Reference
 
 logger = logging.getLogger("mtncrna")
 
@@ -159,8 +156,6 @@ def _merge_tables(tables: list[CountTable]) -> CountTable:
 
 def guess_library(features: Sequence[str]) -> str:
     """'small' when most feature names are miRNAs (miR-/let-/MIMAT), else 'long'."""
-    from ..reference import name_key
-
     if not len(features):
         return "long"
     keys = [name_key(f) for f in features]
@@ -344,9 +339,10 @@ def read_counts(
     meta["provenance"] = provenance
     adata.uns["mtncrna"] = meta
     if ref is not None:
-        from ..tl import annotate as _annotate
-
-        _annotate(adata, reference=ref)
+        columns, summary = annotate_var(adata.var, ref)
+        for col in columns.columns:
+            adata.var[col] = columns[col]
+        meta["annotate"] = summary
     logger.info(
         "read %d samples x %d features (%s, %s library)", adata.n_obs, adata.n_vars, fmt, lib
     )
@@ -354,8 +350,6 @@ def read_counts(
 
 
 def _as_reference(reference: Reference | PathLike | None) -> Reference:
-    from ..reference import Reference, load_reference
-
     if isinstance(reference, Reference):
         return reference
     return load_reference(reference)

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from .._errors import InputError, SampleSheetError
-from ._text import parse_delimited, read_lines, sniff_delimiter, split_header
+from .._text import parse_delimited, read_lines, sniff_delimiter, split_header
 
 #: Canonical fraction names and the spellings accepted for each.
 FRACTIONS: dict[str, tuple[str, ...]] = {

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from .._errors import InputError
-from ._text import parse_delimited, read_lines, sniff_delimiter, split_header
+from .._text import parse_delimited, read_lines, sniff_delimiter, split_header
 
 _MISSING = frozenset({"", "na", "nan", "n/a", "null", "none"})
 

@@ -75,8 +75,8 @@ import pandas as pd
 
 from .._errors import InputError, MtncrnaError
 from .._logging import logger
+from .._text import check_readable, sniff_kind
 from ..io._formats import sample_name_from_path
-from ..io._text import check_readable, sniff_kind
 from ..io._write import write_table
 from ..reference._names import is_mt_contig
 

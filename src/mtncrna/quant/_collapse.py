@@ -110,7 +110,7 @@ def check_fastq(path: str | Path) -> Path:
     import dnaio
     from dnaio.exceptions import FastqFormatError
 
-    from ..io._text import check_readable
+    from .._text import check_readable
 
     p = check_readable(path, what="FASTQ file")
     try:

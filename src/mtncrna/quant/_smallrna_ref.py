@@ -158,7 +158,7 @@ def read_fasta(path: str | Path, *, what: str = "FASTA") -> list[tuple[str, str]
     A header-less start, an empty record, a duplicate name or a character that is not a
     nucleotide (IUPAC) is an :class:`InputError` naming the line.
     """
-    from ..io._text import read_bytes
+    from .._text import read_bytes
 
     p = Path(path)
     text = read_bytes(p).decode("utf-8", errors="replace")
@@ -238,7 +238,7 @@ def read_mt_annotation(path: str | Path, contig: str, length: int) -> list[MtGen
     ``gene_biotype``/``gene_type``/``biotype`` (Mt_tRNA, Mt_rRNA, protein_coding), else from the
     name (MT-T*/TRN* tRNA, MT-RNR*/RNR* rRNA).
     """
-    from ..io._text import read_bytes
+    from .._text import read_bytes
     from ..reference import is_mt_contig
 
     p = Path(path)

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from .._errors import InputError
-from ..io._text import parse_delimited, read_lines, sniff_delimiter, split_header
+from .._text import parse_delimited, read_lines, sniff_delimiter, split_header
 from ._reference import (
     CONFIDENCES,
     DIRECTIONS,

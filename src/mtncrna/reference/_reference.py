@@ -5,17 +5,16 @@ from __future__ import annotations
 import hashlib
 from collections import defaultdict
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+#: Values of the ``mt_class`` column that :func:`mtncrna.tl.annotate` writes.
+from .._constants import MT_CLASSES, MT_CONTIG
 from .._errors import InputError, ReferenceDataError
 from ._names import ensembl_id_in, name_key, split_collapsed, strip_ensembl_version
 
-#: Values of the ``mt_class`` column that :func:`mtncrna.tl.annotate` writes.
-MT_CLASSES = ("mitomiR", "mito-lncRNA", "mt-tRNA", "mt-rRNA", "mt-mRNA", "other")
 RNA_CLASSES = (
     "miRNA",
     "lncRNA",
@@ -193,6 +192,35 @@ class Reference:
         """The rCRS sequence (NC_012920.1) as an upper-case string of 16,569 bases."""
         return _read_fasta_sequence(self.directory / "NC_012920.1.fa")
 
+    def target_pairs(self) -> pd.DataFrame:
+        """miRNA -> target gene pairs named in the evidence (first gene symbol of each target).
+
+        Columns ``mirna`` (the name as curated), ``mirna_id``, ``target`` and ``citation``; one row
+        per miRNA x target.
+        """
+        ev = self.evidence
+        rows = []
+        for rid, name, cls, tp, cit in zip(
+            ev["reference_id"],
+            ev["reference_name"],
+            ev["rna_class"],
+            ev["target_partner"],
+            ev["citation"],
+            strict=True,
+        ):
+            if cls != "miRNA" or not rid or not tp:
+                continue
+            for part in tp.split(";"):
+                sym = part.strip().split(" ")[0]
+                if sym and sym.upper() == sym and not sym.startswith("MIR"):
+                    rows.append({"mirna": name, "mirna_id": rid, "target": sym, "citation": cit})
+        cols = ["mirna", "mirna_id", "target", "citation"]
+        return (
+            pd.DataFrame(rows, columns=cols)
+            .drop_duplicates(["mirna", "target"])
+            .reset_index(drop=True)
+        )
+
     def summary(self) -> pd.DataFrame:
         """Feature counts per class, as shown by ``mtncrna reference list``."""
         f = self.features
@@ -311,7 +339,7 @@ def _build(directory: Path) -> Reference:
             for rid in rids:
                 add_alias(base, rid, "armless")
 
-    for table, source_default in ((mt, "NC_012920.1"), (nc, "curated")):
+    for table, source_default in ((mt, MT_CONTIG), (nc, "curated")):
         for r in table.to_dict("records"):
             rid = r["reference_id"].strip()
             feats.append(
@@ -319,7 +347,7 @@ def _build(directory: Path) -> Reference:
                     "reference_id": rid,
                     "symbol": r["symbol"],
                     "rna_class": _rna_class_of(r),
-                    "chrom": "NC_012920.1" if table is mt else "",
+                    "chrom": MT_CONTIG if table is mt else "",
                     "start": pd.to_numeric(r.get("start", ""), errors="coerce"),
                     "end": pd.to_numeric(r.get("end", ""), errors="coerce"),
                     "strand": r.get("strand", ""),
@@ -424,7 +452,7 @@ def _derive_classes(ref: Reference) -> None:
     f["n_evidence"] = n_ev.reindex(f.index).fillna(0).astype(int)
     f["n_fractionation"] = n_fr.reindex(f.index).fillna(0).astype(int)
     mito_ids = set(mito_ev["reference_id"]) | set(ref.fractionation["reference_id"])
-    mt_encoded = (f["chrom"] == "NC_012920.1").to_numpy()
+    mt_encoded = (f["chrom"] == MT_CONTIG).to_numpy()
     mt_class = []
     for rid, rna_class, on_mt in zip(f.index, f["rna_class"], mt_encoded, strict=True):
         if rna_class in ("mt-tRNA", "mt-rRNA", "mt-mRNA"):
@@ -435,38 +463,3 @@ def _derive_classes(ref: Reference) -> None:
             mt_class.append("mito-lncRNA" if on_mt or rid in mito_ids else "other")
     f["mt_class"] = pd.Categorical(mt_class, categories=MT_CLASSES)
     f["known_mtncrna"] = f["mt_class"].isin(["mitomiR", "mito-lncRNA", "mt-tRNA", "mt-rRNA"])
-
-
-@lru_cache(maxsize=4)
-def _load_cached(directory: str) -> Reference:
-    return _build(Path(directory))
-
-
-def load_reference(extension: str | Path | None = None) -> Reference:
-    """Load the bundled mtncRNA reference, optionally merged with a user's extension table.
-
-    Parameters
-    ----------
-    extension
-        A TSV/CSV in the evidence schema (see ``reference/README.md``) with the user's own
-        mtncRNA evidence; validated with :func:`validate_extension` and merged in.
-
-    Returns
-    -------
-    Reference
-        A fresh copy each call, safe to modify.
-    """
-    base = _load_cached(str(reference_dir()))
-    ref = Reference(
-        version=base.version,
-        features=base.features.copy(),
-        evidence=base.evidence.copy(),
-        fractionation=base.fractionation.copy(),
-        aliases=base.aliases.copy(),
-        directory=base.directory,
-    )
-    if extension is not None:
-        from ._extension import merge_extension
-
-        ref = merge_extension(ref, Path(extension))
-    return ref

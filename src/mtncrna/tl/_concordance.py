@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 
 from .._errors import MtncrnaError
+from .._uns import de_frame
 from ..reference import Reference, load_reference
 
 VERDICTS = ("concordant", "discordant", "not_significant", "not_detected")
@@ -132,10 +133,9 @@ def concordance(
     Writes ``uns[key_added]`` with ``table`` and ``params``; read it with
     :func:`mtncrna.get.concordance_df`.
     """
-    from ..get import de_df
 
     adata = adata.copy() if copy else adata
-    de = de_df(adata, contrast, key=key)
+    de = de_frame(adata, contrast, key=key)
     if contrast is None and de["contrast"].nunique() > 1:
         raise MtncrnaError(
             f"uns['{key}'] has several contrasts; pick one with contrast= "

@@ -13,6 +13,7 @@ import pandas as pd
 from .. import engine
 from .._errors import MtncrnaError
 from .._provenance import versions
+from .._uns import matrix
 
 logger = logging.getLogger("mtncrna")
 
@@ -114,8 +115,7 @@ def de(
     sub = _subset(adata, subset)
     if sub.n_obs < 3:
         raise MtncrnaError(f"only {sub.n_obs} samples after subsetting; need at least 3")
-    mat = sub.layers[layer] if layer is not None and layer in sub.layers else sub.X
-    mat = mat.toarray() if hasattr(mat, "toarray") else np.asarray(mat)
+    mat = matrix(sub, layer)
     if not np.allclose(mat, np.rint(mat)) or (mat < 0).any():
         raise MtncrnaError(
             "the count matrix holds non-integer or negative values; DE needs raw counts "

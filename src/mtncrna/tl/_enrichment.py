@@ -11,6 +11,7 @@ import pandas as pd
 from .. import engine
 from .._errors import MtncrnaError
 from .._provenance import versions
+from .._uns import matrix
 
 logger = logging.getLogger("mtncrna")
 
@@ -120,8 +121,7 @@ def enrichment(
     sub = adata[adata.obs[fraction_key].astype(str).isin([mito, versus])]
     obs = sub.obs.copy()
     obs[fraction_key] = obs[fraction_key].astype(str)
-    mat = sub.layers[layer] if layer and layer in sub.layers else sub.X
-    counts = np.rint(np.asarray(mat.toarray() if hasattr(mat, "toarray") else mat)).astype(np.int64)
+    counts = np.rint(matrix(sub, layer)).astype(np.int64)
     counts_df = pd.DataFrame(counts, index=sub.obs_names, columns=sub.var_names)
     paired = _paired(obs, pair_key, fraction_key)
     if design is None:

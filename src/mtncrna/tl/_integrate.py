@@ -9,6 +9,8 @@ from scipy import stats
 
 from .. import engine
 from .._errors import MtncrnaError
+from .._uns import de_frame, matrix
+from ..reference import load_reference
 
 PAIR_COLUMNS = (
     "mirna",
@@ -26,8 +28,7 @@ PAIR_COLUMNS = (
 
 
 def _vst(adata: ad.AnnData, layer: str | None) -> pd.DataFrame:
-    mat = adata.layers[layer] if layer and layer in adata.layers else adata.X
-    mat = np.asarray(mat.toarray() if hasattr(mat, "toarray") else mat)
+    mat = matrix(adata, layer)
     keep = mat.sum(axis=0) > 0
     v = engine.vst(
         np.rint(mat[:, keep]).astype(np.int64),
@@ -39,10 +40,7 @@ def _vst(adata: ad.AnnData, layer: str | None) -> pd.DataFrame:
 
 def default_pairs(small: ad.AnnData, long: ad.AnnData) -> pd.DataFrame:
     """The reference's literature miRNA -> target pairs present in both libraries."""
-    from ..datasets import target_pairs
-    from ..reference import load_reference
-
-    pairs = target_pairs(load_reference())
+    pairs = load_reference().target_pairs()
     pairs = pairs[pairs["mirna"].isin(small.var_names) & pairs["target"].isin(long.var_names)]
     return pairs.assign(source="reference: " + pairs["citation"])[["mirna", "target", "source"]]
 
@@ -149,10 +147,8 @@ def integrate(
     out["target_log2FC"] = np.nan
     out["de_agreement"] = pd.NA
     if de_key and de_key in small.uns and de_key in long.uns:
-        from ..get import de_df
-
-        ds = de_df(small, key=de_key).drop_duplicates("feature_id").set_index("feature_id")
-        dl = de_df(long, key=de_key).drop_duplicates("feature_id").set_index("feature_id")
+        ds = de_frame(small, key=de_key).drop_duplicates("feature_id").set_index("feature_id")
+        dl = de_frame(long, key=de_key).drop_duplicates("feature_id").set_index("feature_id")
         out["mirna_log2FC"] = ds["log2FoldChange"].reindex(out["mirna"]).to_numpy()
         out["target_log2FC"] = dl["log2FoldChange"].reindex(out["target"]).to_numpy()
         both = out["mirna_log2FC"].notna() & out["target_log2FC"].notna()

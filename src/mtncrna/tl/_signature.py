@@ -11,6 +11,7 @@ from scipy import stats
 
 from .. import engine
 from .._errors import MtncrnaError
+from .._uns import de_frame, matrix
 
 SIGNATURE_COLUMNS = (
     "feature_id",
@@ -142,8 +143,7 @@ def to_gmt(sig: pd.DataFrame, name: str = "mtncrna_resistance") -> str:
 
 
 def _vst(adata: ad.AnnData, layer: str | None) -> np.ndarray:
-    mat = adata.layers[layer] if layer and layer in adata.layers else adata.X
-    mat = np.asarray(mat.toarray() if hasattr(mat, "toarray") else mat)
+    mat = matrix(adata, layer)
     keep = mat.sum(axis=0) > 0
     out = np.full(mat.shape, np.nan)
     out[:, keep] = engine.vst(
@@ -239,9 +239,8 @@ def signature_cv(
         test = (data.obs[folds_key].astype(str) == fold).to_numpy()
         train = data[~test].copy()
         de(train, design=design, contrasts=[contrast], layer=layer, key_added="_cv")
-        from ..get import de_df
 
-        sig = signature([de_df(train, key="_cv")], alpha=alpha, lfc_threshold=lfc_threshold)
+        sig = signature([de_frame(train, key="_cv")], alpha=alpha, lfc_threshold=lfc_threshold)
         if sig.empty:
             rows.append({"fold": fold, "n_features": 0, "auc": np.nan})
             continue

@@ -1,4 +1,5 @@
-"""Reading delimited text robustly: gzip, BOM, CRLF, quoting, and precise error positions.
+"""Reading delimited text robustly (ground floor under io and reference): gzip, BOM, CRLF, quoting,
+and precise error positions.
 
 Every table reader in mtncrna goes through :func:`read_lines` and :func:`parse_delimited`, so a
 malformed file produces the same kind of message everywhere: the file, the line (1-based, as an
@@ -19,8 +20,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .._errors import FormatError, InputError
-from .._logging import logger
+from ._errors import FormatError, InputError
+from ._logging import logger
 
 _GZIP_MAGIC = b"\x1f\x8b"
 _BZ2_MAGIC = b"BZh"
