@@ -8,7 +8,7 @@ The public surface::
     mt.get.annotation_df(adata, known_only=True)
 """
 
-from . import datasets, engine, get, pl, pp, report, tl
+from . import datasets, engine, get, pl, pp, report, steps, tl
 from ._errors import (
     FormatError,
     InputError,
@@ -17,6 +17,7 @@ from ._errors import (
     ReferenceDataError,
     SampleSheetError,
 )
+from ._run import RunConfig, load_config, run
 from ._settings import settings
 from ._version import __version__
 from .io import read_counts, read_h5ad, read_libraries, read_sample_sheet, write_h5ad
@@ -28,11 +29,13 @@ __all__ = [
     "MtncrnaError",
     "OutputError",
     "ReferenceDataError",
+    "RunConfig",
     "SampleSheetError",
     "__version__",
     "datasets",
     "engine",
     "get",
+    "load_config",
     "load_reference",
     "pl",
     "pp",
@@ -41,7 +44,9 @@ __all__ = [
     "read_libraries",
     "read_sample_sheet",
     "report",
+    "run",
     "settings",
+    "steps",
     "tl",
     "write_h5ad",
 ]

@@ -14,7 +14,13 @@ from ._deseq import (
     vst,
     wald_test,
 )
-from ._design import coefficient_vector, contrast_vector, design_matrix, reduced_design
+from ._design import (
+    coefficient_vector,
+    contrast_vector,
+    design_matrix,
+    formula_variables,
+    reduced_design,
+)
 from ._shrink import lfc_shrink
 
 __all__ = [
@@ -24,6 +30,7 @@ __all__ = [
     "contrast_vector",
     "deseq",
     "design_matrix",
+    "formula_variables",
     "independent_filtering",
     "lfc_shrink",
     "lrt_test",

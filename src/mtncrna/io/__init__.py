@@ -2,6 +2,7 @@
 
 from ._atomic import atomic_path, check_output
 from ._formats import FORMATS, sample_name_from_path
+from ._publish import MARKER, Staged, check_folder, publish
 from ._read import (
     LIBRARIES,
     detect_format,
@@ -19,11 +20,15 @@ __all__ = [
     "FORMATS",
     "FRACTIONS",
     "LIBRARIES",
+    "MARKER",
+    "Staged",
     "atomic_path",
+    "check_folder",
     "check_output",
     "detect_format",
     "guess_library",
     "normalise_fraction",
+    "publish",
     "read_counts",
     "read_h5ad",
     "read_libraries",

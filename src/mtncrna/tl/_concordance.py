@@ -143,6 +143,7 @@ def concordance(
         )
     table = concordance_table(de, drug=drug, cancer=cancer, alpha=alpha)
     adata.uns[key_added] = {
+        "kind": "concordance",
         "table": table,
         "params": {
             "key": key,

@@ -68,6 +68,7 @@ def de(
     fit_type: str = "parametric",
     shrink: bool = False,
     reference_levels: dict[str, str] | None = None,
+    factors: Sequence[str] = (),
     key_added: str = "de",
     copy: bool = False,
 ) -> ad.AnnData | None:
@@ -92,6 +93,9 @@ def de(
         Restrict to samples, e.g. ``{"fraction": "mito"}``.
     size_factors
         ``"ratio"``, ``"poscounts"`` or ``"auto"`` (ratio unless every feature has a zero).
+    factors
+        Sample-sheet columns holding numbers to treat as factors; other all-number columns are
+        numeric covariates (as in R). The factor of every contrast is always a factor.
     shrink
         Add ``log2FoldChange_shrunk`` and ``lfcSE_shrunk``: the posterior mode under an adaptive
         Cauchy prior (apeglm's model), for every contrast and coefficient.
@@ -122,7 +126,8 @@ def de(
             f"(layer '{layer}' or X)"
         )
     counts = pd.DataFrame(np.rint(mat).astype(np.int64), index=sub.obs_names, columns=sub.var_names)
-    X = engine.design_matrix(design, sub.obs, reference_levels=reference_levels)
+    factors = [*factors, *(c[0] for c in contrasts if len(c) == 3)]
+    X = engine.design_matrix(design, sub.obs, reference_levels=reference_levels, factors=factors)
     vectors: dict[str, np.ndarray] = {}
     shrink_designs: dict[str, tuple[pd.DataFrame, int]] = {}
     for c in contrasts:
@@ -133,7 +138,7 @@ def de(
         if shrink:
             refs = dict(reference_levels or {})
             refs[factor] = den
-            Xs = engine.design_matrix(design, sub.obs, reference_levels=refs)
+            Xs = engine.design_matrix(design, sub.obs, reference_levels=refs, factors=factors)
             shrink_designs[contrast_name(c, test)] = (
                 Xs,
                 list(Xs.columns).index(f"{factor}[T.{num}]"),
@@ -148,7 +153,7 @@ def de(
     fit.params["two_group"] = two_group
     results: dict[str, pd.DataFrame] = {}
     Xr = (
-        engine.design_matrix(reduced, sub.obs, reference_levels=reference_levels)
+        engine.design_matrix(reduced, sub.obs, reference_levels=reference_levels, factors=factors)
         if reduced
         else None
     )
@@ -182,12 +187,14 @@ def de(
     disp = fit.disp.copy()
     disp.index.name = "feature_id"
     adata.uns[key_added] = {
+        "kind": "de",
         "results": results,
         "dispersions": disp,
         "size_factors": pd.DataFrame({"size_factor": fit.size_factors}, index=sub.obs_names),
         "coefficients": np.asarray(fit.coef_names, dtype=object),
         "params": {
             "design": design,
+            "numeric_variables": np.asarray(X.attrs.get("numeric_variables", []), dtype=object),
             "contrasts": np.asarray(["|".join(c) for c in contrasts], dtype=object),
             "coefficients": np.asarray(list(coefficients), dtype=object),
             "test": test,

@@ -200,7 +200,7 @@ def enrichment(
             inter[name.split(":", 1)[1].replace("[T.", "_").rstrip("]")] = r
         results["interaction"] = inter
         params["interaction"] = interaction
-    adata.uns[key_added] = {**results, "params": params}
+    adata.uns[key_added] = {"kind": "enrichment", **results, "params": params}
     adata.var[f"{key_added}_log2FC"] = res["log2FoldChange"].reindex(adata.var_names).to_numpy()
     adata.var[f"{key_added}_padj"] = res["padj"].reindex(adata.var_names).to_numpy()
     adata.var["mito_enriched"] = (

@@ -158,5 +158,9 @@ def integrate(
     out = out.sort_values("pvalue", na_position="last").reset_index(drop=True)[list(PAIR_COLUMNS)]
     params = {"design": design, "alpha": alpha, "n_samples": n, "df": df}
     out.attrs["params"] = params
-    small.uns["integrate"] = {"pairs": out.astype({"de_agreement": "string"}), "params": params}
+    small.uns["integrate"] = {
+        "kind": "integrate",
+        "pairs": out.astype({"de_agreement": "string"}),
+        "params": params,
+    }
     return out

@@ -185,7 +185,14 @@ def score(
     z = (v[:, ok] - np.nanmean(v[:, ok], axis=0)) / sd[ok]
     s = z @ w[ok] / np.abs(w[ok]).sum()
     adata.obs[key_added] = s
-    info: dict = {"n_features_used": int(ok.sum()), "n_features_signature": len(sig)}
+    info: dict = {
+        "kind": "score",
+        "n_features_used": int(ok.sum()),
+        "n_features_signature": len(sig),
+        "signature": sig.reset_index(drop=True).astype(
+            {c: str for c in sig.columns if sig[c].dtype == object}
+        ),
+    }
     if group_key and group_key in adata.obs.columns:
         y = (adata.obs[group_key].astype(str) == positive).to_numpy()
         if 0 < y.sum() < len(y):
