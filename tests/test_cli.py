@@ -85,7 +85,11 @@ def test_demo(run_cli, tmp_path):
     assert conc.loc["hsa-miR-5787", "verdict"] == "concordant"
     prov = json.loads((d / "provenance.json").read_text())
     listed = {o["path"] for o in prov["outputs"]}
-    assert listed == {p.name for p in d.iterdir()} - {"provenance.json", ".mtncrna-output", "run.log"}
+    assert listed == {p.name for p in d.iterdir()} - {
+        "provenance.json",
+        ".mtncrna-output",
+        "run.log",
+    }
     assert {"small_qc_samples.tsv", "long_qc_pca.tsv", "signature.gmt", "report.html"} <= listed
     html = (d / "report.html").read_text()
     assert '<section id="summary">' in html
