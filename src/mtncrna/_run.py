@@ -201,7 +201,10 @@ def _check_types(c: RunConfig) -> None:
     ):
         c.fail("contrasts", "must be a list of [factor, numerator, denominator]")
     v["contrasts"] = [[str(y) for y in x] for x in contrasts]
-    check_gene_set_name(v["signature_name"])
+    try:
+        check_gene_set_name(v["signature_name"])
+    except MtncrnaError as exc:
+        c.fail("signature_name", str(exc))
     design = v["design"]
     if "~" not in design:
         c.fail("design", f"'{design}' is not a formula; write it like '~ cell_line + condition'")

@@ -22,6 +22,8 @@ from ._version import __version__
 
 F = TypeVar("F", bound=Callable[..., Any])
 EXIT_INPUT_ERROR = 2
+#: A probability or FDR level: strictly between 0 and 1.
+_PROB = click.FloatRange(0, 1, min_open=True, max_open=True)
 
 
 class _CliHandler(logging.StreamHandler):
@@ -409,7 +411,7 @@ def _parse_subset(items: Sequence[str]) -> dict[str, list[str]]:
 )
 @click.option(
     "--alpha",
-    type=float,
+    type=_PROB,
     default=0.1,
     show_default=True,
     help="FDR level for independent filtering.",
@@ -509,7 +511,7 @@ def quant() -> None:
     show_default=True,
     help="Multi-mapping reads (NH > 1): drop, count all, 1/NH.",
 )
-@click.option("--min-mapq", type=int, default=0, show_default=True)
+@click.option("--min-mapq", type=click.IntRange(0, 255), default=0, show_default=True)
 @click.option("--allow-multi-overlap", is_flag=True, help="featureCounts -O.")
 @click.option("--primary", is_flag=True, help="Count primary alignments only.")
 @click.option(
@@ -519,7 +521,7 @@ def quant() -> None:
 )
 @click.option("--feature-type", default="exon", show_default=True)
 @click.option("--attribute", default="gene_id", show_default=True)
-@click.option("--threads", type=int, default=1, show_default=True)
+@click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True)
 @click.option(
     "--reference",
     "reference_fasta",
@@ -580,8 +582,8 @@ def quant_bam_cmd(
 )
 @click.option("--adapter", default=None, help="3' adapter sequence (overrides the kit's).")
 @click.option("--umi/--no-umi", default=None, help="Count unique UMIs (default: by kit).")
-@click.option("--min-length", type=int, default=16, show_default=True)
-@click.option("--max-length", type=int, default=45, show_default=True)
+@click.option("--min-length", type=click.IntRange(min=1), default=16, show_default=True)
+@click.option("--max-length", type=click.IntRange(min=1), default=45, show_default=True)
 @click.option(
     "--mature",
     type=click.Path(path_type=Path),
@@ -616,7 +618,7 @@ def quant_bam_cmd(
 @click.option(
     "-p",
     "--processes",
-    type=int,
+    type=click.IntRange(min=1),
     default=1,
     show_default=True,
     help="Samples quantified in parallel.",
@@ -726,10 +728,10 @@ def qc_cmd(
     default=None,
     help="Also test the fraction x FACTOR interaction, e.g. condition.",
 )
-@click.option("--alpha", type=float, default=0.05, show_default=True)
+@click.option("--alpha", type=_PROB, default=0.05, show_default=True)
 @click.option(
     "--lfc-threshold",
-    type=float,
+    type=_PROB,
     default=0.5,
     show_default=True,
     help="Call mito_enriched when log2 enrichment is significantly above this.",
@@ -773,7 +775,7 @@ def enrich_cmd(
 @click.argument("de_table", type=click.Path(path_type=Path))
 @click.option("--drug", default=None, help="Prefer evidence on this drug, e.g. cisplatin.")
 @click.option("--cancer", default=None, help="Prefer evidence on this cancer.")
-@click.option("--alpha", type=float, default=0.1, show_default=True)
+@click.option("--alpha", type=_PROB, default=0.1, show_default=True)
 @click.option(
     "--reference",
     "extension",
@@ -811,18 +813,18 @@ def concordance_cmd(
 
 @cli.command("signature")
 @click.argument("de_tables", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--alpha", type=float, default=0.05, show_default=True)
-@click.option("--lfc-threshold", type=float, default=1.0, show_default=True)
+@click.option("--alpha", type=_PROB, default=0.05, show_default=True)
+@click.option("--lfc-threshold", type=click.FloatRange(min=0), default=1.0, show_default=True)
 @click.option(
     "--min-significant",
-    type=int,
+    type=click.IntRange(min=1),
     default=1,
     show_default=True,
     help="Contrasts in which a feature must be significant.",
 )
 @click.option(
     "--min-agreement",
-    type=float,
+    type=click.FloatRange(0, 1, min_open=True),
     default=1.0,
     show_default=True,
     help="Share of contrasts that must agree on the sign.",
@@ -923,7 +925,7 @@ def score_cmd(
     help="Design effects to regress out (default: fraction, condition, cell_line, "
     "batch where they vary).",
 )
-@click.option("--alpha", type=float, default=0.1, show_default=True)
+@click.option("--alpha", type=_PROB, default=0.1, show_default=True)
 @click.option("-o", "--output", required=True, type=click.Path(path_type=Path))
 @handle_errors
 def integrate_cmd(

@@ -126,6 +126,12 @@ def de(
             f"(layer '{layer}' or X)"
         )
     counts = pd.DataFrame(np.rint(mat).astype(np.int64), index=sub.obs_names, columns=sub.var_names)
+    empty = counts.index[counts.sum(axis=1).to_numpy() == 0]
+    if len(empty):
+        raise MtncrnaError(
+            f"sample(s) {', '.join(map(str, empty[:5]))}{' ...' if len(empty) > 5 else ''} have no "
+            "counts at all (empty libraries); remove them from the sample sheet or the table"
+        )
     factors = [*factors, *(c[0] for c in contrasts if len(c) == 3)]
     X = engine.design_matrix(design, sub.obs, reference_levels=reference_levels, factors=factors)
     vectors: dict[str, np.ndarray] = {}
