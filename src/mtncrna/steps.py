@@ -496,7 +496,7 @@ def signature(
         )
         gmt = stage / "signature.gmt"
         with atomic_path(check_output(gmt, paths)) as tmp:
-            tmp.write_text(tl.to_gmt(sig, name), encoding="utf-8")
+            tmp.write_text(tl.to_gmt(sig, name=name), encoding="utf-8")
         js = stage / "signature.json"
         with atomic_path(check_output(js, paths)) as tmp:
             tmp.write_text(

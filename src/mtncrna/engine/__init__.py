@@ -22,6 +22,7 @@ from ._design import (
     reduced_design,
 )
 from ._shrink import lfc_shrink
+from ._stats import p_adjust_bh
 
 __all__ = [
     "DeseqFit",
@@ -34,6 +35,7 @@ __all__ = [
     "independent_filtering",
     "lfc_shrink",
     "lrt_test",
+    "p_adjust_bh",
     "reduced_design",
     "size_factors",
     "vst",

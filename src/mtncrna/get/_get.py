@@ -104,10 +104,10 @@ def concordance_df(adata: ad.AnnData, *, key: str = "concordance") -> pd.DataFra
     return pd.DataFrame(need(adata, key, "tl.concordance")["table"]).copy()
 
 
-def integrate_df(adata: ad.AnnData) -> pd.DataFrame:
+def integrate_df(adata: ad.AnnData, *, key: str = "integrate") -> pd.DataFrame:
     """The miRNA-target pair table of :func:`mtncrna.tl.integrate` (stored on the small-RNA
     object)."""
-    return pd.DataFrame(need(adata, "integrate", "tl.integrate")["pairs"]).copy()
+    return pd.DataFrame(need(adata, key, "tl.integrate")["pairs"]).copy()
 
 
 def score_df(adata: ad.AnnData, *, key: str = "signature_score") -> pd.DataFrame:

@@ -21,7 +21,7 @@ Contrast = tuple[str, str, str]
 RESULT_COLUMNS = ("baseMean", "log2FoldChange", "lfcSE", "stat", "pvalue", "padj", "reason")
 
 
-def contrast_name(contrast: Contrast | str, test: str = "wald") -> str:
+def contrast_name(contrast: Contrast | str, *, test: str = "wald") -> str:
     """File-safe name of a contrast: ``condition_resistant_vs_parental`` (DESeq2 style)."""
     if isinstance(contrast, str):
         name = contrast
@@ -140,19 +140,19 @@ def de(
         if len(c) != 3:
             raise MtncrnaError(f"a contrast is (factor, numerator, denominator), got {c}")
         factor, num, den = c
-        vectors[contrast_name(c, test)] = engine.contrast_vector(X, factor, num, den)
+        vectors[contrast_name(c, test=test)] = engine.contrast_vector(X, factor, num, den)
         if shrink:
             refs = dict(reference_levels or {})
             refs[factor] = den
             Xs = engine.design_matrix(design, sub.obs, reference_levels=refs, factors=factors)
-            shrink_designs[contrast_name(c, test)] = (
+            shrink_designs[contrast_name(c, test=test)] = (
                 Xs,
                 list(Xs.columns).index(f"{factor}[T.{num}]"),
             )
     for name in coefficients:
-        vectors[contrast_name(name, test)] = engine.coefficient_vector(X, name)
+        vectors[contrast_name(name, test=test)] = engine.coefficient_vector(X, name)
         if shrink:
-            shrink_designs[contrast_name(name, test)] = (X, list(X.columns).index(name))
+            shrink_designs[contrast_name(name, test=test)] = (X, list(X.columns).index(name))
     fit = engine.deseq(counts, X, size_factor_method=size_factors, fit_type=fit_type, test=test)
     two_group = len(engine._design._variables(design)) == 1 and X.shape[1] == 2
     fit.params["n_design_vars"] = len(engine._design._variables(design))

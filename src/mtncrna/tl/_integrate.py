@@ -54,6 +54,7 @@ def integrate(
     layer: str | None = "counts",
     alpha: float = 0.1,
     de_key: str | None = None,
+    key_added: str = "integrate",
 ) -> pd.DataFrame:
     """Test each miRNA -> target pair for coupling across the shared samples.
 
@@ -68,7 +69,8 @@ def integrate(
     agreement is added: ``de_agreement`` is True when the miRNA and its target change in
     opposite directions.
 
-    Returns the pair table and stores it in ``small.uns["integrate"]``.
+    Returns the pair table and stores it in ``small.uns[key_added]`` (read it back with
+    :func:`mtncrna.get.integrate_df`).
     """
     shared = small.obs_names.intersection(long.obs_names)
     if len(shared) < 5:
@@ -136,12 +138,7 @@ def integrate(
             }
         )
     out = pd.DataFrame(rows)
-    from statsmodels.stats.multitest import multipletests
-
-    out["padj"] = np.nan
-    ok = out["pvalue"].notna()
-    if ok.any():
-        out.loc[ok, "padj"] = multipletests(out.loc[ok, "pvalue"], method="fdr_bh")[1]
+    out["padj"] = engine.p_adjust_bh(out["pvalue"].to_numpy(float))
     out["coupled"] = (out["padj"] < alpha) & (out["partial_r"] < 0)
     out["mirna_log2FC"] = np.nan
     out["target_log2FC"] = np.nan
@@ -158,7 +155,7 @@ def integrate(
     out = out.sort_values("pvalue", na_position="last").reset_index(drop=True)[list(PAIR_COLUMNS)]
     params = {"design": design, "alpha": alpha, "n_samples": n, "df": df}
     out.attrs["params"] = params
-    small.uns["integrate"] = {
+    small.uns[key_added] = {
         "kind": "integrate",
         "pairs": out.astype({"de_agreement": "string"}),
         "params": params,

@@ -104,14 +104,7 @@ def signature(
             "combined_pvalue": combined_p,
         }
     )
-    ok = np.isfinite(out["combined_pvalue"].to_numpy())
-    out["combined_padj"] = np.nan
-    if ok.any():
-        from statsmodels.stats.multitest import multipletests
-
-        out.loc[ok, "combined_padj"] = multipletests(
-            out.loc[ok, "combined_pvalue"], method="fdr_bh"
-        )[1]
+    out["combined_padj"] = engine.p_adjust_bh(out["combined_pvalue"].to_numpy(float))
     out = out[keep.to_numpy()]
     out = out.reindex(out["weight"].abs().sort_values(ascending=False).index)
     out = out.reset_index(drop=True)[list(SIGNATURE_COLUMNS)]
@@ -125,7 +118,7 @@ def signature(
     return out
 
 
-def to_gmt(sig: pd.DataFrame, name: str = "mtncrna_resistance") -> str:
+def to_gmt(sig: pd.DataFrame, *, name: str = "mtncrna_resistance") -> str:
     """The signature as GMT text: one ``<name>_UP`` and one ``<name>_DOWN`` gene set."""
     lines = []
     for direction in ("up", "down"):
