@@ -987,9 +987,10 @@ def run_cmd(config: Path, outdir: Path) -> None:
     """Run every analysis the data allow, from a YAML config, into OUTDIR.
 
     Keys (see examples/data/config.yaml): samples, small, long, format, reference,
-    fraction_column, mito, versus, design, contrasts, de_by_fraction, interaction, drug, cancer,
-    alpha, enrichment_alpha, enrichment_lfc_threshold, signature_alpha,
-    signature_lfc_threshold, targets, title. The config is checked before any work starts.
+    drop_unmatched, fraction_column, mito, versus, design, factors, contrasts, de_by_fraction,
+    interaction, drug, cancer, alpha, enrichment_alpha, enrichment_lfc_threshold,
+    signature_alpha, signature_lfc_threshold, signature_name, targets, title. Everything is
+    checked before any work starts; the folder is published whole or not at all.
     """
     from ._run import run
 
