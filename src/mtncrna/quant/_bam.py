@@ -938,25 +938,29 @@ class CountResult:
 
 
 class _Pairs:
-    """Paired-end counting (featureCounts ``-p --countReadPairs``): the kernel describes each
-    record (``scan_pairs``), mates are joined here by read name, and each fragment is assigned
-    once. A record waits in ``pending`` until its mate arrives, so memory follows the distance
-    between mates in the stream (small for coordinate- or name-sorted files; a mate that never
-    comes is counted alone at the end). Records pair by name and HI tag, as featureCounts'
-    pairer does: mates whose HI tags differ (or one has none) are two fragments there too."""
+    """Paired-end counting (featureCounts ``-p --countReadPairs``), all in the kernel
+    (``_bam_kernel.scan_pairs``): a record waits in a hash table until its mate (same name and
+    HI tag, as featureCounts' pairer) arrives, then the two are assigned as one fragment. Memory
+    follows the distance between mates in the stream (small for coordinate- or name-sorted files);
+    a record whose mate never comes is counted alone at the end. Here only the table grows."""
 
-    _RECS = 1 << 15
+    _SLOTS = 1 << 12  # initial table size (grows as needed)
 
     def __init__(self, n_features: int, options: dict[str, Any]) -> None:
+        from ._bam_kernel import T_COLS
+
         self.options = options
-        self.recs = np.zeros((self._RECS, 12), dtype=np.int64)
-        self.rec_hits = np.zeros(n_features + (1 << 18), dtype=np.int64)
-        self.counts = np.zeros(2, dtype=np.int64)
-        self.pending: dict[Any, tuple[int, int, int, int, int, tuple[int, ...]]] = {}
+        self.tab = np.zeros((self._SLOTS, T_COLS), dtype=np.int64)
+        self.names = np.zeros(self._SLOTS * 32, dtype=np.uint8)
+        self.hitbuf = np.zeros(self._SLOTS * 4 + n_features, dtype=np.int64)
+        self.pst = np.zeros(8, dtype=np.int64)
+        self.score = np.zeros(n_features, dtype=np.int64)
+        self.fmark = np.full(n_features, -1, dtype=np.int64)
+        self.win = np.zeros(2 * n_features + 1, dtype=np.int64)
+        self.n_features = n_features
 
     def scan(
         self,
-        buf: bytes,
         arr: np.ndarray,
         ref_map: np.ndarray,
         index: _Index,
@@ -966,8 +970,8 @@ class _Pairs:
         hits: np.ndarray,
         state: np.ndarray,
     ) -> int:
-        """Describe and pair the complete records in ``arr``; return the bytes used."""
-        from ._bam_kernel import scan_pairs
+        """Count the fragments of the complete records in ``arr``; return the bytes used."""
+        from ._bam_kernel import P_GROW, scan_pairs
 
         opt = self.options
         done = 0
@@ -984,113 +988,69 @@ class _Pairs:
                 index.mem_strand,
                 index.mem_interval,
                 opt["strand"],
+                opt["multimap"],
+                opt["min_mapq"],
+                opt["allow_multi_overlap"],
+                opt["primary_only"],
                 opt["weights_from_name"],
+                acc,
+                summary,
                 mark,
                 hits,
-                self.recs,
-                self.rec_hits,
-                self.counts,
+                self.score,
+                self.fmark,
+                self.win,
+                self.tab,
+                self.names,
+                self.hitbuf,
+                self.pst,
                 state,
             )
-            self._pair(buf, done, int(self.counts[0]), int(self.counts[1]), acc, summary)
             if state[1]:
                 state[2] += done
                 return done + used
             done += used
-            if used == 0 or not (
-                self.counts[0] == len(self.recs) or self.counts[1] + len(mark) > len(self.rec_hits)
-            ):
+            if not self.pst[P_GROW]:
                 return done
+            self._grow()
 
-    def _pair(
-        self, buf: bytes, base: int, nrec: int, nhit: int, acc: np.ndarray, summary: np.ndarray
-    ) -> None:
-        pending = self.pending
-        all_hits = self.rec_hits[:nhit].tolist()
-        for flag, ref, _, hi, _, mapq, nh, ns, ne, hs, he, w in self.recs[:nrec].tolist():
-            rec = (flag, mapq, nh, w, ref, tuple(all_hits[hs:he]))
-            if not flag & 1:  # a single-end read among pairs: a singleton
-                self._fragment(rec, None, acc, summary)
-                continue
-            key = (buf[base + ns : base + ne], hi)
-            mate = pending.pop(key, None)
-            if mate is None:
-                pending[key] = rec
-            elif flag & 64 or not mate[0] & 64:
-                self._fragment(rec, mate, acc, summary)
-            else:
-                self._fragment(mate, rec, acc, summary)
+    def _grow(self) -> None:
+        """A table at most a quarter full and arenas at most half full, after compaction."""
+        from ._bam_kernel import P_HLIVE, P_LIVE, P_NLIVE, pairs_rehash
+
+        live = int(self.pst[P_LIVE])
+        slots = len(self.tab)
+        while (live + 1) * 4 > slots:
+            slots *= 2
+        n_names = max(len(self.names), 2 * (int(self.pst[P_NLIVE]) + 256))
+        n_hits = max(len(self.hitbuf), 2 * (int(self.pst[P_HLIVE]) + self.n_features))
+        tab = np.zeros((slots, self.tab.shape[1]), dtype=np.int64)
+        names = np.zeros(n_names, dtype=np.uint8)
+        hitbuf = np.zeros(n_hits, dtype=np.int64)
+        pairs_rehash(self.tab, self.names, self.hitbuf, tab, names, hitbuf, self.pst)
+        self.tab, self.names, self.hitbuf = tab, names, hitbuf
 
     def finish(self, acc: np.ndarray, summary: np.ndarray) -> None:
         """Count the records whose mate never came, each as a fragment."""
-        for rec in self.pending.values():
-            self._fragment(rec, None, acc, summary)
-        if self.pending:
-            logger.info("%d paired records had no mate in the file", len(self.pending))
-        self.pending.clear()
+        from ._bam_kernel import pairs_finish
 
-    def _fragment(
-        self,
-        first: tuple[int, int, int, int, int, tuple[int, ...]],
-        second: tuple[int, int, int, int, int, tuple[int, ...]] | None,
-        acc: np.ndarray,
-        summary: np.ndarray,
-    ) -> None:
-        """One fragment, by featureCounts' ``process_line_buffer`` and ``vote_and_add_count``
-        (``first`` is read 1 where known; ``second`` is None for a lone record)."""
         opt = self.options
-        w = first[3]
-        if not first[0] & 1:  # a single-end read: as a pair with its mate unmapped
-            first = (first[0] | 8, *first[1:])
-        if second is None:
-            second = (4 | 8, 0, 1, w, -1, ())
-        # by the flags of the first record, as featureCounts: a lone unmapped record whose mate
-        # is said to be mapped (its mate never came, or had another HI) has no features
-        if first[0] & 4 and first[0] & 8:
-            summary[_UNMAPPED] += w
-            return
-        max_nh = 1
-        for end, rec in enumerate((first, second)):
-            flag, mapq, nh = rec[0], rec[1], rec[2]
-            if end == 1 and opt["min_mapq"] > 0 and max(first[1], mapq) < opt["min_mapq"]:
-                summary[_MAPQ] += w
-                return
-            if flag & 4:
-                continue
-            if nh > 1 and opt["multimap"] == 0:
-                summary[_MULTI] += w
-                return
-            max_nh = max(max_nh, nh)
-            if opt["primary_only"] and flag & 256:
-                summary[_SECONDARY] += w
-                return
-        hits1 = () if first[0] & 4 else first[5]
-        hits2 = () if second[0] & 4 else second[5]
-        if not hits1 and not hits2:
-            summary[_NOFEAT] += w
-            return
-        if opt["allow_multi_overlap"]:
-            score = dict.fromkeys(hits1, 1)
-            score.update(dict.fromkeys(hits2, 1))
-        else:
-            score = dict.fromkeys(hits1, 1)
-            for f in hits2:
-                score[f] = score.get(f, 0) + 1
-        best = max(score.values())
-        winners = [f for f, v in score.items() if v == best]
-        fixed = _FIXED_ONE
-        if opt["multimap"] == 2 and not opt["primary_only"]:
-            fixed = _FIXED_ONE // max_nh
-        if len(winners) == 1:
-            acc[winners[0]] += w * fixed
-            summary[_ASSIGNED] += w
-        elif opt["allow_multi_overlap"]:
-            add = fixed // len(winners) if opt["multimap"] == 2 else fixed
-            for f in winners:
-                acc[f] += w * add
-            summary[_ASSIGNED] += w
-        else:
-            summary[_AMBIG] += w
+        alone = pairs_finish(
+            self.tab,
+            self.hitbuf,
+            opt["multimap"],
+            opt["min_mapq"],
+            opt["allow_multi_overlap"],
+            opt["primary_only"],
+            acc,
+            summary,
+            self.score,
+            self.fmark,
+            self.win,
+            self.pst,
+        )
+        if alone:
+            logger.info("%d paired records had no mate in the file", alone)
 
 
 def _count_one(
@@ -1129,7 +1089,7 @@ def _count_one(
             buf = b"".join([leftover, *blocks])
             arr = np.frombuffer(buf, dtype=np.uint8)
             if pairs is not None:
-                used = pairs.scan(buf, arr, ref_map, index, acc, summary, mark, hits, state)
+                used = pairs.scan(arr, ref_map, index, acc, summary, mark, hits, state)
                 if state[1]:
                     _raise_record_error(inp.path, int(state[1]), arr, int(state[2]), consumed_total)
                 leftover = buf[used:]
