@@ -56,16 +56,15 @@ import contextlib
 import gzip
 import io
 import os
-import queue
 import re
 import shutil
 import sys
 import tempfile
-import threading
 import time
 import zlib
+from collections import deque
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -117,7 +116,7 @@ except ImportError:  # pragma: no cover - depends on the environment
     _INFLATE_ERRORS = (zlib.error,)
 
 _BGZF_EOF = bytes.fromhex("1f8b08040000000000ff0600424302001b0003000000000000000000")
-_CHUNK = 1 << 18  # compressed bytes read at a time (~1-4 MB inflated; reused memory)
+_CHUNK = 1 << 19  # compressed bytes read at a time (~2-8 MB inflated)
 
 
 # ============================================================================================
@@ -793,9 +792,10 @@ def _open_input(path: PathLike, reference_fasta: PathLike | None) -> _Input:
     return _Input(p, kind, refs, first, paired)
 
 
-def _inflate_blocks(raw: bytes | memoryview, path: Path, base: int) -> tuple[list[bytes], int]:
-    """Inflate the complete BGZF blocks at the start of ``raw``; return them and bytes used."""
-    out: list[bytes] = []
+def _block_spans(raw: bytes | memoryview, path: Path, base: int) -> tuple[list[int], int]:
+    """The complete BGZF blocks at the start of ``raw``: their offsets (block start, deflate
+    data start, block end; three per block) and the bytes they take."""
+    spans: list[int] = []
     off = 0
     n = len(raw)
     while off + 18 <= n:
@@ -816,25 +816,35 @@ def _inflate_blocks(raw: bytes | memoryview, path: Path, base: int) -> tuple[lis
             break
         if end - 8 < off + 12 + xlen:
             raise InputError(path, f"corrupt BGZF block (BSIZE {bsize}) at byte {base + off}")
+        spans += (off, off + 12 + xlen, end)
+        off = end
+    return spans, off
+
+
+def _inflate_spans(raw: bytes, spans: list[int], path: Path, base: int) -> list[bytes]:
+    """Inflate the BGZF blocks found by :func:`_block_spans` (releases the GIL while inflating)."""
+    out: list[bytes] = []
+    view = memoryview(raw)
+    for k in range(0, len(spans), 3):
+        off, data, end = spans[k], spans[k + 1], spans[k + 2]
         try:
-            data = _inflate(raw[off + 12 + xlen : end - 8], -15)
+            block = _inflate(view[data : end - 8], -15)
         except _INFLATE_ERRORS as exc:
             raise InputError(path, f"corrupt BGZF block at byte {base + off} ({exc})") from None
-        isize = int.from_bytes(raw[end - 4 : end], "little")
-        if len(data) != isize:
+        isize = int.from_bytes(view[end - 4 : end], "little")
+        if len(block) != isize:
             raise InputError(
                 path,
-                f"corrupt BGZF block at byte {base + off}: inflated to {len(data)} bytes, "
+                f"corrupt BGZF block at byte {base + off}: inflated to {len(block)} bytes, "
                 f"its trailer says {isize}",
             )
-        out.append(data)
-        off = end
-    return out, off
+        out.append(block)
+    return out
 
 
-def _inflated(path: Path, start_voffset: int) -> Iterator[list[bytes]]:
-    """Decompressed record bytes from the first record on, as lists of BGZF blocks' contents."""
-    coffset, skip = start_voffset >> 16, start_voffset & 0xFFFF
+def _raw_blocks(path: Path, coffset: int) -> Iterator[tuple[bytes, list[int], int]]:
+    """The compressed file from ``coffset`` on, in pieces of whole BGZF blocks: ``(raw, spans,
+    base)`` with ``spans`` from :func:`_block_spans` and ``base`` the file offset of ``raw``."""
     with path.open("rb") as fh:
         fh.seek(coffset)
         pending = b""
@@ -844,53 +854,49 @@ def _inflated(path: Path, start_voffset: int) -> Iterator[list[bytes]]:
             raw = pending + more if pending else more
             if not raw:
                 return
-            blocks, used = _inflate_blocks(memoryview(raw), path, base)
+            spans, used = _block_spans(memoryview(raw), path, base)
             if not more and used != len(raw):
                 raise InputError(path, "is truncated: its last BGZF block is incomplete")
+            if spans:
+                yield raw, spans, base
             pending = raw[used:]
             base += used
-            if skip and blocks:
-                blocks[0], skip = blocks[0][skip:], 0
-            if blocks:
-                yield blocks
             if not more:
                 return
 
 
-def _ahead(chunks: Iterator[list[bytes]], depth: int = 2) -> Iterator[list[bytes]]:
-    """Run ``chunks`` in a helper thread, ``depth`` items ahead (zlib releases the GIL)."""
-    q: queue.Queue[Any] = queue.Queue(maxsize=depth)
-    stop = threading.Event()
-    done = object()
+def _inflated(path: Path, start_voffset: int, workers: int = 1) -> Iterator[list[bytes]]:
+    """Decompressed record bytes from the first record on, as lists of BGZF blocks' contents.
 
-    def produce() -> None:
-        try:
-            for item in chunks:
-                while not stop.is_set():
-                    try:
-                        q.put(item, timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
-                    return
-            q.put(done)
-        except BaseException as exc:  # handed to the consumer, raised there
-            q.put(exc)
-
-    t = threading.Thread(target=produce, name="mtncrna-inflate", daemon=True)
-    t.start()
+    With ``workers`` > 1 the next pieces are inflated by that many threads while the caller works
+    on this one (in order)."""
+    coffset, skip = start_voffset >> 16, start_voffset & 0xFFFF
+    pool = None
+    if workers > 1:
+        pool = ThreadPoolExecutor(workers, thread_name_prefix="mtncrna-inflate")
+    ahead: deque[Future[list[bytes]]] = deque()
     try:
-        while True:
-            item = q.get()
-            if item is done:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield item
+        for raw, spans, base in _raw_blocks(path, coffset):
+            if pool is None:
+                blocks = _inflate_spans(raw, spans, path, base)
+            else:
+                ahead.append(pool.submit(_inflate_spans, raw, spans, path, base))
+                if len(ahead) <= workers:
+                    continue
+                blocks = ahead.popleft().result()
+            if skip:
+                blocks[0], skip = blocks[0][skip:], 0
+            yield blocks
+        while ahead:
+            blocks = ahead.popleft().result()
+            if skip:
+                blocks[0], skip = blocks[0][skip:], 0
+            yield blocks
     finally:
-        stop.set()
-        t.join()
+        if pool is not None:
+            for f in ahead:
+                f.cancel()
+            pool.shutdown(wait=True)
 
 
 def _to_temp_bam(inp: _Input, tmpdir: Path, reference_fasta: PathLike | None) -> tuple[Path, int]:
@@ -1083,9 +1089,9 @@ def _count_one(
             path, first = _to_temp_bam(inp, tmpdir, reference_fasta)
         leftover = b""
         consumed_total = 0
-        chunks = _inflated(path, first)
+        chunks = _inflated(path, first, workers)
         pairs = _Pairs(index.n_features, options) if options["pairs"] else None
-        for blocks in _ahead(chunks) if workers > 1 else chunks:
+        for blocks in chunks:
             buf = b"".join([leftover, *blocks])
             arr = np.frombuffer(buf, dtype=np.uint8)
             if pairs is not None:
