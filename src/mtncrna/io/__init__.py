@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # imported on first use, see __getattr__
     from ._atomic import atomic_path, check_output
-    from ._publish import MARKER, Staged, check_folder, publish
     from ._formats import FORMATS, sample_name_from_path
+    from ._publish import MARKER, Staged, check_folder, publish
     from ._read import (
         LIBRARIES,
         detect_format,
@@ -47,18 +47,18 @@ _LAZY = {
 }
 
 __all__ = [
-    "MARKER",
-    "Staged",
-    "check_folder",
-    "publish",
     "FORMATS",
     "FRACTIONS",
     "LIBRARIES",
+    "MARKER",
+    "Staged",
     "atomic_path",
+    "check_folder",
     "check_output",
     "detect_format",
     "guess_library",
     "normalise_fraction",
+    "publish",
     "read_counts",
     "read_h5ad",
     "read_libraries",
