@@ -18,28 +18,16 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import anndata as ad
-import pandas as pd
-
-from . import get, pp, tl
 from ._constants import UNS_META
 from ._errors import MtncrnaError
-from ._provenance import record
-from .io import (
-    Staged,
-    atomic_path,
-    check_output,
-    normalise_fraction,
-    publish,
-    read_counts,
-    read_h5ad,
-    read_result_table,
-    write_h5ad,
-    write_provenance,
-    write_table,
-)
+from .io._atomic import atomic_path, check_output
+from .io._publish import Staged, publish
+
+if TYPE_CHECKING:  # the analyses are imported where they are used: `quant bam` needs none
+    import anndata as ad
+    import pandas as pd
 
 PathLike = str | Path
 
@@ -87,6 +75,8 @@ def load(
     reference: PathLike | None = None,
 ) -> ad.AnnData:
     """An .h5ad from ``mtncrna import``, or count table(s) plus a sample sheet."""
+    from .io import read_counts
+
     return read_counts(
         [str(p) for p in _paths(inputs)],
         samples,
@@ -113,6 +103,9 @@ def write_set(
 
     Returns the paths the files will have once the folder is published.
     """
+    from ._provenance import record
+    from .io import write_h5ad, write_provenance, write_table
+
     folder = stage.path if isinstance(stage, Staged) else Path(stage)
     written = [write_table(df, folder / name, inputs=inputs) for name, df in tables.items()]
     if adata is not None:
@@ -139,6 +132,9 @@ def write_with_sidecar(
     ref_version: str = "",
 ) -> list[Path]:
     """A single-table output and its ``.provenance.json`` side-car, neither over an input."""
+    from ._provenance import record
+    from .io import write_provenance, write_table
+
     out = Path(output)
     side = out.with_suffix(".provenance.json")
     check_output(out, inputs)
@@ -177,6 +173,8 @@ def import_counts(
     annotate: bool = True,
 ) -> StepResult:
     """Count table(s) + sample sheet -> one annotated ``.h5ad``."""
+    from .io import read_counts, write_h5ad
+
     inputs = _input_list(counts, samples, reference)
     out = check_output(output, inputs)
     adata = read_counts(
@@ -221,6 +219,8 @@ def import_summary(adata: ad.AnnData, output: PathLike) -> str:
 
 def de_tables(adata: ad.AnnData, *, key: str = "de", prefix: str = "de_") -> dict[str, Any]:
     """The per-contrast DE tables of ``uns[key]``, named ``<prefix><contrast>.tsv``."""
+    from . import get
+
     tables = {}
     for name in adata.uns[key]["results"]:
         tables[f"{prefix}{name}.tsv"] = get.de_df(adata, name, key=key).drop(columns="contrast")
@@ -257,6 +257,8 @@ def de(
     **engine_options: Any,
 ) -> StepResult:
     """Differential expression (DESeq2 model): one table per contrast, ``de.h5ad``, provenance."""
+    from . import tl
+
     all_inputs = _input_list(inputs, samples)
     if not contrasts and not coefficients:
         raise MtncrnaError("give at least one contrast (--contrast FACTOR NUMERATOR DENOMINATOR)")
@@ -295,10 +297,16 @@ def de(
 
 def canonical_fraction(label: str) -> str:
     """A fraction label as the sample sheet reader stores it (``mitochondria`` -> ``mito``)."""
+    from .io import normalise_fraction
+
     return normalise_fraction(str(label)) or str(label)
 
 
 def qc_tables(adata: ad.AnnData, prefix: str = "qc_") -> dict[str, pd.DataFrame]:
+    import pandas as pd
+
+    from . import get
+
     u = adata.uns["qc"]
     return {
         f"{prefix}samples.tsv": get.qc_df(adata),
@@ -334,6 +342,8 @@ def qc(
     outdir: PathLike,
 ) -> StepResult:
     """Per-sample QC, purity of the mito preps, PCA: ``qc_*.tsv``, ``qc.h5ad``, provenance."""
+    from . import pp
+
     all_inputs = _input_list(inputs, samples)
     mito_c, versus_c = canonical_fraction(mito), canonical_fraction(versus)
     with publish(outdir, inputs=all_inputs) as stage:
@@ -356,6 +366,8 @@ def qc(
 
 
 def enrichment_tables(adata: ad.AnnData, mito: str, versus: str, prefix: str = "") -> dict:
+    from . import get
+
     tables = {f"{prefix}enrichment_{mito}_vs_{versus}.tsv": get.enrichment_df(adata)}
     for name in adata.uns["enrichment"].get("interaction", {}):
         tables[f"{prefix}interaction_{name}.tsv"] = get.enrichment_df(adata, interaction=name)
@@ -376,6 +388,8 @@ def enrich(
     outdir: PathLike,
 ) -> StepResult:
     """Mitochondrial enrichment (mito vs cytosol or whole cell), with an optional interaction."""
+    from . import tl
+
     all_inputs = _input_list(inputs, samples)
     mito_c, versus_c = canonical_fraction(mito), canonical_fraction(versus)
     with publish(outdir, inputs=all_inputs) as stage:
@@ -390,7 +404,7 @@ def enrich(
             alpha=alpha,
             lfc_threshold=lfc_threshold,
         )
-        tables = enrichment_tables(adata, mito_c, versus_c)
+        tables = enrichment_tables(adata, mito, versus)  # file names as the user wrote them
         outputs = write_set(
             stage,
             tables,
@@ -421,6 +435,8 @@ _DE_REQUIRED = ("feature_id", "log2FoldChange", "padj")
 
 def read_de_table(path: PathLike) -> pd.DataFrame:
     """A DE table from ``mtncrna de`` (or any table with DESeq2's column names)."""
+    from .io import read_result_table
+
     return read_result_table(
         path,
         required=_DE_REQUIRED,
@@ -441,6 +457,7 @@ def concordance(
     output: PathLike,
 ) -> StepResult:
     """Compare a DE table with the literature on known mtncRNAs."""
+    from . import tl
     from .reference import load_reference
 
     inputs = _input_list(de_table, reference)
@@ -476,6 +493,8 @@ def signature(
     outdir: PathLike,
 ) -> StepResult:
     """Consensus resistance signature from DE tables: signature.tsv, .gmt, .json, provenance."""
+    from . import tl
+
     paths = _paths(de_tables)
     stems = [p.stem for p in paths]
     dup = sorted({s for s in stems if stems.count(s) > 1})
@@ -547,6 +566,9 @@ def score(
     output: PathLike,
 ) -> StepResult:
     """Score samples with a signature (weighted mean of z-scored VST values)."""
+    from . import get, tl
+    from .io import read_result_table
+
     all_inputs = _input_list(inputs, samples, signature)
     check_output(output, all_inputs)
     check_output(Path(output).with_suffix(".provenance.json"), [*all_inputs, output])
@@ -587,6 +609,9 @@ def integrate(
     output: PathLike,
 ) -> StepResult:
     """Couple miRNAs (small RNA) with their targets (long RNA) beyond the design effects."""
+    from . import tl
+    from .io import read_result_table
+
     inputs = _input_list(small, long, samples, targets)
     check_output(output, inputs)
     check_output(Path(output).with_suffix(".provenance.json"), [*inputs, output])
@@ -621,6 +646,7 @@ def report(
 ) -> StepResult:
     """The HTML report from the ``.h5ad`` outputs of earlier steps (merged per library)."""
     from . import report as _report
+    from .io import read_h5ad
 
     paths = _paths(h5ads)
     check_output(output, paths)
