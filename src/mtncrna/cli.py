@@ -7,7 +7,6 @@ anything else is a bug and keeps its traceback.
 from __future__ import annotations
 
 import errno
-import json
 import logging
 import sys
 from collections.abc import Callable, Sequence
@@ -243,42 +242,12 @@ _REF_OPTION = click.option(
 @handle_errors
 def reference_list(fmt: str, show_all: bool, evidence: bool, extension: Path | None) -> None:
     """List known mtncRNAs (or all features, or the evidence rows)."""
-    from .reference import load_reference
-
-    ref = load_reference(extension)
-    if evidence:
-        table = ref.evidence
-    else:
-        f = ref.features
-        keep = f if show_all else f[f["known_mtncrna"] | (f["n_evidence"] > 0)]
-        cols = [
-            "symbol",
-            "rna_class",
-            "mt_class",
-            "known_mtncrna",
-            "n_evidence",
-            "n_fractionation",
-            "chrom",
-            "start",
-            "end",
-            "strand",
-            "confidence",
-            "source",
-        ]
-        table = keep[cols].reset_index()
-    if fmt == "json":
-        click.echo(
-            json.dumps(
-                {
-                    "reference_version": ref.version,
-                    "rows": json.loads(table.to_json(orient="records")),
-                },
-                indent=1,
-            )
-        )
-    else:
-        click.echo(f"# mtncrna reference {ref.version}")
-        click.echo(table.to_csv(sep="\t", index=False), nl=False)
+    click.echo(
+        steps.reference_list(
+            fmt=fmt, all_features=show_all, evidence=evidence, reference=extension
+        ).summary,
+        nl=False,
+    )
 
 
 @reference.command("lookup")
@@ -293,50 +262,10 @@ def reference_lookup(names: Sequence[str], fmt: str, extension: Path | None) -> 
 
     Exits with 1 if any name is unknown or ambiguous.
     """
-    from .reference import load_reference
-
-    ref = load_reference(extension)
-    results = [ref.lookup(n) for n in names]
-    if fmt == "json":
-        click.echo(
-            json.dumps(
-                {"reference_version": ref.version, "results": results}, indent=1, default=str
-            )
-        )
-    else:
-        for r in results:
-            click.echo(_format_lookup(r))
-    if any(r["reference_id"] is None for r in results):
+    res = steps.reference_lookup(names, fmt=fmt, reference=extension)
+    click.echo(res.summary)
+    if res.details["unresolved"]:
         sys.exit(1)
-
-
-def _format_lookup(r: dict[str, Any]) -> str:
-    if r["status"] == "unknown":
-        return f"{r['query']}: unknown - not a name, alias or accession in the mtncrna reference"
-    if r["status"] == "ambiguous":
-        return (
-            f"{r['query']}: ambiguous - matches {', '.join(r['candidates'])}; "
-            "give the full name (e.g. with -5p/-3p) or the accession"
-        )
-    f = r["feature"]
-    out = [
-        f"{r['query']} -> {r['reference_id']} {f['symbol']} "
-        f"[{f['rna_class']}, {f['mt_class']}] "
-        f"evidence {f['n_evidence']}, fractionation {f['n_fractionation']}"
-    ]
-    for e in r["evidence"]:
-        bits = [e.get("direction_in_resistant", ""), e.get("drug", ""), e.get("cancer", "")]
-        desc = ", ".join(b for b in bits if b and b != "na")
-        out.append(
-            f"  {e.get('evidence_id', '')}: {desc} - {e.get('citation', '')} "
-            f"({e.get('confidence', '')})"
-        )
-    for fr in r["fractionation"]:
-        out.append(
-            f"  in mitochondria: {fr.get('study', '')} {fr.get('cell_type', '')} "
-            f"({fr.get('finding', '')}, {fr.get('confidence', '')})"
-        )
-    return "\n".join(out)
 
 
 @reference.command("validate")
@@ -344,22 +273,7 @@ def _format_lookup(r: dict[str, Any]) -> str:
 @handle_errors
 def reference_validate(file: Path | None) -> None:
     """Validate your own evidence table FILE, or (without FILE) the bundled reference."""
-    from .reference import load_reference, read_extension
-    from .reference._manifest import verify_manifest
-
-    if file is None:
-        ref = load_reference()
-        n = verify_manifest(ref.directory)
-        click.echo(
-            f"bundled reference {ref.version}: {n} files match MANIFEST checksums; "
-            f"{len(ref.features)} features, {len(ref.evidence)} evidence rows, "
-            f"{len(ref.fractionation)} fractionation rows, all names resolve"
-        )
-        return
-    ref = load_reference()
-    table = read_extension(file, ref)
-    new = sum(1 for r in table["reference_id"] if r and r not in ref.features.index)
-    click.echo(f"{file}: OK, {len(table)} evidence rows ({new} new entities)")
+    click.echo(steps.reference_validate(file).summary)
 
 
 # ---------------------------------------------------------------------------------------- de

@@ -659,6 +659,120 @@ def report(
     return StepResult("report", [out], text)
 
 
+# --------------------------------------------------------------------------------- reference
+
+_LIST_COLUMNS = [
+    "symbol",
+    "rna_class",
+    "mt_class",
+    "known_mtncrna",
+    "n_evidence",
+    "n_fractionation",
+    "chrom",
+    "start",
+    "end",
+    "strand",
+    "confidence",
+    "source",
+]
+
+
+def reference_list(
+    *,
+    fmt: str = "tsv",
+    all_features: bool = False,
+    evidence: bool = False,
+    reference: PathLike | None = None,
+) -> StepResult:
+    """The known mtncRNAs (or every feature, or the evidence rows) as TSV or JSON text."""
+    from .reference import load_reference
+
+    ref = load_reference(reference)
+    if evidence:
+        table = ref.evidence
+    else:
+        f = ref.features
+        keep = f if all_features else f[f["known_mtncrna"] | (f["n_evidence"] > 0)]
+        table = keep[_LIST_COLUMNS].reset_index()
+    if fmt == "json":
+        rows = json.loads(table.to_json(orient="records"))
+        text = json.dumps({"reference_version": ref.version, "rows": rows}, indent=1) + "\n"
+    else:
+        text = f"# mtncrna reference {ref.version}\n" + table.to_csv(sep="\t", index=False)
+    return StepResult("reference list", [], text, table=table)
+
+
+def reference_lookup(
+    names: Sequence[str], *, fmt: str = "text", reference: PathLike | None = None
+) -> StepResult:
+    """Resolve names (miRNA names, accessions, aliases, Ensembl ids) and show their evidence.
+
+    ``details["unresolved"]`` is True when a name is unknown or ambiguous.
+    """
+    from .reference import load_reference
+
+    ref = load_reference(reference)
+    results = [ref.lookup(n) for n in names]
+    if fmt == "json":
+        text = json.dumps(
+            {"reference_version": ref.version, "results": results}, indent=1, default=str
+        )
+    else:
+        text = "\n".join(format_lookup(r) for r in results)
+    unresolved = any(r["reference_id"] is None for r in results)
+    return StepResult("reference lookup", [], text, details={"unresolved": unresolved})
+
+
+def format_lookup(r: dict[str, Any]) -> str:
+    """One resolution of ``Reference.lookup`` as the text ``mtncrna reference lookup`` prints."""
+    if r["status"] == "unknown":
+        return f"{r['query']}: unknown - not a name, alias or accession in the mtncrna reference"
+    if r["status"] == "ambiguous":
+        return (
+            f"{r['query']}: ambiguous - matches {', '.join(r['candidates'])}; "
+            "give the full name (e.g. with -5p/-3p) or the accession"
+        )
+    f = r["feature"]
+    out = [
+        f"{r['query']} -> {r['reference_id']} {f['symbol']} "
+        f"[{f['rna_class']}, {f['mt_class']}] "
+        f"evidence {f['n_evidence']}, fractionation {f['n_fractionation']}"
+    ]
+    for e in r["evidence"]:
+        bits = [e.get("direction_in_resistant", ""), e.get("drug", ""), e.get("cancer", "")]
+        desc = ", ".join(b for b in bits if b and b != "na")
+        out.append(
+            f"  {e.get('evidence_id', '')}: {desc} - {e.get('citation', '')} "
+            f"({e.get('confidence', '')})"
+        )
+    for fr in r["fractionation"]:
+        out.append(
+            f"  in mitochondria: {fr.get('study', '')} {fr.get('cell_type', '')} "
+            f"({fr.get('finding', '')}, {fr.get('confidence', '')})"
+        )
+    return "\n".join(out)
+
+
+def reference_validate(file: PathLike | None = None) -> StepResult:
+    """Validate a user's evidence table, or (without ``file``) the bundled reference."""
+    from .reference import load_reference, read_extension
+    from .reference._manifest import verify_manifest
+
+    ref = load_reference()
+    if file is None:
+        n = verify_manifest(ref.directory)
+        text = (
+            f"bundled reference {ref.version}: {n} files match MANIFEST checksums; "
+            f"{len(ref.features)} features, {len(ref.evidence)} evidence rows, "
+            f"{len(ref.fractionation)} fractionation rows, all names resolve"
+        )
+        return StepResult("reference validate", [], text)
+    table = read_extension(file, ref)
+    new = sum(1 for r in table["reference_id"] if r and r not in ref.features.index)
+    text = f"{file}: OK, {len(table)} evidence rows ({new} new entities)"
+    return StepResult("reference validate", [], text, table=table)
+
+
 # ------------------------------------------------------------------------------------- quant
 
 
@@ -709,6 +823,7 @@ __all__ = [
     "concordance",
     "de",
     "enrich",
+    "format_lookup",
     "import_counts",
     "integrate",
     "load",
@@ -716,6 +831,9 @@ __all__ = [
     "quant_bam",
     "quant_smallrna",
     "read_de_table",
+    "reference_list",
+    "reference_lookup",
+    "reference_validate",
     "report",
     "score",
     "signature",
