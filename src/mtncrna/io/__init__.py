@@ -1,7 +1,8 @@
 """The only package that reads or writes files: count tables, sample sheets, h5ad."""
 
 from ._atomic import atomic_path, check_output
-from ._formats import FORMATS, sample_name_from_path
+from ._formats import FORMATS
+from ._names import sample_name_from_path
 from ._read import (
     LIBRARIES,
     detect_format,

@@ -24,22 +24,22 @@ from .._text import (
     split_header,
     to_counts,
 )
+from ._names import sample_name_from_path
 
-FORMATS = ("auto", "table", "featurecounts", "htseq", "mirge3", "smrnaseq", "h5ad")
-
-# Suffixes that aligners and pipelines add to a sample name in a BAM file name.
-_BAM_SUFFIXES = re.compile(
-    r"(\.Aligned\.sortedByCoord\.out|\.Aligned\.out|Aligned\.sortedByCoord\.out|\.sorted|\.sort|"
-    r"\.markdup|\.markDuplicates|\.dedup|\.dedupped|\.umi_dedup|\.filtered|\.primary|\.unique|"
-    r"\.mapped|_sorted|_sort|_dedup|_markdup|\.trimmed|_trimmed)$",
-    re.IGNORECASE,
+FORMATS = (
+    "auto",
+    "table",
+    "featurecounts",
+    "htseq",
+    "star",
+    "mirge3",
+    "smrnaseq",
+    "mirdeep2",
+    "mirtop",
+    "h5ad",
 )
+
 _ALN_EXT = re.compile(r"\.(bam|sam|cram)$", re.IGNORECASE)
-_COUNT_FILE_EXT = re.compile(
-    r"(\.htseq-count|\.htseq_counts|\.htseq\.counts|\.htseq|\.counts|\.count|\.readcounts|"
-    r"\.txt|\.tsv|\.tab|\.csv)+$",
-    re.IGNORECASE,
-)
 _ANNOTATION_COLUMNS = {
     "gene_name",
     "gene_symbol",
@@ -73,29 +73,7 @@ class CountTable:
     var: pd.DataFrame = field(default_factory=pd.DataFrame)
     qc: pd.DataFrame = field(default_factory=pd.DataFrame)
     source_columns: dict[str, str] = field(default_factory=dict)
-
-
-def sample_name_from_path(name: str) -> str:
-    """Derive a sample name from an alignment path.
-
-    ``/data/S1.Aligned.sortedByCoord.out.bam`` -> ``S1``.
-    """
-    base = re.split(r"[\\/]", name.strip())[-1]
-    base = _ALN_EXT.sub("", base)
-    while True:
-        new = _BAM_SUFFIXES.sub("", base)
-        if new == base:
-            return base
-        base = new
-
-
-def sample_name_from_count_file(path: Path) -> str:
-    """Derive a sample name from a per-sample count file: ``S1.htseq.counts.txt`` -> S1."""
-    name = path.name
-    for ext in (".gz", ".bz2"):
-        if name.lower().endswith(ext):
-            name = name[: -len(ext)]
-    return _COUNT_FILE_EXT.sub("", name) or path.name
+    meta: dict[str, str] = field(default_factory=dict)
 
 
 def _check_unique(path: Path, names: Sequence[str], what: str, *, positions: Sequence[int]) -> None:
@@ -471,10 +449,10 @@ def _read_one_htseq(path: Path, *, non_integer: str, single: bool) -> CountTable
         samples = [sample_name_from_path(s) for s in sources]
     elif n_cols == 1:
         sources = [str(path)]
-        samples = [sample_name_from_count_file(path)]
+        samples = [sample_name_from_path(path)]
     else:
         sources = [f"{path.name}:column {j + 2}" for j in range(n_cols)]
-        samples = [f"{sample_name_from_count_file(path)}_{j + 1}" for j in range(n_cols)]
+        samples = [f"{sample_name_from_path(path)}_{j + 1}" for j in range(n_cols)]
     feat_rows = ~special
     features = names[feat_rows].tolist()
     if not features:
