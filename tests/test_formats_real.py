@@ -277,3 +277,97 @@ def test_star_same_name_twice_asks_for_sample_names():
     assert list(adata.obs_names) == ["ctrl_1", "ctrl_2"]
     with pytest.raises(mt.InputError, match="--sample-names gives 1 names but the count data"):
         mt.read_counts(STAR / "star_salmon", sample_names=["a"], annotate=False)
+
+
+# ----------------------------------------------------------------- htseq-count, several BAMs
+
+HTSEQ_STAR = FORMATS / "htseq_star"
+
+
+def _htseq_file(path, header=None) -> pd.DataFrame:
+    return pd.read_csv(path, sep="\t", header=header, index_col=0, keep_default_na=False)
+
+
+def test_htseq_several_bams_without_header_need_sample_names(sheet):
+    path = HTSEQ_STAR / "multi.tsv"
+    with pytest.raises(mt.InputError, match=r"4 count columns, no header .*--sample-names"):
+        mt.read_counts(path, sheet)
+    adata = mt.read_counts(path, sheet, sample_names=SAMPLES)
+    raw = _htseq_file(path)
+    genes = raw[~raw.index.str.startswith("__")]
+    np.testing.assert_array_equal(adata.to_df().T.loc[genes.index].to_numpy(), genes.to_numpy())
+    assert list(adata.obs["htseq__no_feature"]) == raw.loc["__no_feature"].tolist()
+    assert list(adata.obs["htseq__alignment_not_unique"]) == raw.loc[
+        "__alignment_not_unique"
+    ].tolist()
+    # the same counts as STAR's reverse column on the same alignments
+    star = mt.read_counts(FORMATS / "star" / "star_reverse", sheet)
+    pd.testing.assert_frame_equal(adata.to_df()[star.var_names], star.to_df())
+
+
+def test_htseq_with_header_names_samples_from_star_layout_paths():
+    adata = mt.read_counts(HTSEQ_STAR / "multi_with_header.tsv", annotate=False)
+    assert list(adata.obs_names) == SAMPLES
+    assert adata.obs.loc["S2", "source"] == "star_reverse/S2/Aligned.sortedByCoord.out.bam"
+    ref = mt.read_counts(HTSEQ_STAR / "multi.tsv", sample_names=SAMPLES, annotate=False)
+    pd.testing.assert_frame_equal(adata.to_df(), ref.to_df())
+
+
+@pytest.mark.parametrize("name", ["multi_additional_attr.tsv", "multi_with_header_attr.tsv"])
+def test_htseq_additional_attr_columns_go_to_var(name):
+    path = HTSEQ_STAR / name
+    names = SAMPLES if name == "multi_additional_attr.tsv" else None
+    adata = mt.read_counts(path, sample_names=names, annotate=False)
+    assert list(adata.obs_names) == SAMPLES
+    raw = _htseq_file(path, header=None if names else 0)
+    genes = raw[~raw.index.str.startswith("__")]
+    n_attr = genes.shape[1] - 4
+    assert n_attr in (1, 2)
+    np.testing.assert_array_equal(
+        adata.to_df().T.loc[genes.index].to_numpy(), genes.iloc[:, n_attr:].astype(int)
+    )
+    assert adata.var.iloc[:, 0].loc["ENSG00000240405"] == "SAMMSON"
+    assert "__no_feature" not in adata.var_names
+    ref = mt.read_counts(HTSEQ_STAR / "multi.tsv", sample_names=SAMPLES, annotate=False)
+    pd.testing.assert_frame_equal(adata.to_df(), ref.to_df())
+
+
+def test_htseq_h5ad_output_counters_are_qc(sheet):
+    import anndata as ad
+
+    path = HTSEQ_STAR / "counts.h5ad"
+    raw = ad.read_h5ad(path)
+    adata = mt.read_counts(path, sheet)
+    assert list(adata.obs_names) == SAMPLES
+    assert not any(v.startswith("__") for v in adata.var_names)
+    genes = [v for v in raw.var_names if not v.startswith("__")]
+    np.testing.assert_array_equal(adata.to_df()[genes].to_numpy(), raw[:, genes].X.astype(int))
+    j = list(raw.var_names).index("__no_feature")
+    np.testing.assert_array_equal(adata.obs["htseq__no_feature"], raw.X[:, j].astype(int))
+    assert adata.obs.loc["S1", "condition"] == "parental"
+    ref = mt.read_counts(HTSEQ_STAR / "multi.tsv", sample_names=SAMPLES, annotate=False)
+    pd.testing.assert_frame_equal(adata.to_df()[ref.var_names], ref.to_df())
+
+
+def test_headerless_two_column_files():
+    path = HTSEQ_STAR / "S1.no_counters.txt"
+    assert mt.io.detect_format([path]) == "htseq"
+    adata = mt.read_counts(path, sample_names=["S1"], annotate=False)
+    raw = _htseq_file(path)
+    assert list(adata.var_names) == list(raw.index)
+    np.testing.assert_array_equal(adata.X[0], raw.iloc[:, 0].to_numpy())
+    # the first line is data, not a header
+    assert adata.n_vars == len(raw) == 10
+
+
+def test_no_common_sample_does_not_suggest_drop_unmatched(tmp_path, sheet):
+    other = write(tmp_path / "s.csv", "sample,condition\nA,x\nB,y\n")
+    with pytest.raises(mt.SampleSheetError) as err:
+        mt.read_counts(FORMATS / "star" / "star_reverse", other)
+    assert "--drop-unmatched" not in str(err.value)
+    assert "no sample id in common" in str(err.value)
+    assert "--sample-names" in str(err.value)
+    some = write(tmp_path / "s2.csv", "sample,condition\nS1,x\nS2,y\nS9,y\n")
+    with pytest.raises(mt.SampleSheetError, match="use --drop-unmatched to keep the 2 samples"):
+        mt.read_counts(FORMATS / "star" / "star_reverse", some)
+    assert mt.read_counts(FORMATS / "star" / "star_reverse", some, drop_unmatched=True).n_obs == 2

@@ -21,6 +21,7 @@ from ._formats import (
     FORMATS,
     CountTable,
     is_featurecounts,
+    is_headerless,
     is_htseq,
     read_featurecounts,
     read_htseq,
@@ -98,7 +99,7 @@ def _detect_one(p: Path) -> str:
         return "featurecounts"
     if is_star(lines):
         return "star"
-    if is_htseq(lines):
+    if is_htseq(lines) or is_headerless(lines):
         return "htseq"
     if is_mirge3(lines):
         return "mirge3"
@@ -394,6 +395,16 @@ def read_counts(
     else:
         hint = list(sheet.index) if sheet is not None else None
         table = _parse(paths, fmt, hint, non_integer, strandedness)
+        unnamed = table.meta.pop("unnamed_columns", None)
+        if unnamed and sample_names is None:
+            msg = (
+                f"{unnamed} (htseq-count run on several BAMs): give the sample names, in the "
+                "order of the BAMs, with --sample-names (sample_names=), or rerun htseq-count "
+                "with --with-header"
+            )
+            if sheet is not None:
+                raise InputError(None, msg)
+            logger.warning("%s; the columns are named %s", msg, _few(table.samples))
         _name_samples(table, sample_names)
         table_meta = table.meta
         if sheet is not None:
@@ -533,6 +544,9 @@ def _read_h5ad_counts(paths: list[Path], sample_names: Sequence[str] | None = No
     table.source_columns = dict(zip(names, sources, strict=True)) if sources else {}
     _name_samples(table, sample_names)
     adata.obs_names = table.samples
+    adata.obs.index.name = "sample"
+    if any(qc):  # htseq-count's file: name the axes as mtncrna's own
+        adata.var.index.name = "feature"
     for col, vals in qc.items():
         adata.obs[col] = vals
     if table.source_columns:

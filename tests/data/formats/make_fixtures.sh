@@ -301,6 +301,9 @@ htseq_star() {
         "$HTSEQ_COUNT" -f bam -r pos -s reverse --additional-attr gene_name \
             --additional-attr gene_biotype "${bams[@]}" "$WORK/world/genes.gtf" \
             > "$OUT/htseq_star/multi_additional_attr.tsv" 2>> htseq_star.log
+        "$HTSEQ_COUNT" --with-header -f bam -r pos -s reverse --additional-attr gene_name \
+            "${bams[@]}" "$WORK/world/genes.gtf" \
+            > "$OUT/htseq_star/multi_with_header_attr.tsv" 2>> htseq_star.log
         rm -f "$OUT/htseq_star/counts.h5ad"
         "$HTSEQ_COUNT" -f bam -r pos -s reverse -c "$OUT/htseq_star/counts.h5ad" \
             "${bams[@]}" "$WORK/world/genes.gtf" 2>> htseq_star.log
