@@ -297,9 +297,9 @@ def test_htseq_several_bams_without_header_need_sample_names(sheet):
     genes = raw[~raw.index.str.startswith("__")]
     np.testing.assert_array_equal(adata.to_df().T.loc[genes.index].to_numpy(), genes.to_numpy())
     assert list(adata.obs["htseq__no_feature"]) == raw.loc["__no_feature"].tolist()
-    assert list(adata.obs["htseq__alignment_not_unique"]) == raw.loc[
-        "__alignment_not_unique"
-    ].tolist()
+    assert (
+        list(adata.obs["htseq__alignment_not_unique"]) == raw.loc["__alignment_not_unique"].tolist()
+    )
     # the same counts as STAR's reverse column on the same alignments
     star = mt.read_counts(FORMATS / "star" / "star_reverse", sheet)
     pd.testing.assert_frame_equal(adata.to_df()[star.var_names], star.to_df())
