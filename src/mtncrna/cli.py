@@ -132,7 +132,18 @@ def cli(verbose: int, quiet: bool) -> None:
 # ------------------------------------------------------------------------------------ import
 
 _FORMAT_CHOICE = click.Choice(
-    ["auto", "table", "featurecounts", "htseq", "mirge3", "smrnaseq", "h5ad"]
+    [
+        "auto",
+        "table",
+        "featurecounts",
+        "htseq",
+        "star",
+        "mirge3",
+        "smrnaseq",
+        "mirdeep2",
+        "mirtop",
+        "h5ad",
+    ]
 )
 
 
@@ -173,6 +184,19 @@ _FORMAT_CHOICE = click.Choice(
 )
 @click.option("--no-annotate", is_flag=True, help="Do not annotate features with the reference.")
 @click.option(
+    "--strandedness",
+    type=click.Choice(["auto", "unstranded", "forward", "reverse"]),
+    default="auto",
+    show_default=True,
+    help="STAR ReadsPerGene.out.tab: the count column to use; auto detects it from the counts.",
+)
+@click.option(
+    "--sample-names",
+    default=None,
+    help="Comma-separated sample names for the count columns, in order (for tables without "
+    "a header, e.g. htseq-count run on several BAMs).",
+)
+@click.option(
     "-o",
     "--output",
     required=True,
@@ -189,12 +213,16 @@ def import_cmd(
     drop_unmatched: bool,
     reference: Path | None,
     no_annotate: bool,
+    strandedness: str,
+    sample_names: str | None,
     output: Path,
 ) -> None:
     """Read count table(s) and a sample sheet into an annotated .h5ad.
 
-    COUNTS is a count table (plain TSV/CSV, featureCounts, miRge3 miR.Counts.csv,
-    nf-core/smrnaseq mature counts, .h5ad), or several htseq-count files, or a folder of them.
+    COUNTS is a count table (plain TSV/CSV/xlsx, featureCounts, miRge miR.Counts.csv,
+    nf-core/smrnaseq or nf-core/rnaseq merged counts, miRDeep2, mirtop, .h5ad), or several
+    per-sample files (htseq-count, STAR ReadsPerGene.out.tab), or a folder of them. See the
+    README's list of accepted formats.
     """
     res = steps.import_counts(
         counts,
@@ -206,6 +234,8 @@ def import_cmd(
         drop_unmatched=drop_unmatched,
         reference=reference,
         annotate=not no_annotate,
+        strandedness=strandedness,
+        sample_names=sample_names.split(",") if sample_names is not None else None,
     )
     click.echo(res.summary)
 

@@ -171,6 +171,8 @@ def import_counts(
     drop_unmatched: bool = False,
     reference: PathLike | None = None,
     annotate: bool = True,
+    strandedness: str = "auto",
+    sample_names: Sequence[str] | None = None,
 ) -> StepResult:
     """Count table(s) + sample sheet -> one annotated ``.h5ad``."""
     from .io import read_counts, write_h5ad
@@ -186,6 +188,8 @@ def import_counts(
         drop_unmatched=drop_unmatched,
         annotate=annotate,
         reference=reference,
+        strandedness=strandedness,
+        sample_names=sample_names,
     )
     write_h5ad(adata, out, inputs=inputs)
     return StepResult("import", [out], import_summary(adata, out), adata=adata)
@@ -197,6 +201,10 @@ def import_summary(adata: ad.AnnData, output: PathLike) -> str:
         f"{output}: {adata.n_obs} samples x {adata.n_vars} features "
         f"({meta.get('library', '?')} library, format {meta.get('format', '?')})"
     ]
+    if "strandedness" in meta:
+        lines.append(
+            f"  strandedness {meta['strandedness']} ({meta.get('strandedness_evidence', '')})"
+        )
     ann = meta.get("annotate")
     if ann:
         classes = ", ".join(

@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # imported on first use, see __getattr__
     from ._atomic import atomic_path, check_output
-    from ._formats import FORMATS, sample_name_from_path
+    from ._formats import FORMATS
+    from ._names import sample_name_from_path
     from ._publish import MARKER, Staged, check_folder, publish
     from ._read import (
         LIBRARIES,
@@ -30,7 +31,7 @@ _LAZY = {
     "atomic_path": "._atomic",
     "check_output": "._atomic",
     "FORMATS": "._formats",
-    "sample_name_from_path": "._formats",
+    "sample_name_from_path": "._names",
     "LIBRARIES": "._read",
     "detect_format": "._read",
     "guess_library": "._read",

@@ -23,8 +23,6 @@ logger = logging.getLogger("mtncrna")
 
 #: Characters allowed in a read (upper case; lower case is folded).
 _READ_ALPHABET = b"ACGTN"
-_FASTQ_EXT = re.compile(r"(\.fastq|\.fq)?(\.gz|\.bz2|\.xz|\.zst)?$", re.IGNORECASE)
-_ILLUMINA_TAIL = re.compile(r"(_S\d+)?(_L\d{3})?(_R1)?(_001)?$")
 
 
 @dataclass(frozen=True)
@@ -55,15 +53,11 @@ MIN_OVERLAP = 3
 
 
 def sample_name(path: str | Path) -> str:
-    """``/data/S1_S3_L001_R1_001.fastq.gz`` -> ``S1``; ``ctrl.fq`` -> ``ctrl``."""
-    name = Path(path).name
-    base = _FASTQ_EXT.sub("", name)
-    base = _ILLUMINA_TAIL.sub("", base) or base
-    for suffix in (".trimmed", "_trimmed", ".R1", "_1"):
-        if base.endswith(suffix) and len(base) > len(suffix):
-            base = base[: -len(suffix)]
-            break
-    return base or name
+    """``/data/S1_S3_L001_R1_001.fastq.gz`` -> ``S1``; ``X_1.fq`` -> ``X_1``: the one rule of
+    :func:`mtncrna.io.sample_name_from_path`."""
+    from ..io._names import sample_name_from_path
+
+    return sample_name_from_path(path)
 
 
 def make_adapter(sequence: str):
