@@ -34,7 +34,9 @@ _BAM_SUFFIXES = re.compile(
     r"\.mapped|_sorted|_sort|_dedup|_markdup|\.trimmed|_trimmed)$",
     re.IGNORECASE,
 )
-_ALN_EXT = re.compile(r"\.(bam|sam|cram)$", re.IGNORECASE)
+_ALN_EXT = re.compile(r"\.(bam|sam|cram|(fastq|fq)(\.(gz|bz2|xz|zst))?)$", re.IGNORECASE)
+# bcl2fastq / BCL Convert: {sample}_S{n}[_L{lane}]_{R|I}{read}_001 (the whole pattern, nothing less)
+_ILLUMINA_FASTQ = re.compile(r"_S\d+(_L\d{3})?_[RI][1-4]_\d{3}$")
 _COUNT_FILE_EXT = re.compile(
     r"(\.htseq-count|\.htseq_counts|\.htseq\.counts|\.htseq|\.counts|\.count|\.readcounts|"
     r"\.txt|\.tsv|\.tab|\.csv)+$",
@@ -76,14 +78,17 @@ class CountTable:
 
 
 def sample_name_from_path(name: str) -> str:
-    """Derive a sample name from an alignment path.
+    """Derive a sample name from an alignment or FASTQ path.
 
-    ``/data/S1.Aligned.sortedByCoord.out.bam`` -> ``S1``.
+    ``/data/S1.Aligned.sortedByCoord.out.bam`` -> ``S1``; Illumina's
+    ``S1_S1_L001_R1_001.fastq.gz`` -> ``S1`` (only the whole ``_S<n>[_L<lane>]_R<r>_001`` tail);
+    ``ctrl_1.fq.gz`` -> ``ctrl_1`` (a plain ``_1``/``_2``/``_R1`` is part of the name).
     """
     base = re.split(r"[\\/]", name.strip())[-1]
     base = _ALN_EXT.sub("", base)
     while True:
         new = _BAM_SUFFIXES.sub("", base)
+        new = _ILLUMINA_FASTQ.sub("", new) or new
         if new == base:
             return base
         base = new
