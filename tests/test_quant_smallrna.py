@@ -656,3 +656,32 @@ def test_sample_names_given_and_clashes(tmp_path, run_cli):
     assert list(qc.index) == ["ctrl", "treated"]
     code, _, err = run_cli("quant", "smallrna", a, c, "-o", tmp_path / "o2")
     assert code == 2 and "X_1" in err
+
+
+def test_prefilter_drops_no_call(simulated, ref):
+    """The compiled pre-filter only sets aside inserts that no rule matches: the calls with it
+    equal the rules applied to every insert (errors, tails, isomiRs, mt fragments, random RNA)."""
+    import dnaio
+
+    from mtncrna.quant._collapse import trim_uniques
+    from mtncrna.quant._smallrna_kernel import Prefilter
+    from mtncrna.quant._smallrna_ref import Assigner
+
+    fq, _, _ = simulated
+    with dnaio.open(fq, fileformat="fastq") as reader:
+        reads = [(rec.sequence, 1) for rec in reader]
+    inserts = list(
+        trim_uniques(reads, KITS["illumina"], min_length=16, max_length=45, umi=False).counts
+    )
+    # and one-mismatch / tailed copies of reference stretches at every length class
+    g = ref.mt_genome
+    for n in (16, 17, 18, 19, 22, 30, 45):
+        for p in range(100, 16000, 997):
+            s = g[p : p + n]
+            inserts += [s, revcomp(s), s[:5] + ("A" if s[5] != "A" else "C") + s[6:], s + "CCA"]
+    assigner = Assigner(ref)
+    every = {r: c for r in inserts if (c := assigner.assign(r)) is not None}
+    assert len(every) > 1000
+    assert assigner.assign_many(inserts) == every
+    keep = Prefilter([g, revcomp(g), *ref.hairpins.values()]).maybe(inserts)
+    assert keep.sum() < 1.2 * len(every)  # and it does set aside the rest

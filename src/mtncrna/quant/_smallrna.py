@@ -299,13 +299,9 @@ def _raise_if_error(res: Any) -> Any:
 def _assign(assigner: Assigner, inserts) -> dict[str, MirnaCall | MtCall]:
     """Calls of the inserts not assigned before; only assigned inserts are kept (and cached),
     so memory follows what the reference explains, not every distinct insert of every sample."""
-    cache, assign = assigner.cache, assigner.assign
-    new = {}
-    for r in inserts:
-        if r not in cache:
-            c = assign(r)
-            if c is not None:
-                cache[r] = new[r] = c
+    cache = assigner.cache
+    new = assigner.assign_many([r for r in inserts if r not in cache])
+    cache.update(new)
     return new
 
 

@@ -730,6 +730,23 @@ class Assigner:
             self.mt, self.mirna, self._first, self._second = _build_indexes(ref)
         self.mismatches = mismatches
         self.cache: dict[str, MirnaCall | MtCall] = {}  # assigned inserts
+        self._ref = ref
+        self._prefilter = None
+
+    def assign_many(self, inserts: list[str]) -> dict[str, MirnaCall | MtCall]:
+        """Calls of ``inserts`` that have one (not cached). A compiled pre-filter
+        (:mod:`mtncrna.quant._smallrna_kernel`) first sets aside the inserts no rule can match;
+        the calls are exactly those of :meth:`assign` on every insert."""
+        if self._prefilter is None:
+            self._prefilter = _prefilter(self._ref)
+        keep = self._prefilter.maybe(inserts)
+        assign = self.assign
+        out = {}
+        for r in (r for r, k in zip(inserts, keep.tolist(), strict=True) if k):
+            c = assign(r)
+            if c is not None:
+                out[r] = c
+        return out
 
     def assign(self, r: str) -> MirnaCall | MtCall | None:
         """The call of one insert (not cached)."""
@@ -758,6 +775,22 @@ def _build_indexes(ref: SmallRnaReference) -> tuple[MtIndex, MirnaIndex, set[str
             first.add(h[st : st + 10])
             second.add(h[st + 10 : st + 20])
     return mt, mirna, first, second
+
+
+def _prefilter(ref: SmallRnaReference):
+    if ref is bundled_reference():
+        return _bundled_prefilter()
+    from ._smallrna_kernel import Prefilter
+
+    return Prefilter([ref.mt_genome, revcomp(ref.mt_genome), *ref.hairpins.values()])
+
+
+@lru_cache(maxsize=1)
+def _bundled_prefilter():
+    from ._smallrna_kernel import Prefilter
+
+    ref = bundled_reference()
+    return Prefilter([ref.mt_genome, revcomp(ref.mt_genome), *ref.hairpins.values()])
 
 
 @lru_cache(maxsize=1)
