@@ -524,7 +524,23 @@ def quant_bam_cmd(
     show_default=True,
     help="Library kit preset (adapter, random ends, UMIs).",
 )
-@click.option("--adapter", default=None, help="3' adapter sequence (overrides the kit's).")
+@click.option(
+    "--adapter",
+    default=None,
+    help="3' adapter sequence (overrides the kit's); 'none' = --no-trim.",
+)
+@click.option(
+    "--no-trim",
+    "no_trim",
+    is_flag=True,
+    default=False,
+    help="The FASTQs are already adapter-trimmed: take each read as the insert.",
+)
+@click.option(
+    "--sample-names",
+    default=None,
+    help="Comma-separated sample names, one per FASTQ in order (default: from the file names).",
+)
 @click.option("--umi/--no-umi", default=None, help="Count unique UMIs (default: by kit).")
 @click.option("--min-length", type=click.IntRange(min=1), default=16, show_default=True)
 @click.option("--max-length", type=click.IntRange(min=1), default=45, show_default=True)
@@ -573,6 +589,8 @@ def quant_smallrna_cmd(
     fastqs: Sequence[Path],
     kit: str,
     adapter: str | None,
+    no_trim: bool,
+    sample_names: str | None,
     umi: bool | None,
     min_length: int,
     max_length: int,
@@ -587,7 +605,8 @@ def quant_smallrna_cmd(
     """Small-RNA FASTQ -> miRNA, isomiR and mt-tRNA/rRNA fragment counts, with QC.
 
     Writes OUTDIR/counts_mature.tsv (loads with mtncrna import), isomirs.tsv,
-    mt_fragments.tsv, qc.tsv and provenance.json.
+    mt_fragments.tsv, qc.tsv and provenance.json. Sample names come from
+    --sample-names, else from the file names (S1_S1_L001_R1_001.fastq.gz -> S1; X_1.fq.gz -> X_1).
     """
     res = steps.quant_smallrna(
         fastqs,
@@ -603,6 +622,8 @@ def quant_smallrna_cmd(
         mt_annotation=mt_annotation,
         mismatches=mismatches,
         processes=processes,
+        trim=not no_trim,
+        sample_names=None if sample_names is None else sample_names.split(","),
     )
     click.echo(res.summary)
 

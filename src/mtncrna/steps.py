@@ -822,6 +822,7 @@ def quant_smallrna(fastqs: Sequence[PathLike], *, outdir: PathLike, **options: A
         files = write_smallrna(result, stage.path, inputs=paths)
         outputs = [stage.final(Path(p)) for p in files.values()]
     text = f"{Path(outdir)}: " + ", ".join(sorted(p.name for p in outputs))
+    text += "".join(f"\nnote: {note}" for note in result.notes)
     return StepResult("quant smallrna", outputs, text)
 
 

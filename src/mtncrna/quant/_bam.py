@@ -75,7 +75,7 @@ import pandas as pd
 from .._errors import InputError, MtncrnaError
 from .._logging import logger
 from .._text import check_readable, sniff_kind
-from ..io._formats import sample_name_from_path
+from ..io._names import sample_name_from_path
 from ..io._write import write_table
 from ..reference._names import is_mt_contig
 
