@@ -95,7 +95,11 @@ def test_every_seed_ncrna_resolves(reference, name):
 def test_corrected_name_points_to_curated_entity(reference):
     hit = reference.lookup("miR-485-5p")
     assert hit["reference_id"] == "MIMAT0002175"  # the real hsa-miR-485-5p
-    assert {r["reference_name"] for r in hit["curated_elsewhere"]} == {"hsa-miR-483-5p"}
+    # the review writes miR-485-5p for Fan 2015 (miR-593-5p/MFF) and Tian 2019 (miR-483-5p/FIS1)
+    assert {r["reference_name"] for r in hit["curated_elsewhere"]} == {
+        "hsa-miR-593-5p",
+        "hsa-miR-483-5p",
+    }
     assert all("ambiguous_name" in r["flags"] for r in hit["curated_elsewhere"])
 
 
@@ -184,7 +188,21 @@ def test_evidence_schema(reference):
     ev = reference.evidence
     assert len(ev) >= 40
     assert ev["evidence_id"].is_unique
-    assert set(ev["localisation"]) <= {"imported", "mtDNA-encoded", "cytosolic-acting", "unknown"}
+    assert set(ev["localisation"]) <= {
+        "imported",
+        "mtDNA-encoded",
+        "acts-on-mitochondria",
+        "no-mito-mechanism",
+        "unknown",
+    }
+    assert set(ev["evidence_type"]) <= {
+        "fractionation",
+        "in_situ_hybridisation",
+        "import_assay",
+        "functional",
+        "clinical",
+        "review_statement",
+    }
     assert set(ev["direction_in_resistant"]) <= {"up", "down", "none", "na"}
     assert set(ev["confidence"]) <= {"high", "medium", "low"}
     assert (ev["citation"] != "").all()
@@ -230,7 +248,7 @@ EXT = (
     "reference_name\trna_class\treference_id\taliases\tlocalisation\tdrug\tdirection_in_resistant"
     "\tcitation\n"
     "hsa-miR-2392\tmiRNA\t\t\timported\toxaliplatin\tup\tOur lab, 2026\n"
-    "MYLNC1\tlncRNA\tENSG00000999999\tMY-LNC-1\tcytosolic-acting\tcisplatin\tdown\tOur lab, 2026\n"
+    "MYLNC1\tlncRNA\tENSG00000999999\tMY-LNC-1\timported\tcisplatin\tdown\tOur lab, 2026\n"
 )
 
 

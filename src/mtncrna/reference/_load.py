@@ -36,6 +36,7 @@ def load_reference(extension: str | Path | None = None) -> Reference:
         fractionation=base.fractionation.copy(),
         aliases=base.aliases.copy(),
         directory=base.directory,
+        vocabulary=base.vocabulary,
     )
     if extension is not None:
         ref = merge_extension(ref, Path(extension))
