@@ -165,7 +165,9 @@ def test_score_signature_in_other_naming(study, genes, caplog):
     assert info["n_features_found"] == 5 and info["share_found"] == 1.0
     assert info["matched_by"] == {"gene": 5}
     # the reverse: a signature in Ensembl ids scores a table in symbols
-    sig_ens = sig.assign(feature_id=[b.var_names[a.var_names.get_loc(s)] for s in sig["feature_id"]])
+    sig_ens = sig.assign(
+        feature_id=[b.var_names[a.var_names.get_loc(s)] for s in sig["feature_id"]]
+    )
     c = study.long.copy()
     mt.tl.score(c, sig_ens)
     np.testing.assert_allclose(c.obs["signature_score"].to_numpy(), ref_score)

@@ -263,7 +263,8 @@ def reference_list(fmt: str, show_all: bool, evidence: bool, extension: Path | N
 def reference_lookup(names: Sequence[str], fmt: str, extension: Path | None) -> None:
     """Resolve NAMES (miRNA names, accessions, aliases, Ensembl ids) and show their evidence.
 
-    Exits with 1 if any name is unknown or ambiguous.
+    Pairs and ranges (miR-221/222) list every member; ambiguous names (miR-365) list every
+    candidate with its curated rows. Exits with 1 if any name is unknown or ambiguous.
     """
     from .reference import load_reference
 
@@ -272,7 +273,10 @@ def reference_lookup(names: Sequence[str], fmt: str, extension: Path | None) -> 
     if fmt == "json":
         click.echo(
             json.dumps(
-                {"reference_version": ref.version, "results": results}, indent=1, default=str
+                {"reference_version": ref.version, "results": results},
+                indent=1,
+                default=str,
+                allow_nan=False,
             )
         )
     else:
@@ -283,30 +287,52 @@ def reference_lookup(names: Sequence[str], fmt: str, extension: Path | None) -> 
 
 
 def _format_lookup(r: dict[str, Any]) -> str:
+    note = f" ({r['note']})" if r.get("note") else ""
     if r["status"] == "unknown":
-        return f"{r['query']}: unknown - not a name, alias or accession in the mtncrna reference"
-    if r["status"] == "ambiguous":
         return (
-            f"{r['query']}: ambiguous - matches {', '.join(r['candidates'])}; "
-            "give the full name (e.g. with -5p/-3p) or the accession"
+            f"{r['query']}: unknown{note} - not a name, alias or accession in the mtncrna reference"
         )
+    if r["status"] == "ambiguous":
+        head = (
+            f"{r['query']}: ambiguous{note}: "
+            + ", ".join(m["feature"]["symbol"] for m in r["members"])
+            + "; give the full name (e.g. with -5p/-3p) or the accession"
+        )
+        return "\n".join([head, *(_format_entity(m, "  ") for m in r["members"])])
+    if r["status"] == "group":
+        head = f"{r['query']}: {len(r['members'])} members{note}"
+        return "\n".join([head, *(_format_entity(m, "  ") for m in r["members"])])
+    return _format_entity(r, "", query=r["query"], note=note)
+
+
+def _format_entity(r: dict[str, Any], indent: str, query: str = "", note: str = "") -> str:
     f = r["feature"]
+    lead = f"{query} -> " if query else ""
     out = [
-        f"{r['query']} -> {r['reference_id']} {f['symbol']} "
+        f"{indent}{lead}{r['reference_id']} {f['symbol']} "
         f"[{f['rna_class']}, {f['mt_class']}] "
+        f"mitochondrial evidence: {f.get('mito_evidence', '')}; "
         f"evidence {f['n_evidence']}, fractionation {f['n_fractionation']}"
+        + (f"; flags {f['flags']}" if f.get("flags") else "")
+        + note
     ]
     for e in r["evidence"]:
         bits = [e.get("direction_in_resistant", ""), e.get("drug", ""), e.get("cancer", "")]
         desc = ", ".join(b for b in bits if b and b != "na")
         out.append(
-            f"  {e.get('evidence_id', '')}: {desc} - {e.get('citation', '')} "
-            f"({e.get('confidence', '')})"
+            f"{indent}  {e.get('evidence_id', '')} [{e.get('localisation', '')}]: "
+            f"{desc + ' - ' if desc else ''}{e.get('citation', '')} ({e.get('confidence', '')})"
         )
     for fr in r["fractionation"]:
         out.append(
-            f"  in mitochondria: {fr.get('study', '')} {fr.get('cell_type', '')} "
+            f"{indent}  in mitochondria: {fr.get('study', '')} {fr.get('cell_type', '')} "
             f"({fr.get('finding', '')}, {fr.get('confidence', '')})"
+        )
+    for e in r.get("curated_elsewhere", []):
+        out.append(
+            f"{indent}  the name '{e.get('name_in_source', '')}' is curated as "
+            f"{e.get('reference_name', '')} in {e.get('evidence_id', '')} "
+            f"({e.get('citation', '')})"
         )
     return "\n".join(out)
 
@@ -872,9 +898,22 @@ def enrich_cmd(
 
 @cli.command("concordance")
 @click.argument("de_table", type=click.Path(path_type=Path))
-@click.option("--drug", default=None, help="Prefer evidence on this drug, e.g. cisplatin.")
-@click.option("--cancer", default=None, help="Prefer evidence on this cancer.")
+@click.option("--drug", default=None, help="Your drug, e.g. cisplatin or DDP (synonyms are known).")
+@click.option("--cancer", default=None, help="Your cancer, e.g. TSCC or NSCLC.")
 @click.option("--alpha", type=float, default=0.1, show_default=True)
+@click.option(
+    "--matching-only",
+    is_flag=True,
+    help="List only studies on your drug and cancer (default: all, matching ones first).",
+)
+@click.option(
+    "--summary",
+    "summary_scope",
+    type=click.Choice(["matching", "all"]),
+    default="matching",
+    show_default=True,
+    help="Which studies the printed verdict counts cover.",
+)
 @click.option(
     "--reference",
     "extension",
@@ -895,6 +934,8 @@ def concordance_cmd(
     drug: str | None,
     cancer: str | None,
     alpha: float,
+    matching_only: bool,
+    summary_scope: str,
     extension: Path | None,
     output: Path,
 ) -> None:
@@ -917,17 +958,26 @@ def concordance_cmd(
         what="a table from mtncrna de",
     )
     ref = load_reference(extension)
-    table = concordance_table(body, reference=ref, drug=drug, cancer=cancer, alpha=alpha)
+    table = concordance_table(
+        body,
+        reference=ref,
+        drug=drug,
+        cancer=cancer,
+        alpha=alpha,
+        matching_only=matching_only,
+        summary_scope=summary_scope,
+    )
     out = write_table(table, output, inputs=[de_table])
     prov = record(
         step="concordance",
         inputs=[("de", de_table)],
-        parameters={"drug": drug, "cancer": cancer, "alpha": alpha},
+        parameters={**table.attrs["params"], "coverage": table.attrs["coverage"]},
         reference_version=ref.version,
     )
     write_provenance(output.with_suffix(".provenance.json"), prov, [out])
-    summary = table.attrs.get("summary", {})
-    click.echo(f"{output}: " + ", ".join(f"{k} {v}" for k, v in summary.items()))
+    from .tl._concordance import summary_line
+
+    click.echo(f"{output}: {summary_line(table)}")
 
 
 @cli.command("signature")
@@ -1080,7 +1130,9 @@ def score_cmd(
     )
     auc = info.get("auc_in_sample")
     click.echo(
-        f"{output}: {adata.n_obs} samples scored with {info['n_features_used']} features"
+        f"{output}: {adata.n_obs} samples scored; {info['n_features_found']} of "
+        f"{info['n_features_signature']} signature features found in the data, "
+        f"{info['n_features_used']} used"
         + (f"; in-sample AUC {positive} vs rest {auc:.2f}" if auc is not None else "")
     )
 
@@ -1155,9 +1207,11 @@ def integrate_cmd(
         ),
         [out],
     )
+    params = table.attrs["params"]
     click.echo(
-        f"{output}: {len(table)} pairs tested, {int(table['coupled'].sum())} coupled "
-        f"(negative partial correlation, padj < {alpha})"
+        f"{output}: {params['n_pairs']} pairs, {params['n_pairs_matched']} with both partners "
+        f"in the data, {params['n_pairs_tested']} tested, {int(table['coupled'].sum())} "
+        f"coupled (negative partial correlation, padj < {alpha})"
     )
 
 
