@@ -168,7 +168,7 @@ def test_integrate_design_effects_are_not_coupling(study):
 def test_integrate_user_pairs_and_errors(study):
     with pytest.raises(mt.MtncrnaError, match="lacks column"):
         mt.tl.integrate(study.small, study.long, pairs=pd.DataFrame({"a": [1]}))
-    with pytest.raises(mt.MtncrnaError, match="no miRNA-target pair"):
+    with pytest.raises(mt.MtncrnaError, match="no miRNA-target pair to test"):
         mt.tl.integrate(study.small, study.long, pairs=pd.DataFrame({"mirna": [], "target": []}))
 
 

@@ -290,7 +290,8 @@ def reference_list(fmt: str, show_all: bool, evidence: bool, extension: Path | N
 def reference_lookup(names: Sequence[str], fmt: str, extension: Path | None) -> None:
     """Resolve NAMES (miRNA names, accessions, aliases, Ensembl ids) and show their evidence.
 
-    Exits with 1 if any name is unknown or ambiguous.
+    Pairs and ranges (miR-221/222) list every member; ambiguous names (miR-365) list every
+    candidate with its curated rows. Exits with 1 if any name is unknown or ambiguous.
     """
     res = steps.reference_lookup(names, fmt=fmt, reference=extension)
     click.echo(res.summary)
@@ -738,9 +739,22 @@ def enrich_cmd(
 
 @cli.command("concordance")
 @click.argument("de_table", type=click.Path(path_type=Path))
-@click.option("--drug", default=None, help="Prefer evidence on this drug, e.g. cisplatin.")
-@click.option("--cancer", default=None, help="Prefer evidence on this cancer.")
+@click.option("--drug", default=None, help="Your drug, e.g. cisplatin or DDP (synonyms are known).")
+@click.option("--cancer", default=None, help="Your cancer, e.g. TSCC or NSCLC.")
 @click.option("--alpha", type=_PROB, default=0.1, show_default=True)
+@click.option(
+    "--matching-only",
+    is_flag=True,
+    help="List only studies on your drug and cancer (default: all, matching ones first).",
+)
+@click.option(
+    "--summary",
+    "summary_scope",
+    type=click.Choice(["matching", "all"]),
+    default="matching",
+    show_default=True,
+    help="Which studies the printed verdict counts cover.",
+)
 @click.option(
     "--reference",
     "extension",
@@ -761,6 +775,8 @@ def concordance_cmd(
     drug: str | None,
     cancer: str | None,
     alpha: float,
+    matching_only: bool,
+    summary_scope: str,
     extension: Path | None,
     output: Path,
 ) -> None:
@@ -771,7 +787,14 @@ def concordance_cmd(
     citation.
     """
     res = steps.concordance(
-        de_table, drug=drug, cancer=cancer, alpha=alpha, reference=extension, output=output
+        de_table,
+        drug=drug,
+        cancer=cancer,
+        alpha=alpha,
+        matching_only=matching_only,
+        summary_scope=summary_scope,
+        reference=extension,
+        output=output,
     )
     click.echo(res.summary)
 

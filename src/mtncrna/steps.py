@@ -450,7 +450,7 @@ def read_de_table(path: PathLike) -> pd.DataFrame:
         required=_DE_REQUIRED,
         numeric=("baseMean", "log2FoldChange", "lfcSE", "stat", "pvalue", "padj"),
         what="a table from mtncrna de",
-        unique="feature_id",
+        unique=("feature_id", "contrast"),  # a table of several contrasts repeats features
         ranges={"padj": (0.0, 1.0), "pvalue": (0.0, 1.0)},
     )
 
@@ -461,6 +461,8 @@ def concordance(
     drug: str | None = None,
     cancer: str | None = None,
     alpha: float = 0.1,
+    matching_only: bool = False,
+    summary_scope: str = "matching",
     reference: PathLike | None = None,
     output: PathLike,
 ) -> StepResult:
@@ -473,17 +475,26 @@ def concordance(
     check_output(Path(output).with_suffix(".provenance.json"), [*inputs, output])
     body = read_de_table(de_table)
     ref = load_reference(reference)
-    table = tl.concordance_table(body, reference=ref, drug=drug, cancer=cancer, alpha=alpha)
+    table = tl.concordance_table(
+        body,
+        reference=ref,
+        drug=drug,
+        cancer=cancer,
+        alpha=alpha,
+        matching_only=matching_only,
+        summary_scope=summary_scope,
+    )
     outputs = write_with_sidecar(
         table,
         output,
         step="concordance",
         inputs=inputs,
-        parameters={"drug": drug, "cancer": cancer, "alpha": alpha},
+        parameters={**table.attrs["params"], "coverage": table.attrs["coverage"]},
         ref_version=ref.version,
     )
-    summary = table.attrs.get("summary", {})
-    text = f"{output}: " + ", ".join(f"{k} {v}" for k, v in summary.items())
+    from .tl._concordance import summary_line
+
+    text = f"{output}: {summary_line(table)}"
     return StepResult("concordance", outputs, text, table=table)
 
 
@@ -600,8 +611,11 @@ def score(
         ref_version=reference_version(adata),
     )
     auc = info.get("auc_in_sample")
-    text = f"{output}: {adata.n_obs} samples scored with {info['n_features_used']} features" + (
-        f"; in-sample AUC {positive} vs rest {auc:.2f}" if auc is not None else ""
+    text = (
+        f"{output}: {adata.n_obs} samples scored; {info['n_features_found']} of "
+        f"{info['n_features_signature']} signature features found in the data, "
+        f"{info['n_features_used']} used"
+        + (f"; in-sample AUC {positive} vs rest {auc:.2f}" if auc is not None else "")
     )
     return StepResult("score", outputs, text, adata=adata, table=table)
 
@@ -639,9 +653,11 @@ def integrate(
         parameters=table.attrs.get("params", {}),
         ref_version=reference_version(a_small),
     )
+    params = table.attrs["params"]
     text = (
-        f"{output}: {len(table)} pairs tested, {int(table['coupled'].sum())} coupled "
-        f"(negative partial correlation, padj < {alpha})"
+        f"{output}: {params['n_pairs']} pairs, {params['n_pairs_matched']} with both partners "
+        f"in the data, {params['n_pairs_tested']} tested, {int(table['coupled'].sum())} "
+        f"coupled (negative partial correlation, padj < {alpha})"
     )
     return StepResult("integrate", outputs, text, table=table)
 
@@ -723,7 +739,10 @@ def reference_lookup(
     results = [ref.lookup(n) for n in names]
     if fmt == "json":
         text = json.dumps(
-            {"reference_version": ref.version, "results": results}, indent=1, default=str
+            {"reference_version": ref.version, "results": results},
+            indent=1,
+            default=str,
+            allow_nan=False,
         )
     else:
         text = "\n".join(format_lookup(r) for r in results)
@@ -733,30 +752,52 @@ def reference_lookup(
 
 def format_lookup(r: dict[str, Any]) -> str:
     """One resolution of ``Reference.lookup`` as the text ``mtncrna reference lookup`` prints."""
+    note = f" ({r['note']})" if r.get("note") else ""
     if r["status"] == "unknown":
-        return f"{r['query']}: unknown - not a name, alias or accession in the mtncrna reference"
-    if r["status"] == "ambiguous":
         return (
-            f"{r['query']}: ambiguous - matches {', '.join(r['candidates'])}; "
-            "give the full name (e.g. with -5p/-3p) or the accession"
+            f"{r['query']}: unknown{note} - not a name, alias or accession in the mtncrna reference"
         )
+    if r["status"] == "ambiguous":
+        head = (
+            f"{r['query']}: ambiguous{note}: "
+            + ", ".join(m["feature"]["symbol"] for m in r["members"])
+            + "; give the full name (e.g. with -5p/-3p) or the accession"
+        )
+        return "\n".join([head, *(_format_entity(m, "  ") for m in r["members"])])
+    if r["status"] == "group":
+        head = f"{r['query']}: {len(r['members'])} members{note}"
+        return "\n".join([head, *(_format_entity(m, "  ") for m in r["members"])])
+    return _format_entity(r, "", query=r["query"], note=note)
+
+
+def _format_entity(r: dict[str, Any], indent: str, query: str = "", note: str = "") -> str:
     f = r["feature"]
+    lead = f"{query} -> " if query else ""
     out = [
-        f"{r['query']} -> {r['reference_id']} {f['symbol']} "
+        f"{indent}{lead}{r['reference_id']} {f['symbol']} "
         f"[{f['rna_class']}, {f['mt_class']}] "
+        f"mitochondrial evidence: {f.get('mito_evidence', '')}; "
         f"evidence {f['n_evidence']}, fractionation {f['n_fractionation']}"
+        + (f"; flags {f['flags']}" if f.get("flags") else "")
+        + note
     ]
     for e in r["evidence"]:
         bits = [e.get("direction_in_resistant", ""), e.get("drug", ""), e.get("cancer", "")]
         desc = ", ".join(b for b in bits if b and b != "na")
         out.append(
-            f"  {e.get('evidence_id', '')}: {desc} - {e.get('citation', '')} "
-            f"({e.get('confidence', '')})"
+            f"{indent}  {e.get('evidence_id', '')} [{e.get('localisation', '')}]: "
+            f"{desc + ' - ' if desc else ''}{e.get('citation', '')} ({e.get('confidence', '')})"
         )
     for fr in r["fractionation"]:
         out.append(
-            f"  in mitochondria: {fr.get('study', '')} {fr.get('cell_type', '')} "
+            f"{indent}  in mitochondria: {fr.get('study', '')} {fr.get('cell_type', '')} "
             f"({fr.get('finding', '')}, {fr.get('confidence', '')})"
+        )
+    for e in r.get("curated_elsewhere", []):
+        out.append(
+            f"{indent}  the name '{e.get('name_in_source', '')}' is curated as "
+            f"{e.get('reference_name', '')} in {e.get('evidence_id', '')} "
+            f"({e.get('citation', '')})"
         )
     return "\n".join(out)
 

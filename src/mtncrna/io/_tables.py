@@ -20,14 +20,14 @@ def read_result_table(
     required: Sequence[str],
     numeric: Sequence[str] = (),
     what: str = "a table",
-    unique: str | None = None,
+    unique: str | Sequence[str] | None = None,
     ranges: Mapping[str, tuple[float, float]] | None = None,
 ) -> pd.DataFrame:
     """Read a TSV/CSV with a header; check ``required`` columns and parse ``numeric`` ones.
 
     Missing values (empty, NA, NaN) become NaN; any other non-number in a ``numeric`` column is
     an :class:`InputError` naming the line and column. Other columns stay text. A column named
-    twice in the header is an error; so is a repeated value in the ``unique`` column and a value
+    twice in the header is an error; so is a repeated value in the ``unique`` column(s) and a value
     outside ``ranges[column] = (low, high)``.
     """
     p = Path(path)
@@ -88,20 +88,19 @@ def read_result_table(
                 line=int(line_numbers[i]),
                 column=col,
             )
-    if unique is not None and unique in body.columns:
-        dup = body[unique].duplicated()
+    keys = [c for c in ([unique] if isinstance(unique, str) else unique or []) if c in body]
+    if keys:
+        dup = body.duplicated(keys)
         if dup.any():
             i = int(np.flatnonzero(dup.to_numpy())[0])
-            first = int(
-                line_numbers[
-                    int(np.flatnonzero((body[unique] == body[unique].iat[i]).to_numpy())[0])
-                ]
-            )
+            same = (body[keys] == body[keys].iloc[i]).all(axis=1).to_numpy()
+            first = int(line_numbers[int(np.flatnonzero(same)[0])])
+            value = " / ".join(str(body[k].iat[i]) for k in keys)
             raise InputError(
                 p,
-                f"'{body[unique].iat[i]}' appears again (first on line {first}); each {unique} "
+                f"'{value}' appears again (first on line {first}); each {' x '.join(keys)} "
                 "must be listed once",
                 line=int(line_numbers[i]),
-                column=unique,
+                column=keys[0],
             )
     return body

@@ -10,11 +10,11 @@ if TYPE_CHECKING:  # imported on first use, see __getattr__
     from ._extension import EXTENSION_COLUMNS, read_extension
     from ._load import load_reference
     from ._names import is_mt_contig, name_key
+    from ._paths import reference_dir
     from ._reference import (
         MT_CLASSES,
         Reference,
         Resolution,
-        reference_dir,
     )
 
 _LAZY = {
@@ -29,7 +29,7 @@ _LAZY = {
     "MT_CLASSES": "._reference",
     "Reference": "._reference",
     "Resolution": "._reference",
-    "reference_dir": "._reference",
+    "reference_dir": "._paths",
 }
 
 __all__ = [
