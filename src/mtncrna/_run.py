@@ -259,11 +259,13 @@ def run(config: RunConfig, outdir: str | Path, *, progress: bool = False) -> str
             lines.append(f"  signature: {len(sig)} features")
     bar.step("signature")
     pairs = None
+    skip_notes: dict[str, str] = {}
     if "small" in libs and "long" in libs:
         try:
             pairs = tl.integrate(libs["small"], libs["long"], pairs=c.pairs)
         except MtncrnaError as exc:  # e.g. too few shared samples: say why it was skipped
             lines.append(f"  integration skipped: {exc}")
+            skip_notes["integration"] = str(exc)
         else:
             written.append(write_table(pairs, out / "mirna_target_pairs.tsv", inputs=inputs))
             lines.append(
@@ -285,8 +287,13 @@ def run(config: RunConfig, outdir: str | Path, *, progress: bool = False) -> str
             pairs=pairs,
             signature=sig if sig is not None and len(sig) else None,
             provenance=prov,
+            notes=skip_notes,
         )
     )
+    for name, text in report.multiqc_files(libs).items():  # MultiQC custom content
+        with atomic_path(out / name) as tmp:
+            tmp.write_text(text, encoding="utf-8")
+        written.append(out / name)
     write_provenance(out / "provenance.json", prov, written)
     bar.close()
     lines.append(f"  wrote {len(written)} files and provenance.json; open {out}/report.html")

@@ -671,6 +671,13 @@ def quant_smallrna_cmd(
         processes=processes,
     )
     files = write_smallrna(result, outdir, inputs=list(fastqs))
+    from . import report
+    from .io import atomic_path
+
+    for name, text in report.multiqc_read_qc(result.qc).items():  # MultiQC custom content
+        with atomic_path(outdir / name) as tmp:
+            tmp.write_text(text, encoding="utf-8")
+        files[name] = outdir / name
     click.echo(f"{outdir}: " + ", ".join(sorted(Path(p).name for p in files.values())))
 
 
