@@ -90,7 +90,7 @@ def test_demo(run_cli, tmp_path):
         ".mtncrna-output",
         "run.log",
     }
-    assert {"small_qc_samples.tsv", "long_qc_pca.tsv", "signature.gmt", "report.html"} <= listed
+    assert {"small_qc.tsv", "long_qc_pca.tsv", "signature.gmt", "report.html"} <= listed
     html = (d / "report.html").read_text()
     assert '<section id="summary">' in html
     assert not list(d.glob("*.part"))

@@ -356,7 +356,9 @@ def test_run_says_what_it_skipped(run_cli, tmp_path):
     log = (tmp_path / "out" / "run.log").read_text()
     assert "enrichment mito vs cytosol skipped" in log
     html = (tmp_path / "out" / "report.html").read_text()
-    assert "Not run - small: enrichment mito vs cytosol" in html
+    assert "small: enrichment mito vs cytosol not run: no &#39;cytosol&#39; library" in html or (
+        "small: enrichment mito vs cytosol not run: no 'cytosol' library" in html
+    )
 
 
 def test_failed_rerun_leaves_the_earlier_folder(tmp_path, monkeypatch):

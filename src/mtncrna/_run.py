@@ -454,7 +454,9 @@ def _run_in(c: RunConfig, stage: Any, out: Path, progress: bool) -> tuple[list[s
                 )
             )
         bar.step(f"{lib}: QC")
-        tables = {f"{lib}_{k}": v for k, v in qc_tables(a).items()}
+        tables = {  # the sample table keeps the name earlier versions (and the report) use
+            f"{lib}_{k}".replace("_qc_samples.tsv", "_qc.tsv"): v for k, v in qc_tables(a).items()
+        }
         if has_mito and has_ref:
             inter = c["interaction"]
             if inter is not None and a.obs[inter].nunique() < 2:
@@ -614,9 +616,13 @@ def _run_in(c: RunConfig, stage: Any, out: Path, progress: bool) -> tuple[list[s
             pairs=pairs,
             signature=sig if sig is not None and len(sig) else None,
             provenance=prov,
-            skipped=[(s.analysis, s.reason) for s in skipped],
+            notes=_section_notes(skipped),
         )
     )
+    for name, text in report.multiqc_files(libs).items():  # MultiQC custom content
+        with atomic_path(folder / name) as tmp:
+            tmp.write_text(text, encoding="utf-8")
+        written.append(folder / name)
     write_provenance(folder / "provenance.json", prov, written)
     bar.close()
     lines.extend(f"  note: {n}" for n in notes)
@@ -626,8 +632,29 @@ def _run_in(c: RunConfig, stage: Any, out: Path, progress: bool) -> tuple[list[s
     return lines, outputs
 
 
+#: Report section of each analysis a run can skip (by the words of its name).
+_SECTIONS = (
+    ("purity", "samples-qc"),
+    ("enrichment", "enrichment"),
+    ("interaction", "enrichment"),
+    ("DE ", "differential-expression"),
+    ("concordance", "known-mtncrnas"),
+    ("signature", "signatures"),
+    ("integration", "integration"),
+)
+
+
+def _section_notes(skipped: list[_Skip]) -> dict[str, str]:
+    """Why analyses were skipped, per report section (as the report's ``notes``)."""
+    notes: dict[str, list[str]] = {}
+    for s in skipped:
+        section = next((sec for word, sec in _SECTIONS if word in s.analysis), "summary")
+        notes.setdefault(section, []).append(f"{s.analysis} not run: {s.reason}")
+    return {k: "; ".join(v) for k, v in notes.items()}
+
+
 def _summary_line(lib: str, a: Any, tables: dict[str, pd.DataFrame]) -> str:
-    qc = tables[f"{lib}_qc_samples.tsv"]
+    qc = tables[f"{lib}_qc.tsv"]
     purity = qc["purity"].dropna() if "purity" in qc else pd.Series(dtype=float)
     parts = [f"  {lib}-RNA: {a.n_obs} samples x {a.n_vars} features"]
     if len(purity):

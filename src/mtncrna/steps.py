@@ -852,6 +852,7 @@ def quant_bam(
 
 def quant_smallrna(fastqs: Sequence[PathLike], *, outdir: PathLike, **options: Any) -> StepResult:
     """Small-RNA FASTQ -> miRNA, isomiR and mt-fragment counts with QC, in one output folder."""
+    from . import report as _report
     from .quant import quantify_smallrna, write_smallrna
 
     paths = _paths(fastqs)
@@ -861,6 +862,10 @@ def quant_smallrna(fastqs: Sequence[PathLike], *, outdir: PathLike, **options: A
     with publish(outdir, inputs=[*paths, *ref_files]) as stage:
         result = quantify_smallrna(paths, **options)
         files = write_smallrna(result, stage.path, inputs=paths)
+        for name, text in _report.multiqc_read_qc(result.qc).items():  # MultiQC content
+            with atomic_path(stage / name) as tmp:
+                tmp.write_text(text, encoding="utf-8")
+            files[name] = stage / name
         outputs = [stage.final(Path(p)) for p in files.values()]
     text = f"{Path(outdir)}: " + ", ".join(sorted(p.name for p in outputs))
     text += "".join(f"\nnote: {note}" for note in result.notes)
