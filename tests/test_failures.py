@@ -15,8 +15,12 @@ import signal
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 
+import anndata as ad
+import numpy as np
+import pandas as pd
 import pytest
 import yaml
 
@@ -70,6 +74,21 @@ def _files(tmp_path: Path) -> dict[str, Path]:
         "small": EXAMPLE / "small_rna_counts.tsv",
         "esheet": EXAMPLE / "samples.csv",
     }
+    f["nohdr_sam"] = write(
+        d / "nohdr.sam", "r1\t0\tchr1\t100\t255\t10M\t*\t0\t0\tACGTACGTAC\tIIIIIIIIII\n"
+    )
+    f["gtf"] = write(d / "a.gtf", 'chr1\tt\texon\t90\t200\t.\t+\t.\tgene_id "G1";\n')
+    f["empty_fq"] = write(d / "empty.fastq", "")
+    f["huge"] = write(d / "huge.tsv", COUNTS.replace("\t30\t", "\t1e20\t"))
+    dup = ad.AnnData(
+        np.ones((3, 2)),
+        obs=pd.DataFrame(index=["S1", "S1", "S2"]),
+        var=pd.DataFrame(index=["hsa-miR-21-5p", "hsa-let-7a-5p"]),
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # anndata warns about the repeated names we want
+        dup.write_h5ad(d / "dup.h5ad")
+    f["dup_h5ad"] = d / "dup.h5ad"
     long_level = "r" * 260
     f["longsheet"] = write(
         d / "long_levels.csv",
@@ -241,6 +260,26 @@ CASES = [
         "sidecar-over-input",
         lambda f, t: ["concordance", f["prov"], "-o", f["prov"].with_name("de.tsv")],
         "refusing to overwrite the input",
+    ),
+    (
+        "sam-without-header",
+        lambda f, t: ["quant", "bam", f["nohdr_sam"], "-a", f["gtf"], "-o", t / "c.txt"],
+        "no header naming the reference sequences",
+    ),
+    (
+        "zero-byte-fastq",
+        lambda f, t: ["quant", "smallrna", f["empty_fq"], "-o", t / "q"],
+        "holds no reads",
+    ),
+    (
+        "count-beyond-int64",
+        lambda f, t: ["import", f["huge"], "-s", f["sheet"], "-o", t / "h.h5ad"],
+        "'1e20' is too large for a count",
+    ),
+    (
+        "h5ad-duplicate-samples",
+        lambda f, t: ["report", f["dup_h5ad"], "-o", t / "r.html"],
+        "sample 'S1' appears twice",
     ),
     (
         "score-signature-missing-column",

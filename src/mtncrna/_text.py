@@ -245,7 +245,7 @@ def to_counts(
         num = pd.to_numeric(col, errors="coerce").to_numpy(dtype=float)
         with np.errstate(invalid="ignore"):
             frac = np.isfinite(num) & (np.abs(num - np.rint(num)) > 1e-8)
-            bad = ~np.isfinite(num) | (num < 0)
+            bad = ~np.isfinite(num) | (num < 0) | (num >= _MAX_COUNT)
         if non_integer == "round":
             n_rounded += int(frac.sum())
         else:
@@ -271,6 +271,10 @@ def to_counts(
     return out
 
 
+#: Counts are int64: a value from here on cannot be stored (and no library has that many reads).
+_MAX_COUNT = float(2**63 - 1024)
+
+
 def _count_problem(cell: str, value: float) -> str:
     expected = "expected a count (a whole number >= 0)"
     if cell == "":
@@ -283,6 +287,8 @@ def _count_problem(cell: str, value: float) -> str:
         return f"'{cell}' is infinite, {expected}"
     if value < 0:
         return f"'{cell}' is negative, {expected}"
+    if value >= _MAX_COUNT:
+        return f"'{cell}' is too large for a count (the limit is 2^63 - 1), {expected}"
     return (
         f"'{cell}' is not a whole number, {expected}; "
         "use --round (non_integer='round') for estimated counts"

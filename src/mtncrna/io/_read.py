@@ -495,7 +495,7 @@ def _read_h5ad_counts(paths: list[Path], sample_names: Sequence[str] | None = No
     """
     p = paths[0]
     try:
-        adata = ad.read_h5ad(p)
+        adata = _read_h5ad_quietly(p)
     except Exception as exc:  # h5py raises many types for corrupt files
         raise InputError(p, f"cannot read as .h5ad: {str(exc).splitlines()[0]}") from None
     mat = adata.layers.get("counts", adata.X)
@@ -565,9 +565,23 @@ def read_h5ad(path: PathLike) -> ad.AnnData:
     if sniff_kind(p) != "hdf5":
         raise FormatError(p, "is not an HDF5/.h5ad file")
     try:
-        return ad.read_h5ad(p)
+        adata = _read_h5ad_quietly(p)
     except Exception as exc:
         raise InputError(p, f"cannot read as .h5ad: {str(exc).splitlines()[0]}") from None
+    dup = adata.obs_names[adata.obs_names.duplicated()]
+    if len(dup):
+        raise InputError(p, f"sample '{dup[0]}' appears twice; sample names must be unique")
+    return adata
+
+
+def _read_h5ad_quietly(path: Path) -> ad.AnnData:
+    """``anndata.read_h5ad`` without its warning about repeated names: mtncrna checks names
+    itself and says so in one line."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*names are not unique", category=UserWarning)
+        return ad.read_h5ad(path)
 
 
 def write_h5ad(adata: ad.AnnData, path: PathLike, *, inputs: Sequence[PathLike] = ()) -> Path:

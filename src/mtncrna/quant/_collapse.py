@@ -163,6 +163,8 @@ def collapse(path: str | Path, *, threads: int = 1) -> tuple[Counter[str], int]:
         if reader is not None:
             reader.close()
     n_reads = reader.number_of_records
+    if n_reads == 0:
+        raise InputError(p, "holds no reads (an empty FASTQ); check the file or leave it out")
     counts = _check_alphabet(p, counts)
     return counts, n_reads
 
