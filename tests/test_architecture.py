@@ -19,6 +19,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "mtncrna"
 GROUND = {
     "_errors",
     "_constants",
+    "_lazy",
     "_logging",
     "_settings",
     "_version",

@@ -10,8 +10,7 @@ The public surface::
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ._errors import (
     FormatError,
@@ -21,6 +20,7 @@ from ._errors import (
     ReferenceDataError,
     SampleSheetError,
 )
+from ._lazy import attach
 from ._settings import settings
 from ._version import __version__
 
@@ -81,18 +81,4 @@ __all__ = [
     "write_h5ad",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    """Import a submodule or a public name on first use (PEP 562), so that a command that needs
-    one corner of the package (``mtncrna quant bam``) does not import all of it."""
-    where = _LAZY.get(name)
-    if where is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    module = importlib.import_module(where, __name__)
-    value = module if where == f".{name}" else getattr(module, name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+__getattr__, __dir__ = attach(__name__, _LAZY, __all__)
