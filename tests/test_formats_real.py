@@ -371,3 +371,31 @@ def test_no_common_sample_does_not_suggest_drop_unmatched(tmp_path, sheet):
     with pytest.raises(mt.SampleSheetError, match="use --drop-unmatched to keep the 2 samples"):
         mt.read_counts(FORMATS / "star" / "star_reverse", some)
     assert mt.read_counts(FORMATS / "star" / "star_reverse", some, drop_unmatched=True).n_obs == 2
+
+
+@pytest.mark.parametrize("edited", [False, True])
+def test_featurecounts_numeric_extra_attributes_are_not_samples(edited, tmp_path, sheet):
+    path = FORMATS / "featurecounts" / "counts_star_extra.txt"
+    if edited:  # the '# Program' line removed and the BAM paths renamed by hand
+        text = path.read_text().split("\n", 1)[1]
+        for s in SAMPLES:
+            text = text.replace(f"/data/run/star_reverse/{s}/Aligned.sortedByCoord.out.bam", s)
+        path = write(tmp_path / "counts.txt", text)
+    adata = mt.read_counts(path, sheet)
+    assert list(adata.obs_names) == SAMPLES
+    raw = pd.read_csv(path, sep="\t", comment="#", index_col=0)
+    assert list(raw.columns[5:8]) == ["gene_name", "gene_version", "level"]
+    np.testing.assert_array_equal(
+        adata.to_df().T.loc[raw.index].to_numpy(), raw.iloc[:, 8:].to_numpy()
+    )
+    assert adata.var.loc["ENSG00000240405", "gene_version"] == "5"
+    assert adata.var.loc["ENSG00000240405", "level"] == "2"
+    if not edited:
+        assert adata.obs.loc["S1", "source"].startswith("/data/run/star_reverse/S1/")
+        summary = pd.read_csv(path.with_name(path.name + ".summary"), sep="\t", index_col=0)
+        assert list(adata.obs["featurecounts_Assigned"]) == summary.loc["Assigned"].tolist()
+    # featureCounts -s 2 and STAR's reverse column agree on these alignments
+    star = mt.read_counts(FORMATS / "star" / "star_reverse", annotate=False)
+    pd.testing.assert_frame_equal(
+        adata.to_df()[star.var_names], star.to_df(), check_names=False, check_dtype=False
+    )

@@ -4,9 +4,9 @@
 #   bash make_fixtures.sh [SECTION ...]
 #
 # SECTION is any of: world featurecounts htseq smrnaseq mirge3 table star
-# htseq_star (default: all of them, in that order; featurecounts, htseq,
-# star and table need world, table needs featurecounts and htseq_star needs
-# star, so run those together).
+# featurecounts_star htseq_star (default: all of them, in that order;
+# featurecounts, htseq, star and table need world, table needs featurecounts,
+# featurecounts_star and htseq_star need star, so run those together).
 #
 # Tools are taken from PATH. Each can be overridden with a variable:
 #   PYTHON=python3 SAMTOOLS=samtools FEATURECOUNTS=featureCounts
@@ -39,7 +39,7 @@ SAMPLES=(S1 S2 S3 S4)
 export LC_ALL=C
 
 SECTIONS=("$@")
-[ ${#SECTIONS[@]} -eq 0 ] && SECTIONS=(world featurecounts htseq smrnaseq mirge3 table star htseq_star)
+[ ${#SECTIONS[@]} -eq 0 ] && SECTIONS=(world featurecounts htseq smrnaseq mirge3 table star featurecounts_star htseq_star)
 
 log() { echo "[make_fixtures] $*" >&2; }
 need() {
@@ -282,6 +282,28 @@ star() {
     )
 }
 
+# --------------------------------------- featureCounts on STAR BAMs, GENCODE
+# The GTF with the numeric attributes of Ensembl (gene_version "5") and
+# GENCODE (level 2, unquoted) added to every line; featureCounts -s 2 on the
+# reverse library's STAR BAMs, given as absolute paths in STAR's layout.
+featurecounts_star() {
+    need "$FEATURECOUNTS"
+    local d=$WORK/star
+    mkdir -p "$OUT/featurecounts"
+    (
+        cd "$d"
+        sed '/^#/!s/$/ gene_version "5"; level 2;/' "$WORK/world/genes.gtf" > genes_versioned.gtf
+        local bams=() s
+        for s in "${SAMPLES[@]}"; do bams+=("$d/star_reverse/$s/Aligned.sortedByCoord.out.bam"); done
+        "$FEATURECOUNTS" -s 2 --extraAttributes gene_name,gene_version,level -a genes_versioned.gtf \
+            -o counts_star_extra.txt "${bams[@]}" 2> featurecounts_star.log
+        # the absolute paths name this run's temporary folder: make them stable
+        sed "s|$d/|/data/run/|g" counts_star_extra.txt > "$OUT/featurecounts/counts_star_extra.txt"
+        sed "s|$d/|/data/run/|g" counts_star_extra.txt.summary \
+            > "$OUT/featurecounts/counts_star_extra.txt.summary"
+    )
+}
+
 # ------------------------------------------------- htseq-count on STAR BAMs
 # htseq-count run once on the four STAR BAMs of the reverse-stranded library
 # (paths in STAR's layout): no header; --with-header; --additional-attr; and
@@ -315,7 +337,7 @@ htseq_star() {
 log "work directory: $WORK"
 for section in "${SECTIONS[@]}"; do
     case $section in
-        world | featurecounts | htseq | smrnaseq | mirge3 | table | star | htseq_star)
+        world | featurecounts | htseq | smrnaseq | mirge3 | table | star | featurecounts_star | htseq_star)
             log "$section"
             if [ "$section" != world ] && [ "$section" != table ] && [ ! -d "$WORK/mirna" ]; then
                 log "no world in $WORK: run the world section first (or set WORK)"
