@@ -399,3 +399,93 @@ def test_featurecounts_numeric_extra_attributes_are_not_samples(edited, tmp_path
     pd.testing.assert_frame_equal(
         adata.to_df()[star.var_names], star.to_df(), check_names=False, check_dtype=False
     )
+
+
+# ------------------------------------------------------------------ nf-core/rnaseq RSEM
+
+RSEM = FORMATS / "rsem"
+
+
+@pytest.mark.parametrize(
+    ("name", "annotation"),
+    [
+        ("rsem.merged.gene_counts.tsv", "transcript_id(s)"),
+        ("rsem.merged.transcript_counts.tsv", "gene_id"),
+    ],
+)
+def test_rsem_merged_tables_with_whole_numbers_written_as_decimals(name, annotation, sheet):
+    path = RSEM / name
+    assert "16.00" in path.read_text()
+    adata = mt.read_counts(path, sheet)
+    raw = pd.read_csv(path, sep="\t", index_col=0)
+    assert list(adata.obs_names) == SAMPLES
+    np.testing.assert_array_equal(adata.to_df().T.loc[raw.index].to_numpy(), raw[SAMPLES])
+    assert adata.X.dtype == np.int64
+    assert list(adata.var[annotation].loc[raw.index]) == raw[annotation].tolist()
+    # RSEM's expected counts on the same STAR alignments as the STAR GeneCounts reverse column
+    if name.startswith("rsem.merged.gene"):
+        per_gene = pd.read_csv(RSEM / "S1.genes.results", sep="\t", index_col=0)
+        np.testing.assert_array_equal(
+            adata.to_df().loc["S1", per_gene.index], per_gene["expected_count"]
+        )
+
+
+def test_rsem_fractions_need_round_and_round_helps(tmp_path):
+    text = (RSEM / "rsem.merged.gene_counts.tsv").read_text().replace("\t65.00\t", "\t64.57\t")
+    path = write(tmp_path / "rsem.merged.gene_counts.tsv", text)
+    with pytest.raises(mt.InputError, match=r"line 4, column S1: '64.57' is not a whole.*--round"):
+        mt.read_counts(path)
+    adata = mt.read_counts(path, non_integer="round", annotate=False)
+    assert adata.to_df().loc["S1", "ENSG00000000419"] == 65
+
+
+def test_exon_level_featurecounts_is_refused_with_what_to_do():
+    with pytest.raises(mt.FormatError, match="rerun featureCounts without -f"):
+        mt.read_counts(FORMATS / "featurecounts" / "counts_exons.txt")
+
+
+def test_exon_rows_in_a_plain_table_say_what_to_do(tmp_path):
+    text = "gene_id\tS1\tS2\nG1\t1\t2\nG1\t3\t4\n"
+    with pytest.raises(mt.InputError, match=r"line 3: feature id 'G1' appears again.*per gene"):
+        mt.read_counts(write(tmp_path / "exons.tsv", text))
+
+
+@pytest.mark.parametrize("cell", ["1e20", "9223372036854775808", "18446744073709551616"])
+def test_counts_beyond_int64_are_an_error_naming_the_cell(tmp_path, cell):
+    text = f"gene_id\tS1\tS2\nG1\t1\t2\nG2\t3\t{cell}\n"
+    with pytest.raises(mt.InputError, match=rf"line 3, column S2: '{cell}' is too large"):
+        mt.read_counts(write(tmp_path / "big.tsv", text))
+
+
+def test_largest_int64_count_is_kept_exactly(tmp_path):
+    text = "gene_id\tS1\tS2\nG1\t9223372036854775807\t2\nG2\t3\t8e18\n"
+    adata = mt.read_counts(write(tmp_path / "big.tsv", text), annotate=False)
+    assert adata.X[0, 0] == 2**63 - 1
+    assert adata.X[1, 1] == 8 * 10**18
+
+
+def test_h5ad_with_duplicate_sample_names_is_an_error(tmp_path):
+    import anndata as ad
+
+    with pytest.warns(UserWarning, match="not unique"):
+        a = ad.AnnData(
+            X=np.ones((2, 3), dtype=np.int64),
+            obs=pd.DataFrame(index=["S1", "S1"]),
+            var=pd.DataFrame(index=["G1", "G2", "G3"]),
+        )
+        a.write_h5ad(tmp_path / "dup.h5ad")
+        with pytest.raises(mt.InputError, match="sample 'S1' twice"):
+            mt.read_counts(tmp_path / "dup.h5ad", annotate=False)
+
+
+def test_h5ad_count_too_large_is_an_error(tmp_path):
+    import anndata as ad
+
+    a = ad.AnnData(
+        X=np.array([[1.0, 1e20], [2.0, 3.0]]),
+        obs=pd.DataFrame(index=["S1", "S2"]),
+        var=pd.DataFrame(index=["G1", "G2"]),
+    )
+    a.write_h5ad(tmp_path / "big.h5ad")
+    with pytest.raises(mt.InputError, match=r"1e\+20 \(sample 'S1', feature 'G2'\) is too large"):
+        mt.read_counts(tmp_path / "big.h5ad", annotate=False)

@@ -28,6 +28,7 @@ _BZ2_MAGIC = b"BZh"
 _ZIP_MAGIC = b"PK\x03\x04"
 _HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 _NORMALISED_NAME = re.compile(r"(rpm|cpm|tpm|fpkm|rpkm|normali[sz]ed|vst|rlog)", re.IGNORECASE)
+_INT64_LIMIT = 2.0**63
 _NA_STRINGS = frozenset({"na", "nan", "n/a", "null", "none", "#n/a", "-nan"})
 
 
@@ -245,7 +246,11 @@ def to_counts(
         num = pd.to_numeric(col, errors="coerce").to_numpy(dtype=float)
         with np.errstate(invalid="ignore"):
             frac = np.isfinite(num) & (np.abs(num - np.rint(num)) > 1e-8)
-            bad = ~np.isfinite(num) | (num < 0)
+            bad = ~np.isfinite(num) | (num < 0) | (num >= _INT64_LIMIT)
+            huge = np.isfinite(num) & (num >= 2.0**53)
+        for i in np.flatnonzero(huge & (num >= _INT64_LIMIT)):
+            if col.iat[i].isdigit() and int(col.iat[i]) < 2**63:  # 2**63 - 1 itself
+                bad[i] = False
         if non_integer == "round":
             n_rounded += int(frac.sum())
         else:
@@ -256,7 +261,11 @@ def to_counts(
             if first_bad is None or (i, j) < first_bad[:2]:
                 first_bad = (i, j, _count_problem(col.iat[i], num[i]))
             continue
-        out[:, j] = np.rint(num).astype(np.int64)
+        with np.errstate(invalid="ignore"):
+            out[:, j] = np.rint(np.where(huge, 0.0, num)).astype(np.int64)
+        for i in np.flatnonzero(huge):  # beyond float precision: exact from the digits
+            cell = col.iat[i]
+            out[i, j] = int(cell) if cell.isdigit() else round(float(num[i]))
     if first_bad is not None:
         i, j, msg = first_bad
         more = f" ({n_bad - 1} more invalid cells)" if n_bad > 1 else ""
@@ -281,6 +290,8 @@ def _count_problem(cell: str, value: float) -> str:
         return f"'{cell}' is not a number, {expected}"
     if np.isinf(value):
         return f"'{cell}' is infinite, {expected}"
+    if value >= _INT64_LIMIT:
+        return f"'{cell}' is too large for a count (the limit is 2**63 - 1); check the file"
     if value < 0:
         return f"'{cell}' is negative, {expected}"
     return (

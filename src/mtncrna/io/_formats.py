@@ -88,7 +88,8 @@ def _check_unique(path: Path, names: Sequence[str], what: str, *, positions: Seq
                 raise InputError(
                     path,
                     f"feature id '{name}' appears again (first on line {seen[name]}); "
-                    "feature ids must be unique",
+                    "feature ids must be unique: a table with a row per exon or per transcript "
+                    "of a gene must be counted per gene instead (featureCounts without -f)",
                     line=pos,
                 )
             raise InputError(
@@ -277,6 +278,14 @@ def read_featurecounts(path: Path, *, non_integer: str = "error") -> CountTable:
     keep = [i for i, line in enumerate(raw.lines) if not line.lstrip().startswith("#")]
     if not keep:
         raise InputError(path, "file has no data lines (only comments or blank lines)")
+    if re.search(r'"-f"', program):
+        raise FormatError(
+            path,
+            "counts exons, one row each (featureCounts -f): mtncrna needs one row per gene; "
+            "rerun featureCounts without -f (summing the exon rows would count a read that "
+            "spans two exons twice, or not at all)",
+            line=raw.numbers[0],
+        )
     lines = Lines(path, [raw.lines[i] for i in keep], [raw.numbers[i] for i in keep])
     header = lines.lines[0].split("\t")
     if [h.strip() for h in header[:6]] != _FC_ANNOT:

@@ -4,9 +4,9 @@
 #   bash make_fixtures.sh [SECTION ...]
 #
 # SECTION is any of: world featurecounts htseq smrnaseq mirge3 table star
-# featurecounts_star htseq_star (default: all of them, in that order;
+# featurecounts_star rsem htseq_star (default: all of them, in that order;
 # featurecounts, htseq, star and table need world, table needs featurecounts,
-# featurecounts_star and htseq_star need star, so run those together).
+# featurecounts_star, rsem and htseq_star need star, so run those together).
 #
 # Tools are taken from PATH. Each can be overridden with a variable:
 #   PYTHON=python3 SAMTOOLS=samtools FEATURECOUNTS=featureCounts
@@ -39,7 +39,7 @@ SAMPLES=(S1 S2 S3 S4)
 export LC_ALL=C
 
 SECTIONS=("$@")
-[ ${#SECTIONS[@]} -eq 0 ] && SECTIONS=(world featurecounts htseq smrnaseq mirge3 table star featurecounts_star htseq_star)
+[ ${#SECTIONS[@]} -eq 0 ] && SECTIONS=(world featurecounts htseq smrnaseq mirge3 table star featurecounts_star rsem htseq_star)
 
 log() { echo "[make_fixtures] $*" >&2; }
 need() {
@@ -297,10 +297,58 @@ featurecounts_star() {
         for s in "${SAMPLES[@]}"; do bams+=("$d/star_reverse/$s/Aligned.sortedByCoord.out.bam"); done
         "$FEATURECOUNTS" -s 2 --extraAttributes gene_name,gene_version,level -a genes_versioned.gtf \
             -o counts_star_extra.txt "${bams[@]}" 2> featurecounts_star.log
+        # exon level (-f): one row per exon, gene ids repeated
+        cp "$WORK/world/genes.gtf" genes.gtf
+        "$FEATURECOUNTS" -f -s 2 -a genes.gtf -o counts_exons.txt \
+            star_reverse/S1/Aligned.sortedByCoord.out.bam star_reverse/S2/Aligned.sortedByCoord.out.bam \
+            2>> featurecounts_star.log
+        cp counts_exons.txt "$OUT/featurecounts/"
         # the absolute paths name this run's temporary folder: make them stable
         sed "s|$d/|/data/run/|g" counts_star_extra.txt > "$OUT/featurecounts/counts_star_extra.txt"
         sed "s|$d/|/data/run/|g" counts_star_extra.txt.summary \
             > "$OUT/featurecounts/counts_star_extra.txt.summary"
+    )
+}
+
+# ---------------------------------------------------- nf-core/rnaseq RSEM
+# nf-core/rnaseq's star_rsem route by hand: STAR --quantMode TranscriptomeSAM,
+# rsem-calculate-expression --alignments, then RSEM_MERGE_COUNTS' own shell
+# (modules/local/rsem_merge_counts/main.nf) to make the merged tables.
+rsem() {
+    need "$STAR" rsem-prepare-reference rsem-calculate-expression
+    local d=$WORK/star s
+    mkdir -p "$OUT/rsem"
+    (
+        cd "$d"
+        mkdir -p rsem_ref rsem/genes rsem/isoforms
+        rsem-prepare-reference --gtf "$WORK/world/genes.gtf" "$WORK/world/genome.fa" rsem_ref/world > rsem_ref.log 2>&1
+        for s in "${SAMPLES[@]}"; do
+            mkdir -p "rsem_star/$s"
+            "$STAR" --runThreadN 1 --genomeDir index --readFilesIn "${s}_reverse.fastq" \
+                --quantMode TranscriptomeSAM --outSAMtype BAM Unsorted \
+                --outFileNamePrefix "rsem_star/$s/" > "rsem_star_$s.log"
+            rsem-calculate-expression --alignments --strandedness reverse -p 1 --seed 1 \
+                "rsem_star/$s/Aligned.toTranscriptome.out.bam" rsem_ref/world "rsem/$s" > "rsem_$s.log" 2>&1
+            cp "rsem/$s.genes.results" rsem/genes/
+            cp "rsem/$s.isoforms.results" rsem/isoforms/
+        done
+        cd rsem
+        mkdir -p tmp/genes tmp/isoforms
+        cut -f 1,2 $(ls ./genes/* | head -n 1) > gene_ids.txt
+        for fileid in $(ls ./genes/*); do
+            samplename=$(basename "$fileid" | sed 's/\.genes.results$//g')
+            echo "$samplename" > "tmp/genes/$samplename.counts.txt"
+            cut -f 5 "$fileid" | tail -n+2 >> "tmp/genes/$samplename.counts.txt"
+        done
+        cut -f 1,2 $(ls ./isoforms/* | head -n 1) > transcript_ids.txt
+        for fileid in $(ls ./isoforms/*); do
+            samplename=$(basename "$fileid" | sed 's/\.isoforms.results$//g')
+            echo "$samplename" > "tmp/isoforms/$samplename.counts.txt"
+            cut -f 5 "$fileid" | tail -n+2 >> "tmp/isoforms/$samplename.counts.txt"
+        done
+        paste gene_ids.txt tmp/genes/*.counts.txt > "$OUT/rsem/rsem.merged.gene_counts.tsv"
+        paste transcript_ids.txt tmp/isoforms/*.counts.txt > "$OUT/rsem/rsem.merged.transcript_counts.tsv"
+        cp genes/S1.genes.results "$OUT/rsem/"
     )
 }
 
@@ -337,7 +385,7 @@ htseq_star() {
 log "work directory: $WORK"
 for section in "${SECTIONS[@]}"; do
     case $section in
-        world | featurecounts | htseq | smrnaseq | mirge3 | table | star | featurecounts_star | htseq_star)
+        world | featurecounts | htseq | smrnaseq | mirge3 | table | star | featurecounts_star | rsem | htseq_star)
             log "$section"
             if [ "$section" != world ] && [ "$section" != table ] && [ ! -d "$WORK/mirna" ]; then
                 log "no world in $WORK: run the world section first (or set WORK)"
