@@ -124,7 +124,7 @@ def test_smrnaseq_edger_mature_counts(sheet):
 def test_smrnaseq_mirtop_tables_agree(sheet):
     mirna = mt.read_counts(FORMATS / "smrnaseq" / "mirna.tsv", sheet, format="smrnaseq")
     isomirs = mt.read_counts(FORMATS / "smrnaseq" / "joined_samples_mirtop.tsv", sheet)
-    assert isomirs.uns["mtncrna"]["format"] == "smrnaseq"
+    assert isomirs.uns["mtncrna"]["format"] == "mirtop"
     assert isomirs.var["n_isomirs"].max() > 1
     # let-7a-5p and let-7c-5p share a sequence; mirtop's two tables assign those reads differently
     common = [
@@ -174,7 +174,19 @@ def test_plain_table_variants(name):
         ("htseq/S1.txt", "htseq"),
         ("mirge3/miR.Counts.csv", "mirge3"),
         ("smrnaseq/mature_counts.csv", "smrnaseq"),
-        ("smrnaseq/joined_samples_mirtop.tsv", "smrnaseq"),
+        ("smrnaseq/joined_samples_mirtop.tsv", "mirtop"),
+        ("star/star_reverse/S1/ReadsPerGene.out.tab", "star"),
+        ("star/S1.reverse.cut.tab", "star"),
+        ("htseq_star/S1.no_counters.txt", "htseq"),
+        ("htseq_star/multi_additional_attr.tsv", "htseq"),
+        ("htseq_star/counts.h5ad", "h5ad"),
+        ("featurecounts/counts_star_extra.txt", "featurecounts"),
+        ("rsem/rsem.merged.gene_counts.tsv", "table"),
+        ("mirdeep2/miRNAs_expressed_all_samples_1700000000.csv", "mirdeep2"),
+        ("mirtop/mirtop.gff", "mirtop"),
+        ("mirtop/mirtop.tsv", "mirtop"),
+        ("mirge2/miR.Counts.csv", "mirge3"),
+        ("mirge2/miRge1.miR.Counts.csv", "mirge3"),
         ("table/counts_crlf_bom.csv", "table"),
     ],
 )
@@ -489,3 +501,94 @@ def test_h5ad_count_too_large_is_an_error(tmp_path):
     a.write_h5ad(tmp_path / "big.h5ad")
     with pytest.raises(mt.InputError, match=r"1e\+20 \(sample 'S1', feature 'G2'\) is too large"):
         mt.read_counts(tmp_path / "big.h5ad", annotate=False)
+
+
+# ------------------------------------------------------------------ small-RNA tools
+
+MIRDEEP2 = FORMATS / "mirdeep2"
+
+
+def _mirdeep2_file(path) -> pd.DataFrame:
+    return pd.read_csv(path, sep="\t")
+
+
+def test_mirdeep2_collapses_precursor_rows_by_the_maximum(sheet):
+    path = MIRDEEP2 / "miRNAs_expressed_all_samples_1700000000.csv"
+    codes = ["s01", "s02", "s03", "s04"]
+    adata = mt.read_counts(path, sheet, sample_names=SAMPLES)
+    assert adata.uns["mtncrna"]["format"] == "mirdeep2"
+    assert adata.uns["mtncrna"]["library"] == "small"
+    raw = _mirdeep2_file(path)
+    assert raw["#miRNA"].duplicated().any()  # one row per mature x precursor
+    expected = raw.groupby("#miRNA")[codes].max()
+    assert adata.n_vars == len(expected)
+    np.testing.assert_array_equal(
+        adata.to_df().T.loc[expected.index, SAMPLES].to_numpy(), expected.to_numpy()
+    )
+    mir16 = raw[raw["#miRNA"] == "hsa-miR-16-5p"]
+    assert len(mir16) == 2 and mir16[codes].sum().sum() == 2 * mir16[codes].iloc[0].sum()
+    assert adata.var.loc["hsa-miR-16-5p", "precursors"] == "hsa-mir-16-1;hsa-mir-16-2"
+    assert adata.obs.loc["S1", "source"].endswith(":s01")
+    assert not any(c.endswith("(norm)") for c in adata.obs_names)
+    assert adata.uns["mtncrna"]["mirdeep2_collapse"] == "max over precursors"
+
+
+def test_mirdeep2_single_sample_named_from_the_file_and_agrees_with_mirtop():
+    one = mt.read_counts(MIRDEEP2 / "miRNAs_expressed_all_samples_S1.csv", annotate=False)
+    assert list(one.obs_names) == ["S1"]
+    allsamples = mt.read_counts(
+        MIRDEEP2 / "miRNAs_expressed_all_samples_1700000000.csv",
+        sample_names=SAMPLES,
+        annotate=False,
+    )
+    pd.testing.assert_frame_equal(one.to_df(), allsamples.to_df().loc[["S1"]])
+    gff = mt.read_counts(FORMATS / "mirtop" / "mirtop.gff", annotate=False)
+    both = [m for m in gff.var_names if m in set(allsamples.var_names)]
+    assert len(both) >= 10
+    np.testing.assert_array_equal(gff.to_df()[both], allsamples.to_df()[both])
+
+
+def _gff_expression(path) -> pd.DataFrame:
+    rows = []
+    for line in path.read_text().splitlines():
+        if line.startswith("## COLDATA:"):
+            samples = line.split(":", 1)[1].strip().split(",")
+        elif not line.startswith("#"):
+            attrs = dict(
+                a.strip().split(" ", 1) for a in line.split("\t")[8].split(";") if a.strip()
+            )
+            rows.append([attrs["Name"], *map(int, attrs["Expression"].split(","))])
+    return pd.DataFrame(rows, columns=["Name", *samples]).groupby("Name").sum()
+
+
+def test_mirtop_gff_and_counts_tables_with_several_samples(sheet):
+    gff = mt.read_counts(FORMATS / "mirtop" / "mirtop.gff", sheet)
+    assert gff.uns["mtncrna"]["format"] == "mirtop"
+    expected = _gff_expression(FORMATS / "mirtop" / "mirtop.gff")
+    np.testing.assert_array_equal(
+        gff.to_df().T.loc[expected.index, SAMPLES].to_numpy(), expected[SAMPLES].to_numpy()
+    )
+    for name in ("mirtop.tsv", "mirtop_add_extra.tsv"):
+        path = FORMATS / "mirtop" / name
+        assert '"S1\tS2\tS3\tS4"' in path.read_text()  # mirtop 0.4.30's one quoted cell
+        table = mt.read_counts(path, sheet)
+        assert list(table.obs_names) == SAMPLES
+        pd.testing.assert_frame_equal(table.to_df(), gff.to_df())
+        assert table.var["n_isomirs"].sum() == len(
+            [ln for ln in path.read_text().splitlines()[1:] if ln]
+        )
+
+
+@pytest.mark.parametrize("name", ["miR.Counts.csv", "miRge1.miR.Counts.csv"])
+def test_mirge2_and_mirge1_total_row_is_qc_and_fastq_suffix_dropped(name, sheet):
+    path = FORMATS / "mirge2" / name
+    adata = mt.read_counts(path, sheet)
+    assert list(adata.obs_names) == SAMPLES
+    raw = pd.read_csv(path, index_col=0, skipinitialspace=True)
+    assert "miRNAtotal" not in adata.var_names
+    assert list(adata.obs["mirge_miRNAtotal"]) == raw.loc["miRNAtotal"].tolist()
+    mirnas = raw.drop(index="miRNAtotal")
+    np.testing.assert_array_equal(adata.to_df().T.loc[mirnas.index].to_numpy(), mirnas.to_numpy())
+    assert adata.obs.loc["S1", "source"] == "S1.fastq"
+    mirge3 = mt.read_counts(FORMATS / "mirge3" / "miR.Counts.csv", sheet)
+    pd.testing.assert_frame_equal(adata.to_df(), mirge3.to_df()[adata.var_names])

@@ -28,7 +28,16 @@ from ._formats import (
     read_table,
     unique_samples,
 )
-from ._mirna_formats import is_mirge3, is_smrnaseq, read_mirge3, read_smrnaseq
+from ._mirna_formats import (
+    is_mirdeep2,
+    is_mirge3,
+    is_mirtop,
+    is_smrnaseq,
+    read_mirdeep2,
+    read_mirge3,
+    read_mirtop,
+    read_smrnaseq,
+)
 from ._names import sample_name_from_path
 from ._samplesheet import read_sample_sheet
 from ._star import STRANDEDNESS, is_star, read_star
@@ -101,6 +110,10 @@ def _detect_one(p: Path) -> str:
         return "star"
     if is_htseq(lines) or is_headerless(lines):
         return "htseq"
+    if is_mirdeep2(lines):
+        return "mirdeep2"
+    if is_mirtop(lines):
+        return "mirtop"
     if is_mirge3(lines):
         return "mirge3"
     if is_smrnaseq(lines):
@@ -125,6 +138,10 @@ def _parse(
         return read_htseq(paths, non_integer=non_integer)
     if fmt == "mirge3":
         return read_mirge3(paths[0], non_integer=non_integer)
+    if fmt == "mirdeep2":
+        return read_mirdeep2(paths[0], non_integer=non_integer)
+    if fmt == "mirtop":
+        return read_mirtop(paths[0], non_integer=non_integer)
     if fmt == "smrnaseq":
         return read_smrnaseq(paths[0], non_integer=non_integer)
     if fmt == "table":

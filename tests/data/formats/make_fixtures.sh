@@ -4,7 +4,7 @@
 #   bash make_fixtures.sh [SECTION ...]
 #
 # SECTION is any of: world featurecounts htseq smrnaseq mirge3 table star
-# featurecounts_star rsem htseq_star (default: all of them, in that order;
+# featurecounts_star rsem htseq_star mirdeep2 mirtop_multi mirge2 (default: all of them, in that order;
 # featurecounts, htseq, star and table need world, table needs featurecounts,
 # featurecounts_star, rsem and htseq_star need star, so run those together).
 #
@@ -39,7 +39,7 @@ SAMPLES=(S1 S2 S3 S4)
 export LC_ALL=C
 
 SECTIONS=("$@")
-[ ${#SECTIONS[@]} -eq 0 ] && SECTIONS=(world featurecounts htseq smrnaseq mirge3 table star featurecounts_star rsem htseq_star)
+[ ${#SECTIONS[@]} -eq 0 ] && SECTIONS=(world featurecounts htseq smrnaseq mirge3 table star featurecounts_star rsem htseq_star mirdeep2 mirtop_multi mirge2)
 
 log() { echo "[make_fixtures] $*" >&2; }
 need() {
@@ -225,6 +225,82 @@ mirge3() {
     )
 }
 
+# ------------------------------------------------------------------ mirtop
+# mirtop 0.4.30 run once on the four samples: reads collapsed as seqcluster
+# names them (seq_<n>_x<count>), bowtie to the hairpins with nf-core/smrnaseq's
+# arguments, `mirtop gff` on the four BAMs (one mirGFF3 with an Expression
+# column per sample), then `mirtop counts` with and without --add-extra.
+# mirtop reuses <bam>_sort.bam if present: start from an empty folder.
+mirtop_multi() {
+    need "$BOWTIE" "$BOWTIE_BUILD" "$SAMTOOLS" "$MIRTOP"
+    local d=$WORK/mirtop s
+    rm -rf "$d" && mkdir -p "$d" "$OUT/mirtop"
+    (
+        cd "$d"
+        format_mirbase_fasta "$WORK/mirna/hairpin.fa" hairpin_idx.fa
+        "$BOWTIE_BUILD" -q hairpin_idx.fa hairpin_idx
+        for s in "${SAMPLES[@]}"; do
+            awk 'NR % 4 == 2' "$WORK/mirna/$s.fastq" | sort | uniq -c | sort -k1,1nr -k2,2 |
+                awk '{ n++; q = $2; gsub(/./, "I", q); printf "@seq_%d_x%d\n%s\n+\n%s\n", n, $1, $2, q }' \
+                > "${s}_collapsed.fastq"
+            "$BOWTIE" --threads 1 --sam -q "${BOWTIE_SMRNASEQ_ARGS[@]}" hairpin_idx "${s}_collapsed.fastq" \
+                2> "bowtie_$s.log" | "$SAMTOOLS" view -bS -o "$s.bam" -
+        done
+        "$MIRTOP" gff --sps hsa --hairpin hairpin_idx.fa --gtf "$WORK/mirna/mirna.gff3" -o gff \
+            S1.bam S2.bam S3.bam S4.bam > mirtop_gff.log 2>&1
+        "$MIRTOP" counts --hairpin hairpin_idx.fa --gtf "$WORK/mirna/mirna.gff3" --sps hsa \
+            --gff gff/mirtop.gff -o counts > mirtop_counts.log 2>&1
+        "$MIRTOP" counts --add-extra --hairpin hairpin_idx.fa --gtf "$WORK/mirna/mirna.gff3" --sps hsa \
+            --gff gff/mirtop.gff -o counts_extra >> mirtop_counts.log 2>&1
+        cp gff/mirtop.gff "$OUT/mirtop/mirtop.gff"
+        cp counts/mirtop.tsv "$OUT/mirtop/mirtop.tsv"
+        cp counts_extra/mirtop.tsv "$OUT/mirtop/mirtop_add_extra.tsv"
+    )
+}
+
+# ---------------------------------------------------------------- miRDeep2
+# quantifier.pl's miRNAs_expressed_all_samples_<time>.csv, written by
+# mirdeep2_layout.py (miRDeep2's quantifier steps with bowtie; see its
+# docstring): the four samples as codes s01..s04 (one run with a config), and
+# S1 alone under quantifier's default code "seq" (-y S1).
+mirdeep2() {
+    need "$PYTHON" "$BOWTIE" "$BOWTIE_BUILD"
+    local d=$WORK/mirdeep2
+    mkdir -p "$d" "$OUT/mirdeep2"
+    "$PYTHON" "$HERE/mirdeep2_layout.py" "$d/all" "$WORK/mirna/hairpin.fa" "$WORK/mirna/mature.fa" \
+        s01="$WORK/mirna/S1.fastq" s02="$WORK/mirna/S2.fastq" s03="$WORK/mirna/S3.fastq" \
+        s04="$WORK/mirna/S4.fastq" "$OUT/mirdeep2/miRNAs_expressed_all_samples_1700000000.csv"
+    "$PYTHON" "$HERE/mirdeep2_layout.py" "$d/s1" "$WORK/mirna/hairpin.fa" "$WORK/mirna/mature.fa" \
+        seq="$WORK/mirna/S1.fastq" "$OUT/mirdeep2/miRNAs_expressed_all_samples_S1.csv"
+}
+
+# ----------------------------------------------------------- miRge1/miRge2
+# miRge2.0 (Python 2) and miRge1 (Perl) are not installable today; their
+# miR.Counts.csv is written here from miRge3's counts in the layout of their
+# writers (mhalushka/miRge: miRge2.0 `mirCountsFile` block, miRge1 Perl
+# `$mirCountsFile` block): header `miRNA` then the FASTQ file names, a
+# `miRNAtotal` row (mirnaReadsFiltered: here the column sums), then one row
+# per miRNA sorted by name, integers; miRge1 separates fields with ", ".
+mirge2() {
+    need "$PYTHON"
+    mkdir -p "$OUT/mirge2"
+    "$PYTHON" - "$OUT/mirge3/miR.Counts.csv" "$OUT/mirge2" <<'PY'
+import csv, os, sys
+src, out = sys.argv[1], sys.argv[2]
+rows = list(csv.reader(open(src)))
+head, body = rows[0], rows[1:]
+files = [h + ".fastq" for h in head[1:]]
+counts = {r[0]: [int(float(x)) for x in r[1:]] for r in body}
+total = [sum(c[j] for c in counts.values()) for j in range(len(files))]
+for name, sep in (("miR.Counts.csv", ","), ("miRge1.miR.Counts.csv", ", ")):
+    with open(os.path.join(out, name), "w") as fh:
+        fh.write(sep.join(["miRNA", *files]) + "\n")
+        fh.write(sep.join(["miRNAtotal", *map(str, total)]) + "\n")
+        for k in sorted(counts):
+            fh.write(sep.join([k, *map(str, counts[k])]) + "\n")
+PY
+}
+
 # ------------------------------------------------------------ plain tables
 # Gene x sample integer tables derived from featureCounts' counts.txt.
 table() {
@@ -385,7 +461,7 @@ htseq_star() {
 log "work directory: $WORK"
 for section in "${SECTIONS[@]}"; do
     case $section in
-        world | featurecounts | htseq | smrnaseq | mirge3 | table | star | featurecounts_star | rsem | htseq_star)
+        world | featurecounts | htseq | smrnaseq | mirge3 | table | star | featurecounts_star | rsem | htseq_star | mirdeep2 | mirtop_multi | mirge2)
             log "$section"
             if [ "$section" != world ] && [ "$section" != table ] && [ ! -d "$WORK/mirna" ]; then
                 log "no world in $WORK: run the world section first (or set WORK)"
