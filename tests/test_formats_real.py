@@ -592,3 +592,57 @@ def test_mirge2_and_mirge1_total_row_is_qc_and_fastq_suffix_dropped(name, sheet)
     assert adata.obs.loc["S1", "source"] == "S1.fastq"
     mirge3 = mt.read_counts(FORMATS / "mirge3" / "miR.Counts.csv", sheet)
     pd.testing.assert_frame_equal(adata.to_df(), mirge3.to_df()[adata.var_names])
+
+
+# ------------------------------------------------------------- tables as R and Excel save them
+
+RTABLES = FORMATS / "rtables"
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "counts_write_table.txt",
+        "counts_write_csv.csv",
+        "counts.xlsx",
+        "counts_unicode_text.txt",
+    ],
+)
+def test_counts_saved_by_r_and_excel(name, sheet):
+    path = RTABLES / name
+    adata = mt.read_counts(path, sheet)
+    assert list(adata.obs_names) == SAMPLES
+    if name.endswith(".xlsx"):
+        raw = pd.read_excel(path, index_col=0)
+    elif name == "counts_write_table.txt":
+        raw = pd.read_csv(path, sep=" ")  # R's header one short: row names become the index
+    elif name == "counts_unicode_text.txt":
+        assert path.read_bytes()[:2] == b"\xff\xfe"
+        raw = pd.read_csv(path, sep="\t", index_col=0, encoding="utf-16")
+    else:
+        raw = pd.read_csv(path, index_col=0)
+    np.testing.assert_array_equal(adata.to_df().T.loc[raw.index, SAMPLES], raw[SAMPLES])
+    ref = mt.read_counts(FORMATS / "table" / "counts.tsv", sheet)
+    pd.testing.assert_frame_equal(adata.to_df(), ref.to_df())
+
+
+def test_non_xlsx_zip_is_refused(tmp_path):
+    import zipfile
+
+    with zipfile.ZipFile(tmp_path / "c.zip", "w") as z:
+        z.writestr("counts.tsv", "gene\tS1\nG1\t1\n")
+    with pytest.raises(mt.FormatError, match=r"zip archive but not an Excel \.xlsx"):
+        mt.read_counts(tmp_path / "c.zip")
+
+
+def test_xlsx_bad_cell_names_the_sheet_row(tmp_path):
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    for row in (["gene_id", "S1", "S2"], ["G1", 1, 2], ["G2", 3, "NA"]):
+        ws.append(row)
+    wb.create_sheet("notes")
+    wb.save(tmp_path / "c.xlsx")
+    with pytest.raises(mt.InputError, match=r"line 3, column S2: 'NA' is a missing value"):
+        mt.read_counts(tmp_path / "c.xlsx")

@@ -18,6 +18,7 @@ import pandas as pd
 from .._errors import FormatError, InputError
 from .._text import (
     Lines,
+    drop_empty_columns,
     parse_delimited,
     read_lines,
     sniff_delimiter,
@@ -146,6 +147,7 @@ def read_table(
     if len(lines) < 2:
         raise InputError(path, "has a header line but no data rows")
     body = parse_delimited(lines, sep)
+    header, body = drop_empty_columns(header, body)
     if body.shape[1] != len(header):
         # A header with one cell fewer than the rows is R's write.table(row.names=TRUE) layout.
         if body.shape[1] == len(header) + 1:

@@ -4,7 +4,8 @@
 #   bash make_fixtures.sh [SECTION ...]
 #
 # SECTION is any of: world featurecounts htseq smrnaseq mirge3 table star
-# featurecounts_star rsem htseq_star mirdeep2 mirtop_multi mirge2 (default: all of them, in that order;
+# featurecounts_star rsem htseq_star mirdeep2 mirtop_multi mirge2 rtables
+# (default: all of them, in that order;
 # featurecounts, htseq, star and table need world, table needs featurecounts,
 # featurecounts_star, rsem and htseq_star need star, so run those together).
 #
@@ -39,7 +40,7 @@ SAMPLES=(S1 S2 S3 S4)
 export LC_ALL=C
 
 SECTIONS=("$@")
-[ ${#SECTIONS[@]} -eq 0 ] && SECTIONS=(world featurecounts htseq smrnaseq mirge3 table star featurecounts_star rsem htseq_star mirdeep2 mirtop_multi mirge2)
+[ ${#SECTIONS[@]} -eq 0 ] && SECTIONS=(world featurecounts htseq smrnaseq mirge3 table star featurecounts_star rsem htseq_star mirdeep2 mirtop_multi mirge2 rtables)
 
 log() { echo "[make_fixtures] $*" >&2; }
 need() {
@@ -301,6 +302,51 @@ for name, sep in (("miR.Counts.csv", ","), ("miRge1.miR.Counts.csv", ", ")):
 PY
 }
 
+# ------------------------------------------------------ R and Excel tables
+# The featureCounts gene x sample table and a sample sheet saved the ways R
+# and Excel users save them: R's write.table defaults (space-separated,
+# quoted, header one short), write.csv (row names, "" first header cell),
+# openxlsx::write.xlsx workbooks, Excel's "Unicode Text" (UTF-16LE with BOM,
+# tabs, CRLF; made with iconv) and a CSV with trailing empty columns.
+rtables() {
+    need Rscript iconv
+    mkdir -p "$OUT/rtables"
+    Rscript - "$OUT/table/counts.tsv" "$OUT/rtables" <<'R'
+args <- commandArgs(trailingOnly = TRUE)
+out <- args[2]
+counts <- read.delim(args[1], row.names = 1, check.names = FALSE)
+write.table(counts, file.path(out, "counts_write_table.txt"))
+write.csv(counts, file.path(out, "counts_write_csv.csv"))
+openxlsx::write.xlsx(cbind(gene_id = rownames(counts), counts), file.path(out, "counts.xlsx"))
+sheet <- data.frame(
+    sample = c("S1", "S2", "S3", "S4"),
+    condition = c("parental", "parental", "resistant", "resistant"),
+    fraction = c("cytosol", "mito", "cytosol", "mito"),
+    dose = c(0, 0, 1.5, 3)
+)
+write.csv(sheet, file.path(out, "samples_write_csv.csv"))
+rownames(sheet) <- sheet$sample
+write.csv(sheet[, -1], file.path(out, "samples_rownames.csv"))
+openxlsx::write.xlsx(sheet, file.path(out, "samples.xlsx"), rowNames = FALSE)
+trailing <- cbind(sheet, V1 = "", V2 = "")
+names(trailing)[5:6] <- ""
+write.csv(trailing, file.path(out, "samples_trailing_empty.csv"), row.names = FALSE, quote = FALSE)
+R
+    # openxlsx stamps the workbook with the time: fix it for byte-identical reruns
+    (
+        cd "$OUT/rtables"
+        for x in counts.xlsx samples.xlsx; do
+            rm -rf x && mkdir x && (cd x && unzip -q "../$x" &&
+                sed -i 's|<dcterms:created xsi:type="dcterms:W3CDTF">[^<]*</dcterms:created>|<dcterms:created xsi:type="dcterms:W3CDTF">2024-01-01T00:00:00Z</dcterms:created>|' docProps/core.xml &&
+                rm "../$x" && TZ=UTC touch -t 202401010000 $(find . -type f) && find . -type f | LC_ALL=C sort | zip -q -X -D "../$x" -@)
+            rm -rf x
+        done
+    )
+    sed 's/$/\r/' "$OUT/table/counts.tsv" | iconv -f UTF-8 -t UTF-16 > "$OUT/rtables/counts_unicode_text.txt"
+    printf 'sample\tcondition\tfraction\nS1\tparental\tcytosol\nS2\tparental\tmito\nS3\tresistant\tcytosol\nS4\tresistant\tmito\n' |
+        sed 's/$/\r/' | iconv -f UTF-8 -t UTF-16 > "$OUT/rtables/samples_unicode_text.txt"
+}
+
 # ------------------------------------------------------------ plain tables
 # Gene x sample integer tables derived from featureCounts' counts.txt.
 table() {
@@ -461,7 +507,7 @@ htseq_star() {
 log "work directory: $WORK"
 for section in "${SECTIONS[@]}"; do
     case $section in
-        world | featurecounts | htseq | smrnaseq | mirge3 | table | star | featurecounts_star | rsem | htseq_star | mirdeep2 | mirtop_multi | mirge2)
+        world | featurecounts | htseq | smrnaseq | mirge3 | table | star | featurecounts_star | rsem | htseq_star | mirdeep2 | mirtop_multi | mirge2 | rtables)
             log "$section"
             if [ "$section" != world ] && [ "$section" != table ] && [ ! -d "$WORK/mirna" ]; then
                 log "no world in $WORK: run the world section first (or set WORK)"
