@@ -646,3 +646,39 @@ def test_xlsx_bad_cell_names_the_sheet_row(tmp_path):
     wb.save(tmp_path / "c.xlsx")
     with pytest.raises(mt.InputError, match=r"line 3, column S2: 'NA' is a missing value"):
         mt.read_counts(tmp_path / "c.xlsx")
+
+
+def test_salmon_merged_layout_with_gene_names_needs_round(tmp_path):
+    # nf-core/rnaseq salmon.merged.gene_counts.tsv: gene_id, gene_name, samples, estimated counts
+    raw = pd.read_csv(RSEM / "rsem.merged.gene_counts.tsv", sep="\t", index_col=0)
+    names = {"ENSG00000240405": "SAMMSON", "ENSG00000000419": "DPM1"}
+    frame = raw[SAMPLES].astype(float)
+    frame.insert(0, "gene_name", [names.get(g, g) for g in frame.index])
+    frame.loc["ENSG00000000419", "S2"] += 0.437
+    path = tmp_path / "salmon.merged.gene_counts.tsv"
+    frame.to_csv(path, sep="\t", index_label="gene_id")
+    with pytest.raises(mt.InputError, match=r"column S2: '78.437' is not a whole number.*--round"):
+        mt.read_counts(path)
+    adata = mt.read_counts(path, non_integer="round", annotate=False)
+    assert list(adata.obs_names) == SAMPLES
+    assert adata.var.loc["ENSG00000240405", "gene_name"] == "SAMMSON"
+    assert adata.to_df().loc["S2", "ENSG00000000419"] == 78
+
+
+def test_star_gzipped_files_in_a_folder(tmp_path):
+    import gzip
+    import shutil
+
+    for s in SAMPLES:
+        (tmp_path / "star" / s).mkdir(parents=True)
+        src = STAR / "star_reverse" / s / "ReadsPerGene.out.tab"
+        with (
+            open(src, "rb") as fi,
+            gzip.open(tmp_path / "star" / s / "ReadsPerGene.out.tab.gz", "wb") as fo,
+        ):
+            shutil.copyfileobj(fi, fo)
+        (tmp_path / "star" / s / "Log.final.out").write_text("not counts\n")
+    adata = mt.read_counts(tmp_path / "star", annotate=False)
+    ref = mt.read_counts(STAR / "star_reverse", annotate=False)
+    assert list(adata.obs_names) == SAMPLES
+    pd.testing.assert_frame_equal(adata.to_df(), ref.to_df())

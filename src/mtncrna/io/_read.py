@@ -63,7 +63,11 @@ def _expand(counts: PathLike | Sequence[PathLike]) -> list[Path]:
         p = Path(item)
         if p.is_dir():
             # STAR's layout: star/S1/ReadsPerGene.out.tab (or star/S1.ReadsPerGene.out.tab)
-            star = sorted(f for f in p.rglob("*ReadsPerGene.out.tab") if f.is_file())
+            star = sorted(
+                f
+                for f in p.rglob("*ReadsPerGene.out.tab*")
+                if f.is_file() and re.search(r"ReadsPerGene\.out\.tab(\.gz|\.bz2)?$", f.name)
+            )
             files = star or sorted(
                 f
                 for f in p.iterdir()
