@@ -364,11 +364,12 @@ def to_counts(
 
 def _count_problem(cell: str, value: float) -> str:
     expected = "expected a count (a whole number >= 0)"
+    fill = "; write 0 where nothing was counted, or remove the row"
     if cell == "":
-        return f"empty cell, {expected}"
+        return f"empty cell, {expected}{fill}"
     if np.isnan(value):
         if cell.lower() in _NA_STRINGS:
-            return f"'{cell}' is a missing value, {expected}"
+            return f"'{cell}' is a missing value, {expected}{fill}"
         return f"'{cell}' is not a number, {expected}"
     if np.isinf(value):
         return f"'{cell}' is infinite, {expected}"
