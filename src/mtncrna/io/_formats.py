@@ -18,6 +18,7 @@ import pandas as pd
 from .._errors import FormatError, InputError
 from .._text import (
     Lines,
+    drop_empty_columns,
     parse_delimited,
     read_lines,
     sniff_delimiter,
@@ -88,7 +89,8 @@ def _check_unique(path: Path, names: Sequence[str], what: str, *, positions: Seq
                 raise InputError(
                     path,
                     f"feature id '{name}' appears again (first on line {seen[name]}); "
-                    "feature ids must be unique",
+                    "feature ids must be unique: a table with a row per exon or per transcript "
+                    "of a gene must be counted per gene instead (featureCounts without -f)",
                     line=pos,
                 )
             raise InputError(
@@ -145,6 +147,7 @@ def read_table(
     if len(lines) < 2:
         raise InputError(path, "has a header line but no data rows")
     body = parse_delimited(lines, sep)
+    header, body = drop_empty_columns(header, body)
     if body.shape[1] != len(header):
         # A header with one cell fewer than the rows is R's write.table(row.names=TRUE) layout.
         if body.shape[1] == len(header) + 1:
@@ -272,7 +275,20 @@ def read_featurecounts(path: Path, *, non_integer: str = "error") -> CountTable:
     ``--extraAttributes`` columns go to ``var``; the ``.summary`` file beside it, if present,
     becomes ``featurecounts_*`` QC columns in ``obs``.
     """
-    lines = read_lines(path, comment="#")
+    raw = read_lines(path)
+    program = raw.lines[0] if raw.lines[0].startswith("# Program:featureCounts") else ""
+    keep = [i for i, line in enumerate(raw.lines) if not line.lstrip().startswith("#")]
+    if not keep:
+        raise InputError(path, "file has no data lines (only comments or blank lines)")
+    if re.search(r'"-f"', program):
+        raise FormatError(
+            path,
+            "counts exons, one row each (featureCounts -f): mtncrna needs one row per gene; "
+            "rerun featureCounts without -f (summing the exon rows would count a read that "
+            "spans two exons twice, or not at all)",
+            line=raw.numbers[0],
+        )
+    lines = Lines(path, [raw.lines[i] for i in keep], [raw.numbers[i] for i in keep])
     header = lines.lines[0].split("\t")
     if [h.strip() for h in header[:6]] != _FC_ANNOT:
         raise FormatError(
@@ -293,13 +309,9 @@ def read_featurecounts(path: Path, *, non_integer: str = "error") -> CountTable:
     line_numbers = np.asarray(lines.numbers[1:])
     features = body[0].str.strip().tolist()
     _check_unique(path, features, "feature id", positions=line_numbers.tolist())
-    count_cols, extra_cols = [], []
-    for j in range(6, len(header)):
-        h = header[j].strip()
-        if _ALN_EXT.search(h) or _numeric_fraction(body[j]) >= 0.5:
-            count_cols.append(j)
-        else:
-            extra_cols.append(j)  # --extraAttributes columns
+    n_extra = _featurecounts_n_extra(path, program, header, body, lines.numbers[0])
+    extra_cols = list(range(6, 6 + n_extra))  # --extraAttributes columns
+    count_cols = list(range(6 + n_extra, len(header)))
     if not count_cols:
         raise InputError(path, "featureCounts table has no sample columns after Length")
     sources = [header[j].strip() for j in count_cols]
@@ -337,6 +349,60 @@ def read_featurecounts(path: Path, *, non_integer: str = "error") -> CountTable:
         qc=qc,
         source_columns=dict(zip(samples, sources, strict=True)),
     )
+
+
+#: GTF attributes that hold numbers (Ensembl, GENCODE): never sample columns.
+_NUMERIC_ATTRIBUTES = {
+    "gene_version",
+    "transcript_version",
+    "exon_version",
+    "protein_version",
+    "exon_number",
+    "level",
+    "transcript_support_level",
+    "havana_gene_version",
+    "havana_transcript_version",
+    "ccdsid",
+    "ont",
+}
+_EXTRA_ATTRIBUTES = re.compile(r'"--extraAttributes"\s+"([^"]*)"')
+
+
+def _featurecounts_n_extra(
+    path: Path, program: str, header: list[str], body: pd.DataFrame, header_line: int
+) -> int:
+    """How many ``--extraAttributes`` columns follow Length.
+
+    featureCounts' own first line records the command; its ``--extraAttributes`` list is exact.
+    Without that line (a table someone edited), the extra columns are those before the first
+    BAM-path column, or, when no column is a path, the leading columns that hold text or carry a
+    GTF attribute's name (``gene_version``, GENCODE's ``level``, ...).
+    """
+    if program:
+        m = _EXTRA_ATTRIBUTES.search(program)
+        if m is None:
+            return 0
+        n = len([a for a in m.group(1).split(",") if a.strip()])
+        if 6 + n > len(header):
+            raise FormatError(
+                path,
+                f"the command line asks for {n} --extraAttributes columns but the header has "
+                f"only {len(header) - 6} columns after Length",
+                line=header_line,
+            )
+        return n
+    cols = list(range(6, len(header)))
+    paths = [j for j in cols if _ALN_EXT.search(header[j].strip())]
+    if paths:
+        return paths[0] - 6
+    n = 0
+    for j in cols:
+        h = header[j].strip().lower()
+        if h in _NUMERIC_ATTRIBUTES or h in _ANNOTATION_COLUMNS or _numeric_fraction(body[j]) < 0.5:
+            n += 1
+        else:
+            break
+    return n
 
 
 def _featurecounts_summary(path: Path, sources: list[str], samples: list[str]) -> pd.DataFrame:

@@ -28,7 +28,16 @@ from ._formats import (
     read_table,
     unique_samples,
 )
-from ._mirna_formats import is_mirge3, is_smrnaseq, read_mirge3, read_smrnaseq
+from ._mirna_formats import (
+    is_mirdeep2,
+    is_mirge3,
+    is_mirtop,
+    is_smrnaseq,
+    read_mirdeep2,
+    read_mirge3,
+    read_mirtop,
+    read_smrnaseq,
+)
 from ._names import sample_name_from_path
 from ._samplesheet import read_sample_sheet
 from ._star import STRANDEDNESS, is_star, read_star
@@ -54,7 +63,11 @@ def _expand(counts: PathLike | Sequence[PathLike]) -> list[Path]:
         p = Path(item)
         if p.is_dir():
             # STAR's layout: star/S1/ReadsPerGene.out.tab (or star/S1.ReadsPerGene.out.tab)
-            star = sorted(f for f in p.rglob("*ReadsPerGene.out.tab") if f.is_file())
+            star = sorted(
+                f
+                for f in p.rglob("*ReadsPerGene.out.tab*")
+                if f.is_file() and re.search(r"ReadsPerGene\.out\.tab(\.gz|\.bz2)?$", f.name)
+            )
             files = star or sorted(
                 f
                 for f in p.iterdir()
@@ -101,6 +114,10 @@ def _detect_one(p: Path) -> str:
         return "star"
     if is_htseq(lines) or is_headerless(lines):
         return "htseq"
+    if is_mirdeep2(lines):
+        return "mirdeep2"
+    if is_mirtop(lines):
+        return "mirtop"
     if is_mirge3(lines):
         return "mirge3"
     if is_smrnaseq(lines):
@@ -125,6 +142,10 @@ def _parse(
         return read_htseq(paths, non_integer=non_integer)
     if fmt == "mirge3":
         return read_mirge3(paths[0], non_integer=non_integer)
+    if fmt == "mirdeep2":
+        return read_mirdeep2(paths[0], non_integer=non_integer)
+    if fmt == "mirtop":
+        return read_mirtop(paths[0], non_integer=non_integer)
     if fmt == "smrnaseq":
         return read_smrnaseq(paths[0], non_integer=non_integer)
     if fmt == "table":
