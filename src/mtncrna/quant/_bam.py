@@ -957,8 +957,8 @@ class _Pairs:
 
         self.options = options
         self.tab = np.zeros((self._SLOTS, T_COLS), dtype=np.int64)
-        self.names = np.zeros(self._SLOTS * 32, dtype=np.uint8)
-        self.hitbuf = np.zeros(self._SLOTS * 4 + n_features, dtype=np.int64)
+        self.names = np.zeros(self._SLOTS * 256, dtype=np.uint8)
+        self.hitbuf = np.zeros(self._SLOTS * 64 + n_features, dtype=np.int64)
         self.pst = np.zeros(8, dtype=np.int64)
         self.score = np.zeros(n_features, dtype=np.int64)
         self.fmark = np.full(n_features, -1, dtype=np.int64)
@@ -1021,19 +1021,25 @@ class _Pairs:
             self._grow()
 
     def _grow(self) -> None:
-        """A table at most a quarter full and arenas at most half full, after compaction."""
+        """Make room: a table at most a quarter full, arenas compacted and at most a quarter full
+        (grown rarely: every grow walks the whole table)."""
         from ._bam_kernel import P_HLIVE, P_LIVE, P_NLIVE, pairs_rehash
 
         live = int(self.pst[P_LIVE])
         slots = len(self.tab)
-        while (live + 1) * 4 > slots:
-            slots *= 2
-        n_names = max(len(self.names), 2 * (int(self.pst[P_NLIVE]) + 256))
-        n_hits = max(len(self.hitbuf), 2 * (int(self.pst[P_HLIVE]) + self.n_features))
-        tab = np.zeros((slots, self.tab.shape[1]), dtype=np.int64)
-        names = np.zeros(n_names, dtype=np.uint8)
-        hitbuf = np.zeros(n_hits, dtype=np.int64)
-        pairs_rehash(self.tab, self.names, self.hitbuf, tab, names, hitbuf, self.pst)
+        if (live + 1) * 2 > slots:
+            while (live + 1) * 4 > slots:
+                slots *= 2
+            tab = np.zeros((slots, self.tab.shape[1]), dtype=np.int64)
+        else:
+            tab = self.tab  # compacted in place
+        n_names = max(len(self.names), 4 * (int(self.pst[P_NLIVE]) + 256))
+        n_hits = max(len(self.hitbuf), 4 * (int(self.pst[P_HLIVE]) + self.n_features))
+        names = np.empty(n_names, dtype=np.uint8)
+        hitbuf = np.empty(n_hits, dtype=np.int64)
+        pairs_rehash(
+            self.tab, self.names, self.hitbuf, tab, names, hitbuf, tab is self.tab, self.pst
+        )
         self.tab, self.names, self.hitbuf = tab, names, hitbuf
 
     def finish(self, acc: np.ndarray, summary: np.ndarray) -> None:

@@ -594,7 +594,7 @@ def _name_key(b, s, e, hi):
     return np.int64(h >> np.uint64(2)) + 1  # > 0; 0 marks an empty slot
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, inline="always")
 def fragment(
     fl1,
     mq1,
@@ -916,19 +916,22 @@ def scan_pairs(
 
 
 @numba.njit(cache=True, nogil=True)
-def pairs_rehash(tab, names, hitbuf, new_tab, new_names, new_hits, pst):
-    """Move the waiting records into a bigger table and compacted arenas."""
+def pairs_rehash(tab, names, hitbuf, new_tab, new_names, new_hits, same, pst):
+    """Move the waiting records into ``new_tab`` (bigger; ``same``: ``tab`` itself, compacted
+    only) and their names and hits into the new arenas, packed."""
     mask = new_tab.shape[0] - 1
     nu = 0
     hu = 0
     for s in range(tab.shape[0]):
         if tab[s, T_KEY] == 0:
             continue
-        slot = tab[s, T_KEY] & mask
-        while new_tab[slot, T_KEY] != 0:
-            slot = (slot + 1) & mask
-        for k in range(T_COLS):
-            new_tab[slot, k] = tab[s, k]
+        slot = s
+        if not same:
+            slot = tab[s, T_KEY] & mask
+            while new_tab[slot, T_KEY] != 0:
+                slot = (slot + 1) & mask
+            for k in range(T_COLS):
+                new_tab[slot, k] = tab[s, k]
         no = tab[s, T_NOFF]
         ln = tab[s, T_NLEN]
         for i in range(ln):
