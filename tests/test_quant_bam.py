@@ -90,7 +90,7 @@ def bgzf(data: bytes, size: int) -> bytes:
 
 def test_records_across_blocks_and_chunks(tmp_path, monkeypatch):
     """Records cut across tiny BGZF blocks, read a few blocks at a time, count the same."""
-    from mtncrna.quant import _bam
+    from mtncrna.quant import _bam_input
 
     expected = count_bam(BAMS, GTF)
     small = []
@@ -99,7 +99,7 @@ def test_records_across_blocks_and_chunks(tmp_path, monkeypatch):
             raw = fh.read()
         small.append(tmp_path / bam.name)
         small[-1].write_bytes(bgzf(raw, 97))
-    monkeypatch.setattr(_bam, "_CHUNK", 300)
+    monkeypatch.setattr(_bam_input, "_CHUNK", 300)
     for threads in (1, 2):
         result = count_bam(small, GTF, threads=threads)
         pd.testing.assert_frame_equal(result.counts, expected.counts)
@@ -526,7 +526,7 @@ def test_bad_gtf_line(tmp_path, line, message):
 
 
 def test_gtf_fast_reader_agrees_with_line_reader(tmp_path, monkeypatch):
-    from mtncrna.quant import _bam
+    from mtncrna.quant import _annotation
 
     text = (
         "\ufeff#!genome-build x\r\n"
@@ -539,9 +539,9 @@ def test_gtf_fast_reader_agrees_with_line_reader(tmp_path, monkeypatch):
         '1\tt\texon\t50\t60\t.\t+\t.\tgene_id "C;D"; note "x"'  # no final newline
     )
     path = write(tmp_path / "tricky.gtf.gz", text, gz=True)
-    monkeypatch.setattr(_bam, "_TEXT_CHUNK", 64)  # records cut across chunks
-    fast = _bam._read_gtf_fast(path, "exon", "gene_id")
-    slow = _bam._read_lines(path, "gtf", "exon", "gene_id")
+    monkeypatch.setattr(_annotation, "_TEXT_CHUNK", 64)  # records cut across chunks
+    fast = _annotation._read_gtf_fast(path, "exon", "gene_id")
+    slow = _annotation._read_lines(path, "gtf", "exon", "gene_id")
     assert fast is not None
     for a, b in zip(fast[:5], slow[:5], strict=True):
         assert [str(x) for x in a] == [str(x) for x in b]
@@ -817,7 +817,7 @@ def test_paired_end_against_featurecounts(tmp_path, fc_args, kwargs):
 
 def test_paired_end_across_chunks_sam_and_name_order(tmp_path, monkeypatch):
     """Mates in different chunks, a full record table, SAM and name-sorted input: same counts."""
-    from mtncrna.quant import _bam
+    from mtncrna.quant import _bam, _bam_input
 
     bam = random_pairs(tmp_path, n_pairs=300)
     gtf = WORLD / "genes.gtf"
@@ -830,7 +830,7 @@ def test_paired_end_across_chunks_sam_and_name_order(tmp_path, monkeypatch):
     with pysam.BGZFile(str(bam), "rb") as fh:
         small = tmp_path / "small.bam"
         small.write_bytes(bgzf(fh.read(), 97))
-    monkeypatch.setattr(_bam, "_CHUNK", 300)
+    monkeypatch.setattr(_bam_input, "_CHUNK", 300)
     monkeypatch.setattr(_bam._Pairs, "_SLOTS", 2)
     for path in (small, by_name, sam):
         for threads in (1, 2):
