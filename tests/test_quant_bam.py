@@ -843,3 +843,80 @@ def test_paired_end_across_chunks_sam_and_name_order(tmp_path, monkeypatch):
             np.testing.assert_array_equal(
                 result.summary.iloc[:, 0].to_numpy(), expected.summary["pe"].to_numpy()
             )
+
+
+# --------------------------------------------------------------------------------------------
+# the parsed-annotation cache
+# --------------------------------------------------------------------------------------------
+
+
+def _cache_files(folder: Path) -> list[Path]:
+    return sorted(folder.glob(".*.mtncrna-annotation"))
+
+
+def test_annotation_cache_round_trip_edit_and_damage(tmp_path, monkeypatch):
+    """Parsed once, loaded after (same annotation, same counts); an edited file or a damaged
+    cache is never trusted."""
+    from mtncrna.quant import _annotation, _annotation_cache
+
+    monkeypatch.setattr(_annotation_cache, "MIN_BYTES", 0)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "user-cache"))
+    gtf = tmp_path / "genes.gtf"
+    shutil.copy(GTF, gtf)
+    first = read_annotation(gtf)
+    (cache,) = _cache_files(tmp_path)
+    assert cache.stat().st_mode & 0o044  # readable by others, as a normal file
+
+    def no_parsing(*args, **kwargs):
+        raise AssertionError("parsed again")
+
+    with monkeypatch.context() as m:
+        m.setattr(_annotation, "_read_gtf_fast", no_parsing)
+        m.setattr(_annotation, "_read_lines", no_parsing)
+        again = read_annotation(gtf)
+    assert again.features == first.features and again.format == first.format
+    pd.testing.assert_frame_equal(again.exons, first.exons)
+    pd.testing.assert_frame_equal(again.var, first.var)
+    expected = count_bam(BAMS, GTF)
+    got = count_bam(BAMS, again)
+    pd.testing.assert_frame_equal(got.counts, expected.counts)
+    pd.testing.assert_frame_equal(got.summary, expected.summary)
+
+    # other options: another cache entry, not the first one's
+    by_name = read_annotation(gtf, attribute="gene_name")
+    assert by_name.features != first.features
+
+    # an edited annotation (same size even) gets a new key; its old caches are removed
+    text = gtf.read_text()
+    gtf.write_text(text.replace("exon", "EXON", 1))
+    edited = read_annotation(gtf)
+    assert len(edited.exons) == len(first.exons) - 1
+    assert len(_cache_files(tmp_path)) == 1 and _cache_files(tmp_path)[0] != cache
+
+    # a damaged cache (cut short, or garbage) is ignored and replaced
+    (cache,) = _cache_files(tmp_path)
+    for damage in (cache.read_bytes()[: cache.stat().st_size // 2], b"not a cache"):
+        cache.write_bytes(damage)
+        again = read_annotation(gtf)
+        pd.testing.assert_frame_equal(again.exons, edited.exons)
+        assert _cache_files(tmp_path) == [cache] and cache.stat().st_size > 100
+
+    # a cache holding the right arrays for other content (a copied file) is refused
+    other = tmp_path / "other.gtf"
+    shutil.copy(GTF, other)
+    read_annotation(other)
+    (other_cache,) = [c for c in _cache_files(tmp_path) if c.name.startswith(".other.gtf.")]
+    shutil.copy(other_cache, cache)
+    again = read_annotation(gtf)
+    pd.testing.assert_frame_equal(again.exons, edited.exons)
+
+    # small files are not cached by default; cache=False never writes
+    monkeypatch.undo()
+    fresh = tmp_path / "fresh"
+    fresh.mkdir()
+    shutil.copy(GTF, fresh / "genes.gtf")
+    read_annotation(fresh / "genes.gtf")
+    assert _cache_files(fresh) == []
+    monkeypatch.setattr(_annotation_cache, "MIN_BYTES", 0)
+    read_annotation(fresh / "genes.gtf", cache=False)
+    assert _cache_files(fresh) == []

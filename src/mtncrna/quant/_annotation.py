@@ -21,6 +21,8 @@ import pandas as pd
 from .._errors import InputError
 from .._logging import logger
 from .._text import check_readable, sniff_kind
+from . import _annotation_cache as _cache
+from ._features import _build_index, _index_arrays, _index_from_arrays
 
 PathLike = str | os.PathLike[str]
 
@@ -43,6 +45,8 @@ class Annotation:
     features: list[str]
     exons: pd.DataFrame
     var: pd.DataFrame = field(repr=False)
+    #: the lookup table for counting, built on first use (or loaded from the cache)
+    _index: Any = field(default=None, init=False, repr=False, compare=False)
 
     def __len__(self) -> int:
         return len(self.features)
@@ -50,7 +54,7 @@ class Annotation:
     @property
     def contigs(self) -> list[str]:
         """Contig names in order of first appearance."""
-        return list(dict.fromkeys(self.exons["chrom"].tolist()))
+        return [str(c) for c in pd.unique(self.exons["chrom"].to_numpy())]
 
 
 _GTF_ATTR = re.compile(r'\s*([^\s";]+)\s+(?:"((?:[^"\\]|\\.)*)"|([^;\s]+))\s*;?')
@@ -158,7 +162,7 @@ def _gff3_attrs(text: str) -> dict[str, str]:
 
 
 def read_annotation(
-    path: PathLike, *, feature_type: str = "exon", attribute: str = "gene_id"
+    path: PathLike, *, feature_type: str = "exon", attribute: str = "gene_id", cache: bool = True
 ) -> Annotation:
     """Read a GTF, GFF3 or SAF file (format sniffed from content; gzip/bzip2 ok).
 
@@ -170,8 +174,21 @@ def read_annotation(
 
     Raises :class:`InputError` naming the line for a wrong column count, a coordinate that is not a
     whole number, start > end, or a feature line without the attribute.
+
+    With ``cache`` (the default), an annotation file of 16 MB or more is parsed once: the result
+    is kept beside it (or in the user's cache folder) as ``.<name>.<key>.mtncrna-annotation``,
+    keyed by the file's size and CRC-32 and the options, written atomically, and ignored if it
+    does not match or is damaged (see :mod:`mtncrna.quant._annotation_cache`).
     """
     p = check_readable(path, what="annotation file")
+    cached = None
+    if cache and p.stat().st_size >= _cache.MIN_BYTES:
+        cached = _cache.Cached(p, feature_type, attribute)
+        arrays = cached.load()
+        if arrays is not None:
+            ann = _from_arrays(p, feature_type, attribute, arrays)
+            if ann is not None:
+                return ann
     fmt = _sniff_annotation(p)
     parsed = _read_gtf_fast(p, feature_type, attribute) if fmt == "gtf" else None
     if parsed is None:  # SAF, GFF3, or a GTF problem that the line-by-line reader will name
@@ -204,7 +221,89 @@ def read_annotation(
         len(features),
         exons["chrom"].nunique(),
     )
-    return Annotation(p, fmt, feature_type, attribute, features, exons, var)
+    ann = Annotation(p, fmt, feature_type, attribute, features, exons, var)
+    if cached is not None:
+        cached.store({**_to_arrays(ann), **_index_arrays(_build_index(ann))})
+    return ann
+
+
+_VAR_TEXT = ("Chr", "Start", "End", "Strand")
+_VAR_NAMES = ("gene_name", "gene_biotype")
+_STRAND_CODES = np.array(["+", "-", "."], dtype=object)
+
+
+def _blob(values: list[str | None]) -> np.ndarray:
+    """Strings as one UTF-8 array, newline-separated (None as NUL; no value holds either)."""
+    text = "\n".join("\x00" if v is None else v for v in values)
+    return np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
+
+
+def _unblob(arr: np.ndarray, n: int) -> list[str | None]:
+    values: list[str | None] = arr.tobytes().decode("utf-8").split("\n") if n else []
+    if len(values) != n:
+        raise ValueError(f"{len(values)} values where {n} were expected")
+    return [None if v == "\x00" else v for v in values]
+
+
+def _to_arrays(ann: Annotation) -> dict[str, np.ndarray]:
+    ex = ann.exons
+    chrom_codes, contigs = pd.factorize(ex["chrom"], sort=False)
+    strand = ex["strand"].map({"+": 0, "-": 1}).fillna(2).to_numpy(np.int8)
+    out = {
+        "format": _blob([ann.format]),
+        "features": _blob(ann.features),
+        "contigs": _blob([str(c) for c in contigs]),
+        "ex_chrom": chrom_codes.astype(np.int32),
+        "ex_start": ex["start"].to_numpy(np.int64),
+        "ex_end": ex["end"].to_numpy(np.int64),
+        "ex_strand": strand,
+        "ex_feature": ex["feature"].to_numpy(np.int64),
+        "var_Length": ann.var["Length"].to_numpy(np.int64),
+    }
+    for c in _VAR_TEXT:
+        out[f"var_{c}"] = _blob(ann.var[c].tolist())
+    for c in _VAR_NAMES:
+        if c in ann.var:
+            out[f"var_{c}"] = _blob(ann.var[c].tolist())
+    return out
+
+
+def _from_arrays(
+    path: Path, feature_type: str, attribute: str, a: dict[str, np.ndarray]
+) -> Annotation | None:
+    """The annotation back from its cached arrays; None if they do not fit together."""
+    try:
+        features = _unblob(a["features"], len(a["var_Length"]))
+        n_ex = len(a["ex_start"])
+        contigs = np.asarray(_unblob(a["contigs"], int(a["ex_chrom"].max(initial=-1)) + 1), object)
+        codes = a["ex_chrom"].astype(np.int64)
+        feature = a["ex_feature"].astype(np.int64)
+        if not all(len(a[k]) == n_ex for k in ("ex_end", "ex_strand", "ex_chrom", "ex_feature")):
+            raise ValueError("exon arrays of different lengths")
+        if n_ex and (codes.min() < 0 or feature.min() < 0 or feature.max() >= len(features)):
+            raise ValueError("exon codes out of range")
+        exons = pd.DataFrame(
+            {
+                "chrom": contigs[codes],
+                "start": a["ex_start"].astype(np.int64),
+                "end": a["ex_end"].astype(np.int64),
+                "strand": _STRAND_CODES[a["ex_strand"].astype(np.int64)],
+                "feature": feature,
+            }
+        )
+        cols: dict[str, object] = {c: _unblob(a[f"var_{c}"], len(features)) for c in _VAR_TEXT}
+        var = pd.DataFrame(cols, index=pd.Index(features, name="Geneid"))
+        var["Length"] = a["var_Length"].astype(np.int64)
+        for c in _VAR_NAMES:
+            if f"var_{c}" in a:
+                var[c] = _unblob(a[f"var_{c}"], len(features))
+        (fmt,) = _unblob(a["format"], 1)
+        ann = Annotation(path, str(fmt), feature_type, attribute, list(features), exons, var)
+        ann._index = _index_from_arrays([str(c) for c in contigs], len(features), a)
+    except (KeyError, ValueError, IndexError, UnicodeDecodeError) as exc:
+        logger.warning("ignoring an annotation cache for %s that does not fit (%s)", path, exc)
+        return None
+    return ann
 
 
 _Parsed = tuple[Any, Any, Any, Any, Any, dict[str, dict[str, str]]]

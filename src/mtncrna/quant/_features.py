@@ -5,12 +5,12 @@ strand) pairs covering it, and the map from BAM reference ids to annotation cont
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from typing import Any
 
 import numpy as np
 
 from ..reference._names import is_mt_contig
-from ._annotation import Annotation
 
 # --------------------------------------------------------------------------------------------
 # the lookup table: elementary intervals -> (meta-feature, strand, merged interval)
@@ -30,7 +30,15 @@ class _Index:
     n_features: int
 
 
-def _build_index(annotation: Annotation) -> _Index:
+def _build_index(annotation: Any) -> _Index:
+    """The lookup table of an :class:`~mtncrna.quant.Annotation` (built once, then kept on it)."""
+    if getattr(annotation, "_index", None) is not None:
+        return annotation._index
+    annotation._index = _make_index(annotation)
+    return annotation._index
+
+
+def _make_index(annotation: Any) -> _Index:
     ex = annotation.exons
     contigs = annotation.contigs
     cidx = {c: i for i, c in enumerate(contigs)}
@@ -94,6 +102,34 @@ def _build_index(annotation: Annotation) -> _Index:
         mem_iv.astype(np.int64),
         len(annotation.features),
     )
+
+
+def _index_arrays(index: _Index) -> dict[str, np.ndarray]:
+    """The table as arrays (for the annotation cache)."""
+    out = {f"ix_{f.name}": getattr(index, f.name) for f in fields(index)}
+    del out["ix_contigs"], out["ix_n_features"]
+    return out
+
+
+def _index_from_arrays(contigs: list[str], n_features: int, a: dict[str, np.ndarray]) -> _Index:
+    """The table back from :func:`_index_arrays` (KeyError/ValueError if it does not fit)."""
+    index = _Index(
+        contigs, **{f.name: a[f"ix_{f.name}"].astype(np.int64) for f in fields(_Index) if
+                    f.name not in ("contigs", "n_features")}, n_features=n_features
+    )  # fmt: skip
+    n_seg, n_mem = len(index.seg_start), len(index.mem_feature)
+    if (
+        len(index.seg_off) != len(contigs) + 1
+        or index.seg_off[-1] != n_seg
+        or len(index.seg_end) != n_seg
+        or len(index.mem_off) != n_seg + 1
+        or index.mem_off[-1] != n_mem
+        or len(index.mem_strand) != n_mem
+        or len(index.mem_interval) != n_mem
+        or (n_mem and (index.mem_feature.min() < 0 or index.mem_feature.max() >= n_features))
+    ):
+        raise ValueError("lookup table arrays do not fit together")
+    return index
 
 
 def _contig_map(references: Sequence[str], contigs: Sequence[str]) -> np.ndarray:
