@@ -319,8 +319,27 @@ def test_annotation_formats_agree(tmp_path, tiny):
         gff_lines.append(f"{c}\tt\tmRNA\t{s}\t{e}\t.\t{st}\t.\tID=tx:{g}:{s};Parent=gene:{g}")
         gff_lines.append(f"{c}\tt\texon\t{s}\t{e}\t.\t{st}\t.\tParent=tx:{g}:{s}")
     gff = write(tmp_path / "g.gff3.gz", "\n".join(gff_lines) + "\n", gz=True)
+    exons = re.findall(r'(\S+)\tt\texon\t(\d+)\t(\d+)\t.\t(.)\t.\tgene_id "([^"]+)"', TINY_GTF)
+    bed6 = write(
+        tmp_path / "g.bed",
+        'track name="genes"\n'
+        + "".join(f"{c}\t{int(s) - 1}\t{e}\t{g}\t0\t{st}\n" for c, s, e, st, g in exons),
+    )
+    genes: dict[tuple[str, str, str], list[tuple[int, int]]] = {}
+    for c, s, e, st, g in exons:
+        genes.setdefault((g, c, st), []).append((int(s) - 1, int(e)))
+    bed12_lines = []
+    for (g, c, st), blocks in genes.items():
+        blocks.sort()
+        lo, hi = blocks[0][0], max(e for _, e in blocks)
+        sizes = ",".join(str(e - s) for s, e in blocks)
+        starts = ",".join(str(s - lo) for s, _ in blocks)
+        bed12_lines.append(
+            f"{c}\t{lo}\t{hi}\t{g}\t0\t{st}\t{lo}\t{hi}\t0\t{len(blocks)}\t{sizes},\t{starts},"
+        )
+    bed12 = write(tmp_path / "g12.bed", "\n".join(bed12_lines) + "\n")
     expected = count_bam(bam, gtf).counts
-    for path, fmt in ((saf, "saf"), (gff, "gff3")):
+    for path, fmt in ((saf, "saf"), (gff, "gff3"), (bed6, "bed"), (bed12, "bed")):
         ann = read_annotation(path)
         assert ann.format == fmt
         pd.testing.assert_frame_equal(count_bam(bam, ann).counts, expected)
@@ -920,3 +939,19 @@ def test_annotation_cache_round_trip_edit_and_damage(tmp_path, monkeypatch):
     monkeypatch.setattr(_annotation_cache, "MIN_BYTES", 0)
     read_annotation(fresh / "genes.gtf", cache=False)
     assert _cache_files(fresh) == []
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("chr1\t100\t100\tA\t0\t+", "empty or negative"),
+        ("chr1\t10\t500\tA\t0\t+\t10\t500\t0\t2\t50,\t0,", "blockCount 2 but 1 sizes"),
+        ("chr1\t10\t500\tA\t0\t+\t10\t500\t0\t1\t50,\t480,", "lies outside"),
+        ("chr1\t10\t500\tA\t0\t+\t10\t500\t0\t1\tx,\t0,", "whole numbers"),
+    ],
+)
+def test_bad_bed_line(tmp_path, line, message):
+    path = write(tmp_path / "bad.bed", f"chr1\t0\t50\tok\t0\t+\n{line}\n")
+    with pytest.raises(InputError, match=message) as err:
+        read_annotation(path)
+    assert "line 2" in str(err.value)

@@ -102,10 +102,14 @@ def _sniff_annotation(path: Path) -> str:
             if line.startswith("##gff-version"):
                 gff_version = line.split()[1:2] == ["3"] if len(line.split()) > 1 else True
                 continue
-            if not line.strip() or line.startswith("#"):
+            if not line.strip() or line.startswith(("#", "track", "browser")):
                 continue
             parts = line.rstrip("\r\n").split("\t")
-            if parts[0].strip().lower() == "geneid" or len(parts) == 5:
+            if parts[0].strip().lower() == "geneid":
+                return "saf"
+            if len(parts) in (3, 4, 5, 6, 12) and all(p.strip().isdigit() for p in parts[1:3]):
+                return "bed"
+            if len(parts) == 5:
                 return "saf"
             if len(parts) == 9:
                 attrs = parts[8]
@@ -114,8 +118,9 @@ def _sniff_annotation(path: Path) -> str:
                 return "gtf"
             raise InputError(
                 path,
-                "is not a GTF/GFF3 (9 tab-separated columns) or SAF (GeneID Chr Start End Strand) "
-                f"annotation: the first data line has {len(parts)} tab-separated columns",
+                "is not a GTF/GFF3 (9 tab-separated columns), SAF (GeneID Chr Start End Strand) "
+                "or BED (chrom start end [name score strand ... blocks]) annotation: the first "
+                f"data line has {len(parts)} tab-separated columns",
                 line=n,
             )
     raise InputError(path, "has no annotation lines (only comments or blank lines)")
@@ -164,13 +169,19 @@ def _gff3_attrs(text: str) -> dict[str, str]:
 def read_annotation(
     path: PathLike, *, feature_type: str = "exon", attribute: str = "gene_id", cache: bool = True
 ) -> Annotation:
-    """Read a GTF, GFF3 or SAF file (format sniffed from content; gzip/bzip2 ok).
+    """Read a GTF, GFF3, SAF or BED file (format sniffed from content; gzip/bzip2 ok).
+
+    This is the one annotation reader of :mod:`mtncrna.quant` (BAM counting and small-RNA
+    quantification); its signature and :class:`Annotation` are stable.
 
     As featureCounts' ``-t exon -g gene_id``: lines whose type (column 3) is ``feature_type``
     become features, grouped into meta-features by their ``attribute``. In GFF3 a feature without
     that attribute takes it from its ``Parent`` chain (exon -> transcript -> gene), or, for
     ``gene_id``, the top ancestor's ``ID`` (a ``gene:`` prefix dropped). SAF
-    (``GeneID Chr Start End Strand``, header optional) lists the features directly.
+    (``GeneID Chr Start End Strand``, header optional) lists the features directly; so does BED
+    (0-based half-open; ``name`` is the meta-feature, unnamed lines are ``chrom:start-end``,
+    strand ``.`` if absent; a BED12 line contributes its blocks as features, i.e. a transcript's
+    exons). ``feature_type`` and ``attribute`` apply to GTF/GFF3 only.
 
     Raises :class:`InputError` naming the line for a wrong column count, a coordinate that is not a
     whole number, start > end, or a feature line without the attribute.
@@ -195,7 +206,7 @@ def read_annotation(
         parsed = _read_lines(p, fmt, feature_type, attribute)
     chroms, starts, ends, strands, ids, extra = parsed
     if not len(ids):
-        found = "features" if fmt == "saf" else f"'{feature_type}' lines"
+        found = "features" if fmt in ("saf", "bed") else f"'{feature_type}' lines"
         raise InputError(p, f"has no {found}; nothing to count against")
     if isinstance(ids, pd.Categorical):  # categories already in order of first appearance
         codes, features = ids.codes, [str(f) for f in ids.categories]
@@ -433,7 +444,17 @@ def _read_lines(path: Path, fmt: str, feature_type: str, attribute: str) -> _Par
     strands: list[str] = []
     ids: list[str] = []
     extra: dict[str, dict[str, str]] = {}
-    if fmt == "saf":
+    if fmt == "bed":
+        for n, line in _iter_lines(p):
+            if line.startswith(("track", "browser")):
+                continue
+            for chrom, s, e, strand, gid in _bed_features(p, n, line):
+                chroms.append(chrom)
+                starts.append(s)
+                ends.append(e)
+                strands.append(strand)
+                ids.append(gid)
+    elif fmt == "saf":
         for n, line in _iter_lines(p):
             parts = line.split("\t")
             if parts[0].strip().lower() == "geneid":
@@ -516,6 +537,53 @@ def _read_lines(path: Path, fmt: str, feature_type: str, attribute: str) -> _Par
                     names["gene_biotype"] = top.get("biotype") or top.get("gene_biotype")
                     extra[gid] = {k: v for k, v in names.items() if v}
     return chroms, starts, ends, strands, ids, extra
+
+
+def _bed_features(path: Path, n: int, line: str) -> list[tuple[str, int, int, str, str]]:
+    """One BED line as features: the whole interval, or its blocks (BED12: the exons of the
+    ``name``). BED is 0-based half-open; features are 1-based inclusive."""
+    parts = line.split("\t")
+    if len(parts) < 3:
+        raise InputError(
+            path, f"BED lines need at least 3 tab-separated columns, found {len(parts)}", line=n
+        )
+    chrom = parts[0].strip()
+    try:
+        start0, end = int(parts[1]), int(parts[2])
+    except ValueError:
+        found = f"{parts[1]!r}, {parts[2]!r}"
+        msg = f"BED start and end must be whole numbers, found {found}"
+        raise InputError(path, msg, line=n) from None
+    if start0 < 0 or end <= start0:
+        raise InputError(
+            path, f"BED interval {chrom}:{start0}-{end} is empty or negative (0-based, half-open)",
+            line=n,
+        )  # fmt: skip
+    if not chrom:
+        raise InputError(path, "empty sequence name in column 1", line=n)
+    name = parts[3].strip() if len(parts) > 3 else ""
+    name = name or f"{chrom}:{start0 + 1}-{end}"
+    strand = parts[5].strip() if len(parts) > 5 else "."
+    strand = strand if strand in ("+", "-") else "."
+    if len(parts) < 12:
+        return [(chrom, start0 + 1, end, strand, name)]
+    try:
+        count = int(parts[9])
+        sizes = [int(x) for x in parts[10].strip().strip(",").split(",")]
+        offsets = [int(x) for x in parts[11].strip().strip(",").split(",")]
+    except ValueError:
+        raise InputError(path, "BED12 block columns must hold whole numbers", line=n) from None
+    if count < 1 or len(sizes) != count or len(offsets) != count:
+        raise InputError(
+            path, f"BED12 line has blockCount {count} but {len(sizes)} sizes and "
+            f"{len(offsets)} starts", line=n,
+        )  # fmt: skip
+    out = []
+    for size, off in zip(sizes, offsets, strict=True):
+        if size < 1 or off < 0 or start0 + off + size > end:
+            raise InputError(path, f"BED12 block {off},{size} lies outside {start0}-{end}", line=n)
+        out.append((chrom, start0 + off + 1, start0 + off + size, strand, name))
+    return out
 
 
 def _gff3_id(
