@@ -112,7 +112,7 @@ def test_cli_concordance_synonyms_and_scope(run_cli, tmp_path):
     de = write(
         tmp_path / "de.tsv",
         "feature_id\tcontrast\tlog2FoldChange\tpadj\n"
-        + "".join(f"{f}\tcondition_resistant_vs_parental\t{l}\t{p}\n" for f, l, p in DE),
+        + "".join(f"{f}\tcondition_resistant_vs_parental\t{lfc}\t{p}\n" for f, lfc, p in DE),
     )
     out = tmp_path / "c.tsv"
     code, stdout, stderr = run_cli(

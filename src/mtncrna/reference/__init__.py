@@ -4,11 +4,11 @@ from ._annotate import ANNOTATION_COLUMNS, NAME_MATCH_STATUSES, annotate_var
 from ._extension import EXTENSION_COLUMNS, read_extension
 from ._load import load_reference
 from ._names import is_mt_contig, name_key
+from ._paths import reference_dir
 from ._reference import (
     MT_CLASSES,
     Reference,
     Resolution,
-    reference_dir,
 )
 
 __all__ = [

@@ -25,6 +25,7 @@ from pathlib import Path
 import pandas as pd
 
 from .._errors import ReferenceDataError
+from ._paths import reference_dir
 
 GENE_MAP_FILE = "human_genes.tsv.gz"
 
@@ -164,6 +165,4 @@ def _cached(path: str) -> GeneMap:
 
 def load_gene_map() -> GeneMap:
     """The bundled human gene map (read once per process)."""
-    from ._reference import reference_dir
-
     return _cached(str(reference_dir() / GENE_MAP_FILE))
