@@ -41,7 +41,7 @@ ALLOWED: dict[str, set[str]] = {
     "datasets": {"engine", "io", "reference"},
 }
 #: Modules on top (they may import everything).
-TOP = {"__init__", "cli", "_run", "_steps", "_publish", "demo", "__main__"}
+TOP = {"__init__", "cli", "_run", "steps", "demo", "__main__"}
 
 
 def _unit(path: Path, src: Path = SRC) -> str:

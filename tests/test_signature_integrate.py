@@ -69,7 +69,7 @@ def test_signature_consistency_filter():
     assert list(sig["feature_id"]) == ["x"]  # y changes sign between contrasts
     loose = mt.tl.signature({"a": a, "b": b}, min_agreement=0.5)
     assert set(loose["feature_id"]) == {"x", "y"}
-    gmt = mt.tl.to_gmt(sig, "test")
+    gmt = mt.tl.to_gmt(sig, name="test")
     assert gmt.splitlines()[0].split("\t") == [
         "test_UP",
         "mtncrna signature, up in resistant cells",

@@ -1,29 +1,65 @@
 """The only package that reads or writes files: count tables, sample sheets, h5ad."""
 
-from ._atomic import atomic_path, check_output
-from ._formats import FORMATS, sample_name_from_path
-from ._read import (
-    LIBRARIES,
-    detect_format,
-    guess_library,
-    read_counts,
-    read_h5ad,
-    read_libraries,
-    write_h5ad,
-)
-from ._samplesheet import FRACTIONS, normalise_fraction, read_sample_sheet
-from ._tables import read_result_table
-from ._write import write_provenance, write_table
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # imported on first use, see __getattr__
+    from ._atomic import atomic_path, check_output
+    from ._formats import FORMATS
+    from ._names import sample_name_from_path
+    from ._publish import MARKER, Staged, check_folder, publish
+    from ._read import (
+        LIBRARIES,
+        detect_format,
+        guess_library,
+        read_counts,
+        read_h5ad,
+        read_libraries,
+        write_h5ad,
+    )
+    from ._samplesheet import FRACTIONS, normalise_fraction, read_sample_sheet
+    from ._tables import read_result_table
+    from ._write import write_provenance, write_table
+
+_LAZY = {
+    "MARKER": "._publish",
+    "Staged": "._publish",
+    "check_folder": "._publish",
+    "publish": "._publish",
+    "atomic_path": "._atomic",
+    "check_output": "._atomic",
+    "FORMATS": "._formats",
+    "sample_name_from_path": "._names",
+    "LIBRARIES": "._read",
+    "detect_format": "._read",
+    "guess_library": "._read",
+    "read_counts": "._read",
+    "read_h5ad": "._read",
+    "read_libraries": "._read",
+    "write_h5ad": "._read",
+    "FRACTIONS": "._samplesheet",
+    "normalise_fraction": "._samplesheet",
+    "read_sample_sheet": "._samplesheet",
+    "read_result_table": "._tables",
+    "write_provenance": "._write",
+    "write_table": "._write",
+}
 
 __all__ = [
     "FORMATS",
     "FRACTIONS",
     "LIBRARIES",
+    "MARKER",
+    "Staged",
     "atomic_path",
+    "check_folder",
     "check_output",
     "detect_format",
     "guess_library",
     "normalise_fraction",
+    "publish",
     "read_counts",
     "read_h5ad",
     "read_libraries",
@@ -34,3 +70,18 @@ __all__ = [
     "write_provenance",
     "write_table",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Import a public name's module on first use (PEP 562): a command that needs one corner of
+    the package does not import all of it."""
+    where = _LAZY.get(name)
+    if where is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(where, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -173,6 +173,7 @@ def qc(
     obs["outlier_reason"] = [";".join(r) for r in reasons]
     names = list(adata.obs_names)
     adata.uns[key_added] = {
+        "kind": "qc",
         "pca": pd.DataFrame(scores, index=names, columns=[f"PC{j + 1}" for j in range(k)]),
         "pca_variance_ratio": var_ratio,
         "correlation": pd.DataFrame(corr, index=names, columns=names),

@@ -1,15 +1,36 @@
 """The bundled, versioned mtncRNA reference: known mitomiRs, mito-lncRNAs, mtDNA-encoded ncRNAs."""
 
-from ._annotate import ANNOTATION_COLUMNS, NAME_MATCH_STATUSES, annotate_var
-from ._extension import EXTENSION_COLUMNS, read_extension
-from ._load import load_reference
-from ._names import is_mt_contig, name_key
-from ._paths import reference_dir
-from ._reference import (
-    MT_CLASSES,
-    Reference,
-    Resolution,
-)
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # imported on first use, see __getattr__
+    from ._annotate import ANNOTATION_COLUMNS, NAME_MATCH_STATUSES, annotate_var
+    from ._extension import EXTENSION_COLUMNS, read_extension
+    from ._load import load_reference
+    from ._names import is_mt_contig, name_key
+    from ._paths import reference_dir
+    from ._reference import (
+        MT_CLASSES,
+        Reference,
+        Resolution,
+    )
+
+_LAZY = {
+    "ANNOTATION_COLUMNS": "._annotate",
+    "NAME_MATCH_STATUSES": "._annotate",
+    "annotate_var": "._annotate",
+    "EXTENSION_COLUMNS": "._extension",
+    "read_extension": "._extension",
+    "load_reference": "._load",
+    "is_mt_contig": "._names",
+    "name_key": "._names",
+    "MT_CLASSES": "._reference",
+    "Reference": "._reference",
+    "Resolution": "._reference",
+    "reference_dir": "._paths",
+}
 
 __all__ = [
     "ANNOTATION_COLUMNS",
@@ -25,3 +46,18 @@ __all__ = [
     "read_extension",
     "reference_dir",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Import a public name's module on first use (PEP 562): a command that needs one corner of
+    the package does not import all of it."""
+    where = _LAZY.get(name)
+    if where is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(where, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -14,6 +14,7 @@ import pandas as pd
 #: Values of the ``mt_class`` column that :func:`mtncrna.tl.annotate` writes.
 from .._constants import MT_CLASSES, MT_CONTIG
 from .._errors import InputError, ReferenceDataError
+from .._text import read_fasta
 from ._names import (
     GENERIC_WORDS,
     ensembl_id_in,
@@ -420,8 +421,7 @@ def _records(frame: pd.DataFrame) -> list[dict]:
 
 
 def _read_fasta_sequence(path: Path) -> str:
-    seq = [ln.strip() for ln in path.read_text().splitlines() if ln and not ln.startswith(">")]
-    return "".join(seq).upper()
+    return "".join(seq for _, seq in read_fasta(path, what="mitochondrial genome FASTA"))
 
 
 def _read_tsv(path: Path) -> pd.DataFrame:

@@ -10,7 +10,7 @@ import base64
 import datetime as _dt
 import io
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -97,8 +97,13 @@ def build_sections(
     pairs: pd.DataFrame | None = None,
     signature: pd.DataFrame | None = None,
     provenance: Mapping[str, Any] | None = None,
+    skipped: Sequence[tuple[str, str]] = (),
 ) -> list[dict]:
-    """The report's sections (data only) from analysed libraries; each has a stable ``id``."""
+    """The report's sections (data only) from analysed libraries; each has a stable ``id``.
+
+    ``skipped`` lists (analysis, reason) pairs of analyses the study could not support; each is
+    stated among the findings.
+    """
     findings: list[str] = []
     qc_blocks, enr_blocks, de_blocks, conc_blocks, sig_blocks = [], [], [], [], []
     for lib, a in libraries.items():
@@ -246,7 +251,8 @@ def build_sections(
         {
             "id": "summary",
             "title": "Summary",
-            "findings": findings or ["No analyses found."],
+            "findings": (findings or ["No analyses found."])
+            + [f"Not run - {what}: {why}." for what, why in skipped],
             "blocks": [],
         },
         {
@@ -282,6 +288,7 @@ def render(
     signature: pd.DataFrame | None = None,
     provenance: Mapping[str, Any] | None = None,
     reference_version: str = "",
+    skipped: Sequence[tuple[str, str]] = (),
 ) -> Path:
     """Render the report for analysed ``libraries`` (name -> AnnData) to ``path`` (atomically)."""
     import jinja2
@@ -289,7 +296,12 @@ def render(
     from ..io import atomic_path
 
     sections = build_sections(
-        libraries, de_keys=de_keys, pairs=pairs, signature=signature, provenance=provenance
+        libraries,
+        de_keys=de_keys,
+        pairs=pairs,
+        signature=signature,
+        provenance=provenance,
+        skipped=skipped,
     )
     if not reference_version:
         for a in libraries.values():

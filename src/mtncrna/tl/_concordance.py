@@ -333,6 +333,7 @@ def concordance(
     cov = dict(table.attrs["coverage"])
     cov["per_verdict"] = dict(cov["per_verdict"])
     adata.uns[key_added] = {
+        "kind": "concordance",
         "table": table,
         "summary": {k: int(v) for k, v in table.attrs["summary"].items()},
         "coverage": cov,

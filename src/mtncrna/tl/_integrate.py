@@ -95,6 +95,7 @@ def integrate(
     layer: str | None = "counts",
     alpha: float = 0.1,
     de_key: str | None = None,
+    key_added: str = "integrate",
 ) -> pd.DataFrame:
     """Test each miRNA -> target pair for coupling across the shared samples.
 
@@ -114,7 +115,8 @@ def integrate(
     agreement is added: ``de_agreement`` is True when the miRNA and its target change in
     opposite directions.
 
-    Returns the pair table and stores it in ``small.uns["integrate"]``.
+    Returns the pair table and stores it in ``small.uns[key_added]`` (read it back with
+    :func:`mtncrna.get.integrate_df`).
     """
     shared = small.obs_names.intersection(long.obs_names)
     if len(shared) < 5:
@@ -200,12 +202,7 @@ def integrate(
         pval = float(2 * stats.t.sf(abs(t), df)) if np.isfinite(t) else np.nan
         rows.append({**base, "partial_r": r, "pvalue": pval})
     out = pd.DataFrame(rows)
-    from statsmodels.stats.multitest import multipletests
-
-    out["padj"] = np.nan
-    ok = out["pvalue"].notna()
-    if ok.any():
-        out.loc[ok, "padj"] = multipletests(out.loc[ok, "pvalue"], method="fdr_bh")[1]
+    out["padj"] = engine.p_adjust_bh(out["pvalue"].to_numpy(float))
     out["coupled"] = (out["padj"] < alpha) & (out["partial_r"] < 0)
     out["mirna_log2FC"] = np.nan
     out["target_log2FC"] = np.nan
@@ -234,5 +231,5 @@ def integrate(
     stored[["mirna_feature", "target_feature"]] = stored[
         ["mirna_feature", "target_feature"]
     ].fillna("")
-    small.uns["integrate"] = {"pairs": stored, "params": params}
+    small.uns[key_added] = {"kind": "integrate", "pairs": stored, "params": params}
     return out

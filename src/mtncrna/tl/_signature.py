@@ -107,14 +107,7 @@ def signature(
             "combined_pvalue": combined_p,
         }
     )
-    ok = np.isfinite(out["combined_pvalue"].to_numpy())
-    out["combined_padj"] = np.nan
-    if ok.any():
-        from statsmodels.stats.multitest import multipletests
-
-        out.loc[ok, "combined_padj"] = multipletests(
-            out.loc[ok, "combined_pvalue"], method="fdr_bh"
-        )[1]
+    out["combined_padj"] = engine.p_adjust_bh(out["combined_pvalue"].to_numpy(float))
     out = out[keep.to_numpy()]
     out = out.reindex(out["weight"].abs().sort_values(ascending=False).index)
     out = out.reset_index(drop=True)[list(SIGNATURE_COLUMNS)]
@@ -128,7 +121,7 @@ def signature(
     return out
 
 
-def to_gmt(sig: pd.DataFrame, name: str = "mtncrna_resistance") -> str:
+def to_gmt(sig: pd.DataFrame, *, name: str = "mtncrna_resistance") -> str:
     """The signature as GMT text: one ``<name>_UP`` and one ``<name>_DOWN`` gene set."""
     lines = []
     for direction in ("up", "down"):
@@ -235,11 +228,15 @@ def score(
     s = z @ w[ok] / np.abs(w[ok]).sum()
     adata.obs[key_added] = s
     info: dict = {
+        "kind": "score",
         "n_features_signature": len(sig),
         "n_features_found": n_found,
         "share_found": float(share),
         "n_features_used": int(ok.sum()),
         "matched_by": {str(k): int(v) for k, v in matched.loc[found, "how"].value_counts().items()},
+        "signature": sig.reset_index(drop=True).astype(
+            {c: str for c in sig.columns if sig[c].dtype == object}
+        ),
     }
     if group_key and group_key in adata.obs.columns:
         y = (adata.obs[group_key].astype(str) == positive).to_numpy()

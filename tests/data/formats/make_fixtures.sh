@@ -3,14 +3,15 @@
 #
 #   bash make_fixtures.sh [SECTION ...]
 #
-# SECTION is any of: world featurecounts htseq smrnaseq mirge3 table
-# (default: all of them, in that order; featurecounts, htseq and table need
-# world, and table needs featurecounts, so run those together).
+# SECTION is any of: world featurecounts htseq smrnaseq mirge3 table star
+# htseq_star (default: all of them, in that order; featurecounts, htseq,
+# star and table need world, table needs featurecounts and htseq_star needs
+# star, so run those together).
 #
 # Tools are taken from PATH. Each can be overridden with a variable:
 #   PYTHON=python3 SAMTOOLS=samtools FEATURECOUNTS=featureCounts
 #   HTSEQ_COUNT=htseq-count BOWTIE=bowtie BOWTIE_BUILD=bowtie-build
-#   SEQCLUSTER=seqcluster MIRTOP=mirtop MIRGE3=miRge3.0
+#   SEQCLUSTER=seqcluster MIRTOP=mirtop MIRGE3=miRge3.0 STAR=STAR
 # SMRNASEQ_BIN=/path/to/nf-core-smrnaseq/bin runs the pipeline's own R
 # helpers (needs Rscript + edgeR, limma, statmod, gplots, data.table, tidyr,
 # dplyr, vroom, optparse); if it is unset, smrnaseq_layout.py writes the
@@ -33,11 +34,12 @@ BOWTIE_BUILD=${BOWTIE_BUILD:-bowtie-build}
 SEQCLUSTER=${SEQCLUSTER:-seqcluster}
 MIRTOP=${MIRTOP:-mirtop}
 MIRGE3=${MIRGE3:-miRge3.0}
+STAR=${STAR:-STAR}
 SAMPLES=(S1 S2 S3 S4)
 export LC_ALL=C
 
 SECTIONS=("$@")
-[ ${#SECTIONS[@]} -eq 0 ] && SECTIONS=(world featurecounts htseq smrnaseq mirge3 table)
+[ ${#SECTIONS[@]} -eq 0 ] && SECTIONS=(world featurecounts htseq smrnaseq mirge3 table star htseq_star)
 
 log() { echo "[make_fixtures] $*" >&2; }
 need() {
@@ -247,10 +249,73 @@ PY
     gzip -n -9 -c "$OUT/table/counts.tsv" > "$OUT/table/counts.tsv.gz"
 }
 
+# ------------------------------------------------------------------- STAR
+# STAR --quantMode GeneCounts on the simulated reads, as three libraries:
+# unstranded (the SAM's random orientation), forward and reverse stranded
+# (stranded_fastq.py). Output prefix star_<mode>/S1/ (STAR's own layout) and,
+# for the reverse library, also nf-core/rnaseq's star_salmon/S1. prefix.
+star() {
+    need "$STAR" "$PYTHON"
+    local d=$WORK/star s m
+    mkdir -p "$d/index"
+    (
+        cd "$d"
+        "$STAR" --runMode genomeGenerate --runThreadN 1 --genomeDir index \
+            --genomeFastaFiles "$WORK/world/genome.fa" --sjdbGTFfile "$WORK/world/genes.gtf" \
+            --sjdbOverhang 49 --genomeSAindexNbases 4 --outFileNamePrefix index/ > genome.log
+        for m in unstranded forward reverse; do
+            for s in "${SAMPLES[@]}"; do
+                "$PYTHON" "$HERE/stranded_fastq.py" "$WORK/sam/$s.sam" "$m" "${s}_$m.fastq"
+                mkdir -p "star_$m/$s" "$OUT/star/star_$m/$s"
+                "$STAR" --runThreadN 1 --genomeDir index --readFilesIn "${s}_$m.fastq" \
+                    --quantMode GeneCounts --outSAMtype BAM SortedByCoordinate \
+                    --outFileNamePrefix "star_$m/$s/" > "star_${m}_$s.log"
+                cp "star_$m/$s/ReadsPerGene.out.tab" "$OUT/star/star_$m/$s/"
+            done
+        done
+        mkdir -p "$OUT/star/star_salmon"
+        for s in "${SAMPLES[@]}"; do
+            cp "star_reverse/$s/ReadsPerGene.out.tab" "$OUT/star/star_salmon/$s.ReadsPerGene.out.tab"
+        done
+        # a user's `cut`: STAR's reverse column only (N_* lines kept)
+        cut -f1,4 star_reverse/S1/ReadsPerGene.out.tab > "$OUT/star/S1.reverse.cut.tab"
+    )
+}
+
+# ------------------------------------------------- htseq-count on STAR BAMs
+# htseq-count run once on the four STAR BAMs of the reverse-stranded library
+# (paths in STAR's layout): no header; --with-header; --additional-attr; and
+# its -c output as .h5ad (needs anndata in htseq's environment).
+htseq_star() {
+    need "$HTSEQ_COUNT"
+    local d=$WORK/star
+    mkdir -p "$OUT/htseq_star"
+    (
+        cd "$d"
+        local bams=() s
+        for s in "${SAMPLES[@]}"; do bams+=("star_reverse/$s/Aligned.sortedByCoord.out.bam"); done
+        "$HTSEQ_COUNT" -f bam -r pos -s reverse "${bams[@]}" "$WORK/world/genes.gtf" \
+            > "$OUT/htseq_star/multi.tsv" 2> htseq_star.log
+        "$HTSEQ_COUNT" --with-header -f bam -r pos -s reverse "${bams[@]}" "$WORK/world/genes.gtf" \
+            > "$OUT/htseq_star/multi_with_header.tsv" 2>> htseq_star.log
+        "$HTSEQ_COUNT" -f bam -r pos -s reverse --additional-attr gene_name \
+            --additional-attr gene_biotype "${bams[@]}" "$WORK/world/genes.gtf" \
+            > "$OUT/htseq_star/multi_additional_attr.tsv" 2>> htseq_star.log
+        "$HTSEQ_COUNT" --with-header -f bam -r pos -s reverse --additional-attr gene_name \
+            "${bams[@]}" "$WORK/world/genes.gtf" \
+            > "$OUT/htseq_star/multi_with_header_attr.tsv" 2>> htseq_star.log
+        rm -f "$OUT/htseq_star/counts.h5ad"
+        "$HTSEQ_COUNT" -f bam -r pos -s reverse -c "$OUT/htseq_star/counts.h5ad" \
+            "${bams[@]}" "$WORK/world/genes.gtf" 2>> htseq_star.log
+        # htseq output without its __ lines (a headerless two-column file)
+        grep -v '^__' "$OUT/htseq/S1.txt" > "$OUT/htseq_star/S1.no_counters.txt"
+    )
+}
+
 log "work directory: $WORK"
 for section in "${SECTIONS[@]}"; do
     case $section in
-        world | featurecounts | htseq | smrnaseq | mirge3 | table)
+        world | featurecounts | htseq | smrnaseq | mirge3 | table | star | htseq_star)
             log "$section"
             if [ "$section" != world ] && [ "$section" != table ] && [ ! -d "$WORK/mirna" ]; then
                 log "no world in $WORK: run the world section first (or set WORK)"
