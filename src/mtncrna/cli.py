@@ -632,6 +632,11 @@ def quant_bam_cmd(
     show_default=True,
     help="Samples quantified in parallel.",
 )
+@click.option(
+    "--sample",
+    default=None,
+    help="Sample name for a single FASTQ (default: from the file name, Illumina tails removed).",
+)
 @click.option("-o", "--outdir", required=True, type=click.Path(path_type=Path))
 @handle_errors
 def quant_smallrna_cmd(
@@ -647,6 +652,7 @@ def quant_smallrna_cmd(
     mt_annotation: Path | None,
     mismatches: int,
     processes: int,
+    sample: str | None,
     outdir: Path,
 ) -> None:
     """Small-RNA FASTQ -> miRNA, isomiR and mt-tRNA/rRNA fragment counts, with QC.
@@ -656,8 +662,10 @@ def quant_smallrna_cmd(
     """
     from .quant import quantify_smallrna, write_smallrna
 
+    if sample is not None and len(fastqs) != 1:
+        _fail(f"--sample names one FASTQ; got {len(fastqs)} (merge the lanes of a sample first)")
     result = quantify_smallrna(
-        list(fastqs),
+        {sample: fastqs[0]} if sample is not None else list(fastqs),
         kit=kit,
         adapter=adapter,
         umi=umi,
