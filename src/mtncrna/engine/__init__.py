@@ -14,13 +14,20 @@ from ._deseq import (
     vst,
     wald_test,
 )
-from ._design import coefficient_vector, contrast_vector, design_matrix, reduced_design
+from ._design import (
+    coefficient_vector,
+    contrast_samples,
+    contrast_vector,
+    design_matrix,
+    reduced_design,
+)
 from ._shrink import lfc_shrink
 
 __all__ = [
     "DeseqFit",
     "DispersionTrend",
     "coefficient_vector",
+    "contrast_samples",
     "contrast_vector",
     "deseq",
     "design_matrix",
