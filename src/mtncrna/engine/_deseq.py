@@ -77,8 +77,8 @@ def size_factors(counts: np.ndarray, method: str = "ratio") -> np.ndarray:
 
 def _linear_model_mu(yn: np.ndarray, X: np.ndarray) -> np.ndarray:
     """Fitted normalized counts of a least-squares fit of each gene on X (genes x samples)."""
-    H = X @ np.linalg.pinv(X)
-    return yn @ H.T
+    # (yn X^+') X' rather than yn (X X^+)': never forms the samples x samples hat matrix
+    return (yn @ np.linalg.pinv(X).T) @ X.T
 
 
 def rough_disp(yn: np.ndarray, X: np.ndarray) -> np.ndarray:
