@@ -36,15 +36,19 @@ def test_log_posterior_and_derivative_equal_numpy_reference(p, use_prior):
     dref = _nb.dlog_posterior(la, y, mu, X, pm if use_prior else None, 0.7)
     u, c, tally = _kernels._count_buffers(n)
     B, dB, Binv, piv, work = _kernels._matrix_buffers(p)
-    X = np.ascontiguousarray(X)
+    Xc, cell = _nb._cells(X)
+    np.testing.assert_array_equal(Xc[cell], X)
+    sw, sw2 = np.empty(len(Xc)), np.empty(len(Xc))
     for g in range(G):
         k = _kernels._runs(y[g], u, c, tally)
         lp = _kernels.log_posterior(
-            la[g], y[g], mu[g], u, c, k, y[g].sum(), X, pm[g], 0.7, use_prior, True, B, piv
-        )
+            la[g], y[g], mu[g], u, c, k, y[g].sum(), Xc, cell, pm[g], 0.7, use_prior, True,
+            B, piv, sw,
+        )  # fmt: skip
         dlp = _kernels.dlog_posterior(
-            la[g], y[g], mu[g], u, c, k, X, pm[g], 0.7, use_prior, True, B, dB, Binv, piv, work
-        )
+            la[g], y[g], mu[g], u, c, k, Xc, cell, pm[g], 0.7, use_prior, True,
+            B, dB, Binv, piv, work, sw, sw2,
+        )  # fmt: skip
         assert lp == pytest.approx(ref[g], rel=1e-12, abs=1e-9)
         assert dlp == pytest.approx(dref[g], rel=1e-9, abs=1e-8)
 

@@ -192,6 +192,20 @@ def _symmetrize(B: np.ndarray) -> None:
 
 
 @_jit
+def _cell_outer_sum(Xc: np.ndarray, sw: np.ndarray, B: np.ndarray) -> None:
+    """``B = sum_c sw[c] Xc[c] Xc[c]'`` (X' diag(w) X with w summed within design cells)."""
+    p = Xc.shape[1]
+    B[:, :] = 0.0
+    for ci in range(Xc.shape[0]):
+        s = sw[ci]
+        for a in range(p):
+            xa = s * Xc[ci, a]
+            for b in range(a + 1):
+                B[a, b] += xa * Xc[ci, b]
+    _symmetrize(B)
+
+
+@_jit
 def log_posterior(
     la: float,
     y: np.ndarray,
@@ -200,21 +214,23 @@ def log_posterior(
     c: np.ndarray,
     k: int,
     sum_y: float,
-    X: np.ndarray,
+    Xc: np.ndarray,
+    cell: np.ndarray,
     prior_mean: float,
     prior_var: float,
     use_prior: bool,
     use_cr: bool,
     B: np.ndarray,
     piv: np.ndarray,
+    sw: np.ndarray,
 ) -> float:
     """Cox-Reid adjusted log posterior of log(alpha) for one gene (DESeq2's log_posterior).
 
     Per sample ``-y log(mu + 1/a) - (1/a) log(1 + mu a)`` is computed as
-    ``-(y + 1/a) log1p(mu a) + y log(a)`` (one logarithm per sample); the Cox-Reid matrix
-    ``X' diag(w) X`` is accumulated in the same pass.
+    ``-(y + 1/a) log1p(mu a) + y log(a)`` (one logarithm per sample). The design is given by
+    its distinct rows ``Xc`` and each sample's row ``cell``: the Cox-Reid matrix
+    ``X' diag(w) X`` is ``sum_c (sum of w in cell c) Xc[c] Xc[c]'``, so a sample adds one number.
     """
-    p = X.shape[1]
     alpha = math.exp(la)
     r = 1.0 / alpha
     lgr = math.lgamma(r)
@@ -223,20 +239,17 @@ def log_posterior(
         if u[i] != 0.0:
             ll += c[i] * (math.lgamma(u[i] + r) - lgr)
     if use_cr:
-        B[:, :] = 0.0
+        sw[:] = 0.0
     acc = 0.0
     for j in range(y.shape[0]):
-        ma = mu[j] * alpha
-        acc += (y[j] + r) * log1p(ma)
+        m = mu[j]
+        v = 1.0 + m * alpha
+        acc += (y[j] + r) * log1p(m * alpha)
         if use_cr:
-            w = mu[j] / (1.0 + ma)
-            for a in range(p):
-                xa = w * X[j, a]
-                for b in range(a + 1):
-                    B[a, b] += xa * X[j, b]
+            sw[cell[j]] += m / v
     ll -= acc + sum_y * math.log(r)
     if use_cr:
-        _symmetrize(B)
+        _cell_outer_sum(Xc, sw, B)
         ll -= 0.5 * _lu_inplace(B, piv)
     if use_prior:
         ll -= 0.5 * (la - prior_mean) ** 2 / prior_var
@@ -251,7 +264,8 @@ def dlog_posterior(
     u: np.ndarray,
     c: np.ndarray,
     k: int,
-    X: np.ndarray,
+    Xc: np.ndarray,
+    cell: np.ndarray,
     prior_mean: float,
     prior_var: float,
     use_prior: bool,
@@ -261,9 +275,11 @@ def dlog_posterior(
     Binv: np.ndarray,
     piv: np.ndarray,
     work: np.ndarray,
+    sw: np.ndarray,
+    sw2: np.ndarray,
 ) -> float:
     """Derivative of :func:`log_posterior` in log(alpha) (DESeq2's dlog_posterior)."""
-    p = X.shape[1]
+    p = Xc.shape[1]
     alpha = math.exp(la)
     r = 1.0 / alpha
     dgr = digamma(r)
@@ -272,8 +288,8 @@ def dlog_posterior(
         if u[i] != 0.0:
             s += c[i] * (dgr - digamma(u[i] + r))
     if use_cr:
-        B[:, :] = 0.0
-        dB[:, :] = 0.0
+        sw[:] = 0.0
+        sw2[:] = 0.0
     for j in range(y.shape[0]):
         ma = mu[j] * alpha
         inv1 = 1.0 / (1.0 + ma)
@@ -281,17 +297,12 @@ def dlog_posterior(
         s += log1p(ma) + (y[j] * alpha - ma) * inv1
         if use_cr:
             w = mu[j] * inv1
-            w2 = -w * w
-            for a in range(p):
-                xa = X[j, a]
-                for b in range(a + 1):
-                    xab = xa * X[j, b]
-                    B[a, b] += w * xab
-                    dB[a, b] += w2 * xab
+            sw[cell[j]] += w
+            sw2[cell[j]] -= w * w
     dll = s / (alpha * alpha)
     if use_cr:
-        _symmetrize(B)
-        _symmetrize(dB)
+        _cell_outer_sum(Xc, sw, B)
+        _cell_outer_sum(Xc, sw2, dB)
         _inverse(B, Binv, piv, work)
         tr = 0.0
         for a in range(p):
@@ -328,7 +339,8 @@ def fit_disp_kernel(
     hi: int,
     y: np.ndarray,
     mu: np.ndarray,
-    X: np.ndarray,
+    Xc: np.ndarray,
+    cell: np.ndarray,
     log_alpha: np.ndarray,
     prior_mean: np.ndarray,
     prior_var: float,
@@ -349,9 +361,12 @@ def fit_disp_kernel(
     The log posterior at an accepted point is the one just computed for the Armijo test (R
     evaluates it a second time, to the same value).
     """
-    n, p = X.shape
+    n = y.shape[1]
+    p = Xc.shape[1]
     u, c, tally = _count_buffers(n)
     B, dB, Binv, piv, work = _matrix_buffers(p)
+    sw = np.empty(Xc.shape[0])
+    sw2 = np.empty(Xc.shape[0])
     for g in range(lo, hi):
         yg = y[g]
         mg = mu[g]
@@ -361,9 +376,29 @@ def fit_disp_kernel(
             sy += v
         pm = prior_mean[g]
         a = log_alpha[g]
-        lp = log_posterior(a, yg, mg, u, c, k, sy, X, pm, prior_var, use_prior, use_cr, B, piv)
+        lp = log_posterior(
+            a, yg, mg, u, c, k, sy, Xc, cell, pm, prior_var, use_prior, use_cr, B, piv, sw
+        )
         dlp = dlog_posterior(
-            a, yg, mg, u, c, k, X, pm, prior_var, use_prior, use_cr, B, dB, Binv, piv, work
+            a,
+            yg,
+            mg,
+            u,
+            c,
+            k,
+            Xc,
+            cell,
+            pm,
+            prior_var,
+            use_prior,
+            use_cr,
+            B,
+            dB,
+            Binv,
+            piv,
+            work,
+            sw,
+            sw2,
         )
         out_initial_lp[g] = lp
         kappa = kappa_0
@@ -378,7 +413,7 @@ def fit_disp_kernel(
                 kappa = (10.0 - a) / dlp
             a_new = a + kappa * dlp
             lp_new = log_posterior(
-                a_new, yg, mg, u, c, k, sy, X, pm, prior_var, use_prior, use_cr, B, piv
+                a_new, yg, mg, u, c, k, sy, Xc, cell, pm, prior_var, use_prior, use_cr, B, piv, sw
             )
             theta_kappa = -lp_new
             theta_hat = -lp - kappa * epsilon * dlp * dlp
@@ -393,7 +428,25 @@ def fit_disp_kernel(
                     break
                 lp = lp_new
                 dlp = dlog_posterior(
-                    a, yg, mg, u, c, k, X, pm, prior_var, use_prior, use_cr, B, dB, Binv, piv, work
+                    a,
+                    yg,
+                    mg,
+                    u,
+                    c,
+                    k,
+                    Xc,
+                    cell,
+                    pm,
+                    prior_var,
+                    use_prior,
+                    use_cr,
+                    B,
+                    dB,
+                    Binv,
+                    piv,
+                    work,
+                    sw,
+                    sw2,
                 )
                 kappa = min(kappa * 1.1, kappa_0)
                 if accepts % 5 == 0:
@@ -411,7 +464,8 @@ def fit_disp_grid_kernel(
     hi: int,
     y: np.ndarray,
     mu: np.ndarray,
-    X: np.ndarray,
+    Xc: np.ndarray,
+    cell: np.ndarray,
     grid: np.ndarray,
     fine_offsets: np.ndarray,
     prior_mean: np.ndarray,
@@ -421,9 +475,11 @@ def fit_disp_grid_kernel(
     out_la: np.ndarray,
 ) -> None:
     """DESeq2's fitDispGrid: best point of a grid, then of a finer grid around it."""
-    n, p = X.shape
+    n = y.shape[1]
+    p = Xc.shape[1]
     u, c, tally = _count_buffers(n)
     B, _, _, piv, _ = _matrix_buffers(p)
+    sw = np.empty(Xc.shape[0])
     for g in range(lo, hi):
         yg = y[g]
         mg = mu[g]
@@ -435,7 +491,9 @@ def fit_disp_grid_kernel(
         best = grid[0]
         best_lp = -np.inf
         for a in grid:
-            lp = log_posterior(a, yg, mg, u, c, k, sy, X, pm, prior_var, use_prior, use_cr, B, piv)
+            lp = log_posterior(
+                a, yg, mg, u, c, k, sy, Xc, cell, pm, prior_var, use_prior, use_cr, B, piv, sw
+            )
             if lp > best_lp:  # the first maximum, as R's which.max
                 best_lp = lp
                 best = a
@@ -443,7 +501,9 @@ def fit_disp_grid_kernel(
         best_lp = -np.inf
         for off in fine_offsets:
             a = centre + off
-            lp = log_posterior(a, yg, mg, u, c, k, sy, X, pm, prior_var, use_prior, use_cr, B, piv)
+            lp = log_posterior(
+                a, yg, mg, u, c, k, sy, Xc, cell, pm, prior_var, use_prior, use_cr, B, piv, sw
+            )
             if lp > best_lp:
                 best_lp = lp
                 best = a
@@ -493,7 +553,8 @@ def fit_beta_kernel(
     hi: int,
     y: np.ndarray,
     log_nf: np.ndarray,
-    X: np.ndarray,
+    Xc: np.ndarray,
+    cell: np.ndarray,
     alpha: np.ndarray,
     beta0: np.ndarray,
     lam: np.ndarray,
@@ -507,14 +568,19 @@ def fit_beta_kernel(
     out_iter: np.ndarray,
     out_dev: np.ndarray,
     out_mu: np.ndarray,
+    out_loglik: np.ndarray,
 ) -> None:
     """DESeq2's fitBeta (IRLS with a ridge ``lam``), then the sandwich covariance and hat values
-    at the final ``minmu``-bounded means, genes ``lo:hi``.
+    at the final ``minmu``-bounded means, genes ``lo:hi``; ``out_mu`` and ``out_loglik`` get
+    the unbounded means ``nf exp(X beta)`` and the log-likelihood there (what R reports).
 
+    The design is given by its distinct rows ``Xc`` and each sample's row ``cell``: the linear
+    predictor is computed once per cell, and ``X' W X``, ``X' W z`` from per-cell sums.
     ``log(mu / nf)`` is kept from the linear predictor rather than recomputed with a logarithm,
     and the deviance uses one ``log1p`` per sample (see :func:`nb_loglik_kernel`).
     """
-    n, p = X.shape
+    n = y.shape[1]
+    C, p = Xc.shape
     u, c, tally = _count_buffers(n)
     A, xtwx, inv, piv, work = _matrix_buffers(p)
     mu = np.empty(n)
@@ -523,6 +589,10 @@ def fit_beta_kernel(
     b = np.empty(p)
     beta = np.empty(p)
     tmp = np.empty((p, p))
+    eta_c = np.empty(C)
+    sw = np.empty(C)
+    swz = np.empty(C)
+    quad = np.empty(C)
     log_minmu = math.log(minmu)
     for g in range(lo, hi):
         yg = y[g]
@@ -534,10 +604,13 @@ def fit_beta_kernel(
         lg_part = _lgamma_part(u, c, k, size)
         for a in range(p):
             beta[a] = beta0[g, a]
-        for j in range(n):
-            eta = 0.0
+        for ci in range(C):
+            e = 0.0
             for a in range(p):
-                eta += X[j, a] * beta[a]
+                e += Xc[ci, a] * beta[a]
+            eta_c[ci] = e
+        for j in range(n):
+            eta = eta_c[cell[j]]
             m = math.exp(lnf[j] + eta)
             if m < minmu:
                 mu[j] = minmu
@@ -550,18 +623,19 @@ def fit_beta_kernel(
         iters = 0
         for t in range(maxit):
             iters += 1
-            A[:, :] = 0.0
-            b[:] = 0.0
+            sw[:] = 0.0
+            swz[:] = 0.0
             for j in range(n):
                 m = mu[j]
                 wj = m / (1.0 + ag * m)
                 z = lmu[j] + (yg[j] - m) / m
+                sw[cell[j]] += wj
+                swz[cell[j]] += wj * z
+            _cell_outer_sum(Xc, sw, A)
+            b[:] = 0.0
+            for ci in range(C):
                 for a in range(p):
-                    xa = X[j, a] * wj
-                    b[a] += xa * z
-                    for q in range(a + 1):
-                        A[a, q] += xa * X[j, q]
-            _symmetrize(A)
+                    b[a] += swz[ci] * Xc[ci, a]
             for a in range(p):
                 A[a, a] += lam[a]
             _lu_inplace(A, piv)
@@ -571,11 +645,14 @@ def fit_beta_kernel(
                 beta[a] = b[a]
                 if abs(b[a]) > large:
                     blown = True
+            for ci in range(C):
+                e = 0.0
+                for a in range(p):
+                    e += Xc[ci, a] * beta[a]
+                eta_c[ci] = e
             ll = lg_part
             for j in range(n):
-                eta = 0.0
-                for a in range(p):
-                    eta += X[j, a] * beta[a]
+                eta = eta_c[cell[j]]
                 m = math.exp(lnf[j] + eta)
                 if m < minmu:
                     m = minmu
@@ -583,8 +660,7 @@ def fit_beta_kernel(
                 else:
                     lmu[j] = eta
                 mu[j] = m
-                ma = m * ag
-                ll -= (yg[j] + size) * log1p(ma)
+                ll -= (yg[j] + size) * log1p(m * ag)
                 if yg[j] > 0.0:
                     ll += yg[j] * (lmu[j] + lnf[j] + la)
             dev = -2.0 * ll
@@ -595,18 +671,27 @@ def fit_beta_kernel(
             if t > 0 and conv < tol:
                 break
             dev_old = dev
-        # covariance and hat values at the final means (as R recomputes them from beta)
-        xtwx[:, :] = 0.0
+        # covariance and hat values at the final means (as R recomputes them from beta), and
+        # the log-likelihood at the unbounded means
+        for ci in range(C):
+            e = 0.0
+            for a in range(p):
+                e += Xc[ci, a] * beta[a]
+            eta_c[ci] = e
+        sw[:] = 0.0
+        ll = lg_part
         for j in range(n):
-            m = mu[j]
+            m = math.exp(lnf[j] + eta_c[cell[j]])
+            out_mu[g, j] = m
+            ma = m * ag
+            ll -= (yg[j] + size) * log1p(ma)
+            if yg[j] > 0.0:
+                ll += yg[j] * math.log(ma)
+            m = max(m, minmu)
             wj = m / (1.0 + ag * m)
             w[j] = wj
-            out_mu[g, j] = m
-            for a in range(p):
-                xa = X[j, a] * wj
-                for q in range(a + 1):
-                    xtwx[a, q] += xa * X[j, q]
-        _symmetrize(xtwx)
+            sw[cell[j]] += wj
+        _cell_outer_sum(Xc, sw, xtwx)
         for a in range(p):
             for q in range(p):
                 A[a, q] = xtwx[a, q] + (lam[a] if a == q else 0.0)
@@ -623,15 +708,18 @@ def fit_beta_kernel(
                 for r in range(p):
                     s += inv[a, r] * tmp[r, q]
                 out_cov[g, a, q] = s
-        for j in range(n):
+        for ci in range(C):
             h = 0.0
             for a in range(p):
                 s = 0.0
                 for q in range(p):
-                    s += inv[a, q] * X[j, q]
-                h += X[j, a] * s
-            out_hat[g, j] = h * w[j]
+                    s += inv[a, q] * Xc[ci, q]
+                h += Xc[ci, a] * s
+            quad[ci] = h
+        for j in range(n):
+            out_hat[g, j] = quad[cell[j]] * w[j]
         for a in range(p):
             out_beta[g, a] = beta[a]
         out_iter[g] = iters
         out_dev[g] = dev
+        out_loglik[g] = ll

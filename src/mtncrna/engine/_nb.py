@@ -101,6 +101,12 @@ def _f64(a: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(a, dtype=np.float64)
 
 
+def _cells(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct rows of the design and each sample's row: ``X == Xc[cell]``."""
+    Xc, cell = np.unique(_f64(X), axis=0, return_inverse=True)
+    return np.ascontiguousarray(Xc), cell.ravel().astype(np.int64)
+
+
 def fit_disp(
     y: np.ndarray,
     X: np.ndarray,
@@ -132,7 +138,7 @@ def fit_disp(
         G,
         _f64(y),
         _f64(mu),
-        _f64(X),
+        *_cells(X),
         _f64(log_alpha),
         pm,
         float(prior_var),
@@ -174,7 +180,7 @@ def fit_disp_grid(
         G,
         _f64(y),
         _f64(mu),
-        _f64(X),
+        *_cells(X),
         grid,
         np.linspace(-delta, delta, 20),
         pm,
@@ -201,7 +207,8 @@ def fit_beta(
     """IRLS for NB GLM coefficients (natural-log scale) with a small ridge (DESeq2's fitBeta).
 
     Returns beta (G x p), the sandwich covariance of beta (G x p x p) computed at the final,
-    ``minmu``-bounded means, the hat-matrix diagonals (G x n), iterations and deviance.
+    ``minmu``-bounded means, the hat-matrix diagonals (G x n), iterations, deviance, and the
+    unbounded means ``mu`` (G x n) with the log-likelihood ``loglik`` there.
     """
     G, n = y.shape
     p = X.shape[1]
@@ -212,14 +219,15 @@ def fit_beta(
         "hat": np.empty((G, n)),
         "iter": np.zeros(G, dtype=np.int64),
         "deviance": np.empty(G),
-        "mu_floor": np.empty((G, n)),
+        "mu": np.empty((G, n)),
+        "loglik": np.empty(G),
     }
     _kernels.run_chunks(
         _kernels.fit_beta_kernel,
         G,
         _f64(y),
         log_nf.astype(np.float64, copy=False),
-        _f64(X),
+        *_cells(X),
         _f64(alpha),
         _f64(beta0),
         _f64(lam),
@@ -232,6 +240,7 @@ def fit_beta(
         out["hat"],
         out["iter"],
         out["deviance"],
-        out["mu_floor"],
+        out["mu"],
+        out["loglik"],
     )
     return out
