@@ -78,8 +78,8 @@ def size_factors(counts: np.ndarray, method: str = "ratio") -> np.ndarray:
 
 def _linear_model_mu(yn: np.ndarray, X: np.ndarray) -> np.ndarray:
     """Fitted normalized counts of a least-squares fit of each gene on X (genes x samples)."""
-    H = X @ np.linalg.pinv(X)
-    return yn @ H.T
+    # (yn X^+') X' rather than yn (X X^+)': never forms the samples x samples hat matrix
+    return (yn @ np.linalg.pinv(X).T) @ X.T
 
 
 def rough_disp(yn: np.ndarray, X: np.ndarray) -> np.ndarray:
@@ -412,8 +412,8 @@ def fit_glm(
     ln2 = np.log2(np.e)
     beta = fit["beta"] * ln2  # log2 scale
     cov = fit["cov"] * ln2**2
-    mu = sf[None, :] * np.exp(fit["beta"] @ X.T)
-    loglik = _nb.nb_loglik(y, mu, alpha)
+    mu = fit["mu"]
+    loglik = fit["loglik"]
     conv = fit["iter"] < maxit
     var = np.einsum("gii->gi", fit["cov"])
     stable = np.isfinite(beta).all(axis=1)
@@ -657,7 +657,7 @@ def deseq(
             f"{m} samples for {p} coefficients: there are no residual degrees of freedom "
             "to estimate dispersions; add replicates or simplify the design"
         )
-    y_all = Y.T.astype(float)  # genes x samples
+    y_all = np.ascontiguousarray(Y.T, dtype=float)  # genes x samples
     if sample_size_factors is not None:
         sf = np.asarray(sample_size_factors, dtype=float)
         if sf.shape != (m,) or not (np.isfinite(sf) & (sf > 0)).all():
@@ -672,9 +672,10 @@ def deseq(
     yn_all = y_all / sf[None, :]
     base_mean = yn_all.mean(axis=1)
     base_var = yn_all.var(axis=1, ddof=1)
+    del yn_all
     all_zero = y_all.sum(axis=1) == 0
     nz = ~all_zero
-    y = y_all[nz]
+    y = y_all if nz.all() else y_all[nz]
     G = y_all.shape[0]
 
     gw = gene_wise_dispersions(y, X, sf)
@@ -744,6 +745,8 @@ def deseq(
             logger.info("replaced outlier counts in %d genes and refitted them", n_replaced)
 
     def expand(a: np.ndarray, fill: float = np.nan) -> np.ndarray:
+        if not all_zero.any():
+            return a.astype(float, copy=False)
         out = np.full((G, *a.shape[1:]), fill, dtype=float)
         out[nz] = a
         return out
