@@ -985,6 +985,7 @@ def run_cmd(config: Path, outdir: Path) -> None:
 
     Keys (see examples/data/config.yaml): samples, small, long, format, reference,
     drop_unmatched, fraction_column, mito, versus, design, factors, contrasts, de_by_fraction,
+    de_engine,
     interaction, drug, cancer, alpha, enrichment_alpha, enrichment_lfc_threshold,
     signature_alpha, signature_lfc_threshold, signature_name, targets, title. Everything is
     checked before any work starts; the folder is published whole or not at all.
