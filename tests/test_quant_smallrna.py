@@ -420,12 +420,12 @@ def test_bad_parameters(tmp_path):
         quantify_smallrna([tmp_path / "missing.fastq"])
 
 
-def test_empty_fastq_gives_zero_counts(tmp_path):
+def test_empty_fastq_is_refused(tmp_path):
+    """A zero-byte FASTQ is a mistake (issue #14), not a library with zero reads."""
     p = tmp_path / "empty.fastq"
     p.write_text("")
-    res = quantify_smallrna([p])
-    assert res.qc.loc["empty", "reads_in"] == 0
-    assert res.counts["empty"].sum() == 0
+    with pytest.raises(mt.InputError, match="holds no reads"):
+        quantify_smallrna([p])
 
 
 def test_simulator_is_seeded(tmp_path):
