@@ -217,6 +217,135 @@ def simulate_bam(n_reads: int, out_dir: Path, seed: int = SEED) -> tuple[Path, P
     return bam, gtf
 
 
+PE_READ_LEN = 75
+
+
+def simulate_paired_bam(n_fragments: int, out_dir: Path, seed: int = SEED) -> tuple[Path, Path]:
+    """Write ``genes.gtf`` and a coordinate-sorted ``sim_pe.bam`` of paired 2 x 75 bp fragments
+    from a reverse-stranded library (read 1 antisense to the gene, as in dUTP/TruSeq stranded; 10%
+    of fragments the other way): 80% from exons (spliced where they cross an exon end), 7%
+    intergenic, 2% both mates unmapped, 3% one mate unmapped, 3% MAPQ 3, 5% multi-mapping pairs
+    (NH:i:2, a primary and a secondary placement, HI:i:1/2)."""
+    rng = np.random.default_rng(seed + 1)
+    gtf = out_dir / "genes.gtf"
+    genes = simulate_annotation(np.random.default_rng(seed), gtf)
+    n = n_fragments
+    rl = PE_READ_LEN
+    header = ["@HD\tVN:1.6\tSO:unsorted"]
+    header += [f"@SQ\tSN:{c}\tLN:{ln}" for c, ln in CONTIGS.items()]
+    header.append("@PG\tID:sim\tPN:bench_quant_bam.py")
+    contig_names = list(CONTIGS)
+    contig_lens = np.array(list(CONTIGS.values()))
+    kinds = rng.choice(
+        ["gene", "intergenic", "unmapped", "singleton", "lowq", "multi"],
+        size=n,
+        p=[0.80, 0.07, 0.02, 0.03, 0.03, 0.05],
+    )
+    gene_idx = rng.integers(0, len(genes), n)
+    u = rng.random(n)
+    flen = np.clip(rng.normal(260, 50, n).astype(int), rl, 600)
+    antisense_r1 = rng.random(n) < 0.9
+    alphabet = np.frombuffer(b"ACGT", dtype=np.uint8)
+    qual_alphabet = np.frombuffer(b"FF:,F", dtype=np.uint8)
+    out = out_dir / "sim_pe.bam"
+    sort = subprocess.Popen(
+        ["samtools", "sort", "-@", "2", "-m", "1G", "--no-PG", "-o", str(out), "-"],
+        stdin=subprocess.PIPE,
+        text=True,
+    )
+    fh = sort.stdin
+    fh.write("\n".join(header) + "\n")
+    buf: list[str] = []
+
+    pool = {"seq": "", "qual": "", "at": 0, "size": 0}
+
+    def line(name, flag, chrom, pos, mapq, cigar, mchrom, mpos, tlen, tags):
+        if pool["at"] == pool["size"]:  # random bases and qualities, 100,000 reads at a time
+            k = 100_000
+            pool["seq"] = alphabet[rng.integers(0, 4, k * rl)].tobytes().decode()
+            pool["qual"] = qual_alphabet[rng.integers(0, 5, k * rl)].tobytes().decode()
+            pool["at"], pool["size"] = 0, k
+        j = pool["at"] * rl
+        seq, qual = pool["seq"][j : j + rl], pool["qual"][j : j + rl]
+        pool["at"] += 1
+        rnext = "=" if mchrom == chrom and chrom != "*" else mchrom
+        buf.append(
+            f"{name}\t{flag}\t{chrom}\t{pos}\t{mapq}\t{cigar}\t{rnext}\t{mpos}\t{tlen}\t{seq}\t"
+            f"{qual}{tags}"
+        )
+
+    def pair(name, chrom, p1, c1, p2, c2, rev1, mapq=60, nh=1, hi=1, secondary=False, unm=0):
+        # unm: 0 both mapped, 1 read 1 unmapped, 2 read 2 unmapped
+        tags = f"\tNH:i:{nh}\tHI:i:{hi}"
+        f1, f2 = 1 | 64, 1 | 128
+        if secondary:
+            f1, f2 = f1 | 256, f2 | 256
+        if unm == 1:
+            f1, f2 = f1 | 4 | (32 if not rev1 else 0), f2 | 8 | (0 if rev1 else 16)
+            line(name, f1, chrom, p2, 0, "*", chrom, p2, 0, "")
+            line(name, f2, chrom, p2, mapq, c2, chrom, p2, 0, tags)
+            return
+        if unm == 2:
+            f1, f2 = f1 | 8 | (16 if rev1 else 0), f2 | 4 | (32 if rev1 else 0)
+            line(name, f1, chrom, p1, mapq, c1, chrom, p1, 0, tags)
+            line(name, f2, chrom, p1, 0, "*", chrom, p1, 0, "")
+            return
+        f1 |= (16 if rev1 else 32) | 2
+        f2 |= (32 if rev1 else 16) | 2
+        tlen = abs(p2 - p1) + rl
+        t1 = tlen if p1 <= p2 else -tlen
+        line(name, f1, chrom, p1, mapq, c1, chrom, p2, t1, tags)
+        line(name, f2, chrom, p2, mapq, c2, chrom, p1, -t1, tags)
+
+    for i in range(n):
+        kind = kinds[i]
+        name = f"f{i}"
+        if kind == "unmapped":
+            for flag in (1 | 64 | 4 | 8, 1 | 128 | 4 | 8):
+                line(name, flag, "*", 0, 0, "*", "*", 0, 0, "")
+        elif kind in ("intergenic", "multi"):
+            c = int(rng.integers(0, 3))
+            p = int(rng.integers(1, contig_lens[c] - 700))
+            m = f"{rl}M"
+            rev1 = bool(u[i] < 0.5)
+            if kind == "intergenic":
+                pair(name, contig_names[c], p, m, p + int(flen[i]) - rl, m, rev1)
+            else:
+                pair(name, contig_names[c], p, m, p + int(flen[i]) - rl, m, rev1, nh=2, hi=1)
+                c2 = int(rng.integers(0, 3))
+                q = int(rng.integers(1, contig_lens[c2] - 700))
+                pair(name, contig_names[c2], q, m, q + int(flen[i]) - rl, m, not rev1, 3, 2, 2,
+                     secondary=True)  # fmt: skip
+        else:
+            _, chrom, strand, exons = genes[gene_idx[i]]
+            tlen = sum(e - s + 1 for s, e in exons)
+            fl = min(int(flen[i]), tlen)
+            if fl < rl:
+                continue
+            start = int(u[i] * (tlen - fl + 1))
+            left = _spliced(exons, start, rl)
+            right = _spliced(exons, start + fl - rl, rl)
+            if left is None or right is None:
+                continue
+            # read 1 antisense: on a + gene it is the reverse (right) read
+            r1_right = (strand == "+") == bool(antisense_r1[i])
+            (p1, c1), (p2, c2) = (right, left) if r1_right else (left, right)
+            rev1 = r1_right
+            if kind == "singleton":
+                pair(name, chrom, p1, c1, p2, c2, rev1, unm=1 if u[i] < 0.015 else 2)
+            else:
+                pair(name, chrom, p1, c1, p2, c2, rev1, mapq=3 if kind == "lowq" else 60)
+        if len(buf) >= 100_000:
+            fh.write("\n".join(buf) + "\n")
+            buf.clear()
+    if buf:
+        fh.write("\n".join(buf) + "\n")
+    fh.close()
+    if sort.wait() != 0:
+        sys.exit("samtools sort failed")
+    return out, gtf
+
+
 # --------------------------------------------------------------------------------------------
 # timing
 # --------------------------------------------------------------------------------------------

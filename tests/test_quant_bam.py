@@ -831,7 +831,7 @@ def test_paired_end_across_chunks_sam_and_name_order(tmp_path, monkeypatch):
         small = tmp_path / "small.bam"
         small.write_bytes(bgzf(fh.read(), 97))
     monkeypatch.setattr(_bam, "_CHUNK", 300)
-    monkeypatch.setattr(_bam._Pairs, "_RECS", 3)
+    monkeypatch.setattr(_bam._Pairs, "_SLOTS", 2)
     for path in (small, by_name, sam):
         for threads in (1, 2):
             result = count_bam(

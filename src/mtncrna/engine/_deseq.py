@@ -22,6 +22,7 @@ from scipy.special import polygamma
 from .._errors import MtncrnaError
 from . import _nb
 from ._nb import MIN_DISP
+from ._stats import p_adjust_bh as _bh
 
 logger = logging.getLogger("mtncrna")
 
@@ -782,17 +783,6 @@ def deseq(
 
 
 # ------------------------------------------------------------------------------------- tests
-
-
-def _bh(p: np.ndarray) -> np.ndarray:
-    """Benjamini-Hochberg over the non-missing p-values (R's p.adjust(method='BH'))."""
-    from statsmodels.stats.multitest import multipletests
-
-    out = np.full(p.shape, np.nan)
-    ok = ~np.isnan(p)
-    if ok.any():
-        out[ok] = multipletests(p[ok], method="fdr_bh")[1]
-    return out
 
 
 def independent_filtering(

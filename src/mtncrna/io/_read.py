@@ -221,13 +221,13 @@ def _name_samples(table: CountTable, names: Sequence[str] | None) -> None:
         if s == "":
             raise InputError(table.files[0], f"sample column {j} has an empty name")
         if s in seen:
-            what = "--sample-names" if names is not None else "the count data"
             src = table.source_columns
-            detail = f" ({src.get(s, s)} and another)" if names is None and s in src else ""
+            detail = f" ({src[s]} and another)" if names is None and s in src else ""
+            where = " in --sample-names" if names is not None else ""
             raise InputError(
                 table.files[0] if names is None else None,
-                f"{what} name sample '{s}' twice (columns {seen[s]} and {j}){detail}; sample "
-                "names must be unique"
+                f"sample '{s}' appears twice{where} (columns {seen[s]} and {j}){detail}; "
+                "sample names must be unique"
                 + ("" if names is not None else ": give them with --sample-names, in order"),
             )
         seen[s] = j
@@ -516,7 +516,7 @@ def _read_h5ad_counts(paths: list[Path], sample_names: Sequence[str] | None = No
     """
     p = paths[0]
     try:
-        adata = ad.read_h5ad(p)
+        adata = _read_h5ad_quietly(p)
     except Exception as exc:  # h5py raises many types for corrupt files
         raise InputError(p, f"cannot read as .h5ad: {str(exc).splitlines()[0]}") from None
     mat = adata.layers.get("counts", adata.X)
@@ -586,9 +586,23 @@ def read_h5ad(path: PathLike) -> ad.AnnData:
     if sniff_kind(p) != "hdf5":
         raise FormatError(p, "is not an HDF5/.h5ad file")
     try:
-        return ad.read_h5ad(p)
+        adata = _read_h5ad_quietly(p)
     except Exception as exc:
         raise InputError(p, f"cannot read as .h5ad: {str(exc).splitlines()[0]}") from None
+    dup = adata.obs_names[adata.obs_names.duplicated()]
+    if len(dup):
+        raise InputError(p, f"sample '{dup[0]}' appears twice; sample names must be unique")
+    return adata
+
+
+def _read_h5ad_quietly(path: Path) -> ad.AnnData:
+    """``anndata.read_h5ad`` without its warning about repeated names: mtncrna checks names
+    itself and says so in one line."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*names are not unique", category=UserWarning)
+        return ad.read_h5ad(path)
 
 
 def write_h5ad(adata: ad.AnnData, path: PathLike, *, inputs: Sequence[PathLike] = ()) -> Path:

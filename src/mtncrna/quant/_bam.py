@@ -56,16 +56,15 @@ import contextlib
 import gzip
 import io
 import os
-import queue
 import re
 import shutil
 import sys
 import tempfile
-import threading
 import time
 import zlib
+from collections import deque
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -76,7 +75,7 @@ import pandas as pd
 from .._errors import InputError, MtncrnaError
 from .._logging import logger
 from .._text import check_readable, sniff_kind
-from ..io._formats import sample_name_from_path
+from ..io._names import sample_name_from_path
 from ..io._write import write_table
 from ..reference._names import is_mt_contig
 
@@ -117,7 +116,7 @@ except ImportError:  # pragma: no cover - depends on the environment
     _INFLATE_ERRORS = (zlib.error,)
 
 _BGZF_EOF = bytes.fromhex("1f8b08040000000000ff0600424302001b0003000000000000000000")
-_CHUNK = 1 << 18  # compressed bytes read at a time (~1-4 MB inflated; reused memory)
+_CHUNK = 1 << 19  # compressed bytes read at a time (~2-8 MB inflated)
 
 
 # ============================================================================================
@@ -773,6 +772,12 @@ def _open_input(path: PathLike, reference_fasta: PathLike | None) -> _Input:
             if kind == "bam" and af.format != "BAM":
                 kind = "sam"  # bgzip-compressed SAM
             first = af.tell() if kind == "bam" else 0
+            if not af.references:
+                raise InputError(
+                    p,
+                    "has no header naming the reference sequences (@SQ lines); write the SAM "
+                    "with its header (samtools view -h) or give the BAM",
+                )
             paired = False
             try:
                 for i, rec in enumerate(af.fetch(until_eof=True)):
@@ -793,9 +798,10 @@ def _open_input(path: PathLike, reference_fasta: PathLike | None) -> _Input:
     return _Input(p, kind, refs, first, paired)
 
 
-def _inflate_blocks(raw: bytes | memoryview, path: Path, base: int) -> tuple[list[bytes], int]:
-    """Inflate the complete BGZF blocks at the start of ``raw``; return them and bytes used."""
-    out: list[bytes] = []
+def _block_spans(raw: bytes | memoryview, path: Path, base: int) -> tuple[list[int], int]:
+    """The complete BGZF blocks at the start of ``raw``: their offsets (block start, deflate
+    data start, block end; three per block) and the bytes they take."""
+    spans: list[int] = []
     off = 0
     n = len(raw)
     while off + 18 <= n:
@@ -816,25 +822,35 @@ def _inflate_blocks(raw: bytes | memoryview, path: Path, base: int) -> tuple[lis
             break
         if end - 8 < off + 12 + xlen:
             raise InputError(path, f"corrupt BGZF block (BSIZE {bsize}) at byte {base + off}")
+        spans += (off, off + 12 + xlen, end)
+        off = end
+    return spans, off
+
+
+def _inflate_spans(raw: bytes, spans: list[int], path: Path, base: int) -> list[bytes]:
+    """Inflate the BGZF blocks found by :func:`_block_spans` (releases the GIL while inflating)."""
+    out: list[bytes] = []
+    view = memoryview(raw)
+    for k in range(0, len(spans), 3):
+        off, data, end = spans[k], spans[k + 1], spans[k + 2]
         try:
-            data = _inflate(raw[off + 12 + xlen : end - 8], -15)
+            block = _inflate(view[data : end - 8], -15)
         except _INFLATE_ERRORS as exc:
             raise InputError(path, f"corrupt BGZF block at byte {base + off} ({exc})") from None
-        isize = int.from_bytes(raw[end - 4 : end], "little")
-        if len(data) != isize:
+        isize = int.from_bytes(view[end - 4 : end], "little")
+        if len(block) != isize:
             raise InputError(
                 path,
-                f"corrupt BGZF block at byte {base + off}: inflated to {len(data)} bytes, "
+                f"corrupt BGZF block at byte {base + off}: inflated to {len(block)} bytes, "
                 f"its trailer says {isize}",
             )
-        out.append(data)
-        off = end
-    return out, off
+        out.append(block)
+    return out
 
 
-def _inflated(path: Path, start_voffset: int) -> Iterator[list[bytes]]:
-    """Decompressed record bytes from the first record on, as lists of BGZF blocks' contents."""
-    coffset, skip = start_voffset >> 16, start_voffset & 0xFFFF
+def _raw_blocks(path: Path, coffset: int) -> Iterator[tuple[bytes, list[int], int]]:
+    """The compressed file from ``coffset`` on, in pieces of whole BGZF blocks: ``(raw, spans,
+    base)`` with ``spans`` from :func:`_block_spans` and ``base`` the file offset of ``raw``."""
     with path.open("rb") as fh:
         fh.seek(coffset)
         pending = b""
@@ -844,53 +860,49 @@ def _inflated(path: Path, start_voffset: int) -> Iterator[list[bytes]]:
             raw = pending + more if pending else more
             if not raw:
                 return
-            blocks, used = _inflate_blocks(memoryview(raw), path, base)
+            spans, used = _block_spans(memoryview(raw), path, base)
             if not more and used != len(raw):
                 raise InputError(path, "is truncated: its last BGZF block is incomplete")
+            if spans:
+                yield raw, spans, base
             pending = raw[used:]
             base += used
-            if skip and blocks:
-                blocks[0], skip = blocks[0][skip:], 0
-            if blocks:
-                yield blocks
             if not more:
                 return
 
 
-def _ahead(chunks: Iterator[list[bytes]], depth: int = 2) -> Iterator[list[bytes]]:
-    """Run ``chunks`` in a helper thread, ``depth`` items ahead (zlib releases the GIL)."""
-    q: queue.Queue[Any] = queue.Queue(maxsize=depth)
-    stop = threading.Event()
-    done = object()
+def _inflated(path: Path, start_voffset: int, workers: int = 1) -> Iterator[list[bytes]]:
+    """Decompressed record bytes from the first record on, as lists of BGZF blocks' contents.
 
-    def produce() -> None:
-        try:
-            for item in chunks:
-                while not stop.is_set():
-                    try:
-                        q.put(item, timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
-                    return
-            q.put(done)
-        except BaseException as exc:  # handed to the consumer, raised there
-            q.put(exc)
-
-    t = threading.Thread(target=produce, name="mtncrna-inflate", daemon=True)
-    t.start()
+    With ``workers`` > 1 the next pieces are inflated by that many threads while the caller works
+    on this one (in order)."""
+    coffset, skip = start_voffset >> 16, start_voffset & 0xFFFF
+    pool = None
+    if workers > 1:
+        pool = ThreadPoolExecutor(workers, thread_name_prefix="mtncrna-inflate")
+    ahead: deque[Future[list[bytes]]] = deque()
     try:
-        while True:
-            item = q.get()
-            if item is done:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield item
+        for raw, spans, base in _raw_blocks(path, coffset):
+            if pool is None:
+                blocks = _inflate_spans(raw, spans, path, base)
+            else:
+                ahead.append(pool.submit(_inflate_spans, raw, spans, path, base))
+                if len(ahead) <= workers:
+                    continue
+                blocks = ahead.popleft().result()
+            if skip:
+                blocks[0], skip = blocks[0][skip:], 0
+            yield blocks
+        while ahead:
+            blocks = ahead.popleft().result()
+            if skip:
+                blocks[0], skip = blocks[0][skip:], 0
+            yield blocks
     finally:
-        stop.set()
-        t.join()
+        if pool is not None:
+            for f in ahead:
+                f.cancel()
+            pool.shutdown(wait=True)
 
 
 def _to_temp_bam(inp: _Input, tmpdir: Path, reference_fasta: PathLike | None) -> tuple[Path, int]:
@@ -938,25 +950,29 @@ class CountResult:
 
 
 class _Pairs:
-    """Paired-end counting (featureCounts ``-p --countReadPairs``): the kernel describes each
-    record (``scan_pairs``), mates are joined here by read name, and each fragment is assigned
-    once. A record waits in ``pending`` until its mate arrives, so memory follows the distance
-    between mates in the stream (small for coordinate- or name-sorted files; a mate that never
-    comes is counted alone at the end). Records pair by name and HI tag, as featureCounts'
-    pairer does: mates whose HI tags differ (or one has none) are two fragments there too."""
+    """Paired-end counting (featureCounts ``-p --countReadPairs``), all in the kernel
+    (``_bam_kernel.scan_pairs``): a record waits in a hash table until its mate (same name and
+    HI tag, as featureCounts' pairer) arrives, then the two are assigned as one fragment. Memory
+    follows the distance between mates in the stream (small for coordinate- or name-sorted files);
+    a record whose mate never comes is counted alone at the end. Here only the table grows."""
 
-    _RECS = 1 << 15
+    _SLOTS = 1 << 12  # initial table size (grows as needed)
 
     def __init__(self, n_features: int, options: dict[str, Any]) -> None:
+        from ._bam_kernel import T_COLS
+
         self.options = options
-        self.recs = np.zeros((self._RECS, 12), dtype=np.int64)
-        self.rec_hits = np.zeros(n_features + (1 << 18), dtype=np.int64)
-        self.counts = np.zeros(2, dtype=np.int64)
-        self.pending: dict[Any, tuple[int, int, int, int, int, tuple[int, ...]]] = {}
+        self.tab = np.zeros((self._SLOTS, T_COLS), dtype=np.int64)
+        self.names = np.zeros(self._SLOTS * 32, dtype=np.uint8)
+        self.hitbuf = np.zeros(self._SLOTS * 4 + n_features, dtype=np.int64)
+        self.pst = np.zeros(8, dtype=np.int64)
+        self.score = np.zeros(n_features, dtype=np.int64)
+        self.fmark = np.full(n_features, -1, dtype=np.int64)
+        self.win = np.zeros(2 * n_features + 1, dtype=np.int64)
+        self.n_features = n_features
 
     def scan(
         self,
-        buf: bytes,
         arr: np.ndarray,
         ref_map: np.ndarray,
         index: _Index,
@@ -966,8 +982,8 @@ class _Pairs:
         hits: np.ndarray,
         state: np.ndarray,
     ) -> int:
-        """Describe and pair the complete records in ``arr``; return the bytes used."""
-        from ._bam_kernel import scan_pairs
+        """Count the fragments of the complete records in ``arr``; return the bytes used."""
+        from ._bam_kernel import P_GROW, scan_pairs
 
         opt = self.options
         done = 0
@@ -984,113 +1000,69 @@ class _Pairs:
                 index.mem_strand,
                 index.mem_interval,
                 opt["strand"],
+                opt["multimap"],
+                opt["min_mapq"],
+                opt["allow_multi_overlap"],
+                opt["primary_only"],
                 opt["weights_from_name"],
+                acc,
+                summary,
                 mark,
                 hits,
-                self.recs,
-                self.rec_hits,
-                self.counts,
+                self.score,
+                self.fmark,
+                self.win,
+                self.tab,
+                self.names,
+                self.hitbuf,
+                self.pst,
                 state,
             )
-            self._pair(buf, done, int(self.counts[0]), int(self.counts[1]), acc, summary)
             if state[1]:
                 state[2] += done
                 return done + used
             done += used
-            if used == 0 or not (
-                self.counts[0] == len(self.recs) or self.counts[1] + len(mark) > len(self.rec_hits)
-            ):
+            if not self.pst[P_GROW]:
                 return done
+            self._grow()
 
-    def _pair(
-        self, buf: bytes, base: int, nrec: int, nhit: int, acc: np.ndarray, summary: np.ndarray
-    ) -> None:
-        pending = self.pending
-        all_hits = self.rec_hits[:nhit].tolist()
-        for flag, ref, _, hi, _, mapq, nh, ns, ne, hs, he, w in self.recs[:nrec].tolist():
-            rec = (flag, mapq, nh, w, ref, tuple(all_hits[hs:he]))
-            if not flag & 1:  # a single-end read among pairs: a singleton
-                self._fragment(rec, None, acc, summary)
-                continue
-            key = (buf[base + ns : base + ne], hi)
-            mate = pending.pop(key, None)
-            if mate is None:
-                pending[key] = rec
-            elif flag & 64 or not mate[0] & 64:
-                self._fragment(rec, mate, acc, summary)
-            else:
-                self._fragment(mate, rec, acc, summary)
+    def _grow(self) -> None:
+        """A table at most a quarter full and arenas at most half full, after compaction."""
+        from ._bam_kernel import P_HLIVE, P_LIVE, P_NLIVE, pairs_rehash
+
+        live = int(self.pst[P_LIVE])
+        slots = len(self.tab)
+        while (live + 1) * 4 > slots:
+            slots *= 2
+        n_names = max(len(self.names), 2 * (int(self.pst[P_NLIVE]) + 256))
+        n_hits = max(len(self.hitbuf), 2 * (int(self.pst[P_HLIVE]) + self.n_features))
+        tab = np.zeros((slots, self.tab.shape[1]), dtype=np.int64)
+        names = np.zeros(n_names, dtype=np.uint8)
+        hitbuf = np.zeros(n_hits, dtype=np.int64)
+        pairs_rehash(self.tab, self.names, self.hitbuf, tab, names, hitbuf, self.pst)
+        self.tab, self.names, self.hitbuf = tab, names, hitbuf
 
     def finish(self, acc: np.ndarray, summary: np.ndarray) -> None:
         """Count the records whose mate never came, each as a fragment."""
-        for rec in self.pending.values():
-            self._fragment(rec, None, acc, summary)
-        if self.pending:
-            logger.info("%d paired records had no mate in the file", len(self.pending))
-        self.pending.clear()
+        from ._bam_kernel import pairs_finish
 
-    def _fragment(
-        self,
-        first: tuple[int, int, int, int, int, tuple[int, ...]],
-        second: tuple[int, int, int, int, int, tuple[int, ...]] | None,
-        acc: np.ndarray,
-        summary: np.ndarray,
-    ) -> None:
-        """One fragment, by featureCounts' ``process_line_buffer`` and ``vote_and_add_count``
-        (``first`` is read 1 where known; ``second`` is None for a lone record)."""
         opt = self.options
-        w = first[3]
-        if not first[0] & 1:  # a single-end read: as a pair with its mate unmapped
-            first = (first[0] | 8, *first[1:])
-        if second is None:
-            second = (4 | 8, 0, 1, w, -1, ())
-        # by the flags of the first record, as featureCounts: a lone unmapped record whose mate
-        # is said to be mapped (its mate never came, or had another HI) has no features
-        if first[0] & 4 and first[0] & 8:
-            summary[_UNMAPPED] += w
-            return
-        max_nh = 1
-        for end, rec in enumerate((first, second)):
-            flag, mapq, nh = rec[0], rec[1], rec[2]
-            if end == 1 and opt["min_mapq"] > 0 and max(first[1], mapq) < opt["min_mapq"]:
-                summary[_MAPQ] += w
-                return
-            if flag & 4:
-                continue
-            if nh > 1 and opt["multimap"] == 0:
-                summary[_MULTI] += w
-                return
-            max_nh = max(max_nh, nh)
-            if opt["primary_only"] and flag & 256:
-                summary[_SECONDARY] += w
-                return
-        hits1 = () if first[0] & 4 else first[5]
-        hits2 = () if second[0] & 4 else second[5]
-        if not hits1 and not hits2:
-            summary[_NOFEAT] += w
-            return
-        if opt["allow_multi_overlap"]:
-            score = dict.fromkeys(hits1, 1)
-            score.update(dict.fromkeys(hits2, 1))
-        else:
-            score = dict.fromkeys(hits1, 1)
-            for f in hits2:
-                score[f] = score.get(f, 0) + 1
-        best = max(score.values())
-        winners = [f for f, v in score.items() if v == best]
-        fixed = _FIXED_ONE
-        if opt["multimap"] == 2 and not opt["primary_only"]:
-            fixed = _FIXED_ONE // max_nh
-        if len(winners) == 1:
-            acc[winners[0]] += w * fixed
-            summary[_ASSIGNED] += w
-        elif opt["allow_multi_overlap"]:
-            add = fixed // len(winners) if opt["multimap"] == 2 else fixed
-            for f in winners:
-                acc[f] += w * add
-            summary[_ASSIGNED] += w
-        else:
-            summary[_AMBIG] += w
+        alone = pairs_finish(
+            self.tab,
+            self.hitbuf,
+            opt["multimap"],
+            opt["min_mapq"],
+            opt["allow_multi_overlap"],
+            opt["primary_only"],
+            acc,
+            summary,
+            self.score,
+            self.fmark,
+            self.win,
+            self.pst,
+        )
+        if alone:
+            logger.info("%d paired records had no mate in the file", alone)
 
 
 def _count_one(
@@ -1123,13 +1095,13 @@ def _count_one(
             path, first = _to_temp_bam(inp, tmpdir, reference_fasta)
         leftover = b""
         consumed_total = 0
-        chunks = _inflated(path, first)
+        chunks = _inflated(path, first, workers)
         pairs = _Pairs(index.n_features, options) if options["pairs"] else None
-        for blocks in _ahead(chunks) if workers > 1 else chunks:
+        for blocks in chunks:
             buf = b"".join([leftover, *blocks])
             arr = np.frombuffer(buf, dtype=np.uint8)
             if pairs is not None:
-                used = pairs.scan(buf, arr, ref_map, index, acc, summary, mark, hits, state)
+                used = pairs.scan(arr, ref_map, index, acc, summary, mark, hits, state)
                 if state[1]:
                     _raise_record_error(inp.path, int(state[1]), arr, int(state[2]), consumed_total)
                 leftover = buf[used:]

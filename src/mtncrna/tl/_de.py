@@ -21,7 +21,7 @@ Contrast = tuple[str, str, str]
 RESULT_COLUMNS = ("baseMean", "log2FoldChange", "lfcSE", "stat", "pvalue", "padj", "reason")
 
 
-def contrast_name(contrast: Contrast | str, test: str = "wald") -> str:
+def contrast_name(contrast: Contrast | str, *, test: str = "wald") -> str:
     """File-safe name of a contrast: ``condition_resistant_vs_parental`` (DESeq2 style)."""
     if isinstance(contrast, str):
         name = contrast
@@ -68,6 +68,7 @@ def de(
     fit_type: str = "parametric",
     shrink: bool = False,
     reference_levels: dict[str, str] | None = None,
+    factors: Sequence[str] = (),
     key_added: str = "de",
     copy: bool = False,
 ) -> ad.AnnData | None:
@@ -92,6 +93,9 @@ def de(
         Restrict to samples, e.g. ``{"fraction": "mito"}``.
     size_factors
         ``"ratio"``, ``"poscounts"`` or ``"auto"`` (ratio unless every feature has a zero).
+    factors
+        Sample-sheet columns holding numbers to treat as factors; other all-number columns are
+        numeric covariates (as in R). The factor of every contrast is always a factor.
     shrink
         Add ``log2FoldChange_shrunk`` and ``lfcSE_shrunk``: the posterior mode under an adaptive
         Cauchy prior (apeglm's model), for every contrast and coefficient.
@@ -122,33 +126,40 @@ def de(
             f"(layer '{layer}' or X)"
         )
     counts = pd.DataFrame(np.rint(mat).astype(np.int64), index=sub.obs_names, columns=sub.var_names)
-    X = engine.design_matrix(design, sub.obs, reference_levels=reference_levels)
+    empty = counts.index[counts.sum(axis=1).to_numpy() == 0]
+    if len(empty):
+        raise MtncrnaError(
+            f"sample(s) {', '.join(map(str, empty[:5]))}{' ...' if len(empty) > 5 else ''} have no "
+            "counts at all (empty libraries); remove them from the sample sheet or the table"
+        )
+    factors = [*factors, *(c[0] for c in contrasts if len(c) == 3)]
+    X = engine.design_matrix(design, sub.obs, reference_levels=reference_levels, factors=factors)
     vectors: dict[str, np.ndarray] = {}
     shrink_designs: dict[str, tuple[pd.DataFrame, int]] = {}
     for c in contrasts:
         if len(c) != 3:
             raise MtncrnaError(f"a contrast is (factor, numerator, denominator), got {c}")
         factor, num, den = c
-        vectors[contrast_name(c, test)] = engine.contrast_vector(X, factor, num, den)
+        vectors[contrast_name(c, test=test)] = engine.contrast_vector(X, factor, num, den)
         if shrink:
             refs = dict(reference_levels or {})
             refs[factor] = den
-            Xs = engine.design_matrix(design, sub.obs, reference_levels=refs)
-            shrink_designs[contrast_name(c, test)] = (
+            Xs = engine.design_matrix(design, sub.obs, reference_levels=refs, factors=factors)
+            shrink_designs[contrast_name(c, test=test)] = (
                 Xs,
                 list(Xs.columns).index(f"{factor}[T.{num}]"),
             )
     for name in coefficients:
-        vectors[contrast_name(name, test)] = engine.coefficient_vector(X, name)
+        vectors[contrast_name(name, test=test)] = engine.coefficient_vector(X, name)
         if shrink:
-            shrink_designs[contrast_name(name, test)] = (X, list(X.columns).index(name))
+            shrink_designs[contrast_name(name, test=test)] = (X, list(X.columns).index(name))
     fit = engine.deseq(counts, X, size_factor_method=size_factors, fit_type=fit_type, test=test)
     two_group = len(engine._design._variables(design)) == 1 and X.shape[1] == 2
     fit.params["n_design_vars"] = len(engine._design._variables(design))
     fit.params["two_group"] = two_group
     results: dict[str, pd.DataFrame] = {}
     Xr = (
-        engine.design_matrix(reduced, sub.obs, reference_levels=reference_levels)
+        engine.design_matrix(reduced, sub.obs, reference_levels=reference_levels, factors=factors)
         if reduced
         else None
     )
@@ -182,12 +193,14 @@ def de(
     disp = fit.disp.copy()
     disp.index.name = "feature_id"
     adata.uns[key_added] = {
+        "kind": "de",
         "results": results,
         "dispersions": disp,
         "size_factors": pd.DataFrame({"size_factor": fit.size_factors}, index=sub.obs_names),
         "coefficients": np.asarray(fit.coef_names, dtype=object),
         "params": {
             "design": design,
+            "numeric_variables": np.asarray(X.attrs.get("numeric_variables", []), dtype=object),
             "contrasts": np.asarray(["|".join(c) for c in contrasts], dtype=object),
             "coefficients": np.asarray(list(coefficients), dtype=object),
             "test": test,
