@@ -37,8 +37,8 @@ ALLOWED: dict[str, set[str]] = {
     "pp": {"engine", "reference"},
     "tl": {"engine", "reference"},
     "get": {"reference"},
-    "pl": {"get", "io", "reference"},
-    "report": {"get", "pl", "io", "reference"},
+    "pl": {"engine", "get", "io", "reference"},
+    "report": {"engine", "get", "pl", "io", "reference"},
     "datasets": {"engine", "io", "reference"},
 }
 #: Modules on top (they may import everything).

@@ -181,3 +181,20 @@ def test_score_signature_in_other_naming(study, genes, caplog):
     assert "only 2 of 8 signature features" in caplog.text
     with pytest.raises(mt.MtncrnaError, match="none of the signature's 2 features"):
         mt.tl.score(c, pd.DataFrame({"feature_id": ["NOGENE1", "NOGENE2"], "weight": [1, 1]}))
+
+
+def test_reference_reads_gene_ids_through_the_gene_map():
+    ref = mt.load_reference()
+    # genes with two Ensembl ids (RN7SK) must not send resolution round in circles
+    res = ref.resolve("ENSG00000283293.1")
+    assert res.status == "unknown" and "RN7SK" in res.note
+    assert ref.resolve("ENSG00000285166").reference_id == "ENSG00000199352"  # RNA5S1
+    hit = ref.resolve("ENSG00000207588")  # MIR593: both arms of the hairpin
+    assert hit.status == "ambiguous" and len(hit.candidates) == 2
+    # a long-RNA table in versioned Ensembl ids is annotated through the same rules
+    from mtncrna.reference import annotate_var
+
+    ids = ["ENSG00000198804.2", "ENSG00000240405.7", "ENSG00000141510.17", "ENSG00000266461.1"]
+    out, summary = annotate_var(pd.DataFrame(index=ids), ref)
+    assert out["reference_symbol"].tolist() == ["MT-CO1", "SAMMSON", "", "hsa-miR-2392"]
+    assert summary["n_resolved"] == 3

@@ -531,3 +531,27 @@ def test_short_reads_on_chrm_are_placed_by_overlap(reference):
     assert sym["long_in_RNR2"] == ""  # 401 of 1,559 nt: a long feature needs 50% reciprocal
     assert sym["tf_span"] == "MT-TF"
     assert (out["name_match"] == "coordinates").sum() == 3
+
+
+def test_extension_legacy_localisation_is_read_and_warned(tmp_path, caplog):
+    import logging
+
+    ext = write(
+        tmp_path / "ext.tsv",
+        "reference_name\trna_class\treference_id\tlocalisation\tcitation\n"
+        "MYLNC2\tlncRNA\tENSG00000999998\tcytosolic-acting\tOur lab, 2026\n",
+    )
+    with caplog.at_level(logging.WARNING, logger="mtncrna"):
+        ref = mt.load_reference(ext)
+    row = ref.evidence[ref.evidence["reference_id"] == "ENSG00000999998"].iloc[0]
+    assert row["localisation"] == "acts-on-mitochondria"
+    assert ref.features.loc["ENSG00000999998", "mt_class"] == "other"
+    assert ref.features.loc["ENSG00000999998", "mito_evidence"] == "acts-on-mitochondria"
+    assert "read as 'acts-on-mitochondria'" in caplog.text
+
+
+def test_gene_map_is_public():
+    from mtncrna.reference import load_gene_map, match_names
+
+    assert load_gene_map().resolve("TP53").entrez_id == "7157"
+    assert match_names(["TP53"], ["ENSG00000141510.17"])["feature"].iat[0] == "ENSG00000141510.17"

@@ -393,3 +393,32 @@ def test_cli_report_from_step_outputs(run_cli, tmp_path):
     html = (tmp_path / "r.html").read_text()
     assert "Purity of the mitochondrial" in html or "purity" in html.lower()
     assert "Mitochondrial enrichment" in html
+
+
+def test_signature_gmt_reads_the_same_in_gseapy_and_decoupler(tmp_path):
+    """decoupler's read_gmt splits lines on any whitespace, gseapy's on tabs: both must read
+    exactly the signature's members (a description with spaces added bogus members)."""
+    gseapy = pytest.importorskip("gseapy")
+    dc = pytest.importorskip("decoupler")
+    sig = pd.DataFrame(
+        {
+            "feature_id": ["hsa-miR-2392", "MT-RNR2", "hsa-miR-5787", "SAMMSON", "hsa-miR-206"],
+            "direction": ["up", "up", "down", "down", "down"],
+        }
+    )
+    path = tmp_path / "signature.gmt"
+    path.write_text(mt.tl.to_gmt(sig))
+    expected = {
+        "mtncrna_resistance_UP": ["hsa-miR-2392", "MT-RNR2"],
+        "mtncrna_resistance_DOWN": ["hsa-miR-5787", "SAMMSON", "hsa-miR-206"],
+    }
+    assert gseapy.read_gmt(str(path)) == expected
+    net = dc.pp.read_gmt(str(path))
+    assert {k: g["target"].tolist() for k, g in net.groupby("source", sort=False)} == expected
+    # one direction empty: its line is left out rather than written without members
+    only_up = mt.tl.to_gmt(sig[sig["direction"] == "up"])
+    assert only_up.count("\n") == 1 and only_up.startswith("mtncrna_resistance_UP\t")
+    with pytest.raises(mt.MtncrnaError, match="whitespace"):
+        mt.tl.to_gmt(sig.assign(feature_id=["a b", "x", "y", "z", "w"]))
+    with pytest.raises(mt.MtncrnaError, match="whitespace"):
+        mt.tl.to_gmt(sig, name="my set")

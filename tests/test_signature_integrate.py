@@ -72,7 +72,7 @@ def test_signature_consistency_filter():
     gmt = mt.tl.to_gmt(sig, name="test")
     assert gmt.splitlines()[0].split("\t") == [
         "test_UP",
-        "mtncrna signature, up in resistant cells",
+        "mtncrna:up_in_resistant",
         "x",
     ]
 

@@ -66,6 +66,7 @@ DEFAULTS: dict[str, Any] = {
     "factors": [],  # sheet columns holding numbers to treat as factors (else covariates)
     "contrasts": [["condition", "resistant", "parental"]],
     "de_by_fraction": True,  # DE within each fraction (else on all samples)
+    "de_engine": "mtncrna",  # or pydeseq2: the DE of every fraction run by pydeseq2 itself
     "interaction": "condition",  # fraction x this factor in the enrichment
     "drug": None,
     "cancer": None,
@@ -183,6 +184,8 @@ def _check_types(c: RunConfig) -> None:
         x = v[key]
         if isinstance(x, bool) or not isinstance(x, (int, float)) or not 0 <= x < 100:
             c.fail(key, f"expected a number >= 0 (a log2 fold change), found {x!r}")
+    if v["de_engine"] not in ("mtncrna", "pydeseq2"):
+        c.fail("de_engine", f"expected mtncrna or pydeseq2, found {v['de_engine']!r}")
     if v["format"] not in ("auto", *FORMATS):
         c.fail("format", f"expected auto or one of {', '.join(FORMATS)}, found {v['format']!r}")
     factors = v["factors"]
@@ -505,6 +508,7 @@ def _run_in(c: RunConfig, stage: Any, out: Path, progress: bool) -> tuple[list[s
                     subset=subset,
                     alpha=c["alpha"],
                     factors=c["factors"],
+                    engine=c["de_engine"],
                     key_added=key,
                 )
             except MtncrnaError as exc:

@@ -375,6 +375,13 @@ def _parse_subset(items: Sequence[str]) -> dict[str, list[str]]:
 @click.option("--no-independent-filtering", is_flag=True)
 @click.option("--no-cooks", is_flag=True, help="Do not set p-values of Cook's outliers to NA.")
 @click.option(
+    "--engine",
+    type=click.Choice(["mtncrna", "pydeseq2"]),
+    default="mtncrna",
+    show_default=True,
+    help="Fit with the project's engine or with pydeseq2 itself (Wald test only).",
+)
+@click.option(
     "-o",
     "--outdir",
     required=True,
@@ -396,6 +403,7 @@ def de_cmd(
     shrink: bool,
     no_independent_filtering: bool,
     no_cooks: bool,
+    engine: str,
     outdir: Path,
 ) -> None:
     """Differential expression (DESeq2 model), one table per contrast.
@@ -420,6 +428,7 @@ def de_cmd(
         shrink=shrink,
         independent_filter=not no_independent_filtering,
         cooks_cutoff=not no_cooks,
+        engine=engine,
         outdir=outdir,
     )
     click.echo(res.summary)
@@ -976,6 +985,7 @@ def run_cmd(config: Path, outdir: Path) -> None:
 
     Keys (see examples/data/config.yaml): samples, small, long, format, reference,
     drop_unmatched, fraction_column, mito, versus, design, factors, contrasts, de_by_fraction,
+    de_engine,
     interaction, drug, cancer, alpha, enrichment_alpha, enrichment_lfc_threshold,
     signature_alpha, signature_lfc_threshold, signature_name, targets, title. Everything is
     checked before any work starts; the folder is published whole or not at all.

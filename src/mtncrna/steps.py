@@ -567,10 +567,11 @@ def signature(
 
 def check_gene_set_name(name: str) -> str:
     """A gene-set name for GMT files: non-empty, no tab, newline or other control character."""
-    if not name or any(ord(ch) < 32 or ch == "\x7f" for ch in name):
+    if not name or any(ch.isspace() or ord(ch) < 32 or ch == "\x7f" for ch in name):
         raise MtncrnaError(
-            f"gene-set name {name!r} must be non-empty and hold no tab, newline or control "
-            "character (it becomes a field of signature.gmt)"
+            f"gene-set name {name!r} must be non-empty and hold no space, tab, newline or "
+            "control character (it becomes a field of signature.gmt that gseapy and decoupler "
+            "read alike)"
         )
     return name
 

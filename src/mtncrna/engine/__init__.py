@@ -16,6 +16,7 @@ from ._deseq import (
 )
 from ._design import (
     coefficient_vector,
+    contrast_samples,
     contrast_vector,
     design_matrix,
     formula_variables,
@@ -28,6 +29,7 @@ __all__ = [
     "DeseqFit",
     "DispersionTrend",
     "coefficient_vector",
+    "contrast_samples",
     "contrast_vector",
     "deseq",
     "design_matrix",

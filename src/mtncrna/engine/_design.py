@@ -191,6 +191,28 @@ def contrast_vector(
     return c
 
 
+def contrast_samples(
+    design: pd.DataFrame, factor: str, numerator: str, denominator: str
+) -> np.ndarray:
+    """Boolean mask of the samples in the ``numerator`` or ``denominator`` level of ``factor``.
+
+    R's ``results(contrast = c(factor, num, den))`` sets LFC and statistic to 0 and the p-value
+    to 1 for genes whose counts are zero in all of these samples.
+    """
+    cols = list(design.columns)
+    prefix = f"{factor}[T."
+    main = [i for i, c in enumerate(cols) if c.startswith(prefix) and ":" not in c]
+    X = design.to_numpy(dtype=float)
+    keep = np.zeros(X.shape[0], dtype=bool)
+    for level in (numerator, denominator):
+        col = f"{prefix}{level}]"
+        if col in cols:
+            keep |= X[:, cols.index(col)] != 0
+        else:  # the reference level: no main-effect column of the factor is set
+            keep |= (X[:, main] == 0).all(axis=1)
+    return keep
+
+
 def _is_reference(design: pd.DataFrame, factor: str, level: str, levels: dict) -> bool:
     return design.attrs.get("reference_levels", {}).get(factor) == level
 

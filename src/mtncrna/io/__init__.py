@@ -8,6 +8,7 @@ from .._lazy import attach
 
 if TYPE_CHECKING:  # imported on first use, see __getattr__
     from ._atomic import atomic_path, check_output
+    from ._fastq_sheet import FastqSheet, read_fastq_sheet
     from ._formats import FORMATS
     from ._names import sample_name_from_path
     from ._publish import MARKER, Staged, check_folder, publish
@@ -25,6 +26,8 @@ if TYPE_CHECKING:  # imported on first use, see __getattr__
     from ._write import write_provenance, write_table
 
 _LAZY = {
+    "FastqSheet": "._fastq_sheet",
+    "read_fastq_sheet": "._fastq_sheet",
     "MARKER": "._publish",
     "Staged": "._publish",
     "check_folder": "._publish",
@@ -53,6 +56,7 @@ __all__ = [
     "FRACTIONS",
     "LIBRARIES",
     "MARKER",
+    "FastqSheet",
     "Staged",
     "atomic_path",
     "check_folder",
@@ -62,6 +66,7 @@ __all__ = [
     "normalise_fraction",
     "publish",
     "read_counts",
+    "read_fastq_sheet",
     "read_h5ad",
     "read_libraries",
     "read_result_table",

@@ -7,16 +7,18 @@ from typing import TYPE_CHECKING
 from .._lazy import attach
 
 if TYPE_CHECKING:  # imported on first use, see __getattr__
-    from ._bam import Annotation, CountResult, count_bam, read_annotation, write_counts
+    from ._annotation import Annotation, read_annotation
+    from ._bam import count_bam
     from ._collapse import KITS
+    from ._counts import CountResult, write_counts
     from ._smallrna import SmallRnaResult, quantify_smallrna, write_smallrna
 
 _LAZY = {
-    "Annotation": "._bam",
-    "CountResult": "._bam",
+    "Annotation": "._annotation",
+    "CountResult": "._counts",
     "count_bam": "._bam",
-    "read_annotation": "._bam",
-    "write_counts": "._bam",
+    "read_annotation": "._annotation",
+    "write_counts": "._counts",
     "KITS": "._collapse",
     "SmallRnaResult": "._smallrna",
     "quantify_smallrna": "._smallrna",

@@ -396,17 +396,24 @@ def _sample_split(job: _Job, assigner: Assigner, processes: int, ctx) -> _Sample
 
 
 def _molecules(
-    umis: dict[str, dict[str, int]], calls: Mapping[str, MirnaCall | MtCall]
+    umis: dict[str, dict[str, int]],
+    calls: Mapping[str, MirnaCall | MtCall],
+    *,
+    umi_length: int,
+    method: str = "directional",
 ) -> dict[str, int]:
-    """Molecules per insert: one per (feature, UMI), given to the insert with most reads.
+    """Molecules per insert: UMIs deduplicated per feature, each molecule given to one insert.
 
     Reads of one molecule share its UMI; a sequencing error in the insert makes another
     distinct insert of the same feature (miRNA, or mt fragment coordinates), which must not count
-    as a second molecule. So UMIs are deduplicated per feature and each molecule is credited to
-    its most-read insert (ties: the alphabetically first). Unassigned inserts are deduplicated
-    per insert. Errors inside the UMI itself are not corrected.
+    as a second molecule, so UMIs are grouped per feature (unassigned inserts: per insert).
+    ``method="unique"``: each distinct UMI of a feature is a molecule. ``"directional"`` (default,
+    umi_tools' method, own code): a UMI one substitution away from a UMI with at least twice its
+    reads minus one is an error copy of it (see
+    :func:`mtncrna.quant._smallrna_kernel.directional_heads`). A molecule is credited to the
+    most-read insert (ties: the alphabetically first) of its head UMI.
     """
-    best: dict[tuple, tuple[int, str]] = {}
+    best: dict[tuple, list] = {}  # (feature, UMI) -> [reads, best reads, best insert]
     for ins, per in umis.items():
         c = calls.get(ins)
         if c is None:
@@ -418,9 +425,24 @@ def _molecules(
         for u, n in per.items():
             key = (feature, u)
             cur = best.get(key)
-            if cur is None or n > cur[0] or (n == cur[0] and ins < cur[1]):
-                best[key] = (n, ins)
-    return dict(Counter(ins for _, ins in best.values()))
+            if cur is None:
+                best[key] = [n, n, ins]
+            else:
+                cur[0] += n
+                if n > cur[1] or (n == cur[1] and ins < cur[2]):
+                    cur[1], cur[2] = n, ins
+    if method == "unique" or not best:
+        return dict(Counter(v[2] for v in best.values()))
+    from ._smallrna_kernel import directional_heads, umi_codes
+
+    keys = list(best)
+    fid: dict[object, int] = {}
+    group = np.fromiter((fid.setdefault(f, len(fid)) for f, _ in keys), np.int64, len(keys))
+    code = umi_codes([u for _, u in keys], umi_length)
+    vals = list(best.values())
+    count = np.fromiter((v[0] for v in vals), np.int64, len(vals))
+    heads = directional_heads(group, code, count, umi_length)
+    return dict(Counter(vals[i][2] for i in np.flatnonzero(heads).tolist()))
 
 
 def _run(jobs: list[_Job], assigner: Assigner, processes: int):
@@ -454,6 +476,7 @@ def quantify_smallrna(
     processes: int = 1,
     trim: bool = True,
     sample_names: Sequence[str] | None = None,
+    umi_method: str = "directional",
 ) -> SmallRnaResult:
     """Quantify miRNAs, isomiRs and mt-tRNA/mt-rRNA fragments from small-RNA FASTQ files.
 
@@ -480,7 +503,11 @@ def quantify_smallrna(
         minimal overlap), moving reads between miRNAs. Only for kits without random bases; with
         ``qiaseq`` it needs ``umi=False``.
     umi
-        Count distinct UMIs per insert instead of reads; default: on for ``qiaseq``.
+        Count molecules (UMIs per feature) instead of reads; default: on for ``qiaseq``.
+    umi_method
+        ``directional`` (default): umi_tools' directional clustering of each feature's UMIs, so
+        that a UMI with a sequencing error is not a second molecule; ``unique``: every distinct
+        UMI is a molecule.
     min_length, max_length
         Inserts outside this range (after trimming) are counted as too short / too long.
     mature, hairpin
@@ -525,6 +552,7 @@ def quantify_smallrna(
             processes=processes,
             trim=trim,
             sample_names=sample_names,
+            umi_method=umi_method,
         )
 
 
@@ -555,6 +583,7 @@ def _quantify(
     processes: int,
     trim: bool,
     sample_names: Sequence[str] | None,
+    umi_method: str,
 ) -> SmallRnaResult:
     t0 = time.perf_counter()
     k, use_umi = _resolve_kit(kit, adapter, umi, trim)
@@ -564,6 +593,8 @@ def _quantify(
         raise InputError(
             None, f"need 1 <= min_length <= max_length, got {min_length} and {max_length}"
         )
+    if umi_method not in ("directional", "unique"):
+        raise InputError(None, f"umi_method must be 'directional' or 'unique', got {umi_method!r}")
     if mismatches not in (0, 1):
         raise InputError(None, f"mismatches must be 0 or 1, got {mismatches}")
     if not isinstance(processes, int) or processes < 1:
@@ -595,7 +626,7 @@ def _quantify(
         cache.update(res.calls)
         res.qc["unique_inserts"] = len(res.counts)
         if res.umis is not None:
-            res.counts = _molecules(res.umis, cache)
+            res.counts = _molecules(res.umis, cache, umi_length=k.umi_length, method=umi_method)
             res.umis = None
         res.qc["molecules"] = sum(res.counts.values())
         agg.add(res, cache)
@@ -630,6 +661,7 @@ def _quantify(
         "random_3p": k.random_3p,
         "umi": use_umi,
         "umi_length": k.umi_length if use_umi else 0,
+        "umi_method": umi_method if use_umi else "",
         "adapter_max_error_rate": 0.1,
         "adapter_min_overlap": 3,
         "min_length": min_length,

@@ -146,3 +146,101 @@ class Prefilter:
             return np.zeros(0, dtype=np.bool_)
         codes, offsets = encode(inserts)
         return _maybe(codes, offsets, self.ref, self.start8, self.pos8, self.start6, self.pos6)
+
+
+# ------------------------------------------------------------------------- UMI deduplication
+
+_UMI_CODE = np.full(256, 4, dtype=np.int64)  # 3 bits per base: A0 C1 G2 T3, N/other 4
+for _i, _c in enumerate(b"ACGT"):
+    _UMI_CODE[_c] = _i
+
+
+def umi_codes(umis: Sequence[str], length: int) -> np.ndarray:
+    """Each UMI (``length`` nt, <= 20) as an integer, 3 bits per base."""
+    data = np.frombuffer("".join(umis).encode("ascii", errors="replace"), dtype=np.uint8)
+    codes = _UMI_CODE[data].reshape(len(umis), length)
+    shifts = (3 * np.arange(length - 1, -1, -1)).astype(np.int64)
+    return (codes << shifts).sum(axis=1)
+
+
+def one_substitution_pairs(group: np.ndarray, code: np.ndarray, length: int) -> np.ndarray:
+    """All pairs ``(i, j)``, i < j, of one group (feature) whose UMIs differ at exactly one base.
+
+    Two different UMIs differ at exactly one base iff they are equal once that base is masked,
+    so for each position the masked keys are sorted and equal neighbours paired.
+    """
+    pairs = []
+    for pos in range(length):
+        mask = ~np.int64(7 << (3 * pos))
+        key = (group << np.int64(3 * length)) | (code & mask)
+        order = np.argsort(key, kind="stable")
+        k = key[order]
+        bounds = np.flatnonzero(k[1:] != k[:-1]) + 1
+        starts = np.concatenate(([0], bounds))
+        lens = np.diff(np.concatenate((starts, [len(k)])))
+        two = starts[lens == 2]
+        if len(two):
+            pairs.append(np.stack([order[two], order[two + 1]], axis=1))
+        for st, ln in zip(starts[lens > 2].tolist(), lens[lens > 2].tolist(), strict=True):
+            run = order[st : st + ln].tolist()  # several UMIs one base apart: every pair
+            many = [(run[x], run[y]) for x in range(ln) for y in range(x + 1, ln)]
+            pairs.append(np.array(many, dtype=np.int64))
+    if not pairs:
+        return np.zeros((0, 2), dtype=np.int64)
+    out = np.concatenate(pairs)
+    return np.sort(out, axis=1)
+
+
+@numba.njit(cache=True, nogil=True)
+def _directional_heads(
+    order: np.ndarray, adj_start: np.ndarray, adj: np.ndarray, n: int
+) -> np.ndarray:
+    """umi_tools' directional grouping: visit nodes in ``order``; a node not yet reached starts
+    a molecule and everything reachable from it along the directed edges is reached."""
+    found = np.zeros(n, dtype=np.bool_)
+    stamp = np.full(n, -1, dtype=np.int64)
+    head = np.zeros(n, dtype=np.bool_)
+    stack = np.empty(n, dtype=np.int64)
+    for v in order:
+        if found[v]:
+            continue
+        head[v] = True
+        top = 0
+        stack[top] = v
+        top += 1
+        stamp[v] = v
+        found[v] = True
+        while top > 0:
+            top -= 1
+            u = stack[top]
+            for e in range(adj_start[u], adj_start[u + 1]):
+                w = adj[e]
+                if stamp[w] != v:
+                    stamp[w] = v
+                    found[w] = True
+                    stack[top] = w
+                    top += 1
+    return head
+
+
+def directional_heads(group: np.ndarray, code: np.ndarray, count: np.ndarray, length: int):
+    """Which (group, UMI) nodes head a molecule under umi_tools' ``directional`` method.
+
+    Within a group, an edge runs from UMI ``a`` to UMI ``b`` when they differ at one base and
+    ``count[a] >= 2 * count[b] - 1``; nodes are visited by decreasing count (ties: smaller UMI
+    code first) and each node not reachable from an earlier head is a molecule of its own.
+    Returns a boolean array (one molecule per True).
+    """
+    n = len(group)
+    pairs = one_substitution_pairs(group, code, length)
+    a, b = pairs[:, 0], pairs[:, 1]
+    fwd = count[a] >= 2 * count[b] - 1
+    back = count[b] >= 2 * count[a] - 1
+    src = np.concatenate([a[fwd], b[back]])
+    dst = np.concatenate([b[fwd], a[back]])
+    o = np.argsort(src, kind="stable")
+    src, dst = src[o], dst[o]
+    adj_start = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(src, minlength=n), out=adj_start[1:])
+    order = np.lexsort((code, -count, group)).astype(np.int64)
+    return _directional_heads(order, adj_start, dst.astype(np.int64), n)

@@ -9,7 +9,9 @@ from .._lazy import attach
 if TYPE_CHECKING:  # imported on first use, see __getattr__
     from ._annotate import ANNOTATION_COLUMNS, NAME_MATCH_STATUSES, annotate_var
     from ._extension import EXTENSION_COLUMNS, read_extension
+    from ._genes import GeneMap, load_gene_map
     from ._load import load_reference
+    from ._match import match_names
     from ._names import is_mt_contig, name_key
     from ._paths import reference_dir
     from ._reference import (
@@ -31,6 +33,9 @@ _LAZY = {
     "Reference": "._reference",
     "Resolution": "._reference",
     "reference_dir": "._paths",
+    "GeneMap": "._genes",
+    "load_gene_map": "._genes",
+    "match_names": "._match",
 }
 
 __all__ = [
@@ -38,11 +43,14 @@ __all__ = [
     "EXTENSION_COLUMNS",
     "MT_CLASSES",
     "NAME_MATCH_STATUSES",
+    "GeneMap",
     "Reference",
     "Resolution",
     "annotate_var",
     "is_mt_contig",
+    "load_gene_map",
     "load_reference",
+    "match_names",
     "name_key",
     "read_extension",
     "reference_dir",

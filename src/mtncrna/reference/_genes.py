@@ -25,6 +25,7 @@ from pathlib import Path
 import pandas as pd
 
 from .._errors import ReferenceDataError
+from ._paths import reference_dir
 
 GENE_MAP_FILE = "human_genes.tsv.gz"
 
@@ -157,13 +158,7 @@ def read_gene_map(path: Path) -> GeneMap:
     return GeneMap(table, source)
 
 
-@lru_cache(maxsize=2)
-def _cached(path: str) -> GeneMap:
-    return read_gene_map(Path(path))
-
-
+@lru_cache(maxsize=1)
 def load_gene_map() -> GeneMap:
     """The bundled human gene map (read once per process)."""
-    from ._paths import reference_dir
-
-    return _cached(str(reference_dir() / GENE_MAP_FILE))
+    return read_gene_map(reference_dir() / GENE_MAP_FILE)

@@ -1,4 +1,4 @@
-"""Where the bundled reference tables are (inside the wheel, or the repository's)."""
+"""Where the bundled reference tables live."""
 
 from __future__ import annotations
 

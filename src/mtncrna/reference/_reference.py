@@ -145,8 +145,11 @@ class Reference:
 
     # ---------------------------------------------------------------- resolution
 
-    def resolve(self, name: str) -> Resolution:
-        """Resolve one name (symbol, alias, accession, precursor, Ensembl id with version...)."""
+    def resolve(self, name: str, *, gene_map: bool = True) -> Resolution:
+        """Resolve one name (symbol, alias, accession, precursor, Ensembl id with version...).
+
+        ``gene_map=False`` skips the last step (gene ids the curated tables do not list).
+        """
         raw = str(name).strip()
         if not raw:
             return Resolution(name, None, "unknown")
@@ -194,6 +197,8 @@ class Reference:
             if len(family) == 1:
                 return Resolution(name, family[0], "alias", family, "miRNA family, one member")
             return Resolution(name, None, "ambiguous", family, "miRNA family")
+        if not gene_map:
+            return Resolution(name, None, "unknown")
         return self._via_gene_map(name, raw)
 
     def _group(self, query: str, parts: list[str]) -> Resolution:
@@ -228,20 +233,20 @@ class Reference:
             return Resolution(query, None, "unknown")
         from ._genes import load_gene_map
 
-        hit = load_gene_map().resolve(raw)
+        gm = load_gene_map()
+        hit = gm.resolve(raw)
         if hit.entrez_id is None:
             return Resolution(query, None, "unknown", note=hit.status if hit.candidates else "")
-        gm = load_gene_map()
         for alt in (*gm.ensembl_of(hit.entrez_id), hit.symbol or ""):
             if not alt or alt == raw:
                 continue
-            sub = self.resolve(alt)
-            if sub.status != "unknown":
-                status = "alias" if sub.status == "exact" else sub.status
+            found = self._exact.get(alt) or self._keyed.get(name_key(alt))
+            if found:
+                sub = self._outcome(alt, found, "alias")
                 return Resolution(
                     query,
                     sub.reference_id,
-                    status,
+                    sub.status,
                     sub.candidates,
                     f"gene {hit.symbol} (Entrez {hit.entrez_id}) in the gene map",
                 )

@@ -18,19 +18,10 @@ import pandas as pd
 import yaml
 
 CLASSES = ("mitomiR", "mito-lncRNA", "mt-tRNA", "mt-rRNA", "mt-mRNA", "other")
-READ_FATES = (
-    "adapter_dimer",
-    "too_short",
-    "too_long",
-    "no_adapter",
-    "umi_missing",
-    "mirna",
-    "mirna_ambiguous",
-    "mt_trna",
-    "mt_rrna",
-    "mt_other",
-    "unassigned",
-)
+# every read ends in exactly one of these (reads_in = removed + passed; passed reads, or their
+# UMI molecules, = miRNA + mt-tRNA + mt-rRNA + other mt + unassigned)
+REMOVED = ("adapter_dimer", "too_short", "too_long", "umi_missing")
+ASSIGNED = ("mirna", "mt_trna", "mt_rrna", "mt_other", "unassigned")
 
 
 def _num(v: Any) -> Any:
@@ -199,8 +190,14 @@ def multiqc_read_qc(qc: pd.DataFrame) -> dict[str, str]:
     qc = qc.copy()
     if "sample" in qc.columns:
         qc = qc.set_index("sample")
-    fates = [c for c in READ_FATES if c in qc.columns]
-    data = {str(s): {c: _num(r[c]) for c in fates} for s, r in qc.iterrows()}
+    data = {}
+    for s, r in qc.iterrows():
+        row = {c: _num(r[c]) for c in REMOVED if c in qc.columns}
+        if "molecules" in qc.columns and r.get("molecules") == r.get("passed"):
+            row.update({c: _num(r[c]) for c in ASSIGNED if c in qc.columns})
+        else:  # UMI-deduplicated: assignments count molecules, not reads
+            row["passed"] = _num(r["passed"])
+        data[str(s)] = row
     out = {
         "mtncrna_reads_mqc.yaml": _dump(
             {
@@ -208,9 +205,9 @@ def multiqc_read_qc(qc: pd.DataFrame) -> dict[str, str]:
                 "section_name": "mtncrna: small-RNA reads",
                 "description": (
                     "Fate of every read in mtncrna quant smallrna: removed by adapter trimming "
-                    "(dimers, too short or long, no adapter) or assigned to miRNAs and "
-                    "mitochondrial tRNA/rRNA fragments (UMI-deduplicated molecules when the kit "
-                    "has UMIs)."
+                    "(adapter dimers, inserts too short or too long, UMI missing) or assigned to "
+                    "miRNAs, mitochondrial tRNA/rRNA fragments and other mtDNA loci (with UMIs: "
+                    "passed, as assignments then count molecules)."
                 ),
                 "plot_type": "bargraph",
                 "order": -990,

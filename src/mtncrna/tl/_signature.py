@@ -122,20 +122,34 @@ def signature(
 
 
 def to_gmt(sig: pd.DataFrame, *, name: str = "mtncrna_resistance") -> str:
-    """The signature as GMT text: one ``<name>_UP`` and one ``<name>_DOWN`` gene set."""
+    """The signature as GMT text: a ``<name>_UP`` and a ``<name>_DOWN`` gene set.
+
+    One set per line: name, description, members, tab-separated. The description has no
+    whitespace (``mtncrna:up_in_resistant``), because decoupler's ``read_gmt`` splits lines on
+    any whitespace while gseapy's splits on tabs; both then read the same members. A direction
+    without members is left out (gseapy skips a line with fewer than three fields).
+    """
+    import re
+
+    if not name or re.search(r"\s", name):
+        raise MtncrnaError(f"gene set name {name!r} must be non-empty without whitespace")
+    members_all = sig["feature_id"].astype(str)
+    bad = members_all[members_all.str.contains(r"\s|^$", regex=True)]
+    if len(bad):
+        raise MtncrnaError(
+            f"{len(bad)} signature feature id(s) are empty or contain whitespace, which GMT "
+            f"readers split on: {', '.join(repr(b) for b in bad[:5])}"
+        )
     lines = []
     for direction in ("up", "down"):
-        members = sig.loc[sig["direction"] == direction, "feature_id"].astype(str).tolist()
-        lines.append(
-            "\t".join(
-                [
-                    f"{name}_{direction.upper()}",
-                    f"mtncrna signature, {direction} in resistant cells",
-                    *members,
-                ]
+        members = members_all[sig["direction"] == direction].tolist()
+        if members:
+            lines.append(
+                "\t".join(
+                    [f"{name}_{direction.upper()}", f"mtncrna:{direction}_in_resistant", *members]
+                )
             )
-        )
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n" if lines else ""
 
 
 def _vst(adata: ad.AnnData, layer: str | None) -> np.ndarray:
