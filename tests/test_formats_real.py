@@ -682,3 +682,18 @@ def test_star_gzipped_files_in_a_folder(tmp_path):
     ref = mt.read_counts(STAR / "star_reverse", annotate=False)
     assert list(adata.obs_names) == SAMPLES
     pd.testing.assert_frame_equal(adata.to_df(), ref.to_df())
+
+
+def test_featurecounts_cut_to_id_and_bam_columns(tmp_path, sheet):
+    # `cut -f1,10-` of featureCounts output: the '# Program' line, Geneid, full BAM paths
+    src = FORMATS / "featurecounts" / "counts_star_extra.txt"
+    lines = src.read_text().splitlines()
+    cut = [lines[0]] + ["\t".join([ln.split("\t")[0], *ln.split("\t")[9:]]) for ln in lines[1:]]
+    path = write(tmp_path / "counts.tsv", "\n".join(cut) + "\n")
+    adata = mt.read_counts(path, sheet)
+    assert list(adata.obs_names) == SAMPLES
+    ref = mt.read_counts(src, sheet)
+    pd.testing.assert_frame_equal(adata.to_df(), ref.to_df(), check_names=False)
+    assert (
+        adata.obs.loc["S3", "source"] == "/data/run/star_reverse/S3/Aligned.sortedByCoord.out.bam"
+    )
