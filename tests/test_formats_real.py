@@ -697,3 +697,14 @@ def test_featurecounts_cut_to_id_and_bam_columns(tmp_path, sheet):
     assert (
         adata.obs.loc["S3", "source"] == "/data/run/star_reverse/S3/Aligned.sortedByCoord.out.bam"
     )
+
+
+def test_mirdeep2_weighted_fractions_need_round(tmp_path):
+    # quantifier -W weighs multi-mapping reads: fractional counts
+    src = MIRDEEP2 / "miRNAs_expressed_all_samples_1700000000.csv"
+    text = src.read_text().replace("\t62.00\t", "\t61.50\t", 1)
+    path = write(tmp_path / "miRNAs_expressed_all_samples_1.csv", text)
+    with pytest.raises(mt.InputError, match=r"column s01: '61.50' is not a whole number.*--round"):
+        mt.read_counts(path)
+    adata = mt.read_counts(path, non_integer="round", annotate=False)
+    assert adata.to_df().loc["s01", "hsa-miR-21-5p"] == 62
