@@ -708,3 +708,32 @@ def test_mirdeep2_weighted_fractions_need_round(tmp_path):
         mt.read_counts(path)
     adata = mt.read_counts(path, non_integer="round", annotate=False)
     assert adata.to_df().loc["s01", "hsa-miR-21-5p"] == 62
+
+
+def test_cli_import_strandedness_and_sample_names(run_cli, tmp_path, sheet):
+    out = tmp_path / "star.h5ad"
+    code, stdout, stderr = run_cli("import", STAR / "star_reverse", "-s", sheet, "-o", out)
+    assert code == 0, stderr
+    assert "format star" in stdout and "strandedness reverse (detected: 3.3%" in stdout
+    code, stdout, stderr = run_cli(
+        "import", STAR / "star_reverse", "--strandedness", "forward", "-o", tmp_path / "f.h5ad"
+    )
+    assert code == 0 and "strandedness forward (as given" in stdout
+    code, _, stderr = run_cli(
+        "import", HTSEQ_STAR / "multi.tsv", "-s", sheet, "-o", tmp_path / "h.h5ad"
+    )
+    assert code == 2 and "--sample-names" in stderr and not (tmp_path / "h.h5ad").exists()
+    code, stdout, stderr = run_cli(
+        "import",
+        HTSEQ_STAR / "multi.tsv",
+        "-s",
+        sheet,
+        "--sample-names",
+        "S1,S2,S3,S4",
+        "-o",
+        tmp_path / "h.h5ad",
+    )
+    assert code == 0, stderr
+    adata = mt.read_h5ad(tmp_path / "h.h5ad")
+    star = mt.read_h5ad(out)
+    pd.testing.assert_frame_equal(adata.to_df()[star.var_names], star.to_df())
