@@ -486,8 +486,8 @@ def test_h5ad_with_duplicate_sample_names_is_an_error(tmp_path):
             var=pd.DataFrame(index=["G1", "G2", "G3"]),
         )
         a.write_h5ad(tmp_path / "dup.h5ad")
-        with pytest.raises(mt.InputError, match="sample 'S1' twice"):
-            mt.read_counts(tmp_path / "dup.h5ad", annotate=False)
+    with pytest.raises(mt.InputError, match=r"sample 'S1' appears twice \(columns 1 and 2\)"):
+        mt.read_counts(tmp_path / "dup.h5ad", annotate=False)
 
 
 def test_h5ad_count_too_large_is_an_error(tmp_path):
@@ -682,3 +682,58 @@ def test_star_gzipped_files_in_a_folder(tmp_path):
     ref = mt.read_counts(STAR / "star_reverse", annotate=False)
     assert list(adata.obs_names) == SAMPLES
     pd.testing.assert_frame_equal(adata.to_df(), ref.to_df())
+
+
+def test_featurecounts_cut_to_id_and_bam_columns(tmp_path, sheet):
+    # `cut -f1,10-` of featureCounts output: the '# Program' line, Geneid, full BAM paths
+    src = FORMATS / "featurecounts" / "counts_star_extra.txt"
+    lines = src.read_text().splitlines()
+    cut = [lines[0]] + ["\t".join([ln.split("\t")[0], *ln.split("\t")[9:]]) for ln in lines[1:]]
+    path = write(tmp_path / "counts.tsv", "\n".join(cut) + "\n")
+    adata = mt.read_counts(path, sheet)
+    assert list(adata.obs_names) == SAMPLES
+    ref = mt.read_counts(src, sheet)
+    pd.testing.assert_frame_equal(adata.to_df(), ref.to_df(), check_names=False)
+    assert (
+        adata.obs.loc["S3", "source"] == "/data/run/star_reverse/S3/Aligned.sortedByCoord.out.bam"
+    )
+
+
+def test_mirdeep2_weighted_fractions_need_round(tmp_path):
+    # quantifier -W weighs multi-mapping reads: fractional counts
+    src = MIRDEEP2 / "miRNAs_expressed_all_samples_1700000000.csv"
+    text = src.read_text().replace("\t62.00\t", "\t61.50\t", 1)
+    path = write(tmp_path / "miRNAs_expressed_all_samples_1.csv", text)
+    with pytest.raises(mt.InputError, match=r"column s01: '61.50' is not a whole number.*--round"):
+        mt.read_counts(path)
+    adata = mt.read_counts(path, non_integer="round", annotate=False)
+    assert adata.to_df().loc["s01", "hsa-miR-21-5p"] == 62
+
+
+def test_cli_import_strandedness_and_sample_names(run_cli, tmp_path, sheet):
+    out = tmp_path / "star.h5ad"
+    code, stdout, stderr = run_cli("import", STAR / "star_reverse", "-s", sheet, "-o", out)
+    assert code == 0, stderr
+    assert "format star" in stdout and "strandedness reverse (detected: 3.3%" in stdout
+    code, stdout, stderr = run_cli(
+        "import", STAR / "star_reverse", "--strandedness", "forward", "-o", tmp_path / "f.h5ad"
+    )
+    assert code == 0 and "strandedness forward (as given" in stdout
+    code, _, stderr = run_cli(
+        "import", HTSEQ_STAR / "multi.tsv", "-s", sheet, "-o", tmp_path / "h.h5ad"
+    )
+    assert code == 2 and "--sample-names" in stderr and not (tmp_path / "h.h5ad").exists()
+    code, stdout, stderr = run_cli(
+        "import",
+        HTSEQ_STAR / "multi.tsv",
+        "-s",
+        sheet,
+        "--sample-names",
+        "S1,S2,S3,S4",
+        "-o",
+        tmp_path / "h.h5ad",
+    )
+    assert code == 0, stderr
+    adata = mt.read_h5ad(tmp_path / "h.h5ad")
+    star = mt.read_h5ad(out)
+    pd.testing.assert_frame_equal(adata.to_df()[star.var_names], star.to_df())

@@ -184,20 +184,23 @@ def read_table(
         raise InputError(
             path, "no count columns found: every column after the first holds text, not numbers"
         )
-    samples = [header[j] for j in count_cols]
+    sources = [header[j] for j in count_cols]
+    # alignment paths as column names (featureCounts output after a `cut`): the one name rule
+    samples = [sample_name_from_path(h) if _ALN_EXT.search(h) else h for h in sources]
     _check_unique(path, samples, "sample column", positions=[j + 1 for j in count_cols])
     counts = to_counts(
         body[count_cols],
         path=path,
         line_numbers=line_numbers,
-        columns=samples,
+        columns=sources,
         non_integer=non_integer,
     )
     var = pd.DataFrame(
         {header[j] or f"column_{j + 1}": body[j].to_numpy() for j in annot_cols},
         index=pd.Index(features, name=header[0] or "feature"),
     )
-    return CountTable(fmt, [path], features, samples, counts, var=var)
+    renamed = {s: h for s, h in zip(samples, sources, strict=True) if s != h}
+    return CountTable(fmt, [path], features, samples, counts, var=var, source_columns=renamed)
 
 
 def _looks_like_features(names: Sequence[str]) -> float:
@@ -263,10 +266,10 @@ _FC_ANNOT = ["Geneid", "Chr", "Start", "End", "Strand", "Length"]
 
 
 def is_featurecounts(lines: Lines) -> bool:
-    first = lines.lines[0]
-    if first.startswith("# Program:featureCounts"):
-        return True
-    return first.split("\t")[:6] == _FC_ANNOT
+    """The header (after featureCounts' '# Program' line) starts Geneid Chr Start End Strand
+    Length; a table cut from it (Geneid and the BAM columns) is a plain table."""
+    header = next((ln for ln in lines.lines if not ln.startswith("#")), "")
+    return [h.strip() for h in header.split("\t")[:6]] == _FC_ANNOT
 
 
 def read_featurecounts(path: Path, *, non_integer: str = "error") -> CountTable:

@@ -221,13 +221,13 @@ def _name_samples(table: CountTable, names: Sequence[str] | None) -> None:
         if s == "":
             raise InputError(table.files[0], f"sample column {j} has an empty name")
         if s in seen:
-            what = "--sample-names" if names is not None else "the count data"
             src = table.source_columns
-            detail = f" ({src.get(s, s)} and another)" if names is None and s in src else ""
+            detail = f" ({src[s]} and another)" if names is None and s in src else ""
+            where = " in --sample-names" if names is not None else ""
             raise InputError(
                 table.files[0] if names is None else None,
-                f"{what} name sample '{s}' twice (columns {seen[s]} and {j}){detail}; sample "
-                "names must be unique"
+                f"sample '{s}' appears twice{where} (columns {seen[s]} and {j}){detail}; "
+                "sample names must be unique"
                 + ("" if names is not None else ": give them with --sample-names, in order"),
             )
         seen[s] = j

@@ -128,6 +128,12 @@ def read_star(
                     f"gene's strand): {listing}; check the libraries, or give --strandedness to "
                     "use one column for all",
                 )
+            if detected is None and not pooled.sum() > 0:
+                raise InputError(
+                    paths[0],
+                    "no read is assigned to a gene in columns 3 and 4 of any file, so the "
+                    "strandedness cannot be detected; give --strandedness",
+                )
             if detected is None:
                 raise InputError(
                     paths[0],
