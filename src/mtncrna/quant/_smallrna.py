@@ -145,6 +145,9 @@ class SmallRnaResult:
     parameters: dict[str, Any] = field(default_factory=dict)
     inputs: list[tuple[str, str]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    #: Where each isomiR row lies (``Parent`` hairpin, 1-based ``start``/``end`` of the read,
+    #: ``Cigar``, ``Hits``), aligned with ``isomirs``; used for the mirGFF3 file.
+    isomir_loci: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def _resolve_kit(
@@ -761,6 +764,10 @@ class _Aggregator:
             iso["_total"] = iso[samples].sum(axis=1)
             iso = iso.sort_values(["miRNA", "_total", "Read"], ascending=[True, False, True])
             iso = iso.drop(columns="_total").reset_index(drop=True)
+        loci = pd.DataFrame(
+            [_locus(r, cache[r], hairpins) for r in iso["Read"]],
+            columns=["Parent", "start", "end", "Cigar", "Hits"],
+        )
         # mt fragments
         frows = []
         for (gene, cls, sense, strand, start, end, tail), counts in self.frag.items():
@@ -795,7 +802,9 @@ class _Aggregator:
         lens = [f"len_{n}" for n in range(self.min_length, self.max_length + 1)]
         qc = qc[[*QC_COLUMNS, *lens]].astype(np.int64)
         qc.index.name = "sample"
-        return SmallRnaResult(counts=counts, isomirs=iso, mt_fragments=frag, qc=qc)
+        return SmallRnaResult(
+            counts=counts, isomirs=iso, mt_fragments=frag, qc=qc, isomir_loci=loci
+        )
 
 
 def _mature_extended(
@@ -866,6 +875,14 @@ def _uid(read: str) -> str:
     return f"mtn-{len(read)}-{hashlib.blake2b(read.encode(), digest_size=8).hexdigest()}"
 
 
+def _locus(read: str, c: MirnaCall | MtCall, hairpins: Mapping[str, str]) -> tuple:
+    from ._mirgff import cigar
+
+    assert isinstance(c, MirnaCall)
+    h = hairpins[c.hairpin]
+    return (c.hairpin, c.start + 1, c.start + len(read), cigar(read, h, c.start), c.n_tied)
+
+
 def _snv_class(pos: int) -> str:
     if 2 <= pos <= 7:
         return "iso_snv_seed"
@@ -917,13 +934,34 @@ def _variant(c: MirnaCall, hairpins: Mapping[str, str]) -> tuple[str, ...]:
     )
 
 
+def _write_gff(result: SmallRnaResult, path: Path, guard: Sequence[str]) -> Path:
+    from .._version import __version__
+    from ._mirgff import write_mirgff
+
+    samples = [c for c in result.isomirs.columns if c not in ISOMIR_COLUMNS]
+    bundled = not str(result.parameters.get("reference", "")).startswith("mature ")
+    loci = result.isomir_loci
+    if len(loci) != len(result.isomirs):  # a result built by hand: no loci to write
+        raise InputError(path, "the result has no isomiR loci; cannot write mirGFF3")
+    return write_mirgff(
+        result.isomirs,
+        loci,
+        samples,
+        path,
+        source="miRBasev22" if bundled else "custom",
+        tool=f"mtncrna {__version__}",
+        inputs=guard,
+    )
+
+
 def write_smallrna(
     result: SmallRnaResult, outdir: PathLike, *, inputs: Sequence[PathLike] = ()
 ) -> dict[str, Path]:
     """Write the result's tables and ``provenance.json`` into ``outdir`` (created if missing).
 
     Files: ``counts_mature.tsv`` (feature x sample, first column ``feature``),
-    ``isomirs.tsv`` (mirtop isomiR table), ``mt_fragments.tsv`` (first column ``fragment``),
+    ``isomirs.tsv`` (mirtop isomiR table), ``isomirs.gff3`` (the same isomiRs as mirGFF3 1.2, see
+    :mod:`mtncrna.quant._mirgff`), ``mt_fragments.tsv`` (first column ``fragment``),
     ``qc.tsv`` (sample x counters). Each is written atomically and never over an input (the
     FASTQs, reference files and ``inputs``). Returns ``{name: path}``.
     """
@@ -941,6 +979,7 @@ def write_smallrna(
             result.counts, out / "counts_mature.tsv", inputs=guard, index=True
         ),
         "isomirs": write_table(result.isomirs, out / "isomirs.tsv", inputs=guard),
+        "isomirs_gff": _write_gff(result, out / "isomirs.gff3", guard),
         "mt_fragments": write_table(result.mt_fragments, out / "mt_fragments.tsv", inputs=guard),
         "qc": write_table(result.qc, out / "qc.tsv", inputs=guard, index=True),
     }
