@@ -97,7 +97,7 @@ def check_fastq(path: str | Path) -> Path:
     import dnaio
     from dnaio.exceptions import FastqFormatError
 
-    from ..io._text import check_readable
+    from .._text import check_readable
 
     p = check_readable(path, what="FASTQ file")
     try:
@@ -163,6 +163,8 @@ def collapse(path: str | Path, *, threads: int = 1) -> tuple[Counter[str], int]:
         if reader is not None:
             reader.close()
     n_reads = reader.number_of_records
+    if n_reads == 0:
+        raise InputError(p, "holds no reads (an empty FASTQ); check the file or leave it out")
     counts = _check_alphabet(p, counts)
     return counts, n_reads
 

@@ -42,7 +42,7 @@ import numpy as np
 import pandas as pd
 
 from .._errors import InputError, MtncrnaError
-from ..io._formats import sample_name_from_path
+from ..io._names import sample_name_from_path
 from ._collapse import (
     KITS,
     Kit,

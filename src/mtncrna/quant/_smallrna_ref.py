@@ -32,11 +32,11 @@ from pathlib import Path
 from typing import NamedTuple
 
 from .._errors import InputError
+from .._text import read_fasta
 
 logger = logging.getLogger("mtncrna")
 
 _COMP = str.maketrans("ACGTN", "TGCAN")
-_IUPAC = frozenset("ACGTUNRYSWKMBDHV")
 MT_CLASSES = ("mt-tRNA", "mt-rRNA", "mt-mRNA")
 #: Largest 5' / 3' offset from the annotated mature ends, and longest non-templated A/U tail.
 MAX_5P_SHIFT = 2
@@ -170,66 +170,6 @@ def _occurrences(text: str, sub: str) -> list[int]:
     return out
 
 
-def read_fasta(path: str | Path, *, what: str = "FASTA") -> list[tuple[str, str]]:
-    """``(name, sequence)`` pairs; name is the header's first word, sequence upper case, U -> T.
-
-    A header-less start, an empty record, a duplicate name or a character that is not a
-    nucleotide (IUPAC) is an :class:`InputError` naming the line.
-    """
-    from ..io._text import read_bytes
-
-    p = Path(path)
-    text = read_bytes(p).decode("utf-8", errors="replace")
-    records: list[tuple[str, str]] = []
-    seen: dict[str, int] = {}
-    name: str | None = None
-    header_line = 0
-    chunks: list[str] = []
-
-    def flush() -> None:
-        if name is None:
-            return
-        seq = "".join(chunks).upper().replace("U", "T")
-        if not seq:
-            raise InputError(p, f"{what} record '{name}' has no sequence", line=header_line)
-        records.append((name, seq))
-
-    for i, raw in enumerate(text.splitlines(), start=1):
-        line = raw.strip()
-        if not line or line.startswith(";"):
-            continue
-        if line.startswith(">"):
-            flush()
-            name = line[1:].split()[0] if line[1:].split() else ""
-            if not name:
-                raise InputError(p, f"{what} header without a name", line=i)
-            if name in seen:
-                raise InputError(
-                    p, f"{what} name '{name}' appears twice (lines {seen[name]} and {i})", line=i
-                )
-            seen[name] = i
-            header_line = i
-            chunks = []
-            continue
-        if name is None:
-            raise InputError(
-                p, f"expected a {what} header starting with '>', found {line[:20]!r}", line=i
-            )
-        bad = set(line.upper()) - _IUPAC
-        if bad:
-            raise InputError(
-                p,
-                f"sequence of '{name}' has {', '.join(repr(c) for c in sorted(bad))}; "
-                "expected nucleotides (A, C, G, T/U, N or IUPAC codes)",
-                line=i,
-            )
-        chunks.append(line)
-    flush()
-    if not records:
-        raise InputError(p, f"no {what} records found")
-    return records
-
-
 def _gene_class(name: str, biotype: str) -> str:
     b = biotype.lower()
     if "trna" in b:
@@ -256,7 +196,7 @@ def read_mt_annotation(path: str | Path, contig: str, length: int) -> list[MtGen
     ``gene_biotype``/``gene_type``/``biotype`` (Mt_tRNA, Mt_rRNA, protein_coding), else from the
     name (MT-T*/TRN* tRNA, MT-RNR*/RNR* rRNA).
     """
-    from ..io._text import read_bytes
+    from .._text import read_bytes
     from ..reference import is_mt_contig
 
     p = Path(path)
