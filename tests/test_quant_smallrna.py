@@ -422,12 +422,12 @@ def test_bad_parameters(tmp_path):
         quantify_smallrna([tmp_path / "missing.fastq"])
 
 
-def test_empty_fastq_gives_zero_counts(tmp_path):
+def test_empty_fastq_is_a_clear_error(tmp_path):
     p = tmp_path / "empty.fastq"
     p.write_text("")
-    res = quantify_smallrna([p])
-    assert res.qc.loc["empty", "reads_in"] == 0
-    assert res.counts["empty"].sum() == 0
+    with pytest.raises(InputError, match="no reads") as e:
+        quantify_smallrna([p])
+    assert str(p) in str(e.value)
 
 
 def test_simulator_is_seeded(tmp_path):
