@@ -9,9 +9,10 @@ sequence and carries the count along:
 2. **trim**: cutadapt's adapter finder (as a library: a regular 3' adapter, 10% errors, >= 3 bases
    overlap, i.e. ``cutadapt -a``) runs once per distinct read. Kit presets: ``illumina`` (TruSeq
    small RNA, TGGAATTCTCGGGTGCCAAGG), ``nextflex`` (same adapter, 4 random nt removed at both ends
-   of the insert), ``qiaseq`` (AACTGTAGGCACCATCAAT followed by a 12-nt UMI; molecules = distinct
-   UMIs per insert). ``adapter=`` replaces the kit's adapter. Inserts outside
-   ``[min_length, max_length]`` and adapter dimers (empty insert) are counted and dropped.
+   of the insert), ``qiaseq`` (AACTGTAGGCACCATCAAT followed by a 12-nt UMI; molecules = UMIs per
+   feature, grouped with umi_tools' directional method). ``adapter=`` replaces the kit's
+   adapter; ``trim=False`` (``adapter="none"``) takes already-trimmed reads as inserts. Inserts
+   outside ``[min_length, max_length]`` and adapter dimers (empty insert) are counted and dropped.
 3. **assign** each distinct insert once, with the rules of :mod:`mtncrna.quant._smallrna_ref`:
    mtDNA first (exact; CCA/CC/C tails on mt-tRNA 3' ends), then miRNA isomiRs (5' end within
    +-2 nt and 3' end within +-3 nt of the mature ends in the hairpin, 0-3 non-templated 3' A/U),
@@ -19,8 +20,10 @@ sequence and carries the count along:
 4. **count** per sample; with ``processes`` > 1 samples run in parallel, or one sample's reads
    are dealt to several processes.
 
-Outputs (:func:`write_smallrna`): ``counts_mature.tsv``, ``isomirs.tsv``, ``mt_fragments.tsv``,
-``qc.tsv`` and ``provenance.json``; the first three load with :func:`mtncrna.read_counts`.
+Outputs (:func:`write_smallrna`): ``counts_mature.tsv``, ``isomirs.tsv``, ``isomirs.gff3``
+(mirGFF3), ``mt_fragments.tsv``, ``qc.tsv`` and ``provenance.json`` (with the run's notes: matures
+without a hairpin, miRBase entries that are mtDNA fragments, a library that looks trimmed); the
+tables load with :func:`mtncrna.read_counts`.
 """
 
 from __future__ import annotations
