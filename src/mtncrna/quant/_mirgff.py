@@ -2,7 +2,8 @@
 
 One line per distinct insert assigned to a miRNA, beside ``isomirs.tsv``:
 
-* header: ``##gff-version 3``, ``## mirGFF3. VERSION 1.2``, ``## source-ontology:`` (miRBase 22
+* header (no ``##gff-version 3`` pragma, as mirtop writes it and readers of mirtop's files
+  expect): ``## mirGFF3. VERSION 1.2``, ``## source-ontology:`` (miRBase 22
   with its FAIRsharing DOI for the bundled reference, else ``custom``), ``## TOOLS:``,
   ``## FILTER:`` and last ``## COLDATA:`` the samples (comma-separated, the order of
   ``Expression``);
@@ -67,7 +68,6 @@ def mirgff_lines(
         "doi:10.25504/fairsharing.hmgte8" if source.lower().startswith("mirbase") else "custom"
     )
     lines = [
-        "##gff-version 3",
         f"## mirGFF3. VERSION {VERSION}",
         f"## source-ontology: {source} {ontology}",
         f"## TOOLS: {tool}",
