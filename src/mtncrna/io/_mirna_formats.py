@@ -157,7 +157,10 @@ def _read_mirgff3(lines: Lines, *, non_integer: str) -> CountTable:
             )
         attrs = {}
         for item in fields[8].split(";"):
-            key, _, value = item.strip().partition(" ")
+            # GFF3's tag=value (the mirGFF3 specification) or GTF's "tag value" (mirtop 0.4)
+            key, sep, value = item.strip().partition("=")
+            if not sep or " " in key:
+                key, _, value = item.strip().partition(" ")
             if key:
                 attrs[key] = value.strip()
         if "Name" not in attrs or "Expression" not in attrs:

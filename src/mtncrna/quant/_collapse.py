@@ -67,8 +67,9 @@ def adapter_locator(sequence: str):
     """``f(read) -> (start, stop)`` of the 3' adapter in the read, or None: cutadapt's match.
 
     This is :meth:`cutadapt.adapters.BackAdapter.match_to` without building its match object:
-    the adapter's k-mer pre-filter, then its aligner, exactly as ``match_to`` calls them. If a
-    cutadapt release changes those attributes, ``match_to`` itself is used.
+    an exact occurrence of the whole adapter first, then the adapter's k-mer pre-filter and its
+    aligner, exactly as ``match_to`` calls them. If a cutadapt release changes those attributes,
+    ``match_to`` itself is used.
     """
     adapter = make_adapter(sequence)
     aligner = getattr(adapter, "aligner", None)
@@ -82,8 +83,15 @@ def adapter_locator(sequence: str):
 
         return slow
     kmers_present, locate = finder.kmers_present, aligner.locate
+    whole, n = sequence.upper(), len(sequence)
 
     def fast(read: str) -> tuple[int, int] | None:
+        # The whole adapter, exactly: no alignment scores higher (every base matches), so the
+        # aligner would return this one; the leftmost if it occurs twice. Most reads of short
+        # inserts take this path (~0.1 us instead of ~2.5 us).
+        i = read.find(whole)
+        if i >= 0:
+            return (i, i + n)
         if not kmers_present(read):
             return None
         hit = locate(read)

@@ -9,9 +9,10 @@ sequence and carries the count along:
 2. **trim**: cutadapt's adapter finder (as a library: a regular 3' adapter, 10% errors, >= 3 bases
    overlap, i.e. ``cutadapt -a``) runs once per distinct read. Kit presets: ``illumina`` (TruSeq
    small RNA, TGGAATTCTCGGGTGCCAAGG), ``nextflex`` (same adapter, 4 random nt removed at both ends
-   of the insert), ``qiaseq`` (AACTGTAGGCACCATCAAT followed by a 12-nt UMI; molecules = distinct
-   UMIs per insert). ``adapter=`` replaces the kit's adapter. Inserts outside
-   ``[min_length, max_length]`` and adapter dimers (empty insert) are counted and dropped.
+   of the insert), ``qiaseq`` (AACTGTAGGCACCATCAAT followed by a 12-nt UMI; molecules = UMIs per
+   feature, grouped with umi_tools' directional method). ``adapter=`` replaces the kit's
+   adapter; ``trim=False`` (``adapter="none"``) takes already-trimmed reads as inserts. Inserts
+   outside ``[min_length, max_length]`` and adapter dimers (empty insert) are counted and dropped.
 3. **assign** each distinct insert once, with the rules of :mod:`mtncrna.quant._smallrna_ref`:
    mtDNA first (exact; CCA/CC/C tails on mt-tRNA 3' ends), then miRNA isomiRs (5' end within
    +-2 nt and 3' end within +-3 nt of the mature ends in the hairpin, 0-3 non-templated 3' A/U),
@@ -19,8 +20,10 @@ sequence and carries the count along:
 4. **count** per sample; with ``processes`` > 1 samples run in parallel, or one sample's reads
    are dealt to several processes.
 
-Outputs (:func:`write_smallrna`): ``counts_mature.tsv``, ``isomirs.tsv``, ``mt_fragments.tsv``,
-``qc.tsv`` and ``provenance.json``; the first three load with :func:`mtncrna.read_counts`.
+Outputs (:func:`write_smallrna`): ``counts_mature.tsv``, ``isomirs.tsv``, ``isomirs.gff3``
+(mirGFF3), ``mt_fragments.tsv``, ``qc.tsv`` and ``provenance.json`` (with the run's notes: matures
+without a hairpin, miRBase entries that are mtDNA fragments, a library that looks trimmed); the
+tables load with :func:`mtncrna.read_counts`.
 """
 
 from __future__ import annotations
@@ -145,6 +148,9 @@ class SmallRnaResult:
     parameters: dict[str, Any] = field(default_factory=dict)
     inputs: list[tuple[str, str]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    #: Where each isomiR row lies (``Parent`` hairpin, 1-based ``start``/``end`` of the read,
+    #: ``Cigar``, ``Hits``), aligned with ``isomirs``; used for the mirGFF3 file.
+    isomir_loci: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def _resolve_kit(
@@ -761,6 +767,10 @@ class _Aggregator:
             iso["_total"] = iso[samples].sum(axis=1)
             iso = iso.sort_values(["miRNA", "_total", "Read"], ascending=[True, False, True])
             iso = iso.drop(columns="_total").reset_index(drop=True)
+        loci = pd.DataFrame(
+            [_locus(r, cache[r], hairpins) for r in iso["Read"]],
+            columns=["Parent", "start", "end", "Cigar", "Hits"],
+        )
         # mt fragments
         frows = []
         for (gene, cls, sense, strand, start, end, tail), counts in self.frag.items():
@@ -795,7 +805,9 @@ class _Aggregator:
         lens = [f"len_{n}" for n in range(self.min_length, self.max_length + 1)]
         qc = qc[[*QC_COLUMNS, *lens]].astype(np.int64)
         qc.index.name = "sample"
-        return SmallRnaResult(counts=counts, isomirs=iso, mt_fragments=frag, qc=qc)
+        return SmallRnaResult(
+            counts=counts, isomirs=iso, mt_fragments=frag, qc=qc, isomir_loci=loci
+        )
 
 
 def _mature_extended(
@@ -866,6 +878,14 @@ def _uid(read: str) -> str:
     return f"mtn-{len(read)}-{hashlib.blake2b(read.encode(), digest_size=8).hexdigest()}"
 
 
+def _locus(read: str, c: MirnaCall | MtCall, hairpins: Mapping[str, str]) -> tuple:
+    from ._mirgff import cigar
+
+    assert isinstance(c, MirnaCall)
+    h = hairpins[c.hairpin]
+    return (c.hairpin, c.start + 1, c.start + len(read), cigar(read, h, c.start), c.n_tied)
+
+
 def _snv_class(pos: int) -> str:
     if 2 <= pos <= 7:
         return "iso_snv_seed"
@@ -917,13 +937,34 @@ def _variant(c: MirnaCall, hairpins: Mapping[str, str]) -> tuple[str, ...]:
     )
 
 
+def _write_gff(result: SmallRnaResult, path: Path, guard: Sequence[str]) -> Path:
+    from .._version import __version__
+    from ._mirgff import write_mirgff
+
+    samples = [c for c in result.isomirs.columns if c not in ISOMIR_COLUMNS]
+    bundled = not str(result.parameters.get("reference", "")).startswith("mature ")
+    loci = result.isomir_loci
+    if len(loci) != len(result.isomirs):  # a result built by hand: no loci to write
+        raise InputError(path, "the result has no isomiR loci; cannot write mirGFF3")
+    return write_mirgff(
+        result.isomirs,
+        loci,
+        samples,
+        path,
+        source="miRBasev22" if bundled else "custom",
+        tool=f"mtncrna {__version__}",
+        inputs=guard,
+    )
+
+
 def write_smallrna(
     result: SmallRnaResult, outdir: PathLike, *, inputs: Sequence[PathLike] = ()
 ) -> dict[str, Path]:
     """Write the result's tables and ``provenance.json`` into ``outdir`` (created if missing).
 
     Files: ``counts_mature.tsv`` (feature x sample, first column ``feature``),
-    ``isomirs.tsv`` (mirtop isomiR table), ``mt_fragments.tsv`` (first column ``fragment``),
+    ``isomirs.tsv`` (mirtop isomiR table), ``isomirs.gff3`` (the same isomiRs as mirGFF3 1.2, see
+    :mod:`mtncrna.quant._mirgff`), ``mt_fragments.tsv`` (first column ``fragment``),
     ``qc.tsv`` (sample x counters). Each is written atomically and never over an input (the
     FASTQs, reference files and ``inputs``). Returns ``{name: path}``.
     """
@@ -941,6 +982,7 @@ def write_smallrna(
             result.counts, out / "counts_mature.tsv", inputs=guard, index=True
         ),
         "isomirs": write_table(result.isomirs, out / "isomirs.tsv", inputs=guard),
+        "isomirs_gff": _write_gff(result, out / "isomirs.gff3", guard),
         "mt_fragments": write_table(result.mt_fragments, out / "mt_fragments.tsv", inputs=guard),
         "qc": write_table(result.qc, out / "qc.tsv", inputs=guard, index=True),
     }
