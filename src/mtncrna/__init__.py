@@ -10,8 +10,7 @@ The public surface::
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ._errors import (
     FormatError,
@@ -21,21 +20,37 @@ from ._errors import (
     ReferenceDataError,
     SampleSheetError,
 )
+from ._lazy import attach
 from ._settings import settings
 from ._version import __version__
 
 if TYPE_CHECKING:  # imported on first use, see __getattr__
-    from . import datasets, engine, get, pl, pp, report, tl
+    from . import datasets, engine, get, pl, pp, report, steps, tl
+    from ._run import RunConfig, load_config, run
     from .io import read_counts, read_h5ad, read_libraries, read_sample_sheet, write_h5ad
     from .reference import load_reference
 
-_SUBPACKAGES = ("datasets", "engine", "get", "io", "pl", "pp", "quant", "reference", "report", "tl")
+_SUBPACKAGES = (
+    "datasets",
+    "engine",
+    "get",
+    "io",
+    "pl",
+    "pp",
+    "quant",
+    "reference",
+    "report",
+    "run",
+    "steps",
+    "tl",
+)
 _LAZY = {
     **{m: f".{m}" for m in _SUBPACKAGES},
     **dict.fromkeys(
         ("read_counts", "read_h5ad", "read_libraries", "read_sample_sheet", "write_h5ad"), ".io"
     ),
     "load_reference": ".reference",
+    **dict.fromkeys(("RunConfig", "load_config", "run"), "._run"),
 }
 
 __all__ = [
@@ -44,11 +59,13 @@ __all__ = [
     "MtncrnaError",
     "OutputError",
     "ReferenceDataError",
+    "RunConfig",
     "SampleSheetError",
     "__version__",
     "datasets",
     "engine",
     "get",
+    "load_config",
     "load_reference",
     "pl",
     "pp",
@@ -57,23 +74,11 @@ __all__ = [
     "read_libraries",
     "read_sample_sheet",
     "report",
+    "run",
     "settings",
+    "steps",
     "tl",
     "write_h5ad",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    """Import a submodule or a public name on first use (PEP 562), so that a command that needs
-    one corner of the package (``mtncrna quant bam``) does not import all of it."""
-    where = _LAZY.get(name)
-    if where is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    module = importlib.import_module(where, __name__)
-    value = module if where == f".{name}" else getattr(module, name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+__getattr__, __dir__ = attach(__name__, _LAZY, __all__)

@@ -104,7 +104,27 @@ def concordance_df(adata: ad.AnnData, *, key: str = "concordance") -> pd.DataFra
     return pd.DataFrame(need(adata, key, "tl.concordance")["table"]).copy()
 
 
-def integrate_df(adata: ad.AnnData) -> pd.DataFrame:
+def integrate_df(adata: ad.AnnData, *, key: str = "integrate") -> pd.DataFrame:
     """The miRNA-target pair table of :func:`mtncrna.tl.integrate` (stored on the small-RNA
     object)."""
-    return pd.DataFrame(need(adata, "integrate", "tl.integrate")["pairs"]).copy()
+    return pd.DataFrame(need(adata, key, "tl.integrate")["pairs"]).copy()
+
+
+def score_df(adata: ad.AnnData, *, key: str = "signature_score") -> pd.DataFrame:
+    """Per-sample signature scores of :func:`mtncrna.tl.score` with the design columns."""
+    need(adata, key, "tl.score")
+    if key not in adata.obs.columns:
+        raise MtncrnaError(f"adata.obs has no '{key}' column: run mtncrna.tl.score first")
+    info = adata.uns[key]
+    group = str(info.get("group_key", ""))
+    cols = [c for c in ("condition", "fraction", "cell_line", group) if c and c in adata.obs]
+    table = adata.obs[[*dict.fromkeys(cols), key]].rename(columns={key: "signature_score"})
+    return table.rename_axis("sample").reset_index()
+
+
+def signature_df(adata: ad.AnnData, *, key: str = "signature_score") -> pd.DataFrame:
+    """The signature :func:`mtncrna.tl.score` scored the samples with (one row per feature)."""
+    info = need(adata, key, "tl.score")
+    if "signature" not in info:
+        raise MtncrnaError(f"adata.uns['{key}'] holds no signature: run mtncrna.tl.score first")
+    return pd.DataFrame(info["signature"]).reset_index(drop=True)

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from .._lazy import attach
 
 if TYPE_CHECKING:  # imported on first use, see __getattr__
     from ._atomic import atomic_path, check_output
-    from ._formats import FORMATS, sample_name_from_path
+    from ._fastq_sheet import FastqSheet, read_fastq_sheet
+    from ._formats import FORMATS
+    from ._names import sample_name_from_path
+    from ._publish import MARKER, Staged, check_folder, publish
     from ._read import (
         LIBRARIES,
         detect_format,
@@ -22,10 +26,16 @@ if TYPE_CHECKING:  # imported on first use, see __getattr__
     from ._write import write_provenance, write_table
 
 _LAZY = {
+    "FastqSheet": "._fastq_sheet",
+    "read_fastq_sheet": "._fastq_sheet",
+    "MARKER": "._publish",
+    "Staged": "._publish",
+    "check_folder": "._publish",
+    "publish": "._publish",
     "atomic_path": "._atomic",
     "check_output": "._atomic",
     "FORMATS": "._formats",
-    "sample_name_from_path": "._formats",
+    "sample_name_from_path": "._names",
     "LIBRARIES": "._read",
     "detect_format": "._read",
     "guess_library": "._read",
@@ -45,12 +55,18 @@ __all__ = [
     "FORMATS",
     "FRACTIONS",
     "LIBRARIES",
+    "MARKER",
+    "FastqSheet",
+    "Staged",
     "atomic_path",
+    "check_folder",
     "check_output",
     "detect_format",
     "guess_library",
     "normalise_fraction",
+    "publish",
     "read_counts",
+    "read_fastq_sheet",
     "read_h5ad",
     "read_libraries",
     "read_result_table",
@@ -61,17 +77,4 @@ __all__ = [
     "write_table",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    """Import a public name's module on first use (PEP 562): a command that needs one corner of
-    the package does not import all of it."""
-    where = _LAZY.get(name)
-    if where is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(where, __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+__getattr__, __dir__ = attach(__name__, _LAZY, __all__)

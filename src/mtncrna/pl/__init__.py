@@ -1,9 +1,15 @@
-"""Plots: every function returns a matplotlib Figure and saves only when ``save`` is given."""
+"""Plots: every function takes the AnnData a pp/tl function wrote, accepts ``ax=`` where it draws
+one panel, returns a matplotlib Figure and saves only when ``save`` is given."""
 
 from ._plots import (
+    CLASS_COLOURS,
+    DESIGN_FACTORS,
     class_composition,
     correlation_heatmap,
+    counts,
+    dispersion,
     enrichment_plot,
+    level_colours,
     ma_plot,
     pca,
     purity,
@@ -12,9 +18,14 @@ from ._plots import (
 )
 
 __all__ = [
+    "CLASS_COLOURS",
+    "DESIGN_FACTORS",
     "class_composition",
     "correlation_heatmap",
+    "counts",
+    "dispersion",
     "enrichment_plot",
+    "level_colours",
     "ma_plot",
     "pca",
     "purity",

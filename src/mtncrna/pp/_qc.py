@@ -68,6 +68,10 @@ def qc(
     (1 - contamination), and ``outlier`` with ``outlier_reason``. ``uns[key_added]`` holds the
     PCA (on the blind VST) and the sample correlation matrix.
 
+    The PCA is also stored the scanpy way, so ``sc.pl.pca(adata, color="condition")`` works:
+    ``obsm["X_pca"]`` (scores), ``varm["PCs"]`` (loadings; zero for features without counts)
+    and ``uns["pca"]`` (``variance``, ``variance_ratio``, ``params``).
+
     Contamination is estimated from presumed cytosolic features: expressed features that are
     neither mtDNA-encoded nor known mtncRNAs. A pure mitochondrial library would not contain
     them, so in a mito library at contamination ``c`` their share is ``c`` times their share in
@@ -172,7 +176,17 @@ def qc(
     obs["outlier"] = [bool(r) for r in reasons]
     obs["outlier_reason"] = [";".join(r) for r in reasons]
     names = list(adata.obs_names)
+    loadings = np.zeros((adata.n_vars, k))
+    loadings[keep] = (Vt[:k] * signs[:, None]).T
+    adata.obsm["X_pca"] = scores
+    adata.varm["PCs"] = loadings
+    adata.uns["pca"] = {
+        "variance": S[:k] ** 2 / max(adata.n_obs - 1, 1),
+        "variance_ratio": var_ratio,
+        "params": {"zero_center": True, "use_highly_variable": False, "mask_var": "expressed"},
+    }
     adata.uns[key_added] = {
+        "kind": "qc",
         "pca": pd.DataFrame(scores, index=names, columns=[f"PC{j + 1}" for j in range(k)]),
         "pca_variance_ratio": var_ratio,
         "correlation": pd.DataFrame(corr, index=names, columns=names),

@@ -70,7 +70,7 @@ import pandas as pd
 
 from .._errors import InputError, MtncrnaError
 from .._logging import logger
-from ..io._formats import sample_name_from_path
+from ..io._names import sample_name_from_path
 from ._annotation import Annotation, read_annotation
 from ._bam_input import _inflated, _Input, _open_input, _to_temp_bam
 from ._counts import CountResult, write_counts

@@ -102,6 +102,12 @@ def _open_input(path: PathLike, reference_fasta: PathLike | None) -> _Input:
             if kind == "bam" and af.format != "BAM":
                 kind = "sam"  # bgzip-compressed SAM
             first = af.tell() if kind == "bam" else 0
+            if not af.references:
+                raise InputError(
+                    p,
+                    "has no header naming the reference sequences (@SQ lines); write the SAM "
+                    "with its header (samtools view -h) or give the BAM",
+                )
             paired = False
             try:
                 for i, rec in enumerate(af.fetch(until_eof=True)):

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from .._lazy import attach
 
 if TYPE_CHECKING:  # imported on first use, see __getattr__
     from ._annotate import ANNOTATION_COLUMNS, NAME_MATCH_STATUSES, annotate_var
     from ._extension import EXTENSION_COLUMNS, read_extension
+    from ._genes import GeneMap, load_gene_map
     from ._load import load_reference
+    from ._match import match_names
     from ._names import is_mt_contig, name_key
+    from ._paths import reference_dir
     from ._reference import (
         MT_CLASSES,
         Reference,
         Resolution,
-        reference_dir,
     )
 
 _LAZY = {
@@ -29,7 +32,10 @@ _LAZY = {
     "MT_CLASSES": "._reference",
     "Reference": "._reference",
     "Resolution": "._reference",
-    "reference_dir": "._reference",
+    "reference_dir": "._paths",
+    "GeneMap": "._genes",
+    "load_gene_map": "._genes",
+    "match_names": "._match",
 }
 
 __all__ = [
@@ -37,27 +43,17 @@ __all__ = [
     "EXTENSION_COLUMNS",
     "MT_CLASSES",
     "NAME_MATCH_STATUSES",
+    "GeneMap",
     "Reference",
     "Resolution",
     "annotate_var",
     "is_mt_contig",
+    "load_gene_map",
     "load_reference",
+    "match_names",
     "name_key",
     "read_extension",
     "reference_dir",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    """Import a public name's module on first use (PEP 562): a command that needs one corner of
-    the package does not import all of it."""
-    where = _LAZY.get(name)
-    if where is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(where, __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+__getattr__, __dir__ = attach(__name__, _LAZY, __all__)

@@ -26,27 +26,51 @@ ANNOTATION_COLUMNS = (
     "name_match",
 )
 
-NAME_MATCH_STATUSES = ("exact", "alias", "coordinates", "ambiguous", "unknown")
+NAME_MATCH_STATUSES = ("exact", "alias", "group", "coordinates", "ambiguous", "unknown")
+
+
+#: Features up to this length (small-RNA reads and clusters, 18-35 nt and a little more) are
+#: placed by how much of *them* a gene covers; longer ones need a reciprocal overlap.
+SHORT_FEATURE_MAX = 200
 
 
 def _coordinate_match(var: pd.DataFrame, ref: Reference, unresolved: np.ndarray) -> dict[int, str]:
-    """Features on chrM that no name resolved: match by >= 50% reciprocal overlap with a gene."""
+    """Features on chrM that no name resolved, matched to an mtDNA gene by coordinates.
+
+    A short feature (at most :data:`SHORT_FEATURE_MAX` nt, e.g. an 18-35 nt read cluster) goes to
+    the gene that covers at least half of the feature; a longer one needs >= 50% reciprocal
+    overlap. When ``var`` has a ``strand`` column, only a gene on the same strand counts (an
+    antisense read is not a read of the gene). Ties go to the gene covering more of the feature.
+    """
     if not {"chrom", "start", "end"}.issubset(var.columns):
         return {}
     genes = ref.features[(ref.features["chrom"] == MT_CONTIG) & ref.features["start"].notna()]
     g_start = genes["start"].to_numpy(float)
     g_end = genes["end"].to_numpy(float)
+    g_strand = genes["strand"].astype(str).to_numpy()
     out: dict[int, str] = {}
     chroms = var["chrom"].astype(str).to_numpy()
     starts = pd.to_numeric(var["start"], errors="coerce").to_numpy(float)
     ends = pd.to_numeric(var["end"], errors="coerce").to_numpy(float)
+    strands = (
+        var["strand"].astype(str).str.split(";").str[0].to_numpy()
+        if "strand" in var.columns
+        else np.full(len(var), "")
+    )
     for i in np.flatnonzero(unresolved):
         if not is_mt_contig(chroms[i].split(";")[0]) or not np.isfinite(starts[i] + ends[i]):
             continue
-        ov = np.minimum(ends[i], g_end) - np.maximum(starts[i], g_start) + 1
-        frac = np.minimum(ov / (ends[i] - starts[i] + 1), ov / (g_end - g_start + 1))
-        best = int(np.argmax(frac))
-        if frac[best] >= 0.5:
+        length = ends[i] - starts[i] + 1
+        ov = np.clip(np.minimum(ends[i], g_end) - np.maximum(starts[i], g_start) + 1, 0, None)
+        of_feature = ov / length
+        if length <= SHORT_FEATURE_MAX:
+            score = of_feature
+        else:
+            score = np.minimum(of_feature, ov / (g_end - g_start + 1))
+        if strands[i] in ("+", "-"):
+            score = np.where(g_strand == strands[i], score, 0.0)
+        best = int(np.lexsort((-of_feature, -score))[0])
+        if score[best] >= 0.5:
             out[int(i)] = genes.index[best]
     return out
 

@@ -6,7 +6,8 @@ from functools import lru_cache
 from pathlib import Path
 
 from ._extension import merge_extension
-from ._reference import Reference, _build, reference_dir
+from ._paths import reference_dir
+from ._reference import Reference, _build
 
 
 @lru_cache(maxsize=4)
@@ -36,6 +37,7 @@ def load_reference(extension: str | Path | None = None) -> Reference:
         fractionation=base.fractionation.copy(),
         aliases=base.aliases.copy(),
         directory=base.directory,
+        vocabulary=base.vocabulary,
     )
     if extension is not None:
         ref = merge_extension(ref, Path(extension))

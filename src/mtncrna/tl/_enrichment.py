@@ -106,6 +106,7 @@ def enrichment(
     spurious pool changes; it is meaningful for mito-enriched features (see ``mito_enriched``).
 
     Writes ``var[f"{key_added}_log2FC"]``, ``var[f"{key_added}_padj"]``, ``var["mito_enriched"]``
+    (``var[f"{key_added}_mito_enriched"]`` for another ``key_added``)
     and ``uns[key_added]`` (``results``, ``interaction`` frames and ``params``); see
     :func:`mtncrna.get.enrichment_df`.
     """
@@ -200,11 +201,10 @@ def enrichment(
             inter[name.split(":", 1)[1].replace("[T.", "_").rstrip("]")] = r
         results["interaction"] = inter
         params["interaction"] = interaction
-    adata.uns[key_added] = {**results, "params": params}
+    adata.uns[key_added] = {"kind": "enrichment", **results, "params": params}
     adata.var[f"{key_added}_log2FC"] = res["log2FoldChange"].reindex(adata.var_names).to_numpy()
     adata.var[f"{key_added}_padj"] = res["padj"].reindex(adata.var_names).to_numpy()
-    adata.var["mito_enriched"] = (
-        res["mito_enriched"].reindex(adata.var_names).fillna(False).to_numpy(bool)
-    )
+    flag = "mito_enriched" if key_added == "enrichment" else f"{key_added}_mito_enriched"
+    adata.var[flag] = res["mito_enriched"].reindex(adata.var_names).fillna(False).to_numpy(bool)
     logger.info("%d features enriched in the %s fraction", int(res["mito_enriched"].sum()), mito)
     return adata if copy else None
