@@ -10,10 +10,10 @@ table), ``_bam_kernel`` (the numba kernels), ``_annotation_cache`` (parsed annot
 How it works: BAM records are never turned into Python objects. The BGZF blocks are inflated with
 zlib, or isa-l where installed (both release the GIL; with ``threads`` > 1 by a thread pool while
 the kernel counts), and a numba kernel (also GIL-free, in ``_bam_kernel``) walks the raw records,
-cuts each CIGAR into aligned sections exactly as featureCounts' ``parse_bin`` does, and looks every section
-up with a binary search in a table of sorted, non-overlapping elementary intervals of the
-annotation, each carrying the set of (meta-feature, strand) pairs that cover it. Streaming needs no
-index and no particular sort order.
+cuts each CIGAR into aligned sections exactly as featureCounts' ``parse_bin`` does, and looks
+every section up with a binary search in a table of sorted, non-overlapping elementary intervals
+of the annotation, each carrying the set of (meta-feature, strand) pairs that cover it. Streaming
+needs no index and no particular sort order.
 
 The rules, checked against subread's ``readSummary.c`` (``process_line_buffer`` and
 ``vote_and_add_count``) and against featureCounts 2.0.3 itself, single-end reads:
