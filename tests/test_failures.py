@@ -333,6 +333,8 @@ RUN_CASES = [
     ("versus-absent", {"versus": "whole"}, "no 'whole' library in the sample sheet"),
     ("unknown-fraction", {"mito": "golgi"}, "'golgi' is not a fraction"),
     ("gmt-name", {"signature_name": "bad\tname"}, "gene-set name"),
+    ("de-engine", {"de_engine": "edgeR"}, "de_engine: expected mtncrna or pydeseq2"),
+    ("factors-not-a-column", {"factors": ["dose"]}, "factors: 'dose' is not a sample sheet column"),
 ]
 
 
@@ -519,3 +521,17 @@ def test_rerun_replaces_only_mtncrna_folders(run_cli, tmp_path):
         assert code == 0, err
     assert {"qc_samples.tsv", "qc.h5ad", "provenance.json"} <= {p.name for p in out.iterdir()}
     shutil.rmtree(out)
+
+
+def test_missing_parent_folders_are_made_and_removed_on_failure(run_cli, tmp_path):
+    counts, sheet = EXAMPLE / "small_rna_counts.tsv", EXAMPLE / "samples.csv"
+    code, _, err = run_cli("qc", counts, "-s", sheet, "-o", tmp_path / "a" / "b" / "qc")
+    assert code == 0, err
+    assert (tmp_path / "a" / "b" / "qc" / "qc_samples.tsv").exists()
+    before = _snapshot(tmp_path)
+    code, _, err = run_cli(
+        "de", counts, "-s", sheet, "--design", "~ nope", "--contrast", "condition", "resistant",
+        "parental", "-o", tmp_path / "x" / "y" / "de",
+    )  # fmt: skip
+    assert code == 2 and "nope" in err
+    assert _snapshot(tmp_path) == before  # x/y made for the output, removed again

@@ -85,3 +85,16 @@ def test_run_design_term_constant_within_a_fraction_is_said(tmp_path):
     assert "design term 'fraction' left out within small-RNA fraction=mito" in res.summary
     prov = (tmp_path / "out" / "provenance.json").read_text()
     assert "left out within" in prov
+
+
+def test_run_on_mitoplasts_against_whole_cell(tmp_path):
+    """Another fraction pair: mitoplasts (RNase-treated) versus whole cell, taken from the sheet."""
+    text = (EXAMPLE / "samples.csv").read_text()
+    sheet = tmp_path / "samples.csv"
+    sheet.write_text(text.replace(",mito,", ",mitoplast,").replace(",cytosol,", ",whole,"))
+    res = mt.run(
+        {"samples": str(sheet), "small": str(EXAMPLE / "small_rna_counts.tsv")}, tmp_path / "out"
+    )
+    names = {p.name for p in (tmp_path / "out").iterdir()}
+    assert "small_enrichment_mitoplast_vs_whole.tsv" in names, sorted(names)
+    assert "purity" in res.summary

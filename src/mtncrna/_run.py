@@ -312,6 +312,9 @@ def _check_sheet(c: RunConfig, sheet: pd.DataFrame) -> None:
             "mito",
             f"no '{c['mito']}' library in the sample sheet (fractions: {', '.join(present)})",
         )
+    if not c.lines.get("mito") and "mito" not in present and "mitoplast" in present:
+        c.values["mito"] = "mitoplast"  # the sheet's only mitochondrial fraction
+        logger.info("the mitochondrial fraction is 'mitoplast' (the sheet has no 'mito')")
 
 
 def validate_config(

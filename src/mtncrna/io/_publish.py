@@ -156,10 +156,11 @@ def check_folder(target: str | Path, inputs: Iterable[str | Path] = ()) -> Path:
     if out.exists() and not out.is_dir():
         raise OutputError(f"{out}: exists and is not a folder; give a folder name for -o/--outdir")
     parent = out.resolve().parent
-    if not parent.is_dir():
-        raise OutputError(f"{out}: its parent folder {parent} does not exist")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise OutputError(f"{out}: the folder {parent} is not writable")
+    existing = next((a for a in [parent, *parent.parents] if a.exists()), None)
+    if existing is not None and not existing.is_dir():
+        raise OutputError(f"{out}: {existing} is a file, not a folder")
+    if existing is not None and not os.access(existing, os.W_OK | os.X_OK):
+        raise OutputError(f"{out}: the folder {existing} is not writable")
     for inp in inputs:
         p = Path(inp)
         if p.exists() and out.exists() and _is_inside(p, out):
@@ -192,6 +193,7 @@ def publish(target: str | Path, *, inputs: Iterable[str | Path] = ()) -> Iterato
     """
     inputs = list(inputs)
     out = check_folder(target, inputs)
+    made = _make_parents(out)
     lock = _Lock(out)
     lock.acquire()
     staging = out.parent / f".{out.name}.{os.getpid()}.part"
@@ -217,6 +219,21 @@ def publish(target: str | Path, *, inputs: Iterable[str | Path] = ()) -> Iterato
             staging.rename(out)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
+        lock.release()
+        for folder in made:  # the folders made for this output, deepest first, if still empty
+            with contextlib.suppress(OSError):
+                folder.rmdir()
         raise
     finally:
         lock.release()
+
+
+def _make_parents(out: Path) -> list[Path]:
+    """Create the missing folders above ``out`` (as ``mkdir -p``); return them, deepest first."""
+    missing = []
+    for a in [out.parent, *out.parent.parents]:
+        if a.exists():
+            break
+        missing.append(a)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    return missing
