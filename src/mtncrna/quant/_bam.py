@@ -1,16 +1,19 @@
 """Aligned reads (BAM/SAM/CRAM) -> gene counts, by featureCounts' rules and with its numbers.
 
-:func:`read_annotation` reads a GTF, GFF3 or SAF file into meta-features (genes made of their
-exons); :func:`count_bam` assigns each alignment record to at most one of them and returns the
-counts and a featureCounts-style summary; :func:`write_counts` writes both.
+:func:`~mtncrna.quant.read_annotation` (``_annotation``) reads a GTF, GFF3, SAF or BED file into
+meta-features (genes made of their exons); :func:`count_bam` (here) assigns each alignment record,
+or each read pair, to at most one of them and returns the counts and a featureCounts-style
+summary; :func:`~mtncrna.quant.write_counts` (``_counts``) writes both. The other parts:
+``_bam_input`` (checking inputs, streaming inflated BAM records), ``_features`` (the lookup
+table), ``_bam_kernel`` (the numba kernels), ``_annotation_cache`` (parsed annotations kept).
 
 How it works: BAM records are never turned into Python objects. The BGZF blocks are inflated with
-zlib, or isa-l where installed (both release the GIL), and a numba kernel (also GIL-free, in
-``_bam_kernel``) walks the raw records, cuts each
-CIGAR into aligned sections exactly as featureCounts' ``parse_bin`` does, and looks every section
-up with a binary search in a table of sorted, non-overlapping elementary intervals of the
-annotation, each carrying the set of (meta-feature, strand) pairs that cover it. Streaming needs no
-index and no particular sort order.
+zlib, or isa-l where installed (both release the GIL; with ``threads`` > 1 by a thread pool while
+the kernel counts), and a numba kernel (also GIL-free, in ``_bam_kernel``) walks the raw records,
+cuts each CIGAR into aligned sections exactly as featureCounts' ``parse_bin`` does, and looks
+every section up with a binary search in a table of sorted, non-overlapping elementary intervals
+of the annotation, each carrying the set of (meta-feature, strand) pairs that cover it. Streaming
+needs no index and no particular sort order.
 
 The rules, checked against subread's ``readSummary.c`` (``process_line_buffer`` and
 ``vote_and_add_count``) and against featureCounts 2.0.3 itself, single-end reads:
@@ -38,8 +41,9 @@ The summary counts records (alignments), as featureCounts does; with ``weights_f
 record counts with the copy number in its name, in the counts and in the summary.
 
 Paired-end reads (``-p --countReadPairs``; checked against featureCounts 2.0.3) count fragments:
-mates are joined by read name and HI tag within the stream (``_Pairs``; no name sorting needed,
-memory follows the distance between mates), a record without its mate counting alone. Per fragment
+mates are joined by read name and HI tag within the stream, in the kernel (an open-addressing hash
+table, ``_bam_kernel.scan_pairs``; no name sorting needed, memory follows the distance between
+mates), a record without its mate counting alone. Per fragment
 (read 1 first): both mates unmapped (by the first record's flags 0x4 and 0x8) is
 ``Unassigned_Unmapped``; a mate unmapped, or mates on different contigs, still count (no ``-B``,
 no ``-C``); a mapped mate with NH > 1 makes the fragment ``Unassigned_MultiMapping`` (without
