@@ -73,7 +73,7 @@ def test_import_with_extension_reference(run_cli, tmp_path, sheet):
 def test_demo(run_cli, tmp_path):
     code, out, stderr = run_cli("demo", "-o", tmp_path / "demo")
     assert code == 0, stderr
-    assert "small-RNA: 24 samples x 362 features" in out
+    assert "small-RNA: 24 samples x 368 features" in out
     assert (tmp_path / "demo" / "run.log").read_text()
     assert "concordance concordant" in out
     d = tmp_path / "demo"

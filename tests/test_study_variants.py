@@ -55,7 +55,7 @@ def test_numeric_sheet_column_is_a_covariate_in_the_cli(run_cli, tmp_path):
     )  # fmt: skip
     assert code == 0, err
     t = pd.read_csv(tmp_path / "factor" / "de_dose_2_vs_0.tsv", sep="\t")
-    assert len(t) == 362 and np.isfinite(t["log2FoldChange"]).any()
+    assert len(t) == 368 and np.isfinite(t["log2FoldChange"]).any()
 
 
 def test_design_term_missing_from_the_sheet_is_named(run_cli, tmp_path):
