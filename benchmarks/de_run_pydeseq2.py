@@ -22,11 +22,11 @@ dds = DeseqDataSet(
     metadata=coldata,
     design="~condition",
     quiet=True,
-    inference=DefaultInference(n_cpus=1),
+    inference=DefaultInference(n_cpus=2),
 )
 dds.deseq2()
 st = DeseqStats(
-    dds, contrast=["condition", "B", "A"], quiet=True, inference=DefaultInference(n_cpus=1)
+    dds, contrast=["condition", "B", "A"], quiet=True, inference=DefaultInference(n_cpus=2)
 )
 st.summary()
 elapsed = time.perf_counter() - t

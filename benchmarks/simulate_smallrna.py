@@ -81,7 +81,9 @@ def _weights(rng: np.random.Generator, n: int, sigma: float) -> np.ndarray:
     return w / w.sum()
 
 
-def _mirna_species(rng: np.random.Generator, n_mirnas: int, mt_both: str) -> list[dict]:
+def _mirna_species(
+    rng: np.random.Generator, n_mirnas: int, mt_both: str, names: list[str] | None = None
+) -> list[dict]:
     ref = _reference_dir()
     mature = pd.read_csv(ref / "mirbase22_hsa_mature.tsv", sep="\t", dtype=str)
     hairpins = pd.read_csv(ref / "mirbase22_hsa_precursor.tsv", sep="\t", dtype=str)
@@ -98,7 +100,10 @@ def _mirna_species(rng: np.random.Generator, n_mirnas: int, mt_both: str) -> lis
             if h and seq in h:
                 candidates.append((row.name, seq, h, h.index(seq)))
                 break
-    pick = rng.choice(len(candidates), size=min(n_mirnas, len(candidates)), replace=False)
+    if names is not None:
+        pick = np.array([i for i, c in enumerate(candidates) if c[0] in set(names)])
+    else:
+        pick = rng.choice(len(candidates), size=min(n_mirnas, len(candidates)), replace=False)
     abundance = _weights(rng, len(pick), 2.0)
     # (5' shift, 3' shift, non-templated tail, weight)
     variants = [
@@ -234,10 +239,19 @@ def simulate(
     n_mirnas: int = 300,
     composition: dict[str, float] | None = None,
     mean_duplicates: float = 2.5,
+    trimmed: bool = False,
+    mirnas: list[str] | None = None,
 ) -> pd.DataFrame:
-    """Write a simulated FASTQ(.gz) to ``out`` and ``<out stem>.truth.tsv``; return the truth."""
+    """Write a simulated FASTQ(.gz) to ``out`` and ``<out stem>.truth.tsv``; return the truth.
+
+    ``trimmed=True`` writes what ``cutadapt -a ADAPTER`` (without ``-m``) leaves of each read:
+    the insert alone (cut to the read length; adapter dimers become empty reads), as FASTQs are
+    often deposited. ``mirnas`` draws these miRNAs instead of ``n_mirnas`` random ones.
+    """
     if kit not in ADAPTERS:
         raise ValueError(f"kit must be one of {', '.join(ADAPTERS)}")
+    if trimmed and kit != "illumina":
+        raise ValueError("trimmed=True simulates TruSeq reads (kit='illumina') only")
     rng = np.random.default_rng(seed)
     comp = dict(COMPOSITION if composition is None else composition)
     genome = "".join(
@@ -246,7 +260,7 @@ def simulate(
         if not ln.startswith(">")
     ).upper()
     both = genome + "|" + revcomp(genome)
-    mirna = _mirna_species(rng, n_mirnas, both)
+    mirna = _mirna_species(rng, n_mirnas, both, names=mirnas)
     trna, rrna = _mt_species(rng, genome)
     n_other = max(200, n_reads // 7)
     other_w = _weights(rng, n_other, 1.0)
@@ -326,14 +340,18 @@ def simulate(
             for s, u in zip(read_species.tolist(), read_umi.tolist(), strict=True)
         ]
     else:
-        full = [(ins + adapter + downstream)[:length] for ins in inserts]
+        full = [(ins if trimmed else ins + adapter + downstream)[:length] for ins in inserts]
         seqs = [full[s] for s in read_species.tolist()]
     # sequencing errors: substitutions at error_rate per base
-    n_err = rng.binomial(length, error_rate, n)
+    if trimmed:
+        lens = np.fromiter(map(len, seqs), dtype=np.int64, count=n)
+        n_err = rng.binomial(lens, error_rate)
+    else:
+        n_err = rng.binomial(length, error_rate, n)
     subst = {"A": "CGT", "C": "AGT", "G": "ACT", "T": "ACG"}
     for i in np.flatnonzero(n_err).tolist():
         s = list(seqs[i])
-        for pos in rng.choice(length, n_err[i], replace=False).tolist():
+        for pos in rng.choice(len(s), n_err[i], replace=False).tolist():
             s[pos] = subst.get(s[pos], "ACG")[int(rng.integers(0, 3))]
         seqs[i] = "".join(s)
 
@@ -344,7 +362,8 @@ def simulate(
         step = 200_000
         for a in range(0, n, step):
             chunk = "".join(
-                f"@r{i + 1}\n{seqs[i]}\n+\n{quals[i % 997]}\n" for i in range(a, min(n, a + step))
+                f"@r{i + 1}\n{seqs[i]}\n+\n{quals[i % 997][: len(seqs[i])]}\n"
+                for i in range(a, min(n, a + step))
             )
             fh.write(chunk.encode())
     truth = pd.DataFrame(
@@ -435,6 +454,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--kit", default="illumina", choices=sorted(ADAPTERS))
     ap.add_argument("--error-rate", type=float, default=0.001)
     ap.add_argument("--mirnas", type=int, default=300)
+    ap.add_argument("--trimmed", action="store_true", help="write adapter-trimmed reads")
     args = ap.parse_args(argv)
     truth = simulate(
         args.out,
@@ -443,6 +463,7 @@ def main(argv: list[str] | None = None) -> int:
         kit=args.kit,
         error_rate=args.error_rate,
         n_mirnas=args.mirnas,
+        trimmed=args.trimmed,
     )
     print(truth.groupby("category")[["reads", "molecules"]].sum().to_string())
     return 0

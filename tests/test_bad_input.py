@@ -170,14 +170,15 @@ def test_binary_without_nul(run_cli, tmp_path):
     _assert_clean_failure(run_cli, tmp_path, [tmp_path / "counts.tsv"], "binary data")
 
 
-def test_excel_workbook(run_cli, tmp_path):
+def test_damaged_excel_workbook(run_cli, tmp_path):
+    # real .xlsx workbooks are read (tests/test_formats_real.py); a damaged one is refused
     (tmp_path / "counts.xlsx").write_bytes(b"PK\x03\x04" + b"\x00" * 100)
     _assert_clean_failure(
         run_cli,
         tmp_path,
         [tmp_path / "counts.xlsx"],
         "zip archive",
-        "export the sheet as CSV or TSV",
+        "not an Excel .xlsx workbook",
     )
 
 

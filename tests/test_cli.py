@@ -84,7 +84,13 @@ def test_demo(run_cli, tmp_path):
     conc = pd.read_csv(d / "small_concordance.tsv", sep="\t").set_index("symbol")
     assert conc.loc["hsa-miR-5787", "verdict"] == "concordant"
     prov = json.loads((d / "provenance.json").read_text())
-    assert len(prov["outputs"]) == 19
+    listed = {o["path"] for o in prov["outputs"]}
+    assert listed == {p.name for p in d.iterdir()} - {
+        "provenance.json",
+        ".mtncrna-output",
+        "run.log",
+    }
+    assert {"small_qc.tsv", "long_qc_pca.tsv", "signature.gmt", "report.html"} <= listed
     html = (d / "report.html").read_text()
     assert '<section id="summary">' in html
     assert not list(d.glob("*.part"))
@@ -140,7 +146,7 @@ def test_run_from_config(run_cli, tmp_path):
             "contrast level 'resistent' is not a value of 'condition'",
         ),
         ({"small": "nope.tsv"}, "small: file not found"),
-        ({"contrasts": "condition"}, "'contrasts' must be a list"),
+        ({"contrasts": "condition"}, "contrasts: must be a list"),
     ],
 )
 def test_run_config_errors(run_cli, tmp_path, changes, message):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import anndata as ad
 import numpy as np
@@ -11,6 +12,7 @@ import pytest
 
 import mtncrna as mt
 from mtncrna import engine
+from mtncrna.tl._de import RESULT_COLUMNS
 
 
 @pytest.fixture(scope="module")
@@ -317,3 +319,82 @@ def test_shrinkage_prior_variance_hand_case():
     assert engine._shrink.prior_variance(mle, np.zeros(4)) == pytest.approx(2.5)
     # effects no larger than their noise: the lower bound
     assert engine._shrink.prior_variance(np.zeros(4), np.ones(4)) == pytest.approx(1e-6)
+
+
+def test_pydeseq2_engine_equals_pydeseq2_run_directly():
+    """engine="pydeseq2" runs pydeseq2 itself: its numbers, the project's tables and getters."""
+    import warnings
+
+    from pydeseq2.dds import DeseqDataSet
+    from pydeseq2.ds import DeseqStats
+
+    golden = Path(__file__).parent / "data" / "golden" / "thyroid_mirna"
+    counts = pd.read_csv(golden / "counts.tsv.gz", sep="\t", index_col=0)
+    obs = pd.read_csv(golden / "coldata.tsv", sep="\t", index_col=0)
+    adata = ad.AnnData(counts[obs.index].T.astype(np.int64), obs=obs)
+    adata.layers["counts"] = adata.X.copy()
+    refs = {"condition": "NTH", "pair": "patient1"}
+    contrast = ("condition", "PTC", "NTH")
+    mt.tl.de(
+        adata,
+        design="~ pair + condition",
+        contrasts=contrast,
+        reference_levels=refs,
+        size_factors="ratio",
+        engine="pydeseq2",
+    )
+    ours = mt.get.de_df(adata, "condition_PTC_vs_NTH", annotate=False).set_index("feature_id")
+    assert adata.uns["de"]["params"]["engine"] == "pydeseq2"
+
+    md = obs.copy()
+    md["condition"] = pd.Categorical(md["condition"], categories=["NTH", "PTC"])
+    md["pair"] = pd.Categorical(md["pair"], categories=[f"patient{i}" for i in range(1, 9)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        dds = DeseqDataSet(
+            counts=counts[obs.index].T, metadata=md, design="~pair+condition", quiet=True
+        )
+        dds.deseq2()
+        st = DeseqStats(dds, contrast=list(contrast), alpha=0.1, quiet=True)
+        st.summary()
+    direct = st.results_df.reindex(ours.index)
+    for col in ("baseMean", "log2FoldChange", "lfcSE", "stat", "pvalue", "padj"):
+        np.testing.assert_allclose(ours[col], direct[col], rtol=1e-12, equal_nan=True, err_msg=col)
+    # the reason column from where pydeseq2 left NaN
+    all_zero = (counts[obs.index] == 0).all(axis=1).reindex(ours.index)
+    assert (ours.loc[all_zero, "reason"] == "all_zero").all()
+    low = ours["padj"].isna() & ours["pvalue"].notna()
+    assert low.sum() > 0 and (ours.loc[low, "reason"] == "low_counts").all()
+    assert (ours.loc[ours["padj"].notna(), "reason"] == "").all()
+    np.testing.assert_allclose(
+        adata.uns["de"]["size_factors"]["size_factor"], dds.obs["size_factors"], rtol=1e-12
+    )
+
+
+def test_pydeseq2_engine_refuses_what_it_cannot_do(small):
+    with pytest.raises(mt.MtncrnaError, match="does not support test='lrt'"):
+        mt.tl.de(
+            small,
+            design="~ condition",
+            contrasts=("condition", "resistant", "parental"),
+            test="lrt",
+            reduced="~ 1",
+            engine="pydeseq2",
+        )
+    with pytest.raises(mt.MtncrnaError, match="unknown engine"):
+        mt.tl.de(small, design="~ condition", contrasts=("condition", "a", "b"), engine="edger")
+
+
+def test_cli_de_engine_pydeseq2(run_cli, tmp_path):
+    d = mt.datasets.example_dir()
+    out = tmp_path / "de"
+    args = ["de", d / "small_rna_counts.tsv", "-s", d / "samples.csv", "--design", "~ condition"]
+    args += ["--contrast", "condition", "resistant", "parental", "--subset", "fraction=cytosol"]
+    code, _, stderr = run_cli(*args, "--engine", "pydeseq2", "-o", out)
+    assert code == 0, stderr
+    table = pd.read_csv(out / "de_condition_resistant_vs_parental.tsv", sep="\t")
+    assert list(table.columns[:8]) == list(("feature_id", *RESULT_COLUMNS))
+    prov = json.loads((out / "provenance.json").read_text())
+    assert prov["parameters"]["engine"] == "pydeseq2"
+    code, _, stderr = run_cli(*args, "--engine", "pydeseq2", "--test", "lrt", "-o", out)
+    assert code == 2 and "does not support test='lrt'" in stderr

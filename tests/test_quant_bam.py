@@ -90,7 +90,7 @@ def bgzf(data: bytes, size: int) -> bytes:
 
 def test_records_across_blocks_and_chunks(tmp_path, monkeypatch):
     """Records cut across tiny BGZF blocks, read a few blocks at a time, count the same."""
-    from mtncrna.quant import _bam
+    from mtncrna.quant import _bam_input
 
     expected = count_bam(BAMS, GTF)
     small = []
@@ -99,7 +99,7 @@ def test_records_across_blocks_and_chunks(tmp_path, monkeypatch):
             raw = fh.read()
         small.append(tmp_path / bam.name)
         small[-1].write_bytes(bgzf(raw, 97))
-    monkeypatch.setattr(_bam, "_CHUNK", 300)
+    monkeypatch.setattr(_bam_input, "_CHUNK", 300)
     for threads in (1, 2):
         result = count_bam(small, GTF, threads=threads)
         pd.testing.assert_frame_equal(result.counts, expected.counts)
@@ -319,8 +319,27 @@ def test_annotation_formats_agree(tmp_path, tiny):
         gff_lines.append(f"{c}\tt\tmRNA\t{s}\t{e}\t.\t{st}\t.\tID=tx:{g}:{s};Parent=gene:{g}")
         gff_lines.append(f"{c}\tt\texon\t{s}\t{e}\t.\t{st}\t.\tParent=tx:{g}:{s}")
     gff = write(tmp_path / "g.gff3.gz", "\n".join(gff_lines) + "\n", gz=True)
+    exons = re.findall(r'(\S+)\tt\texon\t(\d+)\t(\d+)\t.\t(.)\t.\tgene_id "([^"]+)"', TINY_GTF)
+    bed6 = write(
+        tmp_path / "g.bed",
+        'track name="genes"\n'
+        + "".join(f"{c}\t{int(s) - 1}\t{e}\t{g}\t0\t{st}\n" for c, s, e, st, g in exons),
+    )
+    genes: dict[tuple[str, str, str], list[tuple[int, int]]] = {}
+    for c, s, e, st, g in exons:
+        genes.setdefault((g, c, st), []).append((int(s) - 1, int(e)))
+    bed12_lines = []
+    for (g, c, st), blocks in genes.items():
+        blocks.sort()
+        lo, hi = blocks[0][0], max(e for _, e in blocks)
+        sizes = ",".join(str(e - s) for s, e in blocks)
+        starts = ",".join(str(s - lo) for s, _ in blocks)
+        bed12_lines.append(
+            f"{c}\t{lo}\t{hi}\t{g}\t0\t{st}\t{lo}\t{hi}\t0\t{len(blocks)}\t{sizes},\t{starts},"
+        )
+    bed12 = write(tmp_path / "g12.bed", "\n".join(bed12_lines) + "\n")
     expected = count_bam(bam, gtf).counts
-    for path, fmt in ((saf, "saf"), (gff, "gff3")):
+    for path, fmt in ((saf, "saf"), (gff, "gff3"), (bed6, "bed"), (bed12, "bed")):
         ann = read_annotation(path)
         assert ann.format == fmt
         pd.testing.assert_frame_equal(count_bam(bam, ann).counts, expected)
@@ -526,7 +545,7 @@ def test_bad_gtf_line(tmp_path, line, message):
 
 
 def test_gtf_fast_reader_agrees_with_line_reader(tmp_path, monkeypatch):
-    from mtncrna.quant import _bam
+    from mtncrna.quant import _annotation
 
     text = (
         "\ufeff#!genome-build x\r\n"
@@ -539,9 +558,9 @@ def test_gtf_fast_reader_agrees_with_line_reader(tmp_path, monkeypatch):
         '1\tt\texon\t50\t60\t.\t+\t.\tgene_id "C;D"; note "x"'  # no final newline
     )
     path = write(tmp_path / "tricky.gtf.gz", text, gz=True)
-    monkeypatch.setattr(_bam, "_TEXT_CHUNK", 64)  # records cut across chunks
-    fast = _bam._read_gtf_fast(path, "exon", "gene_id")
-    slow = _bam._read_lines(path, "gtf", "exon", "gene_id")
+    monkeypatch.setattr(_annotation, "_TEXT_CHUNK", 64)  # records cut across chunks
+    fast = _annotation._read_gtf_fast(path, "exon", "gene_id")
+    slow = _annotation._read_lines(path, "gtf", "exon", "gene_id")
     assert fast is not None
     for a, b in zip(fast[:5], slow[:5], strict=True):
         assert [str(x) for x in a] == [str(x) for x in b]
@@ -817,7 +836,7 @@ def test_paired_end_against_featurecounts(tmp_path, fc_args, kwargs):
 
 def test_paired_end_across_chunks_sam_and_name_order(tmp_path, monkeypatch):
     """Mates in different chunks, a full record table, SAM and name-sorted input: same counts."""
-    from mtncrna.quant import _bam
+    from mtncrna.quant import _bam, _bam_input
 
     bam = random_pairs(tmp_path, n_pairs=300)
     gtf = WORLD / "genes.gtf"
@@ -830,8 +849,8 @@ def test_paired_end_across_chunks_sam_and_name_order(tmp_path, monkeypatch):
     with pysam.BGZFile(str(bam), "rb") as fh:
         small = tmp_path / "small.bam"
         small.write_bytes(bgzf(fh.read(), 97))
-    monkeypatch.setattr(_bam, "_CHUNK", 300)
-    monkeypatch.setattr(_bam._Pairs, "_RECS", 3)
+    monkeypatch.setattr(_bam_input, "_CHUNK", 300)
+    monkeypatch.setattr(_bam._Pairs, "_SLOTS", 2)
     for path in (small, by_name, sam):
         for threads in (1, 2):
             result = count_bam(
@@ -843,3 +862,96 @@ def test_paired_end_across_chunks_sam_and_name_order(tmp_path, monkeypatch):
             np.testing.assert_array_equal(
                 result.summary.iloc[:, 0].to_numpy(), expected.summary["pe"].to_numpy()
             )
+
+
+# --------------------------------------------------------------------------------------------
+# the parsed-annotation cache
+# --------------------------------------------------------------------------------------------
+
+
+def _cache_files(folder: Path) -> list[Path]:
+    return sorted(folder.glob(".*.mtncrna-annotation"))
+
+
+def test_annotation_cache_round_trip_edit_and_damage(tmp_path, monkeypatch):
+    """Parsed once, loaded after (same annotation, same counts); an edited file or a damaged
+    cache is never trusted."""
+    from mtncrna.quant import _annotation, _annotation_cache
+
+    monkeypatch.setattr(_annotation_cache, "MIN_BYTES", 0)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "user-cache"))
+    gtf = tmp_path / "genes.gtf"
+    shutil.copy(GTF, gtf)
+    first = read_annotation(gtf)
+    (cache,) = _cache_files(tmp_path)
+    assert cache.stat().st_mode & 0o044  # readable by others, as a normal file
+
+    def no_parsing(*args, **kwargs):
+        raise AssertionError("parsed again")
+
+    with monkeypatch.context() as m:
+        m.setattr(_annotation, "_read_gtf_fast", no_parsing)
+        m.setattr(_annotation, "_read_lines", no_parsing)
+        again = read_annotation(gtf)
+    assert again.features == first.features and again.format == first.format
+    pd.testing.assert_frame_equal(again.exons, first.exons)
+    pd.testing.assert_frame_equal(again.var, first.var)
+    expected = count_bam(BAMS, GTF)
+    got = count_bam(BAMS, again)
+    pd.testing.assert_frame_equal(got.counts, expected.counts)
+    pd.testing.assert_frame_equal(got.summary, expected.summary)
+
+    # other options: another cache entry, not the first one's
+    by_name = read_annotation(gtf, attribute="gene_name")
+    assert by_name.features != first.features
+
+    # an edited annotation (same size even) gets a new key; its old caches are removed
+    text = gtf.read_text()
+    gtf.write_text(text.replace("exon", "EXON", 1))
+    edited = read_annotation(gtf)
+    assert len(edited.exons) == len(first.exons) - 1
+    assert len(_cache_files(tmp_path)) == 1 and _cache_files(tmp_path)[0] != cache
+
+    # a damaged cache (cut short, or garbage) is ignored and replaced
+    (cache,) = _cache_files(tmp_path)
+    for damage in (cache.read_bytes()[: cache.stat().st_size // 2], b"not a cache"):
+        cache.write_bytes(damage)
+        again = read_annotation(gtf)
+        pd.testing.assert_frame_equal(again.exons, edited.exons)
+        assert _cache_files(tmp_path) == [cache] and cache.stat().st_size > 100
+
+    # a cache holding the right arrays for other content (a copied file) is refused
+    other = tmp_path / "other.gtf"
+    shutil.copy(GTF, other)
+    read_annotation(other)
+    (other_cache,) = [c for c in _cache_files(tmp_path) if c.name.startswith(".other.gtf.")]
+    shutil.copy(other_cache, cache)
+    again = read_annotation(gtf)
+    pd.testing.assert_frame_equal(again.exons, edited.exons)
+
+    # small files are not cached by default; cache=False never writes
+    monkeypatch.undo()
+    fresh = tmp_path / "fresh"
+    fresh.mkdir()
+    shutil.copy(GTF, fresh / "genes.gtf")
+    read_annotation(fresh / "genes.gtf")
+    assert _cache_files(fresh) == []
+    monkeypatch.setattr(_annotation_cache, "MIN_BYTES", 0)
+    read_annotation(fresh / "genes.gtf", cache=False)
+    assert _cache_files(fresh) == []
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("chr1\t100\t100\tA\t0\t+", "empty or negative"),
+        ("chr1\t10\t500\tA\t0\t+\t10\t500\t0\t2\t50,\t0,", "blockCount 2 but 1 sizes"),
+        ("chr1\t10\t500\tA\t0\t+\t10\t500\t0\t1\t50,\t480,", "lies outside"),
+        ("chr1\t10\t500\tA\t0\t+\t10\t500\t0\t1\tx,\t0,", "whole numbers"),
+    ],
+)
+def test_bad_bed_line(tmp_path, line, message):
+    path = write(tmp_path / "bad.bed", f"chr1\t0\t50\tok\t0\t+\n{line}\n")
+    with pytest.raises(InputError, match=message) as err:
+        read_annotation(path)
+    assert "line 2" in str(err.value)

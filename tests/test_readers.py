@@ -328,3 +328,36 @@ def test_same_sample_in_two_files(tmp_path, counts):
     other = write(tmp_path / "c2.tsv", COUNTS)
     with pytest.raises(mt.InputError, match=r"sample 'S1' is also in counts\.tsv"):
         mt.read_counts([counts, other])
+
+
+@pytest.mark.parametrize(
+    ("path", "name"),
+    [
+        ("star/S1/Aligned.sortedByCoord.out.bam", "S1"),
+        ("/data/run/star/S1/ReadsPerGene.out.tab", "S1"),
+        ("star_salmon/S1.ReadsPerGene.out.tab", "S1"),
+        ("star_salmon/S1.markdup.sorted.bam", "S1"),
+        ("/data/S1.Aligned.sortedByCoord.out.bam", "S1"),
+        ("fastq/S1_S1_L001_R1_001.fastq.gz", "S1"),
+        ("ctrl-2_S12_R1_001.fastq.gz", "ctrl-2"),
+        ("X_1.fastq.gz", "X_1"),
+        ("X_2.fastq.gz", "X_2"),
+        ("X_1.sorted.bam", "X_1"),
+        ("sample_R1.fq", "sample_R1"),
+        ("htseq/S1.htseq.counts.txt", "S1"),
+        ("salmon/S3/quant.sf", "S3"),
+        ("a.b.fastq", "a.b"),
+        ("C:\\data\\S4.bam", "S4"),
+        ("S1_trimmed.fq.gz", "S1"),
+    ],
+)
+def test_sample_name_from_path_one_rule(path, name):
+    assert mt.io.sample_name_from_path(path) == name
+
+
+def test_quant_uses_the_same_name_rule():
+    from mtncrna.quant._collapse import sample_name
+
+    for p in ("X_1.fastq.gz", "X_2.fastq.gz", "S1_S1_L001_R1_001.fastq.gz", "run/S5/reads.fq"):
+        assert sample_name(p) == mt.io.sample_name_from_path(p)
+    assert sample_name("X_1.fastq.gz") == "X_1"

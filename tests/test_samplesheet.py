@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import mtncrna as mt
-from conftest import SHEET, write
+from conftest import FORMATS, SHEET, write
 
 
 def test_reads_and_normalises(tmp_path):
@@ -85,3 +85,41 @@ def test_errors(run_cli, tmp_path, counts, text, message):
 )
 def test_fraction_vocabulary(label):
     assert mt.io.normalise_fraction(label) in mt.io.FRACTIONS
+
+
+RTABLES = FORMATS / "rtables"
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "samples.xlsx",
+        "samples_write_csv.csv",
+        "samples_rownames.csv",
+        "samples_trailing_empty.csv",
+        "samples_unicode_text.txt",
+    ],
+)
+def test_sheets_saved_by_r_and_excel(name):
+    sheet = mt.read_sample_sheet(RTABLES / name)
+    assert list(sheet.index) == ["S1", "S2", "S3", "S4"]
+    assert list(sheet["condition"]) == ["parental", "parental", "resistant", "resistant"]
+    assert list(sheet["fraction"]) == ["cytosol", "mito", "cytosol", "mito"]
+    assert "" not in sheet.columns and not any(c.startswith("unnamed") for c in sheet.columns)
+    if name != "samples_unicode_text.txt":
+        assert [float(x) for x in sheet["dose"]] == [0, 0, 1.5, 3]
+
+
+def test_nameless_first_column_that_is_not_row_names_is_refused(tmp_path):
+    path = tmp_path / "s.csv"
+    path.write_text('"","sample","condition"\n"a","S1","x"\n"b","S2","y"\n')
+    with pytest.raises(mt.SampleSheetError, match="column 1 has no name"):
+        mt.read_sample_sheet(path)
+
+
+def test_sheet_in_r_write_table_defaults(tmp_path):
+    path = tmp_path / "s.txt"
+    path.write_text('"sample" "condition"\n"1" "S1" "x y"\n"2" "S2" "z"\n')
+    sheet = mt.read_sample_sheet(path)
+    assert list(sheet.index) == ["S1", "S2"]
+    assert sheet.loc["S1", "condition"] == "x y"

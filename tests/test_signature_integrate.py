@@ -69,7 +69,7 @@ def test_signature_consistency_filter():
     assert list(sig["feature_id"]) == ["x"]  # y changes sign between contrasts
     loose = mt.tl.signature({"a": a, "b": b}, min_agreement=0.5)
     assert set(loose["feature_id"]) == {"x", "y"}
-    gmt = mt.tl.to_gmt(sig, "test")
+    gmt = mt.tl.to_gmt(sig, name="test")
     assert gmt.splitlines()[0].split("\t") == [
         "test_UP",
         "mtncrna:up_in_resistant",
@@ -168,7 +168,7 @@ def test_integrate_design_effects_are_not_coupling(study):
 def test_integrate_user_pairs_and_errors(study):
     with pytest.raises(mt.MtncrnaError, match="lacks column"):
         mt.tl.integrate(study.small, study.long, pairs=pd.DataFrame({"a": [1]}))
-    with pytest.raises(mt.MtncrnaError, match="no miRNA-target pair"):
+    with pytest.raises(mt.MtncrnaError, match="no miRNA-target pair to test"):
         mt.tl.integrate(study.small, study.long, pairs=pd.DataFrame({"mirna": [], "target": []}))
 
 

@@ -19,9 +19,21 @@ _PACKAGES = ("numpy", "pandas", "anndata", "scanpy", "pydeseq2", "statsmodels", 
 
 
 def sha256(path: str | Path) -> str:
-    """Hex sha256 of a file's bytes (of the compressed bytes for a .gz)."""
+    """Hex sha256 of a file's bytes (of the compressed bytes for a .gz).
+
+    For a folder (e.g. a folder of htseq-count files given as one input): the sha256 of the
+    sorted list of ``relative path  sha256`` lines of the files in it, as ``sha256sum`` prints.
+    """
+    p = Path(path)
+    if p.is_dir():
+        listing = "".join(
+            f"{sha256(f)}  {f.relative_to(p).as_posix()}\n"
+            for f in sorted(p.rglob("*"))
+            if f.is_file()
+        )
+        return hashlib.sha256(listing.encode("utf-8")).hexdigest()
     h = hashlib.sha256()
-    with Path(path).open("rb") as fh:
+    with p.open("rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()

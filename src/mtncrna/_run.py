@@ -1,21 +1,53 @@
-"""``mtncrna run CONFIG.yaml``: every analysis the data allow, tables, .h5ad files and a report.
+"""``mtncrna run CONFIG.yaml`` / :func:`mtncrna.run`: every analysis a study allows, in one folder.
 
-The config (YAML) names the inputs and the questions; it is validated before any work starts
-(unknown keys, missing files, contrast levels that are not in the sample sheet), so a typo fails
-in the first second with one clear line.
+Everything the user asked is checked before the first analysis starts, by one validator: the
+config's keys and the type of every value (with the config file's line), the sample sheet, the
+count tables (samples in one but not the other stop the run unless ``drop_unmatched: true``), the
+design (every term a sample-sheet column), the contrasts and their levels, and the fractions. An
+analysis the study cannot support (no mitochondrial fraction, a single library type, ...) is not
+dropped silently: the reason goes to ``run.log``, the printed summary and the report.
+
+The output folder is published as a whole (:func:`mtncrna.io.publish`): a failed or killed run
+leaves the earlier folder as it was, ``run.log`` included, and two runs into one folder cannot mix.
 """
 
 from __future__ import annotations
 
 import difflib
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import anndata as ad
 import pandas as pd
 
+from . import engine, get, pp, tl
 from ._errors import InputError, MtncrnaError
+from ._provenance import record
+from ._text import read_bytes
+from .io import (
+    FORMATS,
+    FRACTIONS,
+    atomic_path,
+    normalise_fraction,
+    publish,
+    read_counts,
+    read_result_table,
+    read_sample_sheet,
+    write_h5ad,
+    write_provenance,
+    write_table,
+)
+from .steps import (
+    StepResult,
+    check_gene_set_name,
+    de_tables,
+    enrichment_tables,
+    qc_tables,
+    reference_version,
+)
 
 logger = logging.getLogger("mtncrna")
 
@@ -26,12 +58,15 @@ DEFAULTS: dict[str, Any] = {
     "long": None,  # long-RNA count table(s) or .h5ad
     "format": "auto",
     "reference": None,  # your own evidence table, merged into the bundled reference
+    "drop_unmatched": False,  # keep only samples in both the counts and the sheet
     "fraction_column": "fraction",
     "mito": "mito",
-    "versus": "cytosol",
-    "design": "~ cell_line + condition",  # DE design (terms that vary are kept)
+    "versus": None,  # cytosol or whole; from the sheet unless both are there
+    "design": "~ cell_line + condition",  # DE design; every term must be a sheet column
+    "factors": [],  # sheet columns holding numbers to treat as factors (else covariates)
     "contrasts": [["condition", "resistant", "parental"]],
     "de_by_fraction": True,  # DE within each fraction (else on all samples)
+    "de_engine": "mtncrna",  # or pydeseq2: the DE of every fraction run by pydeseq2 itself
     "interaction": "condition",  # fraction x this factor in the enrichment
     "drug": None,
     "cancer": None,
@@ -40,9 +75,12 @@ DEFAULTS: dict[str, Any] = {
     "enrichment_lfc_threshold": 0.5,
     "signature_alpha": 0.05,
     "signature_lfc_threshold": 1.0,
+    "signature_name": "mtncrna_resistance",
     "targets": None,  # miRNA-target table (mirna, target); default: the reference's pairs
     "title": "mtncrna report",
 }
+
+_PATH_KEYS = ("samples", "small", "long", "reference", "targets")
 
 
 @dataclass
@@ -53,148 +91,407 @@ class RunConfig:
     path: Path | None = None
     inputs: list[Path] = field(default_factory=list)
     pairs: pd.DataFrame | None = None  # the parsed ``targets`` table
+    lines: dict[str, int] = field(default_factory=dict)  # key -> line in the config file
+    sheet: pd.DataFrame | None = None
 
     def __getitem__(self, key: str) -> Any:
         return self.values[key]
 
+    def fail(self, key: str | None, message: str) -> None:
+        """Raise an error naming the config file, the key's line and the key."""
+        line = self.lines.get(key) if key else None
+        raise InputError(self.path, f"{key}: {message}" if key else message, line=line)
 
-def _fail(path: Path | None, message: str) -> None:
-    raise InputError(path, message)
+
+# ----------------------------------------------------------------------------------- reading
 
 
-def validate_config(raw: dict[str, Any], path: Path | None = None) -> RunConfig:
-    """Check keys, files and contrast levels; return a :class:`RunConfig`."""
-    if not isinstance(raw, dict):
-        _fail(path, "expected a mapping of keys to values (YAML), e.g. 'samples: samples.csv'")
+def _yaml_with_lines(text: str, path: Path | None) -> tuple[Any, dict[str, int]]:
+    """Parse YAML; refuse duplicated keys; return the data and the line of each top-level key."""
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        pass
+
+    def mapping(loader: Loader, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = loader.construct_object(key_node, deep=deep)
+            line = key_node.start_mark.line + 1
+            if key in seen:
+                raise InputError(
+                    path,
+                    f"key '{key}' appears twice (first on line {seen[key]}); give each key once",
+                    line=line,
+                )
+            seen[key] = line
+        return yaml.SafeLoader.construct_mapping(loader, node, deep=deep)
+
+    Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, mapping)
+    try:
+        root = yaml.compose(text, Loader=Loader)
+        data = yaml.load(text, Loader=Loader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise InputError(path, f"not valid YAML: {problem}", line=line) from None
+    lines: dict[str, int] = {}
+    if isinstance(root, yaml.MappingNode):
+        for key_node, _ in root.value:
+            lines[str(key_node.value)] = key_node.start_mark.line + 1
+    return data, lines
+
+
+def load_config(path: str | Path) -> RunConfig:
+    """Read and validate a YAML run configuration (see :data:`DEFAULTS` for the keys)."""
+    p = Path(path)
+    raw = read_bytes(p)
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise InputError(p, "is not UTF-8 text; save the config as UTF-8", line=line) from None
+    data, lines = _yaml_with_lines(text, p)
+    return validate_config({} if data is None else data, p, lines=lines)
+
+
+# -------------------------------------------------------------------------------- validation
+
+
+def _type_name(v: Any) -> str:
+    return {list: "a list", dict: "a mapping", bool: "true/false", str: "text"}.get(
+        type(v), type(v).__name__
+    )
+
+
+def _check_types(c: RunConfig) -> None:
+    v = c.values
+    for key in ("fraction_column", "mito", "design", "title", "format", "signature_name"):
+        if not isinstance(v[key], str) or not v[key].strip():
+            c.fail(key, f"expected text, found {_type_name(v[key])} {v[key]!r}")
+    for key in ("versus", "interaction", "drug", "cancer"):
+        if v[key] is not None and (not isinstance(v[key], str) or not v[key].strip()):
+            c.fail(key, f"expected text, found {_type_name(v[key])} {v[key]!r}")
+    for key in ("de_by_fraction", "drop_unmatched"):
+        if not isinstance(v[key], bool):
+            c.fail(key, f"expected true or false, found {v[key]!r}")
+    for key in ("alpha", "enrichment_alpha", "signature_alpha"):
+        x = v[key]
+        if isinstance(x, bool) or not isinstance(x, (int, float)) or not 0 < x < 1:
+            c.fail(key, f"expected a number between 0 and 1 (exclusive), found {x!r}")
+    for key in ("enrichment_lfc_threshold", "signature_lfc_threshold"):
+        x = v[key]
+        if isinstance(x, bool) or not isinstance(x, (int, float)) or not 0 <= x < 100:
+            c.fail(key, f"expected a number >= 0 (a log2 fold change), found {x!r}")
+    if v["de_engine"] not in ("mtncrna", "pydeseq2"):
+        c.fail("de_engine", f"expected mtncrna or pydeseq2, found {v['de_engine']!r}")
+    if v["format"] not in ("auto", *FORMATS):
+        c.fail("format", f"expected auto or one of {', '.join(FORMATS)}, found {v['format']!r}")
+    factors = v["factors"]
+    if isinstance(factors, str):
+        factors = v["factors"] = [factors]
+    if not isinstance(factors, list) or not all(isinstance(f, str) for f in factors):
+        c.fail("factors", f"expected a list of sample-sheet columns, found {factors!r}")
+    contrasts = v["contrasts"]
+    if (
+        not isinstance(contrasts, list)
+        or not contrasts
+        or not all(
+            isinstance(x, list) and len(x) == 3 and all(isinstance(y, (str, int, float)) for y in x)
+            for x in contrasts
+        )
+    ):
+        c.fail("contrasts", "must be a list of [factor, numerator, denominator]")
+    v["contrasts"] = [[str(y) for y in x] for x in contrasts]
+    try:
+        check_gene_set_name(v["signature_name"])
+    except MtncrnaError as exc:
+        c.fail("signature_name", str(exc))
+    design = v["design"]
+    if "~" not in design:
+        c.fail("design", f"'{design}' is not a formula; write it like '~ cell_line + condition'")
+    try:
+        engine.formula_variables(design)
+    except MtncrnaError as exc:
+        c.fail("design", str(exc))
+
+
+def _resolve_paths(c: RunConfig) -> None:
+    base = c.path.parent if c.path is not None else Path.cwd()
+    for key in _PATH_KEYS:
+        v = c.values[key]
+        if v is None:
+            continue
+        items = v if isinstance(v, list) else [v]
+        if not items or not all(isinstance(i, str) and i.strip() for i in items):
+            c.fail(key, f"expected a file name or a list of file names, found {v!r}")
+        if key in ("samples", "reference", "targets") and isinstance(v, list):
+            c.fail(key, f"expected one file name, found a list of {len(v)}")
+        resolved = []
+        for item in items:
+            p = Path(item)
+            p = p if p.is_absolute() else base / p
+            if not p.exists():
+                c.fail(key, f"file not found: {p}")
+            resolved.append(p)
+            c.inputs.append(p)
+        c.values[key] = resolved if isinstance(v, list) else resolved[0]
+
+
+def _check_sheet(c: RunConfig, sheet: pd.DataFrame) -> None:
+    """Design terms, contrasts, levels and fractions against the sample sheet."""
+    cols = [str(x) for x in sheet.columns]
+    listing = ", ".join(cols)
+    for var in engine.formula_variables(c["design"]):
+        if var not in cols:
+            close = difflib.get_close_matches(var, cols, n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            c.fail(
+                "design",
+                f"'{var}' in '{c['design']}' is not a sample sheet column{hint}; columns: "
+                f"{listing}",
+            )
+    for f in c["factors"]:
+        if f not in cols:
+            c.fail("factors", f"'{f}' is not a sample sheet column; columns: {listing}")
+    design_vars = engine.formula_variables(c["design"])
+    for factor, num, den in c["contrasts"]:
+        if factor not in cols:
+            c.fail(
+                "contrasts",
+                f"contrast factor '{factor}' is not a sample sheet column; columns: {listing}",
+            )
+        if factor not in design_vars:
+            c.fail(
+                "contrasts",
+                f"contrast factor '{factor}' is not in the design '{c['design']}'",
+            )
+        levels = sorted(set(sheet[factor].dropna().astype(str)))
+        for lv in (num, den):
+            if lv not in levels:
+                c.fail(
+                    "contrasts",
+                    f"contrast level '{lv}' is not a value of '{factor}' in the sample sheet "
+                    f"({', '.join(levels)})",
+                )
+    if c["interaction"] is not None and c["interaction"] not in cols:
+        c.fail(
+            "interaction", f"'{c['interaction']}' is not a sample sheet column; columns: {listing}"
+        )
+    fkey = c["fraction_column"]
+    for key in ("mito", "versus"):
+        label = c[key]
+        if label is None:
+            continue
+        canon = normalise_fraction(label)
+        if canon is None:
+            c.fail(key, f"'{label}' is not a fraction; expected one of {', '.join(FRACTIONS)}")
+        c.values[key] = canon
+    if fkey not in cols:
+        if c.lines.get("fraction_column"):
+            c.fail("fraction_column", f"'{fkey}' is not a sample sheet column; columns: {listing}")
+        return
+    present = sorted(set(sheet[fkey].dropna().astype(str)))
+    if c["versus"] is None:
+        refs = [f for f in ("cytosol", "whole") if f in present]
+        if len(refs) == 2:
+            c.fail(
+                "versus",
+                "the sample sheet has both cytosol and whole-cell libraries; set versus: cytosol "
+                "or versus: whole to choose the reference fraction",
+            )
+        c.values["versus"] = refs[0] if refs else "cytosol"
+    elif c["versus"] not in present and c.lines.get("versus"):
+        c.fail(
+            "versus",
+            f"no '{c['versus']}' library in the sample sheet (fractions: {', '.join(present)})",
+        )
+    if c["mito"] not in present and c.lines.get("mito"):
+        c.fail(
+            "mito",
+            f"no '{c['mito']}' library in the sample sheet (fractions: {', '.join(present)})",
+        )
+    if not c.lines.get("mito") and "mito" not in present and "mitoplast" in present:
+        c.values["mito"] = "mitoplast"  # the sheet's only mitochondrial fraction
+        logger.info("the mitochondrial fraction is 'mitoplast' (the sheet has no 'mito')")
+
+
+def validate_config(
+    raw: Mapping[str, Any], path: Path | None = None, *, lines: Mapping[str, int] | None = None
+) -> RunConfig:
+    """Check keys, value types, files, the sample sheet, the design and contrasts.
+
+    Returns a :class:`RunConfig`; any problem is an :class:`~mtncrna.InputError` naming the
+    config file, the key's line and what was expected.
+    """
+    c = RunConfig(values={}, path=path, lines=dict(lines or {}))
+    if not isinstance(raw, Mapping):
+        c.fail(None, "expected a mapping of keys to values (YAML), e.g. 'samples: samples.csv'")
     for key in raw:
         if key not in DEFAULTS:
             close = difflib.get_close_matches(str(key), list(DEFAULTS), n=1)
             hint = f" (did you mean '{close[0]}'?)" if close else ""
-            _fail(path, f"unknown key '{key}'{hint}; known keys: {', '.join(DEFAULTS)}")
-    values = {**DEFAULTS, **raw}
-    base = path.parent if path is not None else Path.cwd()
-    if not values["samples"]:
-        _fail(path, "'samples' (the sample sheet) is required")
-    if not values["small"] and not values["long"]:
-        _fail(path, "give 'small' and/or 'long': the count table(s) to analyse")
-    inputs: list[Path] = []
-    for key in ("samples", "small", "long", "reference", "targets"):
-        v = values[key]
-        if v is None:
-            continue
-        items = v if isinstance(v, list) else [v]
-        resolved = []
-        for item in items:
-            p = Path(str(item))
-            p = p if p.is_absolute() else base / p
-            if not p.exists():
-                _fail(path, f"{key}: file not found: {p}")
-            resolved.append(p)
-            inputs.append(p)
-        values[key] = resolved if isinstance(v, list) else resolved[0]
-    pairs = None
-    if values["targets"] is not None:
-        from .io import read_result_table
-
-        pairs = read_result_table(
-            values["targets"], required=("mirna", "target"), what="a miRNA-target table"
-        )
-    contrasts = values["contrasts"]
-    if not isinstance(contrasts, list) or not all(
-        isinstance(c, (list, tuple)) and len(c) == 3 for c in contrasts
-    ):
-        _fail(path, "'contrasts' must be a list of [factor, numerator, denominator]")
-    from .io import read_sample_sheet
-
-    sheet = read_sample_sheet(values["samples"])
-    for factor, num, den in contrasts:
-        if factor not in sheet.columns:
-            _fail(
+            raise InputError(
                 path,
-                f"contrast factor '{factor}' is not a sample sheet column "
-                f"({', '.join(sheet.columns)})",
+                f"unknown key '{key}'{hint}; known keys: {', '.join(DEFAULTS)}",
+                line=c.lines.get(str(key)),
             )
-        levels = set(sheet[factor].astype(str))
-        for lv in (num, den):
-            if str(lv) not in levels:
-                _fail(
-                    path,
-                    f"contrast level '{lv}' is not a value of '{factor}' in the sample "
-                    f"sheet ({', '.join(sorted(levels))})",
-                )
-    return RunConfig(values, path, inputs, pairs)
+    c.values = {**DEFAULTS, **dict(raw)}
+    if not c["samples"]:
+        c.fail("samples", "'samples' (the sample sheet) is required")
+    if not c["small"] and not c["long"]:
+        c.fail(None, "give 'small' and/or 'long': the count table(s) to analyse")
+    _check_types(c)
+    _resolve_paths(c)
+    if c["targets"] is not None:
+        c.pairs = read_result_table(
+            c["targets"], required=("mirna", "target"), what="a miRNA-target table"
+        )
+    c.sheet = read_sample_sheet(c["samples"])
+    _check_sheet(c, c.sheet)
+    return c
 
 
-def load_config(path: str | Path) -> RunConfig:
-    """Read and validate a YAML run configuration."""
-    import yaml
-
-    from .io._text import read_bytes
-
-    p = Path(path)
-    try:
-        raw = yaml.safe_load(read_bytes(p).decode("utf-8-sig"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        raise InputError(p, f"not valid YAML: {getattr(exc, 'problem', exc)}", line=line) from None
-    return validate_config(raw or {}, p)
+# ------------------------------------------------------------------------------------ the run
 
 
-def _terms_that_vary(design: str, obs: pd.DataFrame) -> str:
-    rhs = [t.strip() for t in design.split("~", 1)[1].split("+")]
-    keep = [t for t in rhs if (t in obs.columns and obs[t].nunique() > 1) or ":" in t]
+@dataclass
+class _Skip:
+    analysis: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.analysis} skipped: {self.reason}"
+
+
+def _design_within(design: str, obs: pd.DataFrame, where: str, notes: list[str]) -> str:
+    """The design for a subset of samples: terms constant within it are left out, and said so."""
+    rhs = [t.strip() for t in design.split("~", 1)[1].split("+") if t.strip()]
+    keep = []
+    for term in rhs:
+        variables = engine.formula_variables("~ " + term)
+        if variables and all(obs[v].nunique(dropna=False) <= 1 for v in variables):
+            value = ", ".join(f"{v}={obs[v].iloc[0]}" for v in variables)
+            notes.append(f"design term '{term}' left out within {where} (a single value: {value})")
+            continue
+        keep.append(term)
     return "~ " + (" + ".join(keep) if keep else "1")
 
 
-def run(config: RunConfig, outdir: str | Path, *, progress: bool = False) -> str:
-    """Run every analysis the data allow and write tables, .h5ad files and ``report.html``."""
-    from . import get, pp, report, tl
-    from ._provenance import record
-    from .io import atomic_path, read_counts, write_h5ad, write_provenance, write_table
+def run(
+    config: RunConfig | str | Path | Mapping[str, Any],
+    outdir: str | Path,
+    *,
+    progress: bool = False,
+) -> StepResult:
+    """Run every analysis the data allow; write tables, .h5ad files and ``report.html``.
 
-    c = config
+    ``config`` is a YAML file, a mapping of config keys, or a validated :class:`RunConfig`.
+    Returns a :class:`~mtncrna.steps.StepResult`; its ``summary`` names every analysis that
+    was skipped and why.
+    """
+    if isinstance(config, RunConfig):
+        c = config
+    elif isinstance(config, (str, Path)):
+        c = load_config(config)
+    else:
+        c = validate_config(config)
     out = Path(outdir)
-    out.mkdir(parents=True, exist_ok=True)
-    inputs = c.inputs
-    written: list[Path] = []
-    lines = [f"mtncrna run -> {out}/"]
+    with publish(out, inputs=c.inputs) as stage:
+        handler = _attach_log(stage.path / "run.log")
+        try:
+            lines, outputs = _run_in(c, stage, out, progress)
+        finally:
+            _detach_log(handler)
+        outputs.append(stage.final(stage.path / "run.log"))
+    return StepResult("run", outputs, "\n".join(lines))
+
+
+def _read_libraries(c: RunConfig) -> dict[str, ad.AnnData]:
     libs = {}
     for lib in ("small", "long"):
-        if c[lib] is not None:
+        if c[lib] is None:
+            continue
+        try:
             libs[lib] = read_counts(
                 c[lib],
                 c["samples"],
                 library=lib,
                 format=c["format"],
-                drop_unmatched=True,
+                drop_unmatched=c["drop_unmatched"],
                 reference=c["reference"],
             )
-    steps = ["qc", "enrichment", "de", "concordance"]
-    task_total = len(libs) * len(steps) + 2
-    bar = _progress(progress, task_total)
-    contrasts = [tuple(map(str, x)) for x in c["contrasts"]]
-    fkey = c["fraction_column"]
+        except MtncrnaError as exc:
+            if "drop-unmatched" in str(exc) or "drop_unmatched" in str(exc):
+                raise InputError(
+                    c.path,
+                    f"{lib}: {exc} (in a run config: drop_unmatched: true)",
+                    line=c.lines.get(lib),
+                ) from None
+            raise
+    return libs
+
+
+def _run_in(c: RunConfig, stage: Any, out: Path, progress: bool) -> tuple[list[str], list[Path]]:
+    inputs = c.inputs
+    folder: Path = stage.path
+    libs = _read_libraries(c)  # last check before the first analysis
+    skipped: list[_Skip] = []
+    notes: list[str] = []
+    lines = [f"mtncrna run -> {out}/"]
+    bar = _Progress(progress, len(libs) * 4 + 2)
+    contrasts = [tuple(x) for x in c["contrasts"]]
+    fkey, mito, versus = c["fraction_column"], c["mito"], c["versus"]
     de_keys: list[str] = []
+    written: list[Path] = []
     for lib, a in libs.items():
         fractions = sorted(a.obs[fkey].astype(str).unique()) if fkey in a.obs else []
-        pp.qc(a, fraction_key=fkey, mito=c["mito"], reference=c["versus"])
-        bar.step(f"{lib}: QC")
-        tables = {f"{lib}_qc.tsv": get.qc_df(a)}
-        if c["mito"] in fractions and c["versus"] in fractions:
-            inter = c["interaction"] if c["interaction"] in a.obs.columns else None
-            tl.enrichment(
-                a,
-                fraction_key=fkey,
-                mito=c["mito"],
-                versus=c["versus"],
-                interaction=inter,
-                alpha=c["enrichment_alpha"],
-                lfc_threshold=c["enrichment_lfc_threshold"],
+        has_mito, has_ref = mito in fractions, versus in fractions
+        pp.qc(a, fraction_key=fkey, mito=mito, versus=versus)
+        if fkey not in a.obs:
+            skipped.append(_Skip(f"{lib}: purity", f"the sample sheet has no '{fkey}' column"))
+        elif not has_mito or not has_ref:
+            what = mito if not has_mito else versus
+            skipped.append(
+                _Skip(
+                    f"{lib}: purity of the {mito} preps",
+                    f"no '{what}' library (fractions: {', '.join(fractions)})",
+                )
             )
-            tables[f"{lib}_enrichment_{c['mito']}_vs_{c['versus']}.tsv"] = get.enrichment_df(a)
-            for name in a.uns["enrichment"].get("interaction", {}):
-                tables[f"{lib}_interaction_{name}.tsv"] = get.enrichment_df(a, interaction=name)
+        bar.step(f"{lib}: QC")
+        tables = {  # the sample table keeps the name earlier versions (and the report) use
+            f"{lib}_{k}".replace("_qc_samples.tsv", "_qc.tsv"): v for k, v in qc_tables(a).items()
+        }
+        if has_mito and has_ref:
+            inter = c["interaction"]
+            if inter is not None and a.obs[inter].nunique() < 2:
+                skipped.append(
+                    _Skip(f"{lib}: {fkey} x {inter} interaction", f"'{inter}' has a single value")
+                )
+                inter = None
+            try:
+                tl.enrichment(
+                    a,
+                    fraction_key=fkey,
+                    mito=mito,
+                    versus=versus,
+                    interaction=inter,
+                    alpha=c["enrichment_alpha"],
+                    lfc_threshold=c["enrichment_lfc_threshold"],
+                )
+            except MtncrnaError as exc:
+                skipped.append(_Skip(f"{lib}: enrichment {mito} vs {versus}", str(exc)))
+            else:
+                tables.update(enrichment_tables(a, mito, versus, prefix=f"{lib}_"))
+        else:
+            why = (
+                f"the sample sheet has no '{fkey}' column"
+                if fkey not in a.obs
+                else f"no '{mito if not has_mito else versus}' library "
+                f"(fractions: {', '.join(fractions)})"
+            )
+            skipped.append(_Skip(f"{lib}: enrichment {mito} vs {versus}", why))
         bar.step(f"{lib}: enrichment")
         subsets = (
             [(f, {fkey: f}) for f in fractions]
@@ -203,36 +500,50 @@ def run(config: RunConfig, outdir: str | Path, *, progress: bool = False) -> str
         )
         for label, subset in subsets:
             sub_obs = a.obs if subset is None else a.obs[a.obs[fkey].astype(str) == label]
-            design = _terms_that_vary(c["design"], sub_obs)
+            where = "all samples" if subset is None else f"{fkey}={label}"
+            design = _design_within(c["design"], sub_obs, f"{lib}-RNA {where}", notes)
             key = f"de_{label}"
-            tl.de(
-                a,
-                design=design,
-                contrasts=contrasts,
-                subset=subset,
-                alpha=c["alpha"],
-                key_added=key,
-            )
+            try:
+                tl.de(
+                    a,
+                    design=design,
+                    contrasts=contrasts,
+                    subset=subset,
+                    alpha=c["alpha"],
+                    factors=c["factors"],
+                    engine=c["de_engine"],
+                    key_added=key,
+                )
+            except MtncrnaError as exc:
+                skipped.append(_Skip(f"{lib}: DE within {where}", str(exc)))
+                continue
             if key not in de_keys:
                 de_keys.append(key)
-            for name in a.uns[key]["results"]:
-                tables[f"{lib}_de_{label}_{name}.tsv"] = get.de_df(a, name, key=key)
+            tables.update(de_tables(a, key=key, prefix=f"{lib}_de_{label}_"))
         bar.step(f"{lib}: differential expression")
-        first = de_keys[0] if "de_cytosol" not in a.uns else "de_cytosol"
-        first_contrast = next(iter(a.uns[first]["results"]))
-        tl.concordance(
-            a,
-            key=first,
-            contrast=first_contrast,
-            drug=c["drug"],
-            cancer=c["cancer"],
-            alpha=c["alpha"],
-        )
-        tables[f"{lib}_concordance.tsv"] = get.concordance_df(a)
+        lib_keys = [k for k in de_keys if k in a.uns]
+        if lib_keys:
+            first = (
+                "de_cytosol"
+                if "de_cytosol" in lib_keys
+                else ("de_whole" if "de_whole" in lib_keys else lib_keys[0])
+            )
+            first_contrast = next(iter(a.uns[first]["results"]))
+            tl.concordance(
+                a,
+                key=first,
+                contrast=first_contrast,
+                drug=c["drug"],
+                cancer=c["cancer"],
+                alpha=c["alpha"],
+            )
+            tables[f"{lib}_concordance.tsv"] = get.concordance_df(a)
+        else:
+            skipped.append(_Skip(f"{lib}: literature concordance", "no DE result to compare"))
         bar.step(f"{lib}: concordance")
         for name, df in tables.items():
-            written.append(write_table(df, out / name, inputs=inputs))
-        written.append(write_h5ad(a, out / f"{lib}.h5ad", inputs=inputs))
+            written.append(write_table(df, folder / name, inputs=inputs))
+        written.append(write_h5ad(a, folder / f"{lib}.h5ad", inputs=inputs))
         lines.append(_summary_line(lib, a, tables))
     known = []
     for lib, a in libs.items():
@@ -240,69 +551,118 @@ def run(config: RunConfig, outdir: str | Path, *, progress: bool = False) -> str
         k.insert(0, "library", lib)
         known.append(k)
     written.append(
-        write_table(pd.concat(known, ignore_index=True), out / "known_mtncrnas.tsv", inputs=inputs)
+        write_table(
+            pd.concat(known, ignore_index=True), folder / "known_mtncrnas.tsv", inputs=inputs
+        )
     )
     sig = None
     if "small" in libs:
         a = libs["small"]
-        de_tables = {k: get.de_df(a, key=k) for k in de_keys if k in a.uns}
-        sig = tl.signature(
-            de_tables, alpha=c["signature_alpha"], lfc_threshold=c["signature_lfc_threshold"]
-        )
-        if len(sig):
+        de_inputs = {k: get.de_df(a, key=k) for k in de_keys if k in a.uns}
+        if de_inputs:
+            sig = tl.signature(
+                de_inputs, alpha=c["signature_alpha"], lfc_threshold=c["signature_lfc_threshold"]
+            )
+        if sig is not None and len(sig):
             tl.score(a, sig)
-            written.append(write_table(sig, out / "signature.tsv", inputs=inputs))
-            gmt = out / "signature.gmt"
+            written.append(write_table(sig, folder / "signature.tsv", inputs=inputs))
+            gmt = folder / "signature.gmt"
             with atomic_path(gmt) as tmp:
-                tmp.write_text(tl.to_gmt(sig))
+                tmp.write_text(tl.to_gmt(sig, name=c["signature_name"]), encoding="utf-8")
             written.append(gmt)
             lines.append(f"  signature: {len(sig)} features")
+        else:
+            skipped.append(
+                _Skip(
+                    "resistance signature",
+                    "no small-RNA feature passed the signature thresholds"
+                    if de_inputs
+                    else "no small-RNA DE result",
+                )
+            )
+    else:
+        skipped.append(_Skip("resistance signature", "no small-RNA library in the config"))
     bar.step("signature")
     pairs = None
-    skip_notes: dict[str, str] = {}
     if "small" in libs and "long" in libs:
         try:
             pairs = tl.integrate(libs["small"], libs["long"], pairs=c.pairs)
-        except MtncrnaError as exc:  # e.g. too few shared samples: say why it was skipped
-            lines.append(f"  integration skipped: {exc}")
-            skip_notes["integration"] = str(exc)
+        except MtncrnaError as exc:
+            skipped.append(_Skip("miRNA-target integration", str(exc)))
         else:
-            written.append(write_table(pairs, out / "mirna_target_pairs.tsv", inputs=inputs))
+            written.append(write_table(pairs, folder / "mirna_target_pairs.tsv", inputs=inputs))
             lines.append(
                 f"  integration: {int(pairs['coupled'].sum())} of {len(pairs)} pairs coupled"
             )
+    else:
+        skipped.append(_Skip("miRNA-target integration", "needs both a small and a long library"))
     bar.step("integration")
+    for n in notes:
+        logger.warning("%s", n)
+    for s in skipped:
+        logger.warning("%s", s)
+    ref_version = reference_version(next(iter(libs.values())))
     prov = record(
         step="run",
         inputs=[("input", p) for p in inputs],
-        parameters={k: (str(v) if isinstance(v, Path) else v) for k, v in c.values.items()},
-        reference_version=next(iter(libs.values())).uns["mtncrna"]["annotate"]["reference_version"],
+        parameters={
+            **{k: (str(v) if isinstance(v, Path) else v) for k, v in c.values.items()},
+            "notes": notes,
+            "skipped": [str(s) for s in skipped],
+        },
+        reference_version=ref_version,
     )
+    from . import report
+
     written.append(
         report.render(
             libs,
-            out / "report.html",
+            folder / "report.html",
             title=c["title"],
             de_keys=tuple(de_keys),
             pairs=pairs,
             signature=sig if sig is not None and len(sig) else None,
             provenance=prov,
-            notes=skip_notes,
+            notes=_section_notes(skipped),
         )
     )
     for name, text in report.multiqc_files(libs).items():  # MultiQC custom content
-        with atomic_path(out / name) as tmp:
+        with atomic_path(folder / name) as tmp:
             tmp.write_text(text, encoding="utf-8")
-        written.append(out / name)
-    write_provenance(out / "provenance.json", prov, written)
+        written.append(folder / name)
+    write_provenance(folder / "provenance.json", prov, written)
     bar.close()
-    lines.append(f"  wrote {len(written)} files and provenance.json; open {out}/report.html")
-    return "\n".join(lines)
+    lines.extend(f"  note: {n}" for n in notes)
+    lines.extend(f"  {s}" for s in skipped)
+    lines.append(f"  wrote {len(written) + 2} files; open {out}/report.html")
+    outputs = [stage.final(p) for p in written] + [out / "provenance.json"]
+    return lines, outputs
+
+
+#: Report section of each analysis a run can skip (by the words of its name).
+_SECTIONS = (
+    ("purity", "samples-qc"),
+    ("enrichment", "enrichment"),
+    ("interaction", "enrichment"),
+    ("DE ", "differential-expression"),
+    ("concordance", "known-mtncrnas"),
+    ("signature", "signatures"),
+    ("integration", "integration"),
+)
+
+
+def _section_notes(skipped: list[_Skip]) -> dict[str, str]:
+    """Why analyses were skipped, per report section (as the report's ``notes``)."""
+    notes: dict[str, list[str]] = {}
+    for s in skipped:
+        section = next((sec for word, sec in _SECTIONS if word in s.analysis), "summary")
+        notes.setdefault(section, []).append(f"{s.analysis} not run: {s.reason}")
+    return {k: "; ".join(v) for k, v in notes.items()}
 
 
 def _summary_line(lib: str, a: Any, tables: dict[str, pd.DataFrame]) -> str:
     qc = tables[f"{lib}_qc.tsv"]
-    purity = qc["purity"].dropna()
+    purity = qc["purity"].dropna() if "purity" in qc else pd.Series(dtype=float)
     parts = [f"  {lib}-RNA: {a.n_obs} samples x {a.n_vars} features"]
     if len(purity):
         parts.append(f"purity {purity.median():.2f}")
@@ -315,7 +675,27 @@ def _summary_line(lib: str, a: Any, tables: dict[str, pd.DataFrame]) -> str:
     return "; ".join(parts)
 
 
-class _progress:
+def _attach_log(path: Path) -> logging.Handler:
+    handler = logging.FileHandler(path, mode="w", encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    handler.setLevel(logging.INFO)
+    handler._mtncrna_level = logger.level  # type: ignore[attr-defined]
+    logger.addHandler(handler)
+    if logger.level > logging.INFO or logger.level == logging.NOTSET:
+        logger.setLevel(logging.INFO)
+        for h in logger.handlers:
+            if h is not handler and not isinstance(h, logging.NullHandler):
+                h.setLevel(max(h.level, logging.WARNING))
+    return handler
+
+
+def _detach_log(handler: logging.Handler) -> None:
+    logger.removeHandler(handler)
+    handler.close()
+    logger.setLevel(getattr(handler, "_mtncrna_level", logging.NOTSET))
+
+
+class _Progress:
     """A rich progress bar when asked (the CLI on a terminal), else silent."""
 
     def __init__(self, enabled: bool, total: int) -> None:

@@ -6,21 +6,23 @@ anything else is a bug and keeps its traceback.
 
 from __future__ import annotations
 
-import json
+import errno
 import logging
 import sys
 from collections.abc import Callable, Sequence
-from functools import wraps
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
+from . import steps
 from ._errors import MtncrnaError
 from ._version import __version__
 
 F = TypeVar("F", bound=Callable[..., Any])
 EXIT_INPUT_ERROR = 2
+#: A probability or FDR level: strictly between 0 and 1.
+_PROB = click.FloatRange(0, 1, min_open=True, max_open=True)
 
 
 class _CliHandler(logging.StreamHandler):
@@ -44,28 +46,80 @@ def _setup_logging(verbose: int, quiet: bool) -> None:
     logger.addHandler(_CliHandler())
 
 
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def _os_error_message(exc: OSError) -> str:
+    where = exc.filename or ""
+    what = exc.strerror or str(exc)
+    return f"{where}: {what}" if where else what
+
+
+#: OS errors that come from the user's environment (disk, permissions, names), not from a bug.
+_USER_OS_ERRNOS = {
+    errno.ENOSPC,
+    errno.EDQUOT,
+    errno.EACCES,
+    errno.EPERM,
+    errno.EROFS,
+    errno.ENAMETOOLONG,
+    errno.ENOTDIR,
+    errno.EISDIR,
+    errno.EEXIST,
+    errno.ENOENT,
+    errno.EMFILE,
+    errno.EFBIG,
+    errno.EXDEV,
+}
+
+
+class _Cli(click.Group):
+    """The error boundary, written once for every subcommand (as cutadapt's and MultiQC's main).
+
+    A user's mistake (a project error, a usage error, an unreadable file, a full disk) becomes
+    one line ``mtncrna: error: ...`` on stderr and exit code 2; a bug keeps its traceback.
+    """
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        kwargs["standalone_mode"] = False
+        try:
+            rv = super().main(*args, **kwargs)
+        except click.exceptions.NoArgsIsHelpError as exc:
+            click.echo(exc.ctx.get_help() if exc.ctx else str(exc), err=True)
+            sys.exit(EXIT_INPUT_ERROR)
+        except click.ClickException as exc:
+            cmd = exc.ctx.command_path if getattr(exc, "ctx", None) else "mtncrna"
+            hint = f" (see '{cmd} --help')" if isinstance(exc, click.UsageError) else ""
+            _fail(f"{cmd}: {_one_line(exc.format_message())}{hint}")
+        except MtncrnaError as exc:
+            _fail(_one_line(str(exc)))
+        except OSError as exc:
+            if exc.errno not in _USER_OS_ERRNOS:
+                raise
+            _fail(_one_line(_os_error_message(exc)))
+        except click.exceptions.Abort:
+            click.echo("mtncrna: interrupted", err=True)
+            sys.exit(130)
+        except KeyboardInterrupt:
+            click.echo("mtncrna: interrupted", err=True)
+            sys.exit(130)
+        if isinstance(rv, int) and rv:
+            sys.exit(rv)
+        sys.exit(0)
+
+
 def _fail(message: str) -> None:
     click.echo(f"mtncrna: error: {message}", err=True)
     sys.exit(EXIT_INPUT_ERROR)
 
 
 def handle_errors(func: F) -> F:
-    """Turn project errors into one line on stderr and exit code 2."""
-
-    @wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except MtncrnaError as exc:
-            _fail(str(exc))
-        except KeyboardInterrupt:
-            click.echo("mtncrna: interrupted", err=True)
-            sys.exit(130)
-
-    return wrapper  # type: ignore[return-value]
+    """Kept for commands defined elsewhere; the group's error boundary does the work."""
+    return func
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=_Cli, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="mtncrna")
 @click.option("-v", "--verbose", count=True, help="More log output (-v info, -vv debug).")
 @click.option("-q", "--quiet", is_flag=True, help="Only errors.")
@@ -78,7 +132,18 @@ def cli(verbose: int, quiet: bool) -> None:
 # ------------------------------------------------------------------------------------ import
 
 _FORMAT_CHOICE = click.Choice(
-    ["auto", "table", "featurecounts", "htseq", "mirge3", "smrnaseq", "h5ad"]
+    [
+        "auto",
+        "table",
+        "featurecounts",
+        "htseq",
+        "star",
+        "mirge3",
+        "smrnaseq",
+        "mirdeep2",
+        "mirtop",
+        "h5ad",
+    ]
 )
 
 
@@ -119,6 +184,19 @@ _FORMAT_CHOICE = click.Choice(
 )
 @click.option("--no-annotate", is_flag=True, help="Do not annotate features with the reference.")
 @click.option(
+    "--strandedness",
+    type=click.Choice(["auto", "unstranded", "forward", "reverse"]),
+    default="auto",
+    show_default=True,
+    help="STAR ReadsPerGene.out.tab: the count column to use; auto detects it from the counts.",
+)
+@click.option(
+    "--sample-names",
+    default=None,
+    help="Comma-separated sample names for the count columns, in order (for tables without "
+    "a header, e.g. htseq-count run on several BAMs).",
+)
+@click.option(
     "-o",
     "--output",
     required=True,
@@ -135,52 +213,31 @@ def import_cmd(
     drop_unmatched: bool,
     reference: Path | None,
     no_annotate: bool,
+    strandedness: str,
+    sample_names: str | None,
     output: Path,
 ) -> None:
     """Read count table(s) and a sample sheet into an annotated .h5ad.
 
-    COUNTS is a count table (plain TSV/CSV, featureCounts, miRge3 miR.Counts.csv,
-    nf-core/smrnaseq mature counts, .h5ad), or several htseq-count files, or a folder of them.
+    COUNTS is a count table (plain TSV/CSV/xlsx, featureCounts, miRge miR.Counts.csv,
+    nf-core/smrnaseq or nf-core/rnaseq merged counts, miRDeep2, mirtop, .h5ad), or several
+    per-sample files (htseq-count, STAR ReadsPerGene.out.tab), or a folder of them. See the
+    README's list of accepted formats.
     """
-    from .io import check_output, read_counts, write_h5ad
-
-    inputs = [*counts, *([samples] if samples else []), *([reference] if reference else [])]
-    check_output(output, inputs)
-    adata = read_counts(
-        list(counts),
+    res = steps.import_counts(
+        counts,
         samples,
+        output=output,
         library=library,
         format=fmt,
-        non_integer="round" if round_ else "error",
+        round=round_,
         drop_unmatched=drop_unmatched,
-        annotate=not no_annotate,
         reference=reference,
+        annotate=not no_annotate,
+        strandedness=strandedness,
+        sample_names=sample_names.split(",") if sample_names is not None else None,
     )
-    write_h5ad(adata, output, inputs=inputs)
-    click.echo(_import_summary(adata, output))
-
-
-def _import_summary(adata: Any, output: Path) -> str:
-    meta = adata.uns.get("mtncrna", {})
-    lines = [
-        f"{output}: {adata.n_obs} samples x {adata.n_vars} features "
-        f"({meta.get('library', '?')} library, format {meta.get('format', '?')})"
-    ]
-    ann = meta.get("annotate")
-    if ann:
-        classes = ", ".join(
-            f"{k} {v}" for k, v in ann["mt_class_counts"].items() if v and k != "other"
-        )
-        lines.append(
-            f"  reference {ann['reference_version']}: {ann['n_resolved']} features resolved, "
-            f"{ann['n_known_mtncrna']} known mtncRNAs; classes: {classes or 'none'}; "
-            f"{ann['n_ambiguous']} ambiguous, {ann['n_unknown']} unknown"
-        )
-    for col in ("condition", "fraction"):
-        if col in adata.obs:
-            counts = adata.obs[col].value_counts().sort_index()
-            lines.append(f"  {col}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
-    return "\n".join(lines)
+    click.echo(res.summary)
 
 
 # --------------------------------------------------------------------------------- reference
@@ -215,42 +272,12 @@ _REF_OPTION = click.option(
 @handle_errors
 def reference_list(fmt: str, show_all: bool, evidence: bool, extension: Path | None) -> None:
     """List known mtncRNAs (or all features, or the evidence rows)."""
-    from .reference import load_reference
-
-    ref = load_reference(extension)
-    if evidence:
-        table = ref.evidence
-    else:
-        f = ref.features
-        keep = f if show_all else f[f["known_mtncrna"] | (f["n_evidence"] > 0)]
-        cols = [
-            "symbol",
-            "rna_class",
-            "mt_class",
-            "known_mtncrna",
-            "n_evidence",
-            "n_fractionation",
-            "chrom",
-            "start",
-            "end",
-            "strand",
-            "confidence",
-            "source",
-        ]
-        table = keep[cols].reset_index()
-    if fmt == "json":
-        click.echo(
-            json.dumps(
-                {
-                    "reference_version": ref.version,
-                    "rows": json.loads(table.to_json(orient="records")),
-                },
-                indent=1,
-            )
-        )
-    else:
-        click.echo(f"# mtncrna reference {ref.version}")
-        click.echo(table.to_csv(sep="\t", index=False), nl=False)
+    click.echo(
+        steps.reference_list(
+            fmt=fmt, all_features=show_all, evidence=evidence, reference=extension
+        ).summary,
+        nl=False,
+    )
 
 
 @reference.command("lookup")
@@ -263,52 +290,13 @@ def reference_list(fmt: str, show_all: bool, evidence: bool, extension: Path | N
 def reference_lookup(names: Sequence[str], fmt: str, extension: Path | None) -> None:
     """Resolve NAMES (miRNA names, accessions, aliases, Ensembl ids) and show their evidence.
 
-    Exits with 1 if any name is unknown or ambiguous.
+    Pairs and ranges (miR-221/222) list every member; ambiguous names (miR-365) list every
+    candidate with its curated rows. Exits with 1 if any name is unknown or ambiguous.
     """
-    from .reference import load_reference
-
-    ref = load_reference(extension)
-    results = [ref.lookup(n) for n in names]
-    if fmt == "json":
-        click.echo(
-            json.dumps(
-                {"reference_version": ref.version, "results": results}, indent=1, default=str
-            )
-        )
-    else:
-        for r in results:
-            click.echo(_format_lookup(r))
-    if any(r["reference_id"] is None for r in results):
+    res = steps.reference_lookup(names, fmt=fmt, reference=extension)
+    click.echo(res.summary)
+    if res.details["unresolved"]:
         sys.exit(1)
-
-
-def _format_lookup(r: dict[str, Any]) -> str:
-    if r["status"] == "unknown":
-        return f"{r['query']}: unknown - not a name, alias or accession in the mtncrna reference"
-    if r["status"] == "ambiguous":
-        return (
-            f"{r['query']}: ambiguous - matches {', '.join(r['candidates'])}; "
-            "give the full name (e.g. with -5p/-3p) or the accession"
-        )
-    f = r["feature"]
-    out = [
-        f"{r['query']} -> {r['reference_id']} {f['symbol']} "
-        f"[{f['rna_class']}, {f['mt_class']}] "
-        f"evidence {f['n_evidence']}, fractionation {f['n_fractionation']}"
-    ]
-    for e in r["evidence"]:
-        bits = [e.get("direction_in_resistant", ""), e.get("drug", ""), e.get("cancer", "")]
-        desc = ", ".join(b for b in bits if b and b != "na")
-        out.append(
-            f"  {e.get('evidence_id', '')}: {desc} - {e.get('citation', '')} "
-            f"({e.get('confidence', '')})"
-        )
-    for fr in r["fractionation"]:
-        out.append(
-            f"  in mitochondria: {fr.get('study', '')} {fr.get('cell_type', '')} "
-            f"({fr.get('finding', '')}, {fr.get('confidence', '')})"
-        )
-    return "\n".join(out)
 
 
 @reference.command("validate")
@@ -316,34 +304,10 @@ def _format_lookup(r: dict[str, Any]) -> str:
 @handle_errors
 def reference_validate(file: Path | None) -> None:
     """Validate your own evidence table FILE, or (without FILE) the bundled reference."""
-    from .reference import load_reference, read_extension
-    from .reference._manifest import verify_manifest
-
-    if file is None:
-        ref = load_reference()
-        n = verify_manifest(ref.directory)
-        click.echo(
-            f"bundled reference {ref.version}: {n} files match MANIFEST checksums; "
-            f"{len(ref.features)} features, {len(ref.evidence)} evidence rows, "
-            f"{len(ref.fractionation)} fractionation rows, all names resolve"
-        )
-        return
-    ref = load_reference()
-    table = read_extension(file, ref)
-    new = sum(1 for r in table["reference_id"] if r and r not in ref.features.index)
-    click.echo(f"{file}: OK, {len(table)} evidence rows ({new} new entities)")
+    click.echo(steps.reference_validate(file).summary)
 
 
 # ---------------------------------------------------------------------------------------- de
-
-
-def _load_input(
-    inputs: Sequence[Path], samples: Path | None, fmt: str = "auto", library: str | None = None
-) -> Any:
-    """An .h5ad from ``mtncrna import``, or count table(s) plus a sample sheet."""
-    from .io import read_counts
-
-    return read_counts(list(inputs), samples, format=fmt, library=library)
 
 
 def _parse_subset(items: Sequence[str]) -> dict[str, list[str]]:
@@ -392,7 +356,7 @@ def _parse_subset(items: Sequence[str]) -> dict[str, list[str]]:
 )
 @click.option(
     "--alpha",
-    type=float,
+    type=_PROB,
     default=0.1,
     show_default=True,
     help="FDR level for independent filtering.",
@@ -410,6 +374,13 @@ def _parse_subset(items: Sequence[str]) -> dict[str, list[str]]:
 )
 @click.option("--no-independent-filtering", is_flag=True)
 @click.option("--no-cooks", is_flag=True, help="Do not set p-values of Cook's outliers to NA.")
+@click.option(
+    "--engine",
+    type=click.Choice(["mtncrna", "pydeseq2"]),
+    default="mtncrna",
+    show_default=True,
+    help="Fit with the project's engine or with pydeseq2 itself (Wald test only).",
+)
 @click.option(
     "-o",
     "--outdir",
@@ -432,6 +403,7 @@ def de_cmd(
     shrink: bool,
     no_independent_filtering: bool,
     no_cooks: bool,
+    engine: str,
     outdir: Path,
 ) -> None:
     """Differential expression (DESeq2 model), one table per contrast.
@@ -440,16 +412,11 @@ def de_cmd(
     log2FoldChange, lfcSE, stat, pvalue, padj, reason, mt_class, known_mtncrna, reference_id),
     de.h5ad and provenance.json.
     """
-    from . import get, tl
-    from ._provenance import record
-    from .io import write_h5ad, write_provenance, write_table
-
     if not contrasts and not coefs:
         raise click.UsageError("give at least one --contrast FACTOR NUMERATOR DENOMINATOR")
-    adata = _load_input(inputs, samples)
-    outdir.mkdir(parents=True, exist_ok=True)
-    tl.de(
-        adata,
+    res = steps.de(
+        inputs,
+        samples,
         design=design,
         contrasts=list(contrasts),
         coefficients=list(coefs),
@@ -461,25 +428,10 @@ def de_cmd(
         shrink=shrink,
         independent_filter=not no_independent_filtering,
         cooks_cutoff=not no_cooks,
+        engine=engine,
+        outdir=outdir,
     )
-    written = []
-    lines = []
-    for name in adata.uns["de"]["results"]:
-        df = get.de_df(adata, name).drop(columns="contrast")
-        path = write_table(df, outdir / f"de_{name}.tsv", inputs=list(inputs))
-        written.append(path)
-        n_up = int(((df["padj"] < alpha) & (df["log2FoldChange"] > 0)).sum())
-        n_down = int(((df["padj"] < alpha) & (df["log2FoldChange"] < 0)).sum())
-        lines.append(f"{path}: {n_up} up, {n_down} down at padj < {alpha}")
-    written.append(write_h5ad(adata, outdir / "de.h5ad", inputs=list(inputs)))
-    prov = record(
-        step="de",
-        inputs=[("input", p) for p in inputs] + ([("samples", samples)] if samples else []),
-        parameters=dict(adata.uns["de"]["params"]),
-        reference_version=adata.uns.get("mtncrna", {}).get("annotate", {}).get("reference_version"),
-    )
-    write_provenance(outdir / "provenance.json", prov, written)
-    click.echo("\n".join(lines))
+    click.echo(res.summary)
 
 
 # ------------------------------------------------------------------------------------- quant
@@ -513,7 +465,7 @@ def quant() -> None:
     show_default=True,
     help="Multi-mapping reads (NH > 1): drop, count all, 1/NH.",
 )
-@click.option("--min-mapq", type=int, default=0, show_default=True)
+@click.option("--min-mapq", type=click.IntRange(0, 255), default=0, show_default=True)
 @click.option("--allow-multi-overlap", is_flag=True, help="featureCounts -O.")
 @click.option("--primary", is_flag=True, help="Count primary alignments only.")
 @click.option(
@@ -523,7 +475,7 @@ def quant() -> None:
 )
 @click.option("--feature-type", default="exon", show_default=True)
 @click.option("--attribute", default="gene_id", show_default=True)
-@click.option("--threads", type=int, default=1, show_default=True)
+@click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True)
 @click.option(
     "--reference",
     "reference_fasta",
@@ -555,14 +507,12 @@ def quant_bam_cmd(
     output: Path,
 ) -> None:
     """Count reads per gene in BAM/SAM/CRAM files with featureCounts' rules."""
-    from .io import check_output
-    from .quant import count_bam, read_annotation, write_counts
-
-    check_output(output, [*bams, annotation])
-    ann = read_annotation(annotation, feature_type=feature_type, attribute=attribute)
-    result = count_bam(
-        list(bams),
-        ann,
+    res = steps.quant_bam(
+        bams,
+        annotation=annotation,
+        output=output,
+        feature_type=feature_type,
+        attribute=attribute,
         strand=strand,
         multimap=multimap,
         min_mapq=min_mapq,
@@ -572,12 +522,7 @@ def quant_bam_cmd(
         threads=threads,
         reference_fasta=reference_fasta,
     )
-    table, summary = write_counts(result, output, inputs=[annotation])
-    assigned = result.summary.loc["Assigned"] if "Assigned" in result.summary.index else None
-    msg = f"{table}: {result.counts.shape[0]} features x {result.counts.shape[1]} samples"
-    if assigned is not None:
-        msg += f"; assigned reads per sample: {int(assigned.min())}-{int(assigned.max())}"
-    click.echo(msg + f" (summary: {summary.name})")
+    click.echo(res.summary)
 
 
 @quant.command("smallrna")
@@ -589,10 +534,26 @@ def quant_bam_cmd(
     show_default=True,
     help="Library kit preset (adapter, random ends, UMIs).",
 )
-@click.option("--adapter", default=None, help="3' adapter sequence (overrides the kit's).")
+@click.option(
+    "--adapter",
+    default=None,
+    help="3' adapter sequence (overrides the kit's); 'none' = --no-trim.",
+)
+@click.option(
+    "--no-trim",
+    "no_trim",
+    is_flag=True,
+    default=False,
+    help="The FASTQs are already adapter-trimmed: take each read as the insert.",
+)
+@click.option(
+    "--sample-names",
+    default=None,
+    help="Comma-separated sample names, one per FASTQ in order (default: from the file names).",
+)
 @click.option("--umi/--no-umi", default=None, help="Count unique UMIs (default: by kit).")
-@click.option("--min-length", type=int, default=16, show_default=True)
-@click.option("--max-length", type=int, default=45, show_default=True)
+@click.option("--min-length", type=click.IntRange(min=1), default=16, show_default=True)
+@click.option("--max-length", type=click.IntRange(min=1), default=45, show_default=True)
 @click.option(
     "--mature",
     type=click.Path(path_type=Path),
@@ -627,15 +588,10 @@ def quant_bam_cmd(
 @click.option(
     "-p",
     "--processes",
-    type=int,
+    type=click.IntRange(min=1),
     default=1,
     show_default=True,
     help="Samples quantified in parallel.",
-)
-@click.option(
-    "--sample",
-    default=None,
-    help="Sample name for a single FASTQ (default: from the file name, Illumina tails removed).",
 )
 @click.option("-o", "--outdir", required=True, type=click.Path(path_type=Path))
 @handle_errors
@@ -643,6 +599,8 @@ def quant_smallrna_cmd(
     fastqs: Sequence[Path],
     kit: str,
     adapter: str | None,
+    no_trim: bool,
+    sample_names: str | None,
     umi: bool | None,
     min_length: int,
     max_length: int,
@@ -652,20 +610,17 @@ def quant_smallrna_cmd(
     mt_annotation: Path | None,
     mismatches: int,
     processes: int,
-    sample: str | None,
     outdir: Path,
 ) -> None:
     """Small-RNA FASTQ -> miRNA, isomiR and mt-tRNA/rRNA fragment counts, with QC.
 
     Writes OUTDIR/counts_mature.tsv (loads with mtncrna import), isomirs.tsv,
-    mt_fragments.tsv, qc.tsv and provenance.json.
+    mt_fragments.tsv, qc.tsv and provenance.json. Sample names come from
+    --sample-names, else from the file names (S1_S1_L001_R1_001.fastq.gz -> S1; X_1.fq.gz -> X_1).
     """
-    from .quant import quantify_smallrna, write_smallrna
-
-    if sample is not None and len(fastqs) != 1:
-        _fail(f"--sample names one FASTQ; got {len(fastqs)} (merge the lanes of a sample first)")
-    result = quantify_smallrna(
-        {sample: fastqs[0]} if sample is not None else list(fastqs),
+    res = steps.quant_smallrna(
+        fastqs,
+        outdir=outdir,
         kit=kit,
         adapter=adapter,
         umi=umi,
@@ -677,50 +632,10 @@ def quant_smallrna_cmd(
         mt_annotation=mt_annotation,
         mismatches=mismatches,
         processes=processes,
+        trim=not no_trim,
+        sample_names=None if sample_names is None else sample_names.split(","),
     )
-    files = write_smallrna(result, outdir, inputs=list(fastqs))
-    from . import report
-    from .io import atomic_path
-
-    for name, text in report.multiqc_read_qc(result.qc).items():  # MultiQC custom content
-        with atomic_path(outdir / name) as tmp:
-            tmp.write_text(text, encoding="utf-8")
-        files[name] = outdir / name
-    click.echo(f"{outdir}: " + ", ".join(sorted(Path(p).name for p in files.values())))
-
-
-# --------------------------------------------------------------------------- shared outputs
-
-
-def _write_outputs(
-    outdir: Path,
-    tables: dict[str, Any],
-    *,
-    step: str,
-    inputs: Sequence[Path],
-    parameters: dict[str, Any],
-    adata: Any = None,
-    reference_version: str | None = None,
-) -> list[Path]:
-    """Write TSV tables (and an .h5ad) atomically into ``outdir`` plus provenance.json."""
-    from ._provenance import record
-    from .io import write_h5ad, write_provenance, write_table
-
-    outdir.mkdir(parents=True, exist_ok=True)
-    written = [write_table(df, outdir / name, inputs=list(inputs)) for name, df in tables.items()]
-    if adata is not None:
-        written.append(write_h5ad(adata, outdir / f"{step}.h5ad", inputs=list(inputs)))
-        reference_version = reference_version or adata.uns.get("mtncrna", {}).get(
-            "annotate", {}
-        ).get("reference_version")
-    prov = record(
-        step=step,
-        inputs=[("input", p) for p in inputs],
-        parameters=parameters,
-        reference_version=reference_version,
-    )
-    write_provenance(outdir / "provenance.json", prov, written)
-    return written
+    click.echo(res.summary)
 
 
 _SAMPLES_OPTION = click.option(
@@ -756,42 +671,15 @@ def qc_cmd(
 
     Writes qc_samples.tsv, qc_pca.tsv, qc_correlation.tsv, qc.h5ad and provenance.json.
     """
-    import pandas as pd
-
-    from . import get, pp
-    from .io import normalise_fraction
-
-    adata = _load_input(inputs, samples)
-    mito_c = normalise_fraction(mito) or mito
-    versus_c = normalise_fraction(versus) or versus
-    pp.qc(adata, fraction_key=fraction_column, mito=mito_c, reference=versus_c)
-    u = adata.uns["qc"]
-    pca = pd.DataFrame(u["pca"]).rename_axis("sample").reset_index()
-    corr = pd.DataFrame(u["correlation"]).rename_axis("sample").reset_index()
-    table = get.qc_df(adata)
-    _write_outputs(
-        outdir,
-        {"qc_samples.tsv": table, "qc_pca.tsv": pca, "qc_correlation.tsv": corr},
-        step="qc",
-        inputs=inputs,
-        parameters=dict(u["params"]),
-        adata=adata,
+    res = steps.qc(
+        inputs,
+        samples,
+        fraction_key=fraction_column,
+        mito=mito,
+        versus=versus,
+        outdir=outdir,
     )
-    mito_rows = table[table["purity"].notna()]
-    lines = [
-        f"{outdir}/qc_samples.tsv: {len(table)} samples, "
-        f"{int(table['outlier'].sum())} flagged as outliers"
-    ]
-    if len(mito_rows):
-        line = (
-            f"  {mito_c} fraction purity: median {mito_rows['purity'].median():.2f} "
-            f"(range {mito_rows['purity'].min():.2f}-{mito_rows['purity'].max():.2f})"
-        )
-        enr = mito_rows["mt_enrichment"].dropna()
-        if len(enr):
-            line += f"; mtDNA-encoded RNAs {enr.median():.1f} log2 above the matched reference"
-        lines.append(line)
-    click.echo("\n".join(lines))
+    click.echo(res.summary)
 
 
 @cli.command("enrich")
@@ -815,10 +703,10 @@ def qc_cmd(
     default=None,
     help="Also test the fraction x FACTOR interaction, e.g. condition.",
 )
-@click.option("--alpha", type=float, default=0.05, show_default=True)
+@click.option("--alpha", type=_PROB, default=0.05, show_default=True)
 @click.option(
     "--lfc-threshold",
-    type=float,
+    type=_PROB,
     default=0.5,
     show_default=True,
     help="Call mito_enriched when log2 enrichment is significantly above this.",
@@ -843,53 +731,39 @@ def enrich_cmd(
     stat, pvalue, padj, mito_enriched, ...), interaction_<factor>.tsv with --interaction,
     enrichment.h5ad and provenance.json.
     """
-    from . import get, tl
-    from .io import normalise_fraction
-
-    adata = _load_input(inputs, samples)
-    mito_c = normalise_fraction(mito) or mito
-    versus_c = normalise_fraction(versus) or versus
-    tl.enrichment(
-        adata,
+    res = steps.enrich(
+        inputs,
+        samples,
         fraction_key=fraction_column,
-        mito=mito_c,
-        versus=versus_c,
+        mito=mito,
+        versus=versus,
         design=design,
         interaction=interaction,
         alpha=alpha,
         lfc_threshold=lfc_threshold,
+        outdir=outdir,
     )
-    main = get.enrichment_df(adata)
-    tables = {f"enrichment_{mito}_vs_{versus}.tsv": main}
-    for name in adata.uns["enrichment"].get("interaction", {}):
-        tables[f"interaction_{name}.tsv"] = get.enrichment_df(adata, interaction=name)
-    _write_outputs(
-        outdir,
-        tables,
-        step="enrichment",
-        inputs=inputs,
-        parameters=dict(adata.uns["enrichment"]["params"]),
-        adata=adata,
-    )
-    lines = [
-        f"{outdir}/enrichment_{mito}_vs_{versus}.tsv: {int(main['mito_enriched'].sum())} "
-        f"features enriched in the {mito_c} fraction"
-    ]
-    for name in tables:
-        if name.startswith("interaction_"):
-            t = tables[name]
-            lines.append(
-                f"{outdir}/{name}: {int((t['padj'] < alpha).sum())} features change "
-                f"their mitochondrial pool (padj < {alpha})"
-            )
-    click.echo("\n".join(lines))
+    click.echo(res.summary)
 
 
 @cli.command("concordance")
 @click.argument("de_table", type=click.Path(path_type=Path))
-@click.option("--drug", default=None, help="Prefer evidence on this drug, e.g. cisplatin.")
-@click.option("--cancer", default=None, help="Prefer evidence on this cancer.")
-@click.option("--alpha", type=float, default=0.1, show_default=True)
+@click.option("--drug", default=None, help="Your drug, e.g. cisplatin or DDP (synonyms are known).")
+@click.option("--cancer", default=None, help="Your cancer, e.g. TSCC or NSCLC.")
+@click.option("--alpha", type=_PROB, default=0.1, show_default=True)
+@click.option(
+    "--matching-only",
+    is_flag=True,
+    help="List only studies on your drug and cancer (default: all, matching ones first).",
+)
+@click.option(
+    "--summary",
+    "summary_scope",
+    type=click.Choice(["matching", "all"]),
+    default="matching",
+    show_default=True,
+    help="Which studies the printed verdict counts cover.",
+)
 @click.option(
     "--reference",
     "extension",
@@ -910,6 +784,8 @@ def concordance_cmd(
     drug: str | None,
     cancer: str | None,
     alpha: float,
+    matching_only: bool,
+    summary_scope: str,
     extension: Path | None,
     output: Path,
 ) -> None:
@@ -919,46 +795,33 @@ def concordance_cmd(
     log2FoldChange and padj, verdict (concordant, discordant, not_significant, not_detected),
     citation.
     """
-    from ._provenance import record
-    from .io import check_output, read_result_table, write_provenance, write_table
-    from .reference import load_reference
-    from .tl import concordance_table
-
-    check_output(output, [de_table])
-    body = read_result_table(
+    res = steps.concordance(
         de_table,
-        required=("feature_id", "log2FoldChange", "padj"),
-        numeric=("log2FoldChange", "padj"),
-        what="a table from mtncrna de",
+        drug=drug,
+        cancer=cancer,
+        alpha=alpha,
+        matching_only=matching_only,
+        summary_scope=summary_scope,
+        reference=extension,
+        output=output,
     )
-    ref = load_reference(extension)
-    table = concordance_table(body, reference=ref, drug=drug, cancer=cancer, alpha=alpha)
-    out = write_table(table, output, inputs=[de_table])
-    prov = record(
-        step="concordance",
-        inputs=[("de", de_table)],
-        parameters={"drug": drug, "cancer": cancer, "alpha": alpha},
-        reference_version=ref.version,
-    )
-    write_provenance(output.with_suffix(".provenance.json"), prov, [out])
-    summary = table.attrs.get("summary", {})
-    click.echo(f"{output}: " + ", ".join(f"{k} {v}" for k, v in summary.items()))
+    click.echo(res.summary)
 
 
 @cli.command("signature")
 @click.argument("de_tables", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--alpha", type=float, default=0.05, show_default=True)
-@click.option("--lfc-threshold", type=float, default=1.0, show_default=True)
+@click.option("--alpha", type=_PROB, default=0.05, show_default=True)
+@click.option("--lfc-threshold", type=click.FloatRange(min=0), default=1.0, show_default=True)
 @click.option(
     "--min-significant",
-    type=int,
+    type=click.IntRange(min=1),
     default=1,
     show_default=True,
     help="Contrasts in which a feature must be significant.",
 )
 @click.option(
     "--min-agreement",
-    type=float,
+    type=click.FloatRange(0, 1, min_open=True),
     default=1.0,
     show_default=True,
     help="Share of contrasts that must agree on the sign.",
@@ -985,63 +848,16 @@ def signature_cmd(
     Writes signature.tsv (feature_id, direction, weight, n_contrasts, ...), signature.gmt
     (<name>_UP, <name>_DOWN) and signature.json with provenance.
     """
-    import json
-
-    from ._provenance import record
-    from .io import atomic_path, check_output, read_result_table, write_provenance, write_table
-    from .tl import signature, to_gmt
-
-    tables = {
-        p.stem: read_result_table(
-            p,
-            required=("feature_id", "log2FoldChange", "padj"),
-            numeric=("log2FoldChange", "lfcSE", "stat", "pvalue", "padj"),
-            what="a DE table",
-        )
-        for p in de_tables
-    }
-    if len(tables) != len(de_tables):
-        raise click.UsageError("DE tables must have distinct file names")
-    sig = signature(
-        tables,
+    res = steps.signature(
+        de_tables,
         alpha=alpha,
         lfc_threshold=lfc_threshold,
         min_significant=min_significant,
         min_agreement=min_agreement,
+        name=name,
+        outdir=outdir,
     )
-    outdir.mkdir(parents=True, exist_ok=True)
-    written = [write_table(sig, outdir / "signature.tsv", inputs=list(de_tables))]
-    gmt = check_output(outdir / "signature.gmt", de_tables)
-    with atomic_path(gmt) as tmp:
-        tmp.write_text(to_gmt(sig, name))
-    written.append(gmt)
-    prov = record(
-        step="signature", inputs=[("de", p) for p in de_tables], parameters=sig.attrs["params"]
-    )
-    js = outdir / "signature.json"
-    with atomic_path(js) as tmp:
-        tmp.write_text(
-            json.dumps(
-                {
-                    "name": name,
-                    "provenance": json.loads(
-                        json.dumps(
-                            prov, default=lambda o: o.tolist() if hasattr(o, "tolist") else str(o)
-                        )
-                    ),
-                    "features": json.loads(sig.to_json(orient="records")),
-                },
-                indent=1,
-            )
-            + "\n"
-        )
-    written.append(js)
-    write_provenance(outdir / "provenance.json", prov, written)
-    n_up = int((sig["direction"] == "up").sum())
-    click.echo(
-        f"{outdir}/signature.tsv: {len(sig)} features ({n_up} up, {len(sig) - n_up} down) "
-        f"from {len(tables)} contrast(s)"
-    )
+    click.echo(res.summary)
 
 
 @cli.command("score")
@@ -1067,37 +883,15 @@ def score_cmd(
     output: Path,
 ) -> None:
     """Score samples with a signature (weighted mean of z-scored VST values)."""
-    from ._provenance import record
-    from .io import check_output, read_result_table, write_provenance, write_table
-    from .tl import score
-
-    check_output(output, [*inputs, signature_file])
-    sig = read_result_table(
-        signature_file,
-        required=("feature_id", "weight"),
-        numeric=("weight",),
-        what="a signature table",
+    res = steps.score(
+        inputs,
+        samples,
+        signature=signature_file,
+        group_key=group_column,
+        positive=positive,
+        output=output,
     )
-    adata = _load_input(inputs, samples)
-    score(adata, sig, group_key=group_column, positive=positive)
-    cols = [c for c in ("condition", "fraction", "cell_line", group_column) if c in adata.obs]
-    table = adata.obs[[*dict.fromkeys(cols), "signature_score"]].rename_axis("sample").reset_index()
-    out = write_table(table, output, inputs=[*inputs, signature_file])
-    info = dict(adata.uns["signature_score"])
-    write_provenance(
-        output.with_suffix(".provenance.json"),
-        record(
-            step="score",
-            inputs=[("input", p) for p in inputs] + [("signature", signature_file)],
-            parameters=info,
-        ),
-        [out],
-    )
-    auc = info.get("auc_in_sample")
-    click.echo(
-        f"{output}: {adata.n_obs} samples scored with {info['n_features_used']} features"
-        + (f"; in-sample AUC {positive} vs rest {auc:.2f}" if auc is not None else "")
-    )
+    click.echo(res.summary)
 
 
 @cli.command("integrate")
@@ -1128,7 +922,7 @@ def score_cmd(
     help="Design effects to regress out (default: fraction, condition, cell_line, "
     "batch where they vary).",
 )
-@click.option("--alpha", type=float, default=0.1, show_default=True)
+@click.option("--alpha", type=_PROB, default=0.1, show_default=True)
 @click.option("-o", "--output", required=True, type=click.Path(path_type=Path))
 @handle_errors
 def integrate_cmd(
@@ -1141,39 +935,16 @@ def integrate_cmd(
     output: Path,
 ) -> None:
     """Couple miRNAs (small RNA) with their targets (long RNA) beyond the design effects."""
-    from ._provenance import record
-    from .io import check_output, read_counts, read_result_table, write_provenance, write_table
-    from .tl import integrate
-
-    inputs = [
+    res = steps.integrate(
         small_path,
         long_path,
-        *([samples] if samples else []),
-        *([targets] if targets else []),
-    ]
-    check_output(output, inputs)
-    small = read_counts(small_path, samples, library="small", drop_unmatched=True)
-    long_ = read_counts(long_path, samples, library="long", drop_unmatched=True)
-    pairs = (
-        read_result_table(targets, required=("mirna", "target"), what="a miRNA-target table")
-        if targets
-        else None
+        samples,
+        targets=targets,
+        design=design,
+        alpha=alpha,
+        output=output,
     )
-    table = integrate(small, long_, pairs=pairs, design=design, alpha=alpha)
-    out = write_table(table, output, inputs=inputs)
-    write_provenance(
-        output.with_suffix(".provenance.json"),
-        record(
-            step="integrate",
-            inputs=[("input", p) for p in inputs],
-            parameters=table.attrs["params"],
-        ),
-        [out],
-    )
-    click.echo(
-        f"{output}: {len(table)} pairs tested, {int(table['coupled'].sum())} coupled "
-        f"(negative partial correlation, padj < {alpha})"
-    )
+    click.echo(res.summary)
 
 
 @cli.command("report")
@@ -1193,59 +964,10 @@ def report_cmd(h5ads: Sequence[Path], title: str, output: Path) -> None:
     Files of the same library (small/long) are merged: their analyses (uns) and QC columns
     (obs) are combined.
     """
-    from . import report
-    from .io import check_output, read_h5ad
-
-    check_output(output, h5ads)
-    libs: dict[str, Any] = {}
-    de_keys: list[str] = []
-    for path in h5ads:
-        a = read_h5ad(path)
-        lib = str(a.uns.get("mtncrna", {}).get("library", "small"))
-        if lib not in libs:
-            libs[lib] = a
-            base = a
-        else:
-            base = libs[lib]
-            for key, val in a.uns.items():
-                if key not in base.uns:
-                    base.uns[key] = val
-            for col in a.obs.columns:
-                if col not in base.obs.columns:
-                    base.obs[col] = a.obs[col].reindex(base.obs_names)
-            for col in a.var.columns:
-                if col not in base.var.columns:
-                    base.var[col] = a.var[col].reindex(base.var_names)
-        for key, val in a.uns.items():
-            if (
-                isinstance(val, dict)
-                and "results" in val
-                and key != "enrichment"
-                and key not in de_keys
-            ):
-                de_keys.append(key)
-    out = report.render(libs, output, title=title, de_keys=tuple(de_keys))
-    click.echo(
-        f"{out}: report of {', '.join(f'{k}-RNA' for k in libs)} ({len(de_keys)} DE result set(s))"
-    )
+    click.echo(steps.report(h5ads, title=title, output=output).summary)
 
 
 # -------------------------------------------------------------------------------------- demo
-
-
-def _log_to_file(outdir: Path) -> logging.Handler:
-    outdir.mkdir(parents=True, exist_ok=True)
-    handler = logging.FileHandler(outdir / "run.log", mode="w", encoding="utf-8")
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
-    handler.setLevel(logging.INFO)
-    logger = logging.getLogger("mtncrna")
-    logger.addHandler(handler)
-    if logger.level > logging.INFO or logger.level == logging.NOTSET:
-        logger.setLevel(logging.INFO)
-        for h in logger.handlers:
-            if isinstance(h, _CliHandler):
-                h.setLevel(logging.WARNING)
-    return handler
 
 
 @cli.command("run")
@@ -1262,19 +984,15 @@ def run_cmd(config: Path, outdir: Path) -> None:
     """Run every analysis the data allow, from a YAML config, into OUTDIR.
 
     Keys (see examples/data/config.yaml): samples, small, long, format, reference,
-    fraction_column, mito, versus, design, contrasts, de_by_fraction, interaction, drug, cancer,
-    alpha, enrichment_alpha, enrichment_lfc_threshold, signature_alpha,
-    signature_lfc_threshold, targets, title. The config is checked before any work starts.
+    drop_unmatched, fraction_column, mito, versus, design, factors, contrasts, de_by_fraction,
+    de_engine,
+    interaction, drug, cancer, alpha, enrichment_alpha, enrichment_lfc_threshold,
+    signature_alpha, signature_lfc_threshold, signature_name, targets, title. Everything is
+    checked before any work starts; the folder is published whole or not at all.
     """
-    from ._run import load_config, run
+    from ._run import run
 
-    cfg = load_config(config)
-    handler = _log_to_file(outdir)
-    try:
-        click.echo(run(cfg, outdir, progress=sys.stderr.isatty()))
-    finally:
-        logging.getLogger("mtncrna").removeHandler(handler)
-        handler.close()
+    click.echo(run(config, outdir, progress=sys.stderr.isatty()).summary)
 
 
 @cli.command()
@@ -1291,12 +1009,7 @@ def demo(outdir: Path) -> None:
     """Run every analysis on the bundled example study, ending in OUTDIR/report.html."""
     from .demo import run_demo
 
-    handler = _log_to_file(outdir)
-    try:
-        click.echo(run_demo(outdir, progress=sys.stderr.isatty()))
-    finally:
-        logging.getLogger("mtncrna").removeHandler(handler)
-        handler.close()
+    click.echo(run_demo(outdir, progress=sys.stderr.isatty()).summary)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from ._run import run, validate_config
 from .datasets import example_dir
+from .steps import StepResult
 
 #: The run configuration of the demo (also shipped as examples/config.yaml).
 DEMO_CONFIG = {
@@ -20,7 +21,7 @@ DEMO_CONFIG = {
 }
 
 
-def run_demo(outdir: str | Path, *, progress: bool = False) -> str:
+def run_demo(outdir: str | Path, *, progress: bool = False) -> StepResult:
     """Run every analysis on the bundled example study into ``outdir``; returns a summary.
 
     QC and purity, mitochondrial enrichment with the fraction x condition interaction,
@@ -29,4 +30,6 @@ def run_demo(outdir: str | Path, *, progress: bool = False) -> str:
     """
     d = example_dir()
     config = validate_config(DEMO_CONFIG, d / "config.yaml")
-    return run(config, outdir, progress=progress).replace("mtncrna run", "mtncrna demo", 1)
+    res = run(config, outdir, progress=progress)
+    res.summary = res.summary.replace("mtncrna run", "mtncrna demo", 1)
+    return res

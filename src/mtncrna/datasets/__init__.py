@@ -13,7 +13,7 @@ from pathlib import Path
 import anndata as ad
 
 from .._errors import MtncrnaError
-from ._simulate import Study, simulate_study, study_design, target_pairs
+from ._simulate import Study, simulate_study, study_design
 
 __all__ = [
     "Study",
@@ -21,7 +21,6 @@ __all__ = [
     "example_dir",
     "simulate_study",
     "study_design",
-    "target_pairs",
     "toy",
 ]
 

@@ -26,6 +26,7 @@ import anndata as ad
 import numpy as np
 import pandas as pd
 
+from .._constants import MT_CONTIG
 from ..reference import Reference, load_reference
 
 CELL_LINES = ("CAL-27", "SCC-9")
@@ -180,27 +181,6 @@ def _literature_direction(ref: Reference, ids: list[str]) -> np.ndarray:
     return out
 
 
-def target_pairs(ref: Reference) -> pd.DataFrame:
-    """miRNA -> target gene pairs named in the reference evidence (first symbol of target)."""
-    ev = ref.evidence
-    rows = []
-    for rid, name, cls, tp, cit in zip(
-        ev["reference_id"],
-        ev["reference_name"],
-        ev["rna_class"],
-        ev["target_partner"],
-        ev["citation"],
-        strict=True,
-    ):
-        if cls != "miRNA" or not rid or not tp:
-            continue
-        for part in tp.split(";"):
-            sym = part.strip().split(" ")[0]
-            if sym and sym.upper() == sym and not sym.startswith("MIR"):
-                rows.append({"mirna": name, "mirna_id": rid, "target": sym, "citation": cit})
-    return pd.DataFrame(rows).drop_duplicates(["mirna", "target"]).reset_index(drop=True)
-
-
 def simulate_study(
     seed: int = 0,
     *,
@@ -274,13 +254,13 @@ def simulate_study(
     )
 
     # ---------------------------------------------------------------- long RNA
-    pairs = target_pairs(ref)
+    pairs = ref.target_pairs()
     pairs = pairs[pairs["mirna"].isin(names_small)].reset_index(drop=True)
     mt_long = list(f.index[f["rna_class"].isin(["mt-tRNA", "mt-rRNA", "mt-mRNA"])])
     lnc = list(
         f.index[
             f["rna_class"].isin(["lncRNA"])
-            & (f["chrom"] != "NC_012920.1")
+            & (f["chrom"] != MT_CONTIG)
             & f["ensembl_gene_id"].astype(str).str.startswith("ENSG")
         ]
     )

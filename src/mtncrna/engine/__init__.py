@@ -14,19 +14,30 @@ from ._deseq import (
     vst,
     wald_test,
 )
-from ._design import coefficient_vector, contrast_vector, design_matrix, reduced_design
+from ._design import (
+    coefficient_vector,
+    contrast_samples,
+    contrast_vector,
+    design_matrix,
+    formula_variables,
+    reduced_design,
+)
 from ._shrink import lfc_shrink
+from ._stats import p_adjust_bh
 
 __all__ = [
     "DeseqFit",
     "DispersionTrend",
     "coefficient_vector",
+    "contrast_samples",
     "contrast_vector",
     "deseq",
     "design_matrix",
+    "formula_variables",
     "independent_filtering",
     "lfc_shrink",
     "lrt_test",
+    "p_adjust_bh",
     "reduced_design",
     "size_factors",
     "vst",

@@ -22,6 +22,7 @@ from scipy.special import polygamma
 from .._errors import MtncrnaError
 from . import _nb
 from ._nb import MIN_DISP
+from ._stats import p_adjust_bh as _bh
 
 logger = logging.getLogger("mtncrna")
 
@@ -77,8 +78,8 @@ def size_factors(counts: np.ndarray, method: str = "ratio") -> np.ndarray:
 
 def _linear_model_mu(yn: np.ndarray, X: np.ndarray) -> np.ndarray:
     """Fitted normalized counts of a least-squares fit of each gene on X (genes x samples)."""
-    H = X @ np.linalg.pinv(X)
-    return yn @ H.T
+    # (yn X^+') X' rather than yn (X X^+)': never forms the samples x samples hat matrix
+    return (yn @ np.linalg.pinv(X).T) @ X.T
 
 
 def rough_disp(yn: np.ndarray, X: np.ndarray) -> np.ndarray:
@@ -296,27 +297,42 @@ def prior_variance(
     return var_log_disp
 
 
+def _r_hist_density(values: np.ndarray, brks: np.ndarray) -> np.ndarray:
+    """R's ``hist(values, breaks=brks)$density``: right-closed bins, the first one closed."""
+    idx = np.searchsorted(brks, values, side="left") - 1
+    idx[values == brks[0]] = 0
+    counts = np.bincount(idx, minlength=len(brks) - 1)[: len(brks) - 1]
+    return counts / (len(values) * np.diff(brks))
+
+
 def _prior_var_small_df(obs: np.ndarray, df: int) -> float:
-    """Match the residual distribution by KL divergence (R uses set.seed(2); a seeded numpy RNG
-    here, so the value agrees with R's only approximately)."""
+    """DESeq2's Monte-Carlo prior variance for 1-3 residual degrees of freedom.
+
+    As R: the histogram of the log residuals is compared (KL divergence) with that of
+    log(chi2_df / df) + N(0, v) for v on a grid of 200 values in [0, 8], 10,000 draws each; the
+    KL curve is smoothed with R's ``loess(span = 0.2)`` (see :mod:`._loess`, which reproduces R's
+    to 1e-15), evaluated on 1,000 points, and the argmin is the prior variance (at least 0.25).
+    R draws with ``set.seed(2)`` from its own generators; here numpy's PCG64 seeded with 2 draws
+    the same number of values from the same distributions, so the KL curve differs by Monte-Carlo
+    noise and the argmin can differ from R's by a step or two of the fine grid (0.008 each).
+    """
     rng = np.random.default_rng(2)
     brks = np.arange(-20, 21) / 2.0
     obs = obs[(obs > brks.min()) & (obs < brks.max())]
-    obs_hist, _ = np.histogram(obs, bins=brks, density=True)
+    obs_hist = _r_hist_density(obs, brks)
     grid = np.linspace(0, 8, 200)
-    kl = []
-    for v in grid:
+    kl = np.empty(len(grid))
+    for i, v in enumerate(grid):
         rand = np.log(rng.chisquare(df, 10000)) + rng.normal(0, np.sqrt(v), 10000) - np.log(df)
         rand = rand[(rand > brks.min()) & (rand < brks.max())]
-        rand_hist, _ = np.histogram(rand, bins=brks, density=True)
+        rand_hist = _r_hist_density(rand, brks)
         z = np.concatenate([obs_hist, rand_hist])
         small = z[z > 0].min()
-        kl.append(np.sum(obs_hist * (np.log(obs_hist + small) - np.log(rand_hist + small))))
-    from statsmodels.nonparametric.smoothers_lowess import lowess
+        kl[i] = np.sum(obs_hist * (np.log(obs_hist + small) - np.log(rand_hist + small)))
+    from ._loess import loess_predict
 
     fine = np.linspace(0, 8, 1000)
-    fitted = lowess(np.asarray(kl), grid, frac=0.2, return_sorted=False)
-    arg = fine[np.argmin(np.interp(fine, grid, fitted))]
+    arg = fine[np.argmin(loess_predict(grid, kl, fine, span=0.2))]
     return max(float(arg), 0.25)
 
 
@@ -396,8 +412,8 @@ def fit_glm(
     ln2 = np.log2(np.e)
     beta = fit["beta"] * ln2  # log2 scale
     cov = fit["cov"] * ln2**2
-    mu = sf[None, :] * np.exp(fit["beta"] @ X.T)
-    loglik = _nb.nb_loglik(y, mu, alpha)
+    mu = fit["mu"]
+    loglik = fit["loglik"]
     conv = fit["iter"] < maxit
     var = np.einsum("gii->gi", fit["cov"])
     stable = np.isfinite(beta).all(axis=1)
@@ -641,7 +657,7 @@ def deseq(
             f"{m} samples for {p} coefficients: there are no residual degrees of freedom "
             "to estimate dispersions; add replicates or simplify the design"
         )
-    y_all = Y.T.astype(float)  # genes x samples
+    y_all = np.ascontiguousarray(Y.T, dtype=float)  # genes x samples
     if sample_size_factors is not None:
         sf = np.asarray(sample_size_factors, dtype=float)
         if sf.shape != (m,) or not (np.isfinite(sf) & (sf > 0)).all():
@@ -656,9 +672,10 @@ def deseq(
     yn_all = y_all / sf[None, :]
     base_mean = yn_all.mean(axis=1)
     base_var = yn_all.var(axis=1, ddof=1)
+    del yn_all
     all_zero = y_all.sum(axis=1) == 0
     nz = ~all_zero
-    y = y_all[nz]
+    y = y_all if nz.all() else y_all[nz]
     G = y_all.shape[0]
 
     gw = gene_wise_dispersions(y, X, sf)
@@ -728,6 +745,8 @@ def deseq(
             logger.info("replaced outlier counts in %d genes and refitted them", n_replaced)
 
     def expand(a: np.ndarray, fill: float = np.nan) -> np.ndarray:
+        if not all_zero.any():
+            return a.astype(float, copy=False)
         out = np.full((G, *a.shape[1:]), fill, dtype=float)
         out[nz] = a
         return out
@@ -782,17 +801,6 @@ def deseq(
 
 
 # ------------------------------------------------------------------------------------- tests
-
-
-def _bh(p: np.ndarray) -> np.ndarray:
-    """Benjamini-Hochberg over the non-missing p-values (R's p.adjust(method='BH'))."""
-    from statsmodels.stats.multitest import multipletests
-
-    out = np.full(p.shape, np.nan)
-    ok = ~np.isnan(p)
-    if ok.any():
-        out[ok] = multipletests(p[ok], method="fdr_bh")[1]
-    return out
 
 
 def independent_filtering(
@@ -873,11 +881,16 @@ def wald_test(
     independent_filter: bool = True,
     lfc_threshold: float = 0.0,
     alt_hypothesis: str = "greaterAbs",
+    contrast_samples: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """Wald test of a contrast vector (log2 scale), with DESeq2's p-value/padj conventions.
 
     ``lfc_threshold``/``alt_hypothesis`` as in R's ``results()``: ``greaterAbs`` tests
     |LFC| > threshold, ``greater`` LFC > threshold, ``less`` LFC < -threshold.
+
+    ``contrast_samples`` (a boolean mask of the samples in the two compared groups, see
+    :func:`contrast_samples`): as R's ``results(contrast = c(factor, a, b))``, genes whose counts
+    are zero in all of them get LFC 0, statistic 0 and p-value 1.
 
     Adds a ``reason`` column saying why a p-value or padj is missing: ``all_zero``,
     ``cooks_outlier``, ``low_counts`` (independent filtering) or empty.
@@ -900,6 +913,8 @@ def wald_test(
             raise MtncrnaError(
                 f"unknown alt_hypothesis '{alt_hypothesis}'; expected greaterAbs, greater, less"
             )
+    zero = _contrast_all_zero(fit, contrast_samples)
+    lfc[zero], stat[zero], pvalue[zero] = 0.0, 0.0, 1.0
     return _finish(fit, lfc, se, stat, pvalue, alpha, cooks_cutoff, independent_filter)
 
 
@@ -911,10 +926,12 @@ def lrt_test(
     alpha: float = 0.1,
     cooks_cutoff: float | bool | None = None,
     independent_filter: bool = True,
+    contrast_samples: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """Likelihood-ratio test of the full design against ``reduced`` (DESeq2's nbinomLRT).
 
-    log2FoldChange/lfcSE are the Wald estimate of ``contrast`` from the full model.
+    log2FoldChange/lfcSE are the Wald estimate of ``contrast`` from the full model (0 for genes
+    with no count in ``contrast_samples``, as R).
     """
     nz = ~fit.all_zero
     Xr = reduced.to_numpy(dtype=float)
@@ -929,6 +946,7 @@ def lrt_test(
     c = np.asarray(contrast, dtype=float)
     lfc = fit.beta @ c
     se = np.sqrt(np.maximum(np.einsum("p,gpq,q->g", c, fit.cov, c), 0))
+    lfc[_contrast_all_zero(fit, contrast_samples)] = 0.0
     # as R's nbinomLRT: Cook's distances from the full model's hat values and the means of the
     # dispersion stage
     X = fit.design.to_numpy(dtype=float)
@@ -957,6 +975,15 @@ def lrt_test(
         max_cooks=max_cooks,
         cooks=cooks,
     )
+
+
+def _contrast_all_zero(fit: DeseqFit, samples: np.ndarray | None) -> np.ndarray:
+    """Genes (not all-zero) whose counts (before any outlier replacement, as R's
+    ``counts(dds)``) are zero in every sample of the contrast."""
+    if samples is None:
+        return np.zeros(len(fit.genes), dtype=bool)
+    samples = np.asarray(samples, dtype=bool)
+    return (fit.counts[:, samples] == 0).all(axis=1) & ~fit.all_zero
 
 
 def _finish(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Sequence
 
@@ -10,6 +11,8 @@ import pandas as pd
 
 from .._errors import MtncrnaError
 
+logger = logging.getLogger("mtncrna")
+
 
 def _variables(formula: str) -> list[str]:
     rhs = formula.split("~", 1)[-1]
@@ -17,23 +20,66 @@ def _variables(formula: str) -> list[str]:
     return list(dict.fromkeys(n for n in names if n not in {"C", "I", "0", "1"}))
 
 
+def formula_variables(formula: str) -> list[str]:
+    """The sample-sheet variables of an R-style formula, after checking its syntax.
+
+    ``"~ batch + C(dose) + condition"`` -> ``["batch", "dose", "condition"]``. A formula that
+    does not parse is a :class:`~mtncrna.MtncrnaError` naming it, never a parser traceback.
+    """
+    import formulaic
+
+    if not isinstance(formula, str) or "~" not in formula:
+        raise MtncrnaError(f"design {formula!r} is not a formula; write it like '~ condition'")
+    lhs, rhs = formula.split("~", 1)
+    if lhs.strip():
+        raise MtncrnaError(
+            f"design '{formula}' has a left-hand side; write only the right side, e.g. "
+            "'~ condition' (the counts are the response)"
+        )
+    try:
+        formulaic.Formula(rhs)
+    except Exception as exc:  # formulaic raises several parser error types
+        detail = " ".join(str(exc).split()[:12])
+        raise MtncrnaError(f"design '{formula}' is not a valid formula ({detail})") from None
+    return _variables(formula)
+
+
+def _wrapped_in_c(formula: str, variable: str) -> bool:
+    return re.search(rf"\bC\(\s*{re.escape(variable)}\s*[,)]", formula) is not None
+
+
+def _numeric_values(col: pd.Series) -> pd.Series | None:
+    """The column as numbers when every value is a number (text from a sheet included)."""
+    if pd.api.types.is_bool_dtype(col):
+        return None
+    if pd.api.types.is_numeric_dtype(col):
+        return col.astype(float)
+    values = pd.to_numeric(col.astype(str).str.strip(), errors="coerce")
+    return values.astype(float) if values.notna().all() else None
+
+
 def design_matrix(
     formula: str,
     metadata: pd.DataFrame,
     *,
     reference_levels: dict[str, str] | None = None,
+    factors: Sequence[str] = (),
 ) -> pd.DataFrame:
     """Model matrix of ``formula`` (``"~ batch + condition"``) over the sample metadata.
 
     Factors use treatment coding with the reference level first: the level named in
     ``reference_levels``, else the first in sorted order (as R's ``factor()``). Columns are
     named like formulaic's (``condition[T.resistant]``).
+
+    As in R's ``model.matrix``, a variable whose values are all numbers (also when a sample
+    sheet holds them as text) is a numeric covariate, unless it is wrapped in ``C()`` in the
+    formula, named in ``factors`` or given a reference level; the numeric variables are
+    logged with DESeq2's advice (integers that may be meant as a factor; centre and scale
+    variables with a large mean or spread).
     """
     import formulaic
 
-    if "~" not in formula:
-        raise MtncrnaError(f"design '{formula}' is not a formula; write it like '~ condition'")
-    variables = _variables(formula)
+    variables = formula_variables(formula)
     missing = [v for v in variables if v not in metadata.columns]
     if missing:
         raise MtncrnaError(
@@ -42,6 +88,7 @@ def design_matrix(
         )
     data = pd.DataFrame(index=metadata.index)
     ref = reference_levels or {}
+    numeric_vars: list[str] = []
     chosen: dict[str, str] = {}
     for v in variables:
         col = metadata[v]
@@ -50,9 +97,11 @@ def design_matrix(
             raise MtncrnaError(
                 f"design variable '{v}' is missing for sample(s) {', '.join(map(str, bad))}"
             )
-        numeric = pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col)
-        if numeric and v not in ref:
-            data[v] = col.astype(float)
+        as_factor = v in ref or v in factors or _wrapped_in_c(formula, v)
+        numeric = None if as_factor else _numeric_values(col)
+        if numeric is not None:
+            data[v] = numeric
+            numeric_vars.append(v)
             continue
         values = col.astype(str)
         levels = sorted(values.unique())
@@ -72,11 +121,41 @@ def design_matrix(
         data[v] = pd.Categorical(values, categories=levels)
         chosen[v] = levels[0]
     rhs = formula.split("~", 1)[1]
-    mm = formulaic.model_matrix(rhs, data)
+    for v in variables:  # C(x) of a column already made categorical: plain x keeps the names
+        rhs = re.sub(rf"\bC\(\s*{re.escape(v)}\s*\)", v, rhs)
+    _advise_numeric(data, numeric_vars)
+    try:
+        mm = formulaic.model_matrix(rhs, data)
+    except Exception as exc:  # formulaic's errors on terms it cannot build
+        detail = " ".join(str(exc).split()[:16])
+        raise MtncrnaError(f"design '{formula}' cannot be built ({detail})") from None
     X = pd.DataFrame(np.asarray(mm, dtype=float), index=metadata.index, columns=list(mm.columns))
     X.attrs["reference_levels"] = chosen
     X.attrs["formula"] = formula
+    X.attrs["numeric_variables"] = numeric_vars
     return X
+
+
+def _advise_numeric(data: pd.DataFrame, numeric_vars: Sequence[str]) -> None:
+    """DESeq2's two warnings about numeric design variables."""
+    if not numeric_vars:
+        return
+    ints = [v for v in numeric_vars if np.allclose(data[v], np.rint(data[v]))]
+    if ints:
+        logger.warning(
+            "design variable(s) %s hold whole numbers and are fitted as numeric covariates "
+            "(a fold change per unit); if they are groups, write C(%s) in the design or list "
+            "them under 'factors'",
+            ", ".join(ints),
+            ints[0],
+        )
+    large = [v for v in numeric_vars if abs(data[v].mean()) > 5 or data[v].std() > 5]
+    if large:
+        logger.warning(
+            "numeric design variable(s) %s have a mean or standard deviation above 5; as DESeq2 "
+            "advises, centre and scale them to improve the fit's convergence",
+            ", ".join(large),
+        )
 
 
 def contrast_vector(
@@ -110,6 +189,28 @@ def contrast_vector(
     if numerator == denominator:
         raise MtncrnaError(f"contrast compares '{numerator}' with itself")
     return c
+
+
+def contrast_samples(
+    design: pd.DataFrame, factor: str, numerator: str, denominator: str
+) -> np.ndarray:
+    """Boolean mask of the samples in the ``numerator`` or ``denominator`` level of ``factor``.
+
+    R's ``results(contrast = c(factor, num, den))`` sets LFC and statistic to 0 and the p-value
+    to 1 for genes whose counts are zero in all of these samples.
+    """
+    cols = list(design.columns)
+    prefix = f"{factor}[T."
+    main = [i for i, c in enumerate(cols) if c.startswith(prefix) and ":" not in c]
+    X = design.to_numpy(dtype=float)
+    keep = np.zeros(X.shape[0], dtype=bool)
+    for level in (numerator, denominator):
+        col = f"{prefix}{level}]"
+        if col in cols:
+            keep |= X[:, cols.index(col)] != 0
+        else:  # the reference level: no main-effect column of the factor is set
+            keep |= (X[:, main] == 0).all(axis=1)
+    return keep
 
 
 def _is_reference(design: pd.DataFrame, factor: str, level: str, levels: dict) -> bool:

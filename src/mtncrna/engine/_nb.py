@@ -1,15 +1,20 @@
-"""Negative-binomial building blocks, vectorised over genes.
+"""Negative-binomial building blocks.
 
-Arrays are genes x samples (``y``, ``mu``), the design ``X`` is samples x coefficients. Every
-function here works on all genes at once with numpy; there is no per-gene Python loop. The
-maths follows R DESeq2 (Love, Huber & Anders 2014) as implemented in its C++ (fitBeta,
-fitDisp, fitDispGrid), so that the numbers can be compared with R's to many digits.
+Arrays are genes x samples (``y``, ``mu``), the design ``X`` is samples x coefficients. The
+fits (:func:`fit_disp`, :func:`fit_disp_grid`, :func:`fit_beta`, :func:`nb_loglik`) run one
+numba kernel per gene (``_kernels``) over all cores; :func:`log_posterior` and
+:func:`dlog_posterior` are the same formulas vectorised with numpy over genes, kept as the
+readable reference the kernels are tested against. The maths follows R DESeq2 (Love, Huber &
+Anders 2014) as implemented in its C++ (fitBeta, fitDisp, fitDispGrid), so that the numbers can
+be compared with R's to many digits.
 """
 
 from __future__ import annotations
 
 import numpy as np
 from scipy.special import digamma, gammaln
+
+from . import _kernels
 
 #: DESeq2's defaults
 MIN_DISP = 1e-8
@@ -24,16 +29,9 @@ LARGE_BETA = 30.0
 
 def nb_loglik(y: np.ndarray, mu: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     """Per-gene NB log-likelihood, ``sum_j log dnbinom(y_j; size=1/alpha, mu=mu_j)``."""
-    size = 1.0 / alpha[:, None]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ll = (
-            gammaln(y + size)
-            - gammaln(size)
-            - gammaln(y + 1.0)
-            + size * np.log(size / (size + mu))
-            + np.where(y > 0, y * np.log(mu / (size + mu)), 0.0)
-        )
-    return ll.sum(axis=1)
+    out = np.empty(y.shape[0])
+    _kernels.run_chunks(_kernels.nb_loglik_kernel, y.shape[0], _f64(y), _f64(mu), _f64(alpha), out)
+    return out
 
 
 def _xtwx(X: np.ndarray, w: np.ndarray) -> np.ndarray:
@@ -99,6 +97,16 @@ def dlog_posterior(
     return d
 
 
+def _f64(a: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(a, dtype=np.float64)
+
+
+def _cells(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct rows of the design and each sample's row: ``X == Xc[cell]``."""
+    Xc, cell = np.unique(_f64(X), axis=0, return_inverse=True)
+    return np.ascontiguousarray(Xc), cell.ravel().astype(np.int64)
+
+
 def fit_disp(
     y: np.ndarray,
     X: np.ndarray,
@@ -115,62 +123,38 @@ def fit_disp(
 ) -> dict[str, np.ndarray]:
     """Maximise the log posterior of log(alpha) by backtracking line search (DESeq2's fitDisp).
 
-    Each gene takes exactly the steps R's C++ loop would take; genes are advanced together and
-    drop out of the active set as they stop.
+    Each gene takes exactly the steps R's C++ loop takes (one numba kernel per gene, genes
+    spread over the cores).
     """
     G = y.shape[0]
-    a = log_alpha.astype(float).copy()
-
-    def lp_f(idx: np.ndarray, la: np.ndarray) -> np.ndarray:
-        pm = None if prior_mean is None else prior_mean[idx]
-        return log_posterior(la, y[idx], mu[idx], X, pm, prior_var, use_cr)
-
-    def dlp_f(idx: np.ndarray, la: np.ndarray) -> np.ndarray:
-        pm = None if prior_mean is None else prior_mean[idx]
-        return dlog_posterior(la, y[idx], mu[idx], X, pm, prior_var, use_cr)
-
-    all_idx = np.arange(G)
-    lp = lp_f(all_idx, a)
-    dlp = dlp_f(all_idx, a)
-    initial_lp = lp.copy()
-    kappa = np.full(G, kappa_0)
-    iters = np.zeros(G, dtype=int)
-    accepts = np.zeros(G, dtype=int)
-    active = np.ones(G, dtype=bool)
-    for _ in range(maxit):
-        idx = np.flatnonzero(active)
-        if idx.size == 0:
-            break
-        iters[idx] += 1
-        ai, di, ki, lpi = a[idx], dlp[idx], kappa[idx].copy(), lp[idx]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            prop = ai + ki * di
-            ki = np.where(prop < -30.0, (-30.0 - ai) / di, ki)
-            ki = np.where(prop > 10.0, (10.0 - ai) / di, ki)
-        theta_kappa = -lp_f(idx, ai + ki * di)
-        theta_hat = -lpi - ki * EPSILON * di**2
-        accept = theta_kappa <= theta_hat
-        # rejected: halve kappa
-        rej = idx[~accept]
-        kappa[rej] = ki[~accept] / 2.0
-        acc = idx[accept]
-        if acc.size:
-            k_acc = ki[accept]
-            a_new = a[acc] + k_acc * dlp[acc]
-            a[acc] = a_new
-            accepts[acc] += 1
-            lp_new = lp_f(acc, a_new)
-            change = lp_new - lp[acc]
-            lp[acc] = lp_new
-            stop = (change < tol) | (a_new < min_log_alpha)
-            active[acc[stop]] = False
-            go = acc[~stop]
-            if go.size:
-                dlp[go] = dlp_f(go, a[go])
-                kn = np.minimum(k_acc[~stop] * 1.1, kappa_0)
-                kn = np.where(accepts[go] % 5 == 0, kn / 2.0, kn)
-                kappa[go] = kn
-    return {"log_alpha": a, "iter": iters, "last_lp": lp, "initial_lp": initial_lp}
+    out_la = np.empty(G)
+    iters = np.zeros(G, dtype=np.int64)
+    last_lp = np.empty(G)
+    initial_lp = np.empty(G)
+    use_prior = prior_mean is not None
+    pm = _f64(prior_mean) if use_prior else np.zeros(G)
+    _kernels.run_chunks(
+        _kernels.fit_disp_kernel,
+        G,
+        _f64(y),
+        _f64(mu),
+        *_cells(X),
+        _f64(log_alpha),
+        pm,
+        float(prior_var),
+        use_prior,
+        bool(use_cr),
+        float(min_log_alpha),
+        float(kappa_0),
+        float(tol),
+        int(maxit),
+        EPSILON,
+        out_la,
+        iters,
+        last_lp,
+        initial_lp,
+    )
+    return {"log_alpha": out_la, "iter": iters, "last_lp": last_lp, "initial_lp": initial_lp}
 
 
 def fit_disp_grid(
@@ -186,22 +170,26 @@ def fit_disp_grid(
 ) -> np.ndarray:
     """Grid then fine-grid search of log(alpha) (DESeq2's fitDispGrid); returns alpha."""
     grid = np.linspace(min_log_alpha, max_log_alpha, 20)
-    G = y.shape[0]
-
-    def best(points: np.ndarray) -> np.ndarray:
-        # points: G x k
-        vals = np.column_stack(
-            [
-                log_posterior(points[:, k], y, mu, X, prior_mean, prior_var, use_cr)
-                for k in range(points.shape[1])
-            ]
-        )
-        return points[np.arange(G), np.argmax(vals, axis=1)]
-
-    a_hat = best(np.tile(grid, (G, 1)))
     delta = grid[1] - grid[0]
-    fine = a_hat[:, None] + np.linspace(-delta, delta, 20)[None, :]
-    return np.exp(best(fine))
+    G = y.shape[0]
+    out = np.empty(G)
+    use_prior = prior_mean is not None
+    pm = _f64(prior_mean) if use_prior else np.zeros(G)
+    _kernels.run_chunks(
+        _kernels.fit_disp_grid_kernel,
+        G,
+        _f64(y),
+        _f64(mu),
+        *_cells(X),
+        grid,
+        np.linspace(-delta, delta, 20),
+        pm,
+        float(prior_var),
+        use_prior,
+        bool(use_cr),
+        out,
+    )
+    return np.exp(out)
 
 
 def fit_beta(
@@ -219,45 +207,40 @@ def fit_beta(
     """IRLS for NB GLM coefficients (natural-log scale) with a small ridge (DESeq2's fitBeta).
 
     Returns beta (G x p), the sandwich covariance of beta (G x p x p) computed at the final,
-    ``minmu``-bounded means, the hat-matrix diagonals (G x n), iterations and deviance.
+    ``minmu``-bounded means, the hat-matrix diagonals (G x n), iterations, deviance, and the
+    unbounded means ``mu`` (G x n) with the log-likelihood ``loglik`` there.
     """
     G, n = y.shape
-    nf = np.broadcast_to(sf, (G, n)) if sf.ndim == 1 else sf
-    ridge = np.diag(lam)
-    beta = beta0.astype(float).copy()
-    mu = np.maximum(nf * np.exp(beta @ X.T), minmu)
-    dev_old = np.zeros(G)
-    dev = np.zeros(G)
-    iters = np.zeros(G, dtype=int)
-    active = np.ones(G, dtype=bool)
-    for t in range(maxit):
-        idx = np.flatnonzero(active)
-        if idx.size == 0:
-            break
-        iters[idx] += 1
-        mu_i = mu[idx]
-        w = mu_i / (1.0 + alpha[idx, None] * mu_i)
-        z = np.log(mu_i / nf[idx]) + (y[idx] - mu_i) / mu_i
-        A = _xtwx(X, w) + ridge
-        b = np.einsum("np,gn->gp", X, w * z)
-        new_beta = np.linalg.solve(A, b[..., None])[..., 0]
-        blown = (np.abs(new_beta) > LARGE_BETA).any(axis=1)
-        beta[idx] = new_beta
-        mu_new = np.maximum(nf[idx] * np.exp(new_beta @ X.T), minmu)
-        mu[idx] = mu_new
-        d = -2.0 * nb_loglik(y[idx], mu_new, alpha[idx])
-        dev[idx] = d
-        with np.errstate(invalid="ignore", divide="ignore"):
-            conv = np.abs(d - dev_old[idx]) / (np.abs(d) + 0.1)
-        bad = np.isnan(conv) | blown
-        iters[idx[bad]] = maxit
-        done = bad | ((t > 0) & (conv < tol))
-        active[idx[done]] = False
-        dev_old[idx] = d
-    w = mu / (1.0 + alpha[:, None] * mu)
-    xtwx = _xtwx(X, w)
-    inv = np.linalg.inv(xtwx + ridge)
-    cov = inv @ xtwx @ inv
-    xw = X[None, :, :] * np.sqrt(w)[:, :, None]  # G x n x p
-    hat = np.einsum("gnp,gpq,gnq->gn", xw, inv, xw)
-    return {"beta": beta, "cov": cov, "hat": hat, "iter": iters, "deviance": dev, "mu_floor": mu}
+    p = X.shape[1]
+    log_nf = np.broadcast_to(np.log(sf), (G, n)) if sf.ndim == 1 else np.log(sf)
+    out = {
+        "beta": np.empty((G, p)),
+        "cov": np.empty((G, p, p)),
+        "hat": np.empty((G, n)),
+        "iter": np.zeros(G, dtype=np.int64),
+        "deviance": np.empty(G),
+        "mu": np.empty((G, n)),
+        "loglik": np.empty(G),
+    }
+    _kernels.run_chunks(
+        _kernels.fit_beta_kernel,
+        G,
+        _f64(y),
+        log_nf.astype(np.float64, copy=False),
+        *_cells(X),
+        _f64(alpha),
+        _f64(beta0),
+        _f64(lam),
+        float(tol),
+        int(maxit),
+        float(minmu),
+        LARGE_BETA,
+        out["beta"],
+        out["cov"],
+        out["hat"],
+        out["iter"],
+        out["deviance"],
+        out["mu"],
+        out["loglik"],
+    )
+    return out

@@ -8,6 +8,8 @@ from ._get import (
     evidence_df,
     integrate_df,
     qc_df,
+    score_df,
+    signature_df,
 )
 
 __all__ = [
@@ -18,4 +20,6 @@ __all__ = [
     "evidence_df",
     "integrate_df",
     "qc_df",
+    "score_df",
+    "signature_df",
 ]

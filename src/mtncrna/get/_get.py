@@ -6,8 +6,8 @@ import anndata as ad
 import pandas as pd
 
 from .._errors import MtncrnaError
-from ..reference import Reference, load_reference
-from ..tl._annotate import ANNOTATION_COLUMNS
+from .._uns import de_frame, join_annotation, need
+from ..reference import ANNOTATION_COLUMNS, Reference, load_reference
 
 
 def annotation_df(adata: ad.AnnData, *, known_only: bool = False) -> pd.DataFrame:
@@ -50,33 +50,7 @@ def de_df(
     reason`` and, when the features are annotated, ``mt_class, known_mtncrna, reference_id``.
     ``contrast`` picks one contrast by name (see ``adata.uns[key]["results"]``).
     """
-    if key not in adata.uns or "results" not in adata.uns[key]:
-        raise MtncrnaError(f"adata.uns['{key}'] has no DE results: run mtncrna.tl.de first")
-    results = adata.uns[key]["results"]
-    names = list(results)
-    if contrast is not None:
-        if contrast not in results:
-            raise MtncrnaError(f"no contrast '{contrast}'; available: {', '.join(names)}")
-        names = [contrast]
-    frames = []
-    for name in names:
-        df = pd.DataFrame(results[name]).copy()
-        df.index.name = "feature_id"
-        df = df.reset_index()
-        df.insert(1, "contrast", name)
-        frames.append(df)
-    out = pd.concat(frames, ignore_index=True)
-    cols = [c for c in ("mt_class", "known_mtncrna", "reference_id") if c in adata.var.columns]
-    if annotate and cols:
-        ann = adata.var[cols]
-        out = out.join(ann, on="feature_id")
-    return out
-
-
-def _need(adata: ad.AnnData, key: str, what: str) -> dict:
-    if key not in adata.uns:
-        raise MtncrnaError(f"adata.uns['{key}'] is missing: run mtncrna.{what} first")
-    return adata.uns[key]
+    return de_frame(adata, contrast, key=key, annotate=annotate)
 
 
 def qc_df(adata: ad.AnnData) -> pd.DataFrame:
@@ -109,7 +83,7 @@ def enrichment_df(
     With ``interaction`` (a name from ``uns[key]["interaction"]``, e.g. ``condition_resistant``)
     the fraction x factor interaction table instead.
     """
-    u = _need(adata, key, "tl.enrichment")
+    u = need(adata, key, "tl.enrichment")
     if interaction is None:
         df = pd.DataFrame(u["results"]).copy()
     else:
@@ -122,16 +96,35 @@ def enrichment_df(
         df = pd.DataFrame(inter[interaction]).copy()
     df.index.name = "feature_id"
     df = df.reset_index()
-    cols = [c for c in ("mt_class", "known_mtncrna", "reference_id") if c in adata.var.columns]
-    return df.join(adata.var[cols], on="feature_id") if cols else df
+    return join_annotation(df, adata)
 
 
 def concordance_df(adata: ad.AnnData, *, key: str = "concordance") -> pd.DataFrame:
     """The literature concordance table from :func:`mtncrna.tl.concordance`."""
-    return pd.DataFrame(_need(adata, key, "tl.concordance")["table"]).copy()
+    return pd.DataFrame(need(adata, key, "tl.concordance")["table"]).copy()
 
 
-def integrate_df(adata: ad.AnnData) -> pd.DataFrame:
+def integrate_df(adata: ad.AnnData, *, key: str = "integrate") -> pd.DataFrame:
     """The miRNA-target pair table of :func:`mtncrna.tl.integrate` (stored on the small-RNA
     object)."""
-    return pd.DataFrame(_need(adata, "integrate", "tl.integrate")["pairs"]).copy()
+    return pd.DataFrame(need(adata, key, "tl.integrate")["pairs"]).copy()
+
+
+def score_df(adata: ad.AnnData, *, key: str = "signature_score") -> pd.DataFrame:
+    """Per-sample signature scores of :func:`mtncrna.tl.score` with the design columns."""
+    need(adata, key, "tl.score")
+    if key not in adata.obs.columns:
+        raise MtncrnaError(f"adata.obs has no '{key}' column: run mtncrna.tl.score first")
+    info = adata.uns[key]
+    group = str(info.get("group_key", ""))
+    cols = [c for c in ("condition", "fraction", "cell_line", group) if c and c in adata.obs]
+    table = adata.obs[[*dict.fromkeys(cols), key]].rename(columns={key: "signature_score"})
+    return table.rename_axis("sample").reset_index()
+
+
+def signature_df(adata: ad.AnnData, *, key: str = "signature_score") -> pd.DataFrame:
+    """The signature :func:`mtncrna.tl.score` scored the samples with (one row per feature)."""
+    info = need(adata, key, "tl.score")
+    if "signature" not in info:
+        raise MtncrnaError(f"adata.uns['{key}'] holds no signature: run mtncrna.tl.score first")
+    return pd.DataFrame(info["signature"]).reset_index(drop=True)

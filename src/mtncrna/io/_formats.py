@@ -16,30 +16,31 @@ import numpy as np
 import pandas as pd
 
 from .._errors import FormatError, InputError
-from ._text import (
+from .._text import (
     Lines,
+    drop_empty_columns,
     parse_delimited,
     read_lines,
     sniff_delimiter,
     split_header,
     to_counts,
 )
+from ._names import sample_name_from_path
 
-FORMATS = ("auto", "table", "featurecounts", "htseq", "mirge3", "smrnaseq", "h5ad")
-
-# Suffixes that aligners and pipelines add to a sample name in a BAM file name.
-_BAM_SUFFIXES = re.compile(
-    r"(\.Aligned\.sortedByCoord\.out|\.Aligned\.out|Aligned\.sortedByCoord\.out|\.sorted|\.sort|"
-    r"\.markdup|\.markDuplicates|\.dedup|\.dedupped|\.umi_dedup|\.filtered|\.primary|\.unique|"
-    r"\.mapped|_sorted|_sort|_dedup|_markdup|\.trimmed|_trimmed)$",
-    re.IGNORECASE,
+FORMATS = (
+    "auto",
+    "table",
+    "featurecounts",
+    "htseq",
+    "star",
+    "mirge3",
+    "smrnaseq",
+    "mirdeep2",
+    "mirtop",
+    "h5ad",
 )
+
 _ALN_EXT = re.compile(r"\.(bam|sam|cram)$", re.IGNORECASE)
-_COUNT_FILE_EXT = re.compile(
-    r"(\.htseq-count|\.htseq_counts|\.htseq\.counts|\.htseq|\.counts|\.count|\.readcounts|"
-    r"\.txt|\.tsv|\.tab|\.csv)+$",
-    re.IGNORECASE,
-)
 _ANNOTATION_COLUMNS = {
     "gene_name",
     "gene_symbol",
@@ -73,29 +74,7 @@ class CountTable:
     var: pd.DataFrame = field(default_factory=pd.DataFrame)
     qc: pd.DataFrame = field(default_factory=pd.DataFrame)
     source_columns: dict[str, str] = field(default_factory=dict)
-
-
-def sample_name_from_path(name: str) -> str:
-    """Derive a sample name from an alignment path.
-
-    ``/data/S1.Aligned.sortedByCoord.out.bam`` -> ``S1``.
-    """
-    base = re.split(r"[\\/]", name.strip())[-1]
-    base = _ALN_EXT.sub("", base)
-    while True:
-        new = _BAM_SUFFIXES.sub("", base)
-        if new == base:
-            return base
-        base = new
-
-
-def sample_name_from_count_file(path: Path) -> str:
-    """Derive a sample name from a per-sample count file: ``S1.htseq.counts.txt`` -> S1."""
-    name = path.name
-    for ext in (".gz", ".bz2"):
-        if name.lower().endswith(ext):
-            name = name[: -len(ext)]
-    return _COUNT_FILE_EXT.sub("", name) or path.name
+    meta: dict[str, str] = field(default_factory=dict)
 
 
 def _check_unique(path: Path, names: Sequence[str], what: str, *, positions: Sequence[int]) -> None:
@@ -110,7 +89,8 @@ def _check_unique(path: Path, names: Sequence[str], what: str, *, positions: Seq
                 raise InputError(
                     path,
                     f"feature id '{name}' appears again (first on line {seen[name]}); "
-                    "feature ids must be unique",
+                    "feature ids must be unique: a table with a row per exon or per transcript "
+                    "of a gene must be counted per gene instead (featureCounts without -f)",
                     line=pos,
                 )
             raise InputError(
@@ -167,6 +147,7 @@ def read_table(
     if len(lines) < 2:
         raise InputError(path, "has a header line but no data rows")
     body = parse_delimited(lines, sep)
+    header, body = drop_empty_columns(header, body)
     if body.shape[1] != len(header):
         # A header with one cell fewer than the rows is R's write.table(row.names=TRUE) layout.
         if body.shape[1] == len(header) + 1:
@@ -294,7 +275,20 @@ def read_featurecounts(path: Path, *, non_integer: str = "error") -> CountTable:
     ``--extraAttributes`` columns go to ``var``; the ``.summary`` file beside it, if present,
     becomes ``featurecounts_*`` QC columns in ``obs``.
     """
-    lines = read_lines(path, comment="#")
+    raw = read_lines(path)
+    program = raw.lines[0] if raw.lines[0].startswith("# Program:featureCounts") else ""
+    keep = [i for i, line in enumerate(raw.lines) if not line.lstrip().startswith("#")]
+    if not keep:
+        raise InputError(path, "file has no data lines (only comments or blank lines)")
+    if re.search(r'"-f"', program):
+        raise FormatError(
+            path,
+            "counts exons, one row each (featureCounts -f): mtncrna needs one row per gene; "
+            "rerun featureCounts without -f (summing the exon rows would count a read that "
+            "spans two exons twice, or not at all)",
+            line=raw.numbers[0],
+        )
+    lines = Lines(path, [raw.lines[i] for i in keep], [raw.numbers[i] for i in keep])
     header = lines.lines[0].split("\t")
     if [h.strip() for h in header[:6]] != _FC_ANNOT:
         raise FormatError(
@@ -315,13 +309,9 @@ def read_featurecounts(path: Path, *, non_integer: str = "error") -> CountTable:
     line_numbers = np.asarray(lines.numbers[1:])
     features = body[0].str.strip().tolist()
     _check_unique(path, features, "feature id", positions=line_numbers.tolist())
-    count_cols, extra_cols = [], []
-    for j in range(6, len(header)):
-        h = header[j].strip()
-        if _ALN_EXT.search(h) or _numeric_fraction(body[j]) >= 0.5:
-            count_cols.append(j)
-        else:
-            extra_cols.append(j)  # --extraAttributes columns
+    n_extra = _featurecounts_n_extra(path, program, header, body, lines.numbers[0])
+    extra_cols = list(range(6, 6 + n_extra))  # --extraAttributes columns
+    count_cols = list(range(6 + n_extra, len(header)))
     if not count_cols:
         raise InputError(path, "featureCounts table has no sample columns after Length")
     sources = [header[j].strip() for j in count_cols]
@@ -359,6 +349,60 @@ def read_featurecounts(path: Path, *, non_integer: str = "error") -> CountTable:
         qc=qc,
         source_columns=dict(zip(samples, sources, strict=True)),
     )
+
+
+#: GTF attributes that hold numbers (Ensembl, GENCODE): never sample columns.
+_NUMERIC_ATTRIBUTES = {
+    "gene_version",
+    "transcript_version",
+    "exon_version",
+    "protein_version",
+    "exon_number",
+    "level",
+    "transcript_support_level",
+    "havana_gene_version",
+    "havana_transcript_version",
+    "ccdsid",
+    "ont",
+}
+_EXTRA_ATTRIBUTES = re.compile(r'"--extraAttributes"\s+"([^"]*)"')
+
+
+def _featurecounts_n_extra(
+    path: Path, program: str, header: list[str], body: pd.DataFrame, header_line: int
+) -> int:
+    """How many ``--extraAttributes`` columns follow Length.
+
+    featureCounts' own first line records the command; its ``--extraAttributes`` list is exact.
+    Without that line (a table someone edited), the extra columns are those before the first
+    BAM-path column, or, when no column is a path, the leading columns that hold text or carry a
+    GTF attribute's name (``gene_version``, GENCODE's ``level``, ...).
+    """
+    if program:
+        m = _EXTRA_ATTRIBUTES.search(program)
+        if m is None:
+            return 0
+        n = len([a for a in m.group(1).split(",") if a.strip()])
+        if 6 + n > len(header):
+            raise FormatError(
+                path,
+                f"the command line asks for {n} --extraAttributes columns but the header has "
+                f"only {len(header) - 6} columns after Length",
+                line=header_line,
+            )
+        return n
+    cols = list(range(6, len(header)))
+    paths = [j for j in cols if _ALN_EXT.search(header[j].strip())]
+    if paths:
+        return paths[0] - 6
+    n = 0
+    for j in cols:
+        h = header[j].strip().lower()
+        if h in _NUMERIC_ATTRIBUTES or h in _ANNOTATION_COLUMNS or _numeric_fraction(body[j]) < 0.5:
+            n += 1
+        else:
+            break
+    return n
 
 
 def _featurecounts_summary(path: Path, sources: list[str], samples: list[str]) -> pd.DataFrame:
@@ -399,7 +443,7 @@ def read_htseq(paths: Sequence[Path], *, non_integer: str = "error") -> CountTab
 
     The special counters (``__no_feature``, ``__ambiguous``, ...) become per-sample QC columns.
     """
-    tables = [_read_one_htseq(p, non_integer=non_integer, single=len(paths) == 1) for p in paths]
+    tables = [_read_one_htseq(p, non_integer=non_integer) for p in paths]
     if len(tables) == 1:
         return tables[0]
     ref = tables[0]
@@ -425,7 +469,18 @@ def read_htseq(paths: Sequence[Path], *, non_integer: str = "error") -> CountTab
     counts = np.hstack([t.counts for t in tables])
     qc = pd.concat([t.qc for t in tables])
     sources = {s: str(t.files[0]) for t in tables for s in t.samples}
-    return CountTable("htseq", files, ref.features, samples, counts, qc=qc, source_columns=sources)
+    meta = {k: v for t in tables for k, v in t.meta.items()}
+    return CountTable(
+        "htseq",
+        files,
+        ref.features,
+        samples,
+        counts,
+        var=ref.var,
+        qc=qc,
+        source_columns=sources,
+        meta=meta,
+    )
 
 
 def unique_samples(tables: Sequence[CountTable]) -> list[str]:
@@ -443,7 +498,33 @@ def unique_samples(tables: Sequence[CountTable]) -> list[str]:
     return list(origin)
 
 
-def _read_one_htseq(path: Path, *, non_integer: str, single: bool) -> CountTable:
+def is_headerless(lines: Lines) -> bool:
+    """A tab-separated table whose first line is data: an id, then numbers (htseq-count output
+    without its ``__`` lines, a STAR file cut to one column, ...)."""
+    first = lines.lines[0].split("\t")
+    if len(first) < 2 or first[0].strip().lower() in _ID_HEADERS:
+        return False
+    try:
+        float(first[0])
+        return False
+    except ValueError:
+        pass
+    try:
+        [float(x) for x in first[1:]]
+    except ValueError:
+        return False
+    return True
+
+
+_ID_HEADERS = {"", "gene", "gene_id", "geneid", "id", "feature", "feature_id", "name", "mirna"}
+
+
+def _read_one_htseq(path: Path, *, non_integer: str) -> CountTable:
+    """One htseq-count output file: ``id [attr ...] count [count ...]``, ``__`` counters last.
+
+    ``--additional-attr`` columns (text) go to ``var``; ``--with-header`` names the count columns
+    with the BAM paths (an empty cell above each attribute column).
+    """
     lines = read_lines(path)
     sep = "\t"
     first = lines.lines[0].split(sep)
@@ -453,34 +534,52 @@ def _read_one_htseq(path: Path, *, non_integer: str, single: bool) -> CountTable
             f"expected htseq-count output (feature<TAB>count), found {len(first)} field(s)",
             line=lines.numbers[0],
         )
-    has_header = False
-    try:
-        [float(x) for x in first[1:]]
-    except ValueError:
-        has_header = True  # htseq-count --with-header, or a hand-added header
-    header = [c.strip() for c in first] if has_header else []
-    body = parse_delimited(lines, sep, skip=1 if has_header else 0)
-    if body.empty:
-        raise InputError(path, "has a header line but no data rows")
+    body = parse_delimited(lines, sep, skip=0)
+    body = body.apply(lambda c: c.str.strip())
+    n_fields = body.shape[1]
+    special_all = body[0].str.startswith("__").to_numpy()
+
+    def numeric(cell: str) -> bool:
+        try:
+            float(cell)
+        except ValueError:
+            return False
+        return True
+
+    # the header is a first line whose last cell is not a number
+    has_header = not numeric(body.iat[0, n_fields - 1])
+    rows = body.iloc[1:] if has_header else body
+    header = body.iloc[0].tolist() if has_header else []
     line_numbers = np.asarray(lines.numbers[1 if has_header else 0 :])
-    names = body[0].str.strip()
-    special = names.str.startswith("__").to_numpy()
-    n_cols = body.shape[1] - 1
-    if has_header and len(header) == n_cols + 1:
-        sources = header[1:]
-        samples = [sample_name_from_path(s) for s in sources]
-    elif n_cols == 1:
-        sources = [str(path)]
-        samples = [sample_name_from_count_file(path)]
-    else:
-        sources = [f"{path.name}:column {j + 2}" for j in range(n_cols)]
-        samples = [f"{sample_name_from_count_file(path)}_{j + 1}" for j in range(n_cols)]
+    special = special_all[1:] if has_header else special_all
     feat_rows = ~special
+    # --additional-attr columns: text in most feature rows (empty in the __ rows)
+    attr_cols = [j for j in range(1, n_fields) if _numeric_fraction(rows.loc[feat_rows, j]) < 0.5]
+    if attr_cols and attr_cols != list(range(1, len(attr_cols) + 1)):
+        raise FormatError(
+            path,
+            "expected htseq-count's layout: the gene id, its --additional-attr columns, then "
+            "the counts",
+            line=lines.numbers[0],
+        )
+    count_cols = list(range(1 + len(attr_cols), n_fields))
+    if not count_cols:
+        raise InputError(path, "has no count column: every column after the id holds text")
+    names = rows[0]
+    if has_header:
+        sources = [header[j] for j in count_cols]
+        samples = [sample_name_from_path(s) for s in sources]
+    elif len(count_cols) == 1:
+        sources = [str(path)]
+        samples = [sample_name_from_path(path)]
+    else:
+        sources = [f"{path.name}:column {j + 1}" for j in count_cols]
+        samples = [f"{sample_name_from_path(path)}_{k + 1}" for k in range(len(count_cols))]
     features = names[feat_rows].tolist()
     if not features:
         raise InputError(path, "has only __ counters and no feature rows")
     _check_unique(path, features, "feature id", positions=line_numbers[feat_rows].tolist())
-    values = body.iloc[:, 1:]
+    values = rows[count_cols]
     counts = to_counts(
         values[feat_rows].reset_index(drop=True),
         path=path,
@@ -498,12 +597,21 @@ def _read_one_htseq(path: Path, *, non_integer: str, single: bool) -> CountTable
         )
         for i, name in enumerate(names[special]):
             qc[f"htseq{name}"] = spec_counts[i]
+    var = pd.DataFrame(index=pd.Index(features, name="gene_id"))
+    for k, j in enumerate(attr_cols):
+        label = (header[j] if has_header else "") or f"attribute_{k + 1}"
+        var[label] = rows.loc[feat_rows, j].to_numpy()
+    meta = {}
+    if not has_header and len(count_cols) > 1:
+        meta["unnamed_columns"] = f"{path.name}: {len(count_cols)} count columns, no header"
     return CountTable(
         "htseq",
         [path],
         features,
         samples,
         counts,
+        var=var,
         qc=qc,
         source_columns=dict(zip(samples, sources, strict=True)),
+        meta=meta,
     )

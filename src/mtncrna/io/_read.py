@@ -6,7 +6,6 @@ import logging
 import re
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import anndata as ad
 import numpy as np
@@ -14,27 +13,44 @@ import pandas as pd
 
 from .._errors import FormatError, InputError, SampleSheetError
 from .._provenance import record
+from .._text import check_readable, read_lines, sniff_kind
+from ..reference import Reference, annotate_var, load_reference, name_key
 from ._atomic import atomic_path, check_output
 from ._formats import (
+    _ALN_EXT,
     FORMATS,
     CountTable,
     is_featurecounts,
+    is_headerless,
     is_htseq,
     read_featurecounts,
     read_htseq,
     read_table,
     unique_samples,
 )
-from ._mirna_formats import is_mirge3, is_smrnaseq, read_mirge3, read_smrnaseq
+from ._mirna_formats import (
+    is_mirdeep2,
+    is_mirge3,
+    is_mirtop,
+    is_smrnaseq,
+    read_mirdeep2,
+    read_mirge3,
+    read_mirtop,
+    read_smrnaseq,
+)
+from ._names import sample_name_from_path
 from ._samplesheet import read_sample_sheet
-from ._text import check_readable, read_lines, sniff_kind
-
-if TYPE_CHECKING:
-    from ..reference import Reference
+from ._star import STRANDEDNESS, is_star, read_star
 
 logger = logging.getLogger("mtncrna")
 
 LIBRARIES = ("small", "long")
+_ALN_PATH = _ALN_EXT
+#: Files in a folder of count files that are not count files (logs, summaries, alignments).
+_NOT_COUNTS = re.compile(
+    r"(\.summary|\.log|\.bam|\.bai|\.csi|\.sam|\.cram|\.html|\.pdf|\.png|\.json|"
+    r"Log\.(final\.|progress\.)?out|SJ\.out\.tab)$"
+)
 PathLike = str | Path
 
 
@@ -46,10 +62,16 @@ def _expand(counts: PathLike | Sequence[PathLike]) -> list[Path]:
     for item in items:
         p = Path(item)
         if p.is_dir():
-            files = sorted(
+            # STAR's layout: star/S1/ReadsPerGene.out.tab (or star/S1.ReadsPerGene.out.tab)
+            star = sorted(
+                f
+                for f in p.rglob("*ReadsPerGene.out.tab*")
+                if f.is_file() and re.search(r"ReadsPerGene\.out\.tab(\.gz|\.bz2)?$", f.name)
+            )
+            files = star or sorted(
                 f
                 for f in p.iterdir()
-                if f.is_file() and not f.name.startswith(".") and not f.name.endswith(".summary")
+                if f.is_file() and not f.name.startswith(".") and not _NOT_COUNTS.search(f.name)
             )
             if not files:
                 raise InputError(p, "folder holds no count files")
@@ -88,8 +110,14 @@ def _detect_one(p: Path) -> str:
     lines = read_lines(p)
     if is_featurecounts(lines):
         return "featurecounts"
-    if is_htseq(lines):
+    if is_star(lines):
+        return "star"
+    if is_htseq(lines) or is_headerless(lines):
         return "htseq"
+    if is_mirdeep2(lines):
+        return "mirdeep2"
+    if is_mirtop(lines):
+        return "mirtop"
     if is_mirge3(lines):
         return "mirge3"
     if is_smrnaseq(lines):
@@ -98,8 +126,14 @@ def _detect_one(p: Path) -> str:
 
 
 def _parse(
-    paths: list[Path], fmt: str, sample_hint: Sequence[str] | None, non_integer: str
+    paths: list[Path],
+    fmt: str,
+    sample_hint: Sequence[str] | None,
+    non_integer: str,
+    strandedness: str = "auto",
 ) -> CountTable:
+    if fmt == "star":
+        return read_star(paths, strandedness=strandedness, non_integer=non_integer)
     if fmt not in ("htseq", "h5ad") and len(paths) > 1:
         return _merge_tables([_parse([p], fmt, sample_hint, non_integer) for p in paths])
     if fmt == "featurecounts":
@@ -108,6 +142,10 @@ def _parse(
         return read_htseq(paths, non_integer=non_integer)
     if fmt == "mirge3":
         return read_mirge3(paths[0], non_integer=non_integer)
+    if fmt == "mirdeep2":
+        return read_mirdeep2(paths[0], non_integer=non_integer)
+    if fmt == "mirtop":
+        return read_mirtop(paths[0], non_integer=non_integer)
     if fmt == "smrnaseq":
         return read_smrnaseq(paths[0], non_integer=non_integer)
     if fmt == "table":
@@ -157,10 +195,46 @@ def _merge_tables(tables: list[CountTable]) -> CountTable:
     )
 
 
+def _name_samples(table: CountTable, names: Sequence[str] | None) -> None:
+    """Apply ``sample_names`` (in column order), then require unique sample names."""
+    if names is not None:
+        if len(names) != len(table.samples):
+            raise InputError(
+                None,
+                f"--sample-names gives {len(names)} names but the count data have "
+                f"{len(table.samples)} sample columns ({_few(table.samples)})",
+            )
+        old = list(table.samples)
+        rename = dict(zip(old, names, strict=True))
+        table.samples = list(names)
+        if not table.qc.empty:
+            table.qc.index = [rename.get(s, s) for s in table.qc.index]
+        table.source_columns = {
+            rename.get(k, k): v for k, v in (table.source_columns or {s: s for s in old}).items()
+        }
+        logger.info(
+            "sample names from --sample-names: %s",
+            ", ".join(f"{a} -> {b}" for a, b in list(rename.items())[:6]),
+        )
+    seen: dict[str, int] = {}
+    for j, s in enumerate(table.samples, start=1):
+        if s == "":
+            raise InputError(table.files[0], f"sample column {j} has an empty name")
+        if s in seen:
+            what = "--sample-names" if names is not None else "the count data"
+            src = table.source_columns
+            detail = f" ({src.get(s, s)} and another)" if names is None and s in src else ""
+            raise InputError(
+                table.files[0] if names is None else None,
+                f"{what} name sample '{s}' twice (columns {seen[s]} and {j}){detail}; sample "
+                "names must be unique"
+                + ("" if names is not None else ": give them with --sample-names, in order"),
+            )
+        seen[s] = j
+
+
 def guess_library(features: Sequence[str]) -> str:
     """'small' when most feature names are miRNAs (miR-/let-/MIMAT), else 'long'."""
-    from ..reference import name_key
-
     if not len(features):
         return "long"
     keys = [name_key(f) for f in features]
@@ -188,13 +262,22 @@ def _match_samples(
             parts.append(f"not in the count table: {_few(not_in_counts)}")
         msg = "; ".join(parts)
         keep = [s for s in sheet_ids if s in counts_set]
-        if not drop_unmatched or not keep:
-            hint = "" if keep else " (no sample id in common)"
+        if not keep:
+            hint = (
+                "; no sample id in common: check that the sheet's sample column holds the names "
+                "of the count columns"
+            )
+            if table.format in ("htseq", "star", "h5ad") or any(
+                "/" in s or "\\" in s for s in in_counts
+            ):
+                hint += (
+                    ", or name the count columns with --sample-names (in the order of the columns)"
+                )
+            raise SampleSheetError(sheet_path, msg + hint)
+        if not drop_unmatched:
             raise SampleSheetError(
                 sheet_path,
-                msg
-                + hint
-                + ("" if drop_unmatched else "; use --drop-unmatched to keep the common samples"),
+                msg + f"; use --drop-unmatched to keep the {len(keep)} samples in both",
             )
         logger.warning("%s; keeping the %d samples in both", msg, len(keep))
         return keep
@@ -241,6 +324,8 @@ def read_counts(
     drop_unmatched: bool = False,
     annotate: bool = True,
     reference: Reference | PathLike | None = None,
+    strandedness: str = "auto",
+    sample_names: Sequence[str] | None = None,
 ) -> ad.AnnData:
     """Read a count matrix and its sample sheet into an AnnData (samples x features).
 
@@ -267,6 +352,14 @@ def read_counts(
     reference
         A :class:`~mtncrna.reference.Reference`, or a path to an extension table merged into the
         bundled one.
+    strandedness
+        For STAR ``ReadsPerGene.out.tab``: which count column to use, ``"unstranded"``,
+        ``"forward"`` or ``"reverse"``; ``"auto"`` (default) detects it from the counts (see
+        :mod:`mtncrna.io._star`) and logs the choice.
+    sample_names
+        Names for the sample columns, in order, replacing the names found in (or derived from)
+        the files: for tables without a header (htseq-count run on several BAMs) or paths that
+        carry no sample name.
 
     Returns
     -------
@@ -280,6 +373,13 @@ def read_counts(
         raise InputError(None, f"unknown library '{library}'; expected small or long")
     if non_integer not in ("error", "round"):
         raise InputError(None, f"non_integer must be 'error' or 'round', got '{non_integer}'")
+    if strandedness not in STRANDEDNESS:
+        raise InputError(
+            None,
+            f"unknown strandedness '{strandedness}'; expected one of {', '.join(STRANDEDNESS)}",
+        )
+    if sample_names is not None:
+        sample_names = [str(n).strip() for n in sample_names]
     paths = _expand(counts)
     sheet_path = ""
     if isinstance(samples, pd.DataFrame):
@@ -293,8 +393,14 @@ def read_counts(
     ref = _as_reference(reference) if annotate else None
 
     fmt = detect_format(paths) if format == "auto" else format
+    if strandedness != "auto" and fmt != "star":
+        raise InputError(
+            None,
+            f"--strandedness chooses a column of STAR ReadsPerGene.out.tab; the input is {fmt}",
+        )
+    table_meta: dict[str, str] = {}
     if fmt == "h5ad":
-        adata = _read_h5ad_counts(paths)
+        adata = _read_h5ad_counts(paths, sample_names)
         if sheet is not None:
             keep = _match_samples(
                 CountTable(
@@ -309,7 +415,19 @@ def read_counts(
                 adata.obs[col] = sheet.loc[keep, col].to_numpy()
     else:
         hint = list(sheet.index) if sheet is not None else None
-        table = _parse(paths, fmt, hint, non_integer)
+        table = _parse(paths, fmt, hint, non_integer, strandedness)
+        unnamed = table.meta.pop("unnamed_columns", None)
+        if unnamed and sample_names is None:
+            msg = (
+                f"{unnamed} (htseq-count run on several BAMs): give the sample names, in the "
+                "order of the BAMs, with --sample-names (sample_names=), or rerun htseq-count "
+                "with --with-header"
+            )
+            if sheet is not None:
+                raise InputError(None, msg)
+            logger.warning("%s; the columns are named %s", msg, _few(table.samples))
+        _name_samples(table, sample_names)
+        table_meta = table.meta
         if sheet is not None:
             keep = _match_samples(
                 table, sheet, drop_unmatched=drop_unmatched, sheet_path=sheet_path
@@ -333,20 +451,24 @@ def read_counts(
             "library": lib,
             "non_integer": non_integer,
             "drop_unmatched": drop_unmatched,
+            **{k: v for k, v in table_meta.items() if k == "strandedness"},
+            **({"sample_names": list(sample_names)} if sample_names is not None else {}),
         },
         reference_version=ref.version if ref is not None else None,
     )
     meta = dict(adata.uns.get("mtncrna", {}))
     meta["library"] = lib
     meta["format"] = fmt
+    meta.update(table_meta)
     provenance = dict(meta.get("provenance", {}))
     provenance["import"] = prov
     meta["provenance"] = provenance
     adata.uns["mtncrna"] = meta
     if ref is not None:
-        from ..tl import annotate as _annotate
-
-        _annotate(adata, reference=ref)
+        columns, summary = annotate_var(adata.var, ref)
+        for col in columns.columns:
+            adata.var[col] = columns[col]
+        meta["annotate"] = summary
     logger.info(
         "read %d samples x %d features (%s, %s library)", adata.n_obs, adata.n_vars, fmt, lib
     )
@@ -354,8 +476,6 @@ def read_counts(
 
 
 def _as_reference(reference: Reference | PathLike | None) -> Reference:
-    from ..reference import Reference, load_reference
-
     if isinstance(reference, Reference):
         return reference
     return load_reference(reference)
@@ -387,10 +507,16 @@ def _to_anndata(table: CountTable, sheet: pd.DataFrame | None, keep: list[str]) 
     return adata
 
 
-def _read_h5ad_counts(paths: list[Path]) -> ad.AnnData:
+def _read_h5ad_counts(paths: list[Path], sample_names: Sequence[str] | None = None) -> ad.AnnData:
+    """An .h5ad with raw counts: mtncrna's own, or htseq-count's ``-c counts.h5ad``.
+
+    htseq-count writes BAM paths as ``obs_names`` (turned into sample names by
+    :func:`~mtncrna.io.sample_name_from_path`) and its ``__`` counters as features (moved to
+    ``obs`` as ``htseq__no_feature`` ...). It stores counts as float32, exact up to 2**24.
+    """
     p = paths[0]
     try:
-        adata = ad.read_h5ad(p)
+        adata = _read_h5ad_quietly(p)
     except Exception as exc:  # h5py raises many types for corrupt files
         raise InputError(p, f"cannot read as .h5ad: {str(exc).splitlines()[0]}") from None
     mat = adata.layers.get("counts", adata.X)
@@ -407,7 +533,48 @@ def _read_h5ad_counts(paths: list[Path]) -> ad.AnnData:
             "X (or layers['counts']) does not hold raw counts: expected whole numbers >= 0 "
             "(store raw counts in layers['counts'])",
         )
+    if mat.size and mat.max() >= 2.0**63:
+        i, j = np.unravel_index(int(np.argmax(mat)), mat.shape)
+        raise InputError(
+            p,
+            f"count {mat[i, j]:.6g} (sample '{adata.obs_names[i]}', feature "
+            f"'{adata.var_names[j]}') is too large: counts must be below 2**63",
+        )
+    if mat.dtype == np.float32 and mat.size and mat.max() > 2**24:
+        logger.warning(
+            "%s stores counts as float32, exact only up to 16,777,216; larger counts may have "
+            "been rounded by the tool that wrote it",
+            p,
+        )
     X = np.rint(mat).astype(np.int64)
+    names = [str(n) for n in adata.obs_names]
+    counters = [v.startswith("__") for v in adata.var_names]
+    qc = {}
+    if any(counters):  # htseq-count -c x.h5ad
+        cmask = np.asarray(counters)
+        for j in np.flatnonzero(cmask):
+            qc[f"htseq{adata.var_names[j]}"] = X[:, j]
+        adata = adata[:, ~cmask].copy()
+        X = X[:, ~cmask]
+    if any(_ALN_PATH.search(n) for n in names):
+        sources = names
+        names = [sample_name_from_path(n) for n in names]
+    else:
+        sources = []
+    table = CountTable("h5ad", [p], list(adata.var_names), names, np.empty((0, 0)))
+    table.source_columns = dict(zip(names, sources, strict=True)) if sources else {}
+    _name_samples(table, sample_names)
+    adata.obs_names = table.samples
+    adata.obs.index.name = "sample"
+    if any(qc):  # htseq-count's file: name the axes as mtncrna's own
+        adata.var.index.name = "feature"
+    for col, vals in qc.items():
+        adata.obs[col] = vals
+    if table.source_columns:
+        adata.obs["source"] = [table.source_columns.get(s, "") for s in table.samples]
+    if not adata.var_names.is_unique:
+        dup = adata.var_names[adata.var_names.duplicated()][0]
+        raise InputError(p, f"feature '{dup}' appears twice; feature ids must be unique")
     adata.X = X
     adata.layers["counts"] = X.copy()
     return adata
@@ -419,9 +586,23 @@ def read_h5ad(path: PathLike) -> ad.AnnData:
     if sniff_kind(p) != "hdf5":
         raise FormatError(p, "is not an HDF5/.h5ad file")
     try:
-        return ad.read_h5ad(p)
+        adata = _read_h5ad_quietly(p)
     except Exception as exc:
         raise InputError(p, f"cannot read as .h5ad: {str(exc).splitlines()[0]}") from None
+    dup = adata.obs_names[adata.obs_names.duplicated()]
+    if len(dup):
+        raise InputError(p, f"sample '{dup[0]}' appears twice; sample names must be unique")
+    return adata
+
+
+def _read_h5ad_quietly(path: Path) -> ad.AnnData:
+    """``anndata.read_h5ad`` without its warning about repeated names: mtncrna checks names
+    itself and says so in one line."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*names are not unique", category=UserWarning)
+        return ad.read_h5ad(path)
 
 
 def write_h5ad(adata: ad.AnnData, path: PathLike, *, inputs: Sequence[PathLike] = ()) -> Path:

@@ -14,7 +14,13 @@ import numpy as np
 import pandas as pd
 
 from .._errors import InputError, SampleSheetError
-from ._text import parse_delimited, read_lines, sniff_delimiter, split_header
+from .._text import (
+    drop_empty_columns,
+    parse_delimited,
+    read_lines,
+    sniff_delimiter,
+    split_header,
+)
 
 #: Canonical fraction names and the spellings accepted for each.
 FRACTIONS: dict[str, tuple[str, ...]] = {
@@ -47,8 +53,54 @@ def normalise_fraction(value: str) -> str | None:
     return _FRACTION_LOOKUP.get(key)
 
 
+def _looks_like_row_names(header: list[str], body: pd.DataFrame) -> bool:
+    """R's row names in a nameless first column: 1..n, or the sample ids."""
+    first = body.iloc[:, 0].str.strip().tolist()
+    if first == [str(i) for i in range(1, len(first) + 1)]:
+        return True
+    names = [h.strip().lower().replace(" ", "_").replace("-", "_") for h in header]
+    sample_col = next((c for c in SAMPLE_COLUMNS if c in names[1:]), None)
+    if sample_col is None:
+        return len(set(first)) == len(first)
+    return first == body.iloc[:, names.index(sample_col)].str.strip().tolist()
+
+
+def _r_row_names(
+    path: Path, columns: list[str], body: pd.DataFrame, header_line: int
+) -> tuple[list[str], pd.DataFrame]:
+    """A first column with no name: R's row names (``write.csv``, ``write.table``).
+
+    Row numbers 1..n are dropped; other row names are the sample ids when the sheet has no
+    sample column (``write.csv(colData(dds))``), and are dropped when they equal it.
+    """
+    first = body.iloc[:, 0]
+    rest = columns[1:]
+    sample_col = next((c for c in SAMPLE_COLUMNS if c in rest), None)
+    if first.tolist() == [str(i) for i in range(1, len(first) + 1)]:
+        body = body.iloc[:, 1:]
+        body.columns = range(body.shape[1])
+        return rest, body
+    if sample_col is None:
+        return ["sample", *rest], body
+    if first.tolist() == body.iloc[:, 1 + rest.index(sample_col)].tolist():
+        body = body.iloc[:, 1:]
+        body.columns = range(body.shape[1])
+        return rest, body
+    raise SampleSheetError(
+        path,
+        f"column 1 has no name and holds row names that are not the '{sample_col}' column; "
+        "remove it or give it a name",
+        line=header_line,
+    )
+
+
 def read_sample_sheet(path: str | Path) -> pd.DataFrame:
-    """Read and validate a sample sheet (CSV/TSV/semicolon, optionally gzipped).
+    """Read and validate a sample sheet (CSV/TSV/semicolon/space, optionally gzipped, UTF-16
+    "Unicode Text" or an .xlsx workbook's first sheet).
+
+    R's row names (``write.csv``/``write.table``) and Excel's trailing empty columns are
+    dropped; a nameless first column of sample ids (``write.csv`` of a frame indexed by
+    sample) becomes the ``sample`` column.
 
     Returns a DataFrame indexed by sample id (index name ``sample``). Column names are lower-cased
     with spaces turned into underscores; ``fraction`` values are mapped to their canonical names
@@ -63,9 +115,24 @@ def read_sample_sheet(path: str | Path) -> pd.DataFrame:
         raise SampleSheetError(exc.path, exc.detail, line=exc.line, column=exc.column) from None
     sep = sniff_delimiter(p, lines.lines[0])
     header = split_header(p, lines.lines[0], sep, lines.numbers[0])
-    columns = [h.strip().lower().replace(" ", "_").replace("-", "_") for h in header]
     if len(lines) < 2:
         raise SampleSheetError(p, "has a header line but no sample rows", line=lines.numbers[0])
+    body = parse_delimited(lines, sep)
+    header, body = drop_empty_columns(header, body)
+    one_short = body.shape[1] == len(header) + 1
+    if one_short:
+        header = ["", *header]  # R's write.table(): row names under no header cell
+    if body.shape[1] != len(header) or (one_short and not _looks_like_row_names(header, body)):
+        n_header = len(header) - 1 if one_short else len(header)
+        raise SampleSheetError(
+            p,
+            f"header has {n_header} fields but the rows have {body.shape[1]}",
+            line=lines.numbers[0],
+        )
+    body = body.apply(lambda c: c.str.strip())
+    columns = [h.strip().lower().replace(" ", "_").replace("-", "_") for h in header]
+    if columns and columns[0] == "":
+        columns, body = _r_row_names(p, columns, body, lines.numbers[0])
     sample_col = next((c for c in SAMPLE_COLUMNS if c in columns), None)
     if sample_col is None:
         raise SampleSheetError(
@@ -84,15 +151,7 @@ def read_sample_sheet(path: str | Path) -> pd.DataFrame:
                 line=lines.numbers[0],
             )
         seen_cols[c] = j
-    body = parse_delimited(lines, sep)
-    if body.shape[1] != len(columns):
-        raise SampleSheetError(
-            p,
-            f"header has {len(columns)} fields but the rows have {body.shape[1]}",
-            line=lines.numbers[0],
-        )
     body.columns = columns
-    body = body.apply(lambda c: c.str.strip())
     line_numbers = np.asarray(lines.numbers[1:])
 
     ids = body[sample_col]

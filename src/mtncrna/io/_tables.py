@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from .._errors import InputError
-from ._text import parse_delimited, read_lines, sniff_delimiter, split_header
+from .._text import parse_delimited, read_lines, sniff_delimiter, split_header
 
 _MISSING = frozenset({"", "na", "nan", "n/a", "null", "none"})
 
@@ -20,16 +20,29 @@ def read_result_table(
     required: Sequence[str],
     numeric: Sequence[str] = (),
     what: str = "a table",
+    unique: str | Sequence[str] | None = None,
+    ranges: Mapping[str, tuple[float, float]] | None = None,
 ) -> pd.DataFrame:
     """Read a TSV/CSV with a header; check ``required`` columns and parse ``numeric`` ones.
 
     Missing values (empty, NA, NaN) become NaN; any other non-number in a ``numeric`` column is
-    an :class:`InputError` naming the line and column. Other columns stay text.
+    an :class:`InputError` naming the line and column. Other columns stay text. A column named
+    twice in the header is an error; so is a repeated value in the ``unique`` column(s) and a value
+    outside ``ranges[column] = (low, high)``.
     """
     p = Path(path)
     lines = read_lines(p)
     sep = sniff_delimiter(p, lines.lines[0])
     header = split_header(p, lines.lines[0], sep, lines.numbers[0])
+    seen: dict[str, int] = {}
+    for j, h in enumerate(header, start=1):
+        if h in seen:
+            raise InputError(
+                p,
+                f"column '{h}' appears twice (fields {seen[h]} and {j}); expected {what}",
+                line=lines.numbers[0],
+            )
+        seen[h] = j
     missing = [c for c in required if c not in header]
     if missing:
         raise InputError(
@@ -65,4 +78,29 @@ def read_result_table(
                 column=col,
             )
         body[col] = values.astype(float)
+        low, high = (ranges or {}).get(col, (-np.inf, np.inf))
+        out = (values < low) | (values > high)
+        if out.any():
+            i = int(np.flatnonzero(out.to_numpy())[0])
+            raise InputError(
+                p,
+                f"'{text.iat[i]}' is outside [{low:g}, {high:g}]",
+                line=int(line_numbers[i]),
+                column=col,
+            )
+    keys = [c for c in ([unique] if isinstance(unique, str) else unique or []) if c in body]
+    if keys:
+        dup = body.duplicated(keys)
+        if dup.any():
+            i = int(np.flatnonzero(dup.to_numpy())[0])
+            same = (body[keys] == body[keys].iloc[i]).all(axis=1).to_numpy()
+            first = int(line_numbers[int(np.flatnonzero(same)[0])])
+            value = " / ".join(str(body[k].iat[i]) for k in keys)
+            raise InputError(
+                p,
+                f"'{value}' appears again (first on line {first}); each {' x '.join(keys)} "
+                "must be listed once",
+                line=int(line_numbers[i]),
+                column=keys[0],
+            )
     return body

@@ -9,17 +9,16 @@ import numpy as np
 import pandas as pd
 
 from .. import engine
+from .._constants import MT_CONTIG, MT_ENCODED_CLASSES
 from .._errors import MtncrnaError
+from .._uns import matrix
+from ..reference import load_reference
 
 logger = logging.getLogger("mtncrna")
 
-MT_ENCODED_CLASSES = ("mt-tRNA", "mt-rRNA", "mt-mRNA")
-
 
 def _counts(adata: ad.AnnData, layer: str | None) -> np.ndarray:
-    mat = adata.layers[layer] if layer and layer in adata.layers else adata.X
-    mat = mat.toarray() if hasattr(mat, "toarray") else np.asarray(mat)
-    return mat.astype(float)
+    return matrix(adata, layer)
 
 
 def _matched_reference(
@@ -51,7 +50,7 @@ def qc(
     *,
     fraction_key: str = "fraction",
     mito: str = "mito",
-    reference: str = "cytosol",
+    versus: str = "cytosol",
     pair_key: str | None = "pair",
     layer: str | None = "counts",
     n_pcs: int = 5,
@@ -64,7 +63,7 @@ def qc(
     Writes ``obs`` columns: ``total_counts``, ``n_detected``, ``pct_<class>`` for every
     ``mt_class`` (mitomiR, mito-lncRNA, mt-tRNA, mt-rRNA, mt-mRNA, other), ``pct_mt_encoded``
     (reads on mtDNA-encoded RNAs), for samples of the ``mito`` fraction ``mt_enrichment``
-    (log2 of their mtDNA-encoded share over that of the matched ``reference`` sample),
+    (log2 of their mtDNA-encoded share over that of the matched ``versus`` sample),
     ``contamination`` (estimated share of the library that is cytosolic RNA) and ``purity``
     (1 - contamination), and ``outlier`` with ``outlier_reason``. ``uns[key_added]`` holds the
     PCA (on the blind VST) and the sample correlation matrix.
@@ -93,18 +92,16 @@ def qc(
         obs[f"pct_{cls.replace('-', '_')}"] = 100 * share[:, mt_class == cls].sum(axis=1)
     mt_enc = np.isin(mt_class, MT_ENCODED_CLASSES)
     if "reference_id" in adata.var.columns:
-        from ..reference import load_reference
-
         feats = load_reference().features
         rid = adata.var["reference_id"].astype(str)
-        on_mt = rid.map(feats["chrom"].to_dict()).fillna("").eq("NC_012920.1").to_numpy()
+        on_mt = rid.map(feats["chrom"].to_dict()).fillna("").eq(MT_CONTIG).to_numpy()
         mt_enc |= on_mt
     obs["pct_mt_encoded"] = 100 * share[:, mt_enc].sum(axis=1)
 
     has_fractions = (
         fraction_key in obs.columns
         and (obs[fraction_key] == mito).any()
-        and (obs[fraction_key] == reference).any()
+        and (obs[fraction_key] == versus).any()
     )
     obs["mt_enrichment"] = np.nan
     obs["contamination"] = np.nan
@@ -116,7 +113,7 @@ def qc(
             else np.zeros(adata.n_vars, bool)
         )
         presumed_cyto = ~mt_enc & ~known
-        matches = _matched_reference(obs, fraction_key, mito, reference, pair_key)
+        matches = _matched_reference(obs, fraction_key, mito, versus, pair_key)
         pos = {s: i for i, s in enumerate(adata.obs_names)}
         for sample, refs in matches.items():
             i = pos[sample]
@@ -189,13 +186,14 @@ def qc(
         "params": {"zero_center": True, "use_highly_variable": False, "mask_var": "expressed"},
     }
     adata.uns[key_added] = {
+        "kind": "qc",
         "pca": pd.DataFrame(scores, index=names, columns=[f"PC{j + 1}" for j in range(k)]),
         "pca_variance_ratio": var_ratio,
         "correlation": pd.DataFrame(corr, index=names, columns=names),
         "params": {
             "fraction_key": fraction_key,
             "mito": mito,
-            "reference": reference,
+            "versus": versus,
             "pair_key": pair_key or "",
             "n_pcs": k,
             "outlier_z": outlier_z,

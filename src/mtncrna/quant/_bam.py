@@ -52,21 +52,12 @@ Single-end reads among pairs are fragments with an unmapped mate.
 
 from __future__ import annotations
 
-import contextlib
-import gzip
-import io
 import os
-import queue
-import re
 import shutil
-import sys
 import tempfile
-import threading
 import time
-import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -75,14 +66,16 @@ import pandas as pd
 
 from .._errors import InputError, MtncrnaError
 from .._logging import logger
-from ..io._formats import sample_name_from_path
-from ..io._text import check_readable, sniff_kind
-from ..io._write import write_table
-from ..reference._names import is_mt_contig
+from ..io._names import sample_name_from_path
+from ._annotation import Annotation, read_annotation
+from ._bam_input import _inflated, _Input, _open_input, _to_temp_bam
+from ._counts import CountResult, write_counts
+from ._features import _build_index, _contig_map, _Index
 
 PathLike = str | os.PathLike[str]
 Strand = Literal["unstranded", "forward", "reverse"]
 Multimap = Literal["unique", "all", "fraction"]
+
 
 #: featureCounts' summary rows, in its order.
 SUMMARY_ROWS = (
@@ -107,583 +100,6 @@ _STRANDS = {"unstranded": 0, "forward": 1, "reverse": 2}
 _MULTIMAP = {"unique": 0, "all": 1, "fraction": 2}
 _FIXED_ONE = 65536  # featureCounts' NH_FRACTION_INT
 
-try:  # isa-l's inflate is ~2x zlib's; it comes with cutadapt/xopen, zlib is the fallback
-    from isal.isal_zlib import decompress as _inflate
-    from isal.isal_zlib import error as _isal_error
-
-    _INFLATE_ERRORS: tuple[type[Exception], ...] = (zlib.error, _isal_error)
-except ImportError:  # pragma: no cover - depends on the environment
-    _inflate = zlib.decompress
-    _INFLATE_ERRORS = (zlib.error,)
-
-_BGZF_EOF = bytes.fromhex("1f8b08040000000000ff0600424302001b0003000000000000000000")
-_CHUNK = 1 << 18  # compressed bytes read at a time (~1-4 MB inflated; reused memory)
-
-
-# ============================================================================================
-# Annotation
-# ============================================================================================
-
-
-@dataclass
-class Annotation:
-    """Meta-features (genes) made of features (exons), 1-based inclusive coordinates.
-
-    ``features`` are the meta-feature ids in order of first appearance; ``exons`` has one row per
-    feature line: ``chrom``, ``start``, ``end``, ``strand`` (``+``, ``-`` or ``.``) and
-    ``feature`` (position in ``features``); ``var`` is indexed by the ids and has featureCounts'
-    ``Chr``, ``Start``, ``End``, ``Strand`` (``;``-joined per exon) and ``Length`` (bases covered by
-    the merged exons), plus ``gene_name``/``gene_biotype`` where the file has them.
-    """
-
-    path: Path | None
-    format: str
-    feature_type: str
-    attribute: str
-    features: list[str]
-    exons: pd.DataFrame
-    var: pd.DataFrame = field(repr=False)
-
-    def __len__(self) -> int:
-        return len(self.features)
-
-    @property
-    def contigs(self) -> list[str]:
-        """Contig names in order of first appearance."""
-        return list(dict.fromkeys(self.exons["chrom"].tolist()))
-
-
-_GTF_ATTR = re.compile(r'\s*([^\s";]+)\s+(?:"((?:[^"\\]|\\.)*)"|([^;\s]+))\s*;?')
-
-
-def _open_text(path: Path) -> io.TextIOBase:
-    kind = sniff_kind(path)
-    if kind == "gzip":
-        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8", errors="replace")
-    if kind == "bzip2":
-        import bz2
-
-        return io.TextIOWrapper(bz2.open(path, "rb"), encoding="utf-8", errors="replace")
-    if kind in ("zip", "hdf5"):
-        raise InputError(path, f"is a {kind} file; expected a GTF, GFF3 or SAF annotation")
-    return path.open(encoding="utf-8", errors="replace")
-
-
-def _iter_lines(path: Path) -> Iterator[tuple[int, str]]:
-    """Non-blank, non-comment lines with their 1-based line numbers."""
-    try:
-        with _open_text(path) as fh:
-            for n, line in enumerate(fh, 1):
-                line = line.rstrip("\r\n")
-                if n == 1:
-                    line = line.lstrip("\ufeff")
-                if not line.strip() or line.startswith("#"):
-                    if line.startswith("##FASTA"):
-                        return  # GFF3 with sequences appended
-                    continue
-                if "\x00" in line:
-                    raise InputError(path, "contains binary data; expected annotation text", line=n)
-                yield n, line
-    except (EOFError, OSError, zlib.error) as exc:
-        raise InputError(path, f"compressed data is truncated or corrupt ({exc})") from None
-
-
-def _sniff_annotation(path: Path) -> str:
-    gff_version = False
-    with _open_text(path) as fh:
-        for n, line in enumerate(fh, 1):
-            if n > 200:
-                break
-            line = line.lstrip("\ufeff") if n == 1 else line
-            if line.startswith("##gff-version"):
-                gff_version = line.split()[1:2] == ["3"] if len(line.split()) > 1 else True
-                continue
-            if not line.strip() or line.startswith("#"):
-                continue
-            parts = line.rstrip("\r\n").split("\t")
-            if parts[0].strip().lower() == "geneid" or len(parts) == 5:
-                return "saf"
-            if len(parts) == 9:
-                attrs = parts[8]
-                if gff_version or (re.match(r"\s*[^\s=;]+=", attrs) and '"' not in attrs):
-                    return "gff3"
-                return "gtf"
-            raise InputError(
-                path,
-                "is not a GTF/GFF3 (9 tab-separated columns) or SAF (GeneID Chr Start End Strand) "
-                f"annotation: the first data line has {len(parts)} tab-separated columns",
-                line=n,
-            )
-    raise InputError(path, "has no annotation lines (only comments or blank lines)")
-
-
-def _coords(path: Path, n: int, chrom: str, start: str, end: str) -> tuple[int, int]:
-    try:
-        s, e = int(start), int(end)
-    except ValueError:
-        bad = start if not start.strip().lstrip("-").isdigit() else end
-        raise InputError(
-            path, f"start and end must be whole numbers, found {bad!r}", line=n
-        ) from None
-    if s < 1 or s > e:
-        raise InputError(
-            path,
-            f"feature {chrom}:{start}-{end} has start {s} > end {e}"
-            if s > e
-            else f"feature {chrom}:{start}-{end} has start {s}; coordinates are 1-based",
-            line=n,
-        )
-    if not chrom:
-        raise InputError(path, "empty sequence name in column 1", line=n)
-    return s, e
-
-
-def _gtf_attrs(text: str) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for m in _GTF_ATTR.finditer(text):
-        key, quoted, bare = m.groups()
-        out.setdefault(key, quoted if quoted is not None else bare)
-    return out
-
-
-def _gff3_attrs(text: str) -> dict[str, str]:
-    from urllib.parse import unquote
-
-    out: dict[str, str] = {}
-    for item in text.strip().strip(";").split(";"):
-        if "=" in item:
-            k, v = item.split("=", 1)
-            out.setdefault(k.strip(), unquote(v.strip()))
-    return out
-
-
-def read_annotation(
-    path: PathLike, *, feature_type: str = "exon", attribute: str = "gene_id"
-) -> Annotation:
-    """Read a GTF, GFF3 or SAF file (format sniffed from content; gzip/bzip2 ok).
-
-    As featureCounts' ``-t exon -g gene_id``: lines whose type (column 3) is ``feature_type``
-    become features, grouped into meta-features by their ``attribute``. In GFF3 a feature without
-    that attribute takes it from its ``Parent`` chain (exon -> transcript -> gene), or, for
-    ``gene_id``, the top ancestor's ``ID`` (a ``gene:`` prefix dropped). SAF
-    (``GeneID Chr Start End Strand``, header optional) lists the features directly.
-
-    Raises :class:`InputError` naming the line for a wrong column count, a coordinate that is not a
-    whole number, start > end, or a feature line without the attribute.
-    """
-    p = check_readable(path, what="annotation file")
-    fmt = _sniff_annotation(p)
-    parsed = _read_gtf_fast(p, feature_type, attribute) if fmt == "gtf" else None
-    if parsed is None:  # SAF, GFF3, or a GTF problem that the line-by-line reader will name
-        parsed = _read_lines(p, fmt, feature_type, attribute)
-    chroms, starts, ends, strands, ids, extra = parsed
-    if not len(ids):
-        found = "features" if fmt == "saf" else f"'{feature_type}' lines"
-        raise InputError(p, f"has no {found}; nothing to count against")
-    if isinstance(ids, pd.Categorical):  # categories already in order of first appearance
-        codes, features = ids.codes, [str(f) for f in ids.categories]
-    else:
-        codes, uniques = pd.factorize(pd.Series(ids, dtype=object), sort=False)
-        features = [str(f) for f in uniques]
-    exons = pd.DataFrame(
-        {
-            "chrom": pd.Series(chroms, dtype=object).to_numpy(),
-            "start": np.asarray(starts, dtype=np.int64),
-            "end": np.asarray(ends, dtype=np.int64),
-            "strand": pd.Series(strands, dtype=object).to_numpy(),
-            "feature": codes.astype(np.int64),
-        }
-    )
-    var = _annotation_var(features, exons, extra)
-    logger.info(
-        "%s: %s, %d %s features in %d meta-features on %d contigs",
-        p,
-        fmt.upper(),
-        len(exons),
-        feature_type,
-        len(features),
-        exons["chrom"].nunique(),
-    )
-    return Annotation(p, fmt, feature_type, attribute, features, exons, var)
-
-
-_Parsed = tuple[Any, Any, Any, Any, Any, dict[str, dict[str, str]]]
-
-
-def _attr_pattern(name: str) -> str:
-    return rf'(?:^|;)\s*{re.escape(name)}\s+(?:"([^"]*)"|([^;\s]+))'
-
-
-def _gtf_names(attrs: dict[str, str]) -> dict[str, str]:
-    out = {}
-    if attrs.get("gene_name"):
-        out["gene_name"] = attrs["gene_name"]
-    biotype = attrs.get("gene_biotype") or attrs.get("gene_type")  # Ensembl / GENCODE
-    if biotype:
-        out["gene_biotype"] = biotype
-    return out
-
-
-_NAME_PATTERNS = {
-    k: re.compile(_attr_pattern(k)) for k in ("gene_name", "gene_biotype", "gene_type")
-}
-
-
-_TEXT_CHUNK = 32 << 20
-
-
-def _text_chunks(path: Path) -> Iterator[tuple[bytes, int]]:
-    """The (decompressed) file in pieces: ``(buffer, end)`` where ``buffer[:end]`` ends at a
-    line end (the last piece at the end of the file)."""
-    kind = sniff_kind(path)
-    if kind == "gzip":
-        opener: Any = gzip.open
-    elif kind == "bzip2":
-        import bz2
-
-        opener = bz2.open
-    else:
-        opener = open
-    tail = b""
-    try:
-        with opener(path, "rb") as fh:
-            while True:
-                piece = fh.read(_TEXT_CHUNK)
-                if not piece:
-                    break
-                data = tail + piece if tail else piece
-                cut = data.rfind(b"\n") + 1
-                tail = data[cut:]
-                if cut:
-                    yield data, cut
-    except (EOFError, OSError, zlib.error) as exc:
-        raise InputError(path, f"compressed data is truncated or corrupt ({exc})") from None
-    if tail:
-        yield tail, len(tail)
-
-
-def _read_gtf_fast(path: Path, feature_type: str, attribute: str) -> _Parsed | None:
-    """A GTF scanned by numba (several times faster than Python line by line); None if a line
-    needs explaining, which the line-by-line reader then does."""
-    from ._bam_kernel import gtf_scan
-
-    ftype = np.frombuffer(feature_type.encode(), dtype=np.uint8)
-    key = np.frombuffer(attribute.encode(), dtype=np.uint8)
-    if not len(key) or not len(ftype):
-        return None
-    parts_int: list[np.ndarray] = []
-    chrom_names: list[str] = []
-    id_names: list[str] = []
-    first_attrs: dict[str, bytes] = {}
-    run_index: list[np.ndarray] = []  # per chunk: run number -> position in chrom/id names
-    line0 = 0
-    counts = np.zeros(3, dtype=np.int64)
-    err = np.zeros(2, dtype=np.int64)
-    for chunk, end in _text_chunks(path):
-        arr = np.frombuffer(chunk, dtype=np.uint8)
-        cap = end // 17 + 2  # a GTF line has 9 columns: at least 17 bytes
-        f_int = np.empty((cap, 5), dtype=np.int64)
-        runs = np.empty((2 * cap, 5), dtype=np.int64)  # untouched pages cost nothing
-        gtf_scan(arr, end, line0, ftype, key, f_int, runs, counts, err)
-        if err[0]:
-            return None
-        nf, nr = int(counts[0]), int(counts[1])
-        runs = runs[:nr]
-        where = np.empty(nr, dtype=np.int64)
-        for r, (kind, vs, ve, a, ae) in enumerate(runs.tolist()):
-            value = chunk[vs:ve].decode("utf-8", "replace")
-            if kind == 0:
-                where[r] = len(chrom_names)
-                chrom_names.append(value)
-            else:
-                where[r] = len(id_names)
-                id_names.append(value)
-                if value not in first_attrs:
-                    first_attrs[value] = chunk[a:ae]
-        parts_int.append(f_int[:nf])
-        run_index.append(where)
-        line0 = int(counts[2])
-    if not parts_int:
-        return None
-    f = np.concatenate(parts_int)
-    chrom_pos = np.concatenate([w[p[:, 3]] for w, p in zip(run_index, parts_int, strict=True)])
-    id_pos = np.concatenate([w[p[:, 4]] for w, p in zip(run_index, parts_int, strict=True)])
-    chroms = np.asarray(chrom_names, dtype=object)[chrom_pos]
-    run_codes, uniques = pd.factorize(pd.Series(id_names, dtype=object), sort=False)
-    ids = pd.Categorical.from_codes(run_codes[id_pos], categories=pd.Index(uniques, dtype=object))
-    strands = np.array(["+", "-", "."], dtype=object)[f[:, 2]]
-    extra: dict[str, dict[str, str]] = {}
-    for gid, raw in first_attrs.items():
-        text = raw.decode("utf-8", "replace")
-        found = {}
-        for k, pattern in _NAME_PATTERNS.items():
-            m = pattern.search(text)
-            if m:
-                found[k] = m.group(1) if m.group(1) is not None else m.group(2)
-        extra[gid] = _gtf_names(found)
-    return chroms, f[:, 0], f[:, 1], strands, ids, extra
-
-
-def _read_lines(path: Path, fmt: str, feature_type: str, attribute: str) -> _Parsed:
-    """Features line by line (faster than pandas' parser with string columns, and exact about
-    which line is wrong)."""
-    p = path
-    chroms: list[str] = []
-    starts: list[int] = []
-    ends: list[int] = []
-    strands: list[str] = []
-    ids: list[str] = []
-    extra: dict[str, dict[str, str]] = {}
-    if fmt == "saf":
-        for n, line in _iter_lines(p):
-            parts = line.split("\t")
-            if parts[0].strip().lower() == "geneid":
-                continue
-            if len(parts) < 4:
-                raise InputError(
-                    p,
-                    f"SAF lines need 5 tab-separated columns (GeneID Chr Start End Strand), "
-                    f"found {len(parts)}",
-                    line=n,
-                )
-            gid, chrom = parts[0].strip(), parts[1].strip()
-            s, e = _coords(p, n, chrom, parts[2].strip(), parts[3].strip())
-            strand = parts[4].strip() if len(parts) > 4 else "."
-            if not gid:
-                raise InputError(p, "empty GeneID in column 1", line=n)
-            chroms.append(chrom)
-            starts.append(s)
-            ends.append(e)
-            strands.append(strand if strand in ("+", "-") else ".")
-            ids.append(gid)
-    else:
-        key = re.compile(_attr_pattern(attribute))
-        # GFF3: every line with an ID, to resolve Parent chains; features wait for the end.
-        gff_nodes: dict[str, dict[str, str]] = {}
-        pending: list[tuple[int, dict[str, str]]] = []
-        for n, line in _iter_lines(p):
-            parts = line.split("\t")
-            if len(parts) != 9:
-                raise InputError(
-                    p,
-                    f"{fmt.upper()} lines need 9 tab-separated columns, found {len(parts)}",
-                    line=n,
-                )
-            chrom = sys.intern(parts[0])
-            s, e = _coords(p, n, chrom, parts[3].strip(), parts[4].strip())
-            is_feature = parts[2] == feature_type
-            if fmt == "gtf":
-                if not is_feature:
-                    continue
-                m = key.search(parts[8])
-                gid = (m.group(1) if m.group(1) is not None else m.group(2)) if m else None
-                if not gid:
-                    found = ", ".join(_gtf_attrs(parts[8])) or "none"
-                    raise InputError(
-                        p,
-                        f"{feature_type} line has no '{attribute}' attribute; found {found} "
-                        "(choose another with attribute=...)",
-                        line=n,
-                    )
-                ids.append(sys.intern(gid))
-                if gid not in extra:
-                    extra[gid] = _gtf_names(_gtf_attrs(parts[8]))
-            else:
-                attrs = _gff3_attrs(parts[8])
-                if "ID" in attrs:
-                    gff_nodes.setdefault(attrs["ID"], attrs)
-                if not is_feature:
-                    continue
-                pending.append((n, attrs))
-                ids.append("")
-            strand = parts[6].strip()
-            chroms.append(chrom)
-            starts.append(s)
-            ends.append(e)
-            strands.append(strand if strand in ("+", "-") else ".")
-        if fmt == "gff3":
-            for i, (n, attrs) in enumerate(pending):
-                gid, top = _gff3_id(attrs, attribute, gff_nodes)
-                if not gid:
-                    raise InputError(
-                        p,
-                        f"{feature_type} line has no '{attribute}' attribute, neither itself nor "
-                        f"through its Parent chain; found {', '.join(attrs) or 'none'}",
-                        line=n,
-                    )
-                ids[i] = gid
-                if gid not in extra:
-                    names = {"gene_name": top.get("Name") or top.get("gene_name")}
-                    names["gene_biotype"] = top.get("biotype") or top.get("gene_biotype")
-                    extra[gid] = {k: v for k, v in names.items() if v}
-    return chroms, starts, ends, strands, ids, extra
-
-
-def _gff3_id(
-    attrs: dict[str, str], attribute: str, nodes: dict[str, dict[str, str]]
-) -> tuple[str | None, dict[str, str]]:
-    """The attribute's value on the feature or up its Parent chain, and the top ancestor."""
-    node, seen = attrs, 0
-    value = node.get(attribute)
-    while not value and "Parent" in node and seen < 50:
-        parent = nodes.get(node["Parent"].split(",")[0])
-        if parent is None:
-            break
-        node, seen = parent, seen + 1
-        value = node.get(attribute)
-    while "Parent" in node and seen < 50:  # climb to the top for names
-        parent = nodes.get(node["Parent"].split(",")[0])
-        if parent is None:
-            break
-        node, seen = parent, seen + 1
-    if not value and attribute == "gene_id" and node is not attrs and "ID" in node:
-        value = node["ID"].removeprefix("gene:")
-    return value, node
-
-
-def _annotation_var(
-    features: list[str], exons: pd.DataFrame, extra: dict[str, dict[str, str]]
-) -> pd.DataFrame:
-    """featureCounts' annotation columns: each meta-feature's distinct exons grouped by
-    (chr, strand) in order of appearance, sorted by start; Length counts the bases covered."""
-    ex = exons.drop_duplicates(["feature", "chrom", "strand", "start", "end"])
-    group = ex.groupby(["feature", "chrom", "strand"], sort=False).ngroup().to_numpy(np.int64)
-    feature = ex["feature"].to_numpy(np.int64)
-    start = ex["start"].to_numpy(np.int64)
-    end = ex["end"].to_numpy(np.int64)
-    order = np.lexsort((end, start, group, feature))
-    feature, group, start, end = feature[order], group[order], start[order], end[order]
-    # bases covered: each exon adds what reaches past the running max end of its group
-    rank = np.cumsum(np.r_[True, group[1:] != group[:-1]]) - 1
-    big = np.int64(1) << 33
-    runmax = np.maximum.accumulate(end + rank * big) - rank * big
-    prev = np.r_[np.int64(-1), runmax[:-1]]
-    prev[np.r_[True, rank[1:] != rank[:-1]]] = -1
-    gain = np.maximum(0, end - np.maximum(start - 1, prev))
-    length = np.bincount(feature, weights=gain, minlength=len(features)).astype(np.int64)
-    bounds = np.searchsorted(feature, np.arange(len(features) + 1))
-    chr_l = ex["chrom"].to_numpy()[order].tolist()
-    strand_l = ex["strand"].to_numpy()[order].tolist()
-    start_l = list(map(str, start.tolist()))
-    end_l = list(map(str, end.tolist()))
-    cols: dict[str, list[str]] = {"Chr": [], "Start": [], "End": [], "Strand": []}
-    for i in range(len(features)):
-        lo, hi = bounds[i], bounds[i + 1]
-        cols["Chr"].append(";".join(chr_l[lo:hi]))
-        cols["Start"].append(";".join(start_l[lo:hi]))
-        cols["End"].append(";".join(end_l[lo:hi]))
-        cols["Strand"].append(";".join(strand_l[lo:hi]))
-    var = pd.DataFrame(cols, index=pd.Index(features, name="Geneid"))
-    var["Length"] = length
-    for key in ("gene_name", "gene_biotype"):
-        values = [extra.get(g, {}).get(key) for g in features]
-        if any(values):
-            var[key] = values
-    return var
-
-
-# --------------------------------------------------------------------------------------------
-# the lookup table: elementary intervals -> (meta-feature, strand, merged interval)
-# --------------------------------------------------------------------------------------------
-
-
-@dataclass
-class _Index:
-    contigs: list[str]
-    seg_off: np.ndarray  # int64[n_contigs + 1]
-    seg_start: np.ndarray  # int64, 1-based inclusive
-    seg_end: np.ndarray
-    mem_off: np.ndarray  # int64[n_segments + 1]
-    mem_feature: np.ndarray  # int64
-    mem_strand: np.ndarray  # int64: 0 '+', 1 '-', -1 '.'
-    mem_interval: np.ndarray  # int64, id of the merged interval the member comes from
-    n_features: int
-
-
-def _build_index(annotation: Annotation) -> _Index:
-    ex = annotation.exons
-    contigs = annotation.contigs
-    cidx = {c: i for i, c in enumerate(contigs)}
-    chrom = ex["chrom"].map(cidx).to_numpy(np.int64)
-    strand = ex["strand"].map({"+": 0, "-": 1}).fillna(-1).to_numpy(np.int64)
-    feat = ex["feature"].to_numpy(np.int64)
-    start = ex["start"].to_numpy(np.int64)
-    end = ex["end"].to_numpy(np.int64)
-    # Merge the exons of one (contig, meta-feature, strand) that overlap (share >= 1 base). Exons
-    # that only touch stay apart, so a zero-length CIGAR section between them hits as it would in
-    # featureCounts (which keeps every exon).
-    order = np.lexsort((end, start, strand, feat, chrom))
-    chrom, strand, feat, start, end = (a[order] for a in (chrom, strand, feat, start, end))
-    key_change = np.ones(len(order), dtype=bool)
-    key_change[1:] = (
-        (chrom[1:] != chrom[:-1]) | (feat[1:] != feat[:-1]) | (strand[1:] != strand[:-1])
-    )
-    group = np.cumsum(key_change) - 1
-    # running max of end within each group, shifted by one row
-    big = np.int64(1) << 40
-    runmax = np.maximum.accumulate(end + group * big) - group * big
-    prev_max = np.empty_like(runmax)
-    prev_max[0] = -1
-    prev_max[1:] = runmax[:-1]
-    new_iv = key_change | (start > prev_max)
-    first = np.flatnonzero(new_iv)
-    m_chrom, m_strand, m_feat, m_start = chrom[first], strand[first], feat[first], start[first]
-    m_end = np.maximum.reduceat(end, first) if len(first) else end[:0]
-    # Elementary intervals per contig: cut at every start and every end + 1.
-    shift = np.int64(1) << 33
-    g_start = m_chrom * shift + m_start
-    g_stop = m_chrom * shift + m_end + 1
-    bp = np.unique(np.concatenate([g_start, g_stop]))
-    k0 = np.searchsorted(bp, g_start)
-    k1 = np.searchsorted(bp, g_stop)
-    span = k1 - k0
-    mem_iv = np.repeat(np.arange(len(m_start), dtype=np.int64), span)
-    offs = np.repeat(np.cumsum(span) - span, span)
-    mem_seg = np.repeat(k0, span) + (np.arange(int(span.sum()), dtype=np.int64) - offs)
-    o = np.argsort(mem_seg, kind="stable")
-    mem_seg, mem_iv = mem_seg[o], mem_iv[o]
-    used = np.unique(mem_seg)
-    seg_start_g = bp[used]
-    seg_stop_g = bp[used + 1]
-    seg_contig = seg_start_g // shift
-    seg_start = seg_start_g - seg_contig * shift
-    seg_end = seg_stop_g - seg_contig * shift - 1
-    seg_off = np.searchsorted(seg_contig, np.arange(len(contigs) + 1))
-    new_pos = np.searchsorted(used, mem_seg)
-    mem_off = np.zeros(len(used) + 1, dtype=np.int64)
-    np.add.at(mem_off, new_pos + 1, 1)
-    mem_off = np.cumsum(mem_off)
-    return _Index(
-        contigs,
-        seg_off.astype(np.int64),
-        seg_start.astype(np.int64),
-        seg_end.astype(np.int64),
-        mem_off,
-        m_feat[mem_iv].astype(np.int64),
-        m_strand[mem_iv].astype(np.int64),
-        mem_iv.astype(np.int64),
-        len(annotation.features),
-    )
-
-
-def _contig_map(references: Sequence[str], contigs: Sequence[str]) -> np.ndarray:
-    """BAM reference id -> annotation contig index (-1: none). Exact name first, then the
-    ``chr`` prefix added or removed, then any two names of the mitochondrial contig."""
-    exact = {c: i for i, c in enumerate(contigs)}
-    loose: dict[str, int] = {}
-    for i, c in enumerate(contigs):
-        loose.setdefault(c.removeprefix("chr"), i)
-    mt = [i for i, c in enumerate(contigs) if is_mt_contig(c)]
-    out = np.full(len(references), -1, dtype=np.int64)
-    for r, name in enumerate(references):
-        if name in exact:
-            out[r] = exact[name]
-        elif name.removeprefix("chr") in loose:
-            out[r] = loose[name.removeprefix("chr")]
-        elif mt and is_mt_contig(name):
-            out[r] = mt[0]
-    return out
-
 
 # ============================================================================================
 # The kernel
@@ -700,263 +116,34 @@ def _kernel() -> Any:
 
 
 # ============================================================================================
-# Inputs
-# ============================================================================================
-
-
-@dataclass
-class _Input:
-    path: Path
-    kind: str  # bam, sam, cram
-    references: list[str]
-    first_record: int  # virtual offset of the first record (BAM)
-    paired: bool
-
-
-def _bgzf_ok(path: Path) -> bool:
-    with path.open("rb") as fh:
-        head = fh.read(18)
-    return len(head) >= 18 and head[:4] == b"\x1f\x8b\x08\x04" and head[12:14] == b"BC"
-
-
-def _open_input(path: PathLike, reference_fasta: PathLike | None) -> _Input:
-    """Check one alignment file completely enough to fail now rather than mid-way."""
-    import pysam
-
-    p = check_readable(path, what="alignment file")
-    with p.open("rb") as fh:
-        head = fh.read(4)
-    if not head:
-        raise InputError(p, "is empty; expected a BAM, SAM or CRAM file")
-    if head[:2] == b"\x1f\x8b":
-        if not _bgzf_ok(p):
-            raise InputError(
-                p,
-                "is gzip-compressed but not BGZF; expected a BAM file (samtools view -b), "
-                "a plain SAM or a CRAM",
-            )
-        with p.open("rb") as fh:
-            fh.seek(max(0, p.stat().st_size - 28))
-            tail = fh.read(28)
-        if tail != _BGZF_EOF:
-            raise InputError(
-                p,
-                "is truncated: the BGZF end-of-file marker is missing (the file was cut short "
-                "while being written or copied)",
-            )
-        kind = "bam"
-    elif head == b"CRAM":
-        kind = "cram"
-    else:
-        kind = "sam"
-        with p.open("rb") as fh:
-            first_line = fh.readline(65536)
-        if not first_line.startswith(b"@") and first_line.count(b"\t") < 10:
-            raise InputError(
-                p,
-                "is not a BAM, SAM or CRAM file: expected BGZF, 'CRAM' or SAM text (a header "
-                "line starting with @ or 11 tab-separated fields), found "
-                f"{first_line[:40].decode('latin-1').rstrip()!r}",
-            )
-    mode = {"bam": "rb", "cram": "rc", "sam": "r"}[kind]
-    kwargs: dict[str, Any] = {"check_sq": False}
-    if kind == "cram" and reference_fasta is not None:
-        kwargs["reference_filename"] = str(reference_fasta)
-    save = pysam.set_verbosity(0)
-    try:
-        try:
-            af = pysam.AlignmentFile(str(p), mode, **kwargs)
-        except Exception as exc:
-            why = f" ({exc})" if isinstance(exc, (OSError, ValueError)) and str(exc) else ""
-            raise InputError(p, f"is not a BAM, SAM or CRAM file{why}") from None
-        try:
-            if kind == "bam" and af.format != "BAM":
-                kind = "sam"  # bgzip-compressed SAM
-            first = af.tell() if kind == "bam" else 0
-            paired = False
-            try:
-                for i, rec in enumerate(af.fetch(until_eof=True)):
-                    paired = paired or rec.is_paired
-                    if i >= 999:
-                        break
-            except Exception as exc:
-                what = "is not valid SAM" if kind == "sam" else "is truncated or corrupt"
-                raise InputError(
-                    p, f"{what}: its first alignment records cannot be read ({exc})"
-                ) from None
-            refs = list(af.references)
-        finally:
-            with contextlib.suppress(Exception):  # closing a half-read file may raise again
-                af.close()
-    finally:
-        pysam.set_verbosity(save)
-    return _Input(p, kind, refs, first, paired)
-
-
-def _inflate_blocks(raw: bytes | memoryview, path: Path, base: int) -> tuple[list[bytes], int]:
-    """Inflate the complete BGZF blocks at the start of ``raw``; return them and bytes used."""
-    out: list[bytes] = []
-    off = 0
-    n = len(raw)
-    while off + 18 <= n:
-        if raw[off] != 0x1F or raw[off + 1] != 0x8B:
-            raise InputError(path, f"corrupt BGZF block header at byte {base + off}")
-        xlen = raw[off + 10] | (raw[off + 11] << 8)
-        bsize = -1
-        x = off + 12
-        while x + 4 <= off + 12 + xlen:
-            slen = raw[x + 2] | (raw[x + 3] << 8)
-            if raw[x] == 66 and raw[x + 1] == 67 and slen == 2:
-                bsize = raw[x + 4] | (raw[x + 5] << 8)
-            x += 4 + slen
-        if bsize < 0:
-            raise InputError(path, f"corrupt BGZF block (no BSIZE) at byte {base + off}")
-        end = off + bsize + 1
-        if end > n:
-            break
-        if end - 8 < off + 12 + xlen:
-            raise InputError(path, f"corrupt BGZF block (BSIZE {bsize}) at byte {base + off}")
-        try:
-            data = _inflate(raw[off + 12 + xlen : end - 8], -15)
-        except _INFLATE_ERRORS as exc:
-            raise InputError(path, f"corrupt BGZF block at byte {base + off} ({exc})") from None
-        isize = int.from_bytes(raw[end - 4 : end], "little")
-        if len(data) != isize:
-            raise InputError(
-                path,
-                f"corrupt BGZF block at byte {base + off}: inflated to {len(data)} bytes, "
-                f"its trailer says {isize}",
-            )
-        out.append(data)
-        off = end
-    return out, off
-
-
-def _inflated(path: Path, start_voffset: int) -> Iterator[list[bytes]]:
-    """Decompressed record bytes from the first record on, as lists of BGZF blocks' contents."""
-    coffset, skip = start_voffset >> 16, start_voffset & 0xFFFF
-    with path.open("rb") as fh:
-        fh.seek(coffset)
-        pending = b""
-        base = coffset
-        while True:
-            more = fh.read(_CHUNK)
-            raw = pending + more if pending else more
-            if not raw:
-                return
-            blocks, used = _inflate_blocks(memoryview(raw), path, base)
-            if not more and used != len(raw):
-                raise InputError(path, "is truncated: its last BGZF block is incomplete")
-            pending = raw[used:]
-            base += used
-            if skip and blocks:
-                blocks[0], skip = blocks[0][skip:], 0
-            if blocks:
-                yield blocks
-            if not more:
-                return
-
-
-def _ahead(chunks: Iterator[list[bytes]], depth: int = 2) -> Iterator[list[bytes]]:
-    """Run ``chunks`` in a helper thread, ``depth`` items ahead (zlib releases the GIL)."""
-    q: queue.Queue[Any] = queue.Queue(maxsize=depth)
-    stop = threading.Event()
-    done = object()
-
-    def produce() -> None:
-        try:
-            for item in chunks:
-                while not stop.is_set():
-                    try:
-                        q.put(item, timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
-                    return
-            q.put(done)
-        except BaseException as exc:  # handed to the consumer, raised there
-            q.put(exc)
-
-    t = threading.Thread(target=produce, name="mtncrna-inflate", daemon=True)
-    t.start()
-    try:
-        while True:
-            item = q.get()
-            if item is done:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        t.join()
-
-
-def _to_temp_bam(inp: _Input, tmpdir: Path, reference_fasta: PathLike | None) -> tuple[Path, int]:
-    """SAM/CRAM -> an uncompressed temporary BAM (the kernel reads only BAM records)."""
-    import pysam
-
-    mode = "rc" if inp.kind == "cram" else "r"
-    kwargs: dict[str, Any] = {"check_sq": False}
-    if inp.kind == "cram" and reference_fasta is not None:
-        kwargs["reference_filename"] = str(reference_fasta)
-    out = tmpdir / (inp.path.name + ".u.bam")
-    try:
-        with (
-            pysam.AlignmentFile(str(inp.path), mode, **kwargs) as src,
-            pysam.AlignmentFile(str(out), "wbu", template=src) as dst,
-        ):
-            for rec in src.fetch(until_eof=True):
-                dst.write(rec)
-        with pysam.AlignmentFile(str(out), "rb", check_sq=False) as af:
-            first = af.tell()
-    except (OSError, ValueError) as exc:
-        raise InputError(inp.path, f"cannot read alignment records ({exc})") from None
-    return out, first
-
-
-# ============================================================================================
 # Counting
 # ============================================================================================
 
 
-@dataclass
-class CountResult:
-    """Counts (meta-features x samples; int64, float64 for ``multimap="fraction"``), the
-    featureCounts-style ``summary`` (status x samples), the annotation columns and parameters."""
-
-    counts: pd.DataFrame
-    summary: pd.DataFrame
-    annotation: pd.DataFrame
-    bams: list[Path]
-    params: dict[str, Any]
-
-    @property
-    def samples(self) -> list[str]:
-        return list(self.counts.columns)
-
-
 class _Pairs:
-    """Paired-end counting (featureCounts ``-p --countReadPairs``): the kernel describes each
-    record (``scan_pairs``), mates are joined here by read name, and each fragment is assigned
-    once. A record waits in ``pending`` until its mate arrives, so memory follows the distance
-    between mates in the stream (small for coordinate- or name-sorted files; a mate that never
-    comes is counted alone at the end). Records pair by name and HI tag, as featureCounts'
-    pairer does: mates whose HI tags differ (or one has none) are two fragments there too."""
+    """Paired-end counting (featureCounts ``-p --countReadPairs``), all in the kernel
+    (``_bam_kernel.scan_pairs``): a record waits in a hash table until its mate (same name and
+    HI tag, as featureCounts' pairer) arrives, then the two are assigned as one fragment. Memory
+    follows the distance between mates in the stream (small for coordinate- or name-sorted files);
+    a record whose mate never comes is counted alone at the end. Here only the table grows."""
 
-    _RECS = 1 << 15
+    _SLOTS = 1 << 12  # initial table size (grows as needed)
 
     def __init__(self, n_features: int, options: dict[str, Any]) -> None:
+        from ._bam_kernel import T_COLS
+
         self.options = options
-        self.recs = np.zeros((self._RECS, 12), dtype=np.int64)
-        self.rec_hits = np.zeros(n_features + (1 << 18), dtype=np.int64)
-        self.counts = np.zeros(2, dtype=np.int64)
-        self.pending: dict[Any, tuple[int, int, int, int, int, tuple[int, ...]]] = {}
+        self.tab = np.zeros((self._SLOTS, T_COLS), dtype=np.int64)
+        self.names = np.zeros(self._SLOTS * 256, dtype=np.uint8)
+        self.hitbuf = np.zeros(self._SLOTS * 64 + n_features, dtype=np.int64)
+        self.pst = np.zeros(8, dtype=np.int64)
+        self.score = np.zeros(n_features, dtype=np.int64)
+        self.fmark = np.full(n_features, -1, dtype=np.int64)
+        self.win = np.zeros(2 * n_features + 1, dtype=np.int64)
+        self.n_features = n_features
 
     def scan(
         self,
-        buf: bytes,
         arr: np.ndarray,
         ref_map: np.ndarray,
         index: _Index,
@@ -966,8 +153,8 @@ class _Pairs:
         hits: np.ndarray,
         state: np.ndarray,
     ) -> int:
-        """Describe and pair the complete records in ``arr``; return the bytes used."""
-        from ._bam_kernel import scan_pairs
+        """Count the fragments of the complete records in ``arr``; return the bytes used."""
+        from ._bam_kernel import P_GROW, scan_pairs
 
         opt = self.options
         done = 0
@@ -984,113 +171,75 @@ class _Pairs:
                 index.mem_strand,
                 index.mem_interval,
                 opt["strand"],
+                opt["multimap"],
+                opt["min_mapq"],
+                opt["allow_multi_overlap"],
+                opt["primary_only"],
                 opt["weights_from_name"],
+                acc,
+                summary,
                 mark,
                 hits,
-                self.recs,
-                self.rec_hits,
-                self.counts,
+                self.score,
+                self.fmark,
+                self.win,
+                self.tab,
+                self.names,
+                self.hitbuf,
+                self.pst,
                 state,
             )
-            self._pair(buf, done, int(self.counts[0]), int(self.counts[1]), acc, summary)
             if state[1]:
                 state[2] += done
                 return done + used
             done += used
-            if used == 0 or not (
-                self.counts[0] == len(self.recs) or self.counts[1] + len(mark) > len(self.rec_hits)
-            ):
+            if not self.pst[P_GROW]:
                 return done
+            self._grow()
 
-    def _pair(
-        self, buf: bytes, base: int, nrec: int, nhit: int, acc: np.ndarray, summary: np.ndarray
-    ) -> None:
-        pending = self.pending
-        all_hits = self.rec_hits[:nhit].tolist()
-        for flag, ref, _, hi, _, mapq, nh, ns, ne, hs, he, w in self.recs[:nrec].tolist():
-            rec = (flag, mapq, nh, w, ref, tuple(all_hits[hs:he]))
-            if not flag & 1:  # a single-end read among pairs: a singleton
-                self._fragment(rec, None, acc, summary)
-                continue
-            key = (buf[base + ns : base + ne], hi)
-            mate = pending.pop(key, None)
-            if mate is None:
-                pending[key] = rec
-            elif flag & 64 or not mate[0] & 64:
-                self._fragment(rec, mate, acc, summary)
-            else:
-                self._fragment(mate, rec, acc, summary)
+    def _grow(self) -> None:
+        """Make room: a table at most a quarter full, arenas compacted and at most a quarter full
+        (grown rarely: every grow walks the whole table)."""
+        from ._bam_kernel import P_HLIVE, P_LIVE, P_NLIVE, pairs_rehash
+
+        live = int(self.pst[P_LIVE])
+        slots = len(self.tab)
+        if (live + 1) * 2 > slots:
+            while (live + 1) * 4 > slots:
+                slots *= 2
+            tab = np.zeros((slots, self.tab.shape[1]), dtype=np.int64)
+        else:
+            tab = self.tab  # compacted in place
+        n_names = max(len(self.names), 4 * (int(self.pst[P_NLIVE]) + 256))
+        n_hits = max(len(self.hitbuf), 4 * (int(self.pst[P_HLIVE]) + self.n_features))
+        names = np.empty(n_names, dtype=np.uint8)
+        hitbuf = np.empty(n_hits, dtype=np.int64)
+        pairs_rehash(
+            self.tab, self.names, self.hitbuf, tab, names, hitbuf, tab is self.tab, self.pst
+        )
+        self.tab, self.names, self.hitbuf = tab, names, hitbuf
 
     def finish(self, acc: np.ndarray, summary: np.ndarray) -> None:
         """Count the records whose mate never came, each as a fragment."""
-        for rec in self.pending.values():
-            self._fragment(rec, None, acc, summary)
-        if self.pending:
-            logger.info("%d paired records had no mate in the file", len(self.pending))
-        self.pending.clear()
+        from ._bam_kernel import pairs_finish
 
-    def _fragment(
-        self,
-        first: tuple[int, int, int, int, int, tuple[int, ...]],
-        second: tuple[int, int, int, int, int, tuple[int, ...]] | None,
-        acc: np.ndarray,
-        summary: np.ndarray,
-    ) -> None:
-        """One fragment, by featureCounts' ``process_line_buffer`` and ``vote_and_add_count``
-        (``first`` is read 1 where known; ``second`` is None for a lone record)."""
         opt = self.options
-        w = first[3]
-        if not first[0] & 1:  # a single-end read: as a pair with its mate unmapped
-            first = (first[0] | 8, *first[1:])
-        if second is None:
-            second = (4 | 8, 0, 1, w, -1, ())
-        # by the flags of the first record, as featureCounts: a lone unmapped record whose mate
-        # is said to be mapped (its mate never came, or had another HI) has no features
-        if first[0] & 4 and first[0] & 8:
-            summary[_UNMAPPED] += w
-            return
-        max_nh = 1
-        for end, rec in enumerate((first, second)):
-            flag, mapq, nh = rec[0], rec[1], rec[2]
-            if end == 1 and opt["min_mapq"] > 0 and max(first[1], mapq) < opt["min_mapq"]:
-                summary[_MAPQ] += w
-                return
-            if flag & 4:
-                continue
-            if nh > 1 and opt["multimap"] == 0:
-                summary[_MULTI] += w
-                return
-            max_nh = max(max_nh, nh)
-            if opt["primary_only"] and flag & 256:
-                summary[_SECONDARY] += w
-                return
-        hits1 = () if first[0] & 4 else first[5]
-        hits2 = () if second[0] & 4 else second[5]
-        if not hits1 and not hits2:
-            summary[_NOFEAT] += w
-            return
-        if opt["allow_multi_overlap"]:
-            score = dict.fromkeys(hits1, 1)
-            score.update(dict.fromkeys(hits2, 1))
-        else:
-            score = dict.fromkeys(hits1, 1)
-            for f in hits2:
-                score[f] = score.get(f, 0) + 1
-        best = max(score.values())
-        winners = [f for f, v in score.items() if v == best]
-        fixed = _FIXED_ONE
-        if opt["multimap"] == 2 and not opt["primary_only"]:
-            fixed = _FIXED_ONE // max_nh
-        if len(winners) == 1:
-            acc[winners[0]] += w * fixed
-            summary[_ASSIGNED] += w
-        elif opt["allow_multi_overlap"]:
-            add = fixed // len(winners) if opt["multimap"] == 2 else fixed
-            for f in winners:
-                acc[f] += w * add
-            summary[_ASSIGNED] += w
-        else:
-            summary[_AMBIG] += w
+        alone = pairs_finish(
+            self.tab,
+            self.hitbuf,
+            opt["multimap"],
+            opt["min_mapq"],
+            opt["allow_multi_overlap"],
+            opt["primary_only"],
+            acc,
+            summary,
+            self.score,
+            self.fmark,
+            self.win,
+            self.pst,
+        )
+        if alone:
+            logger.info("%d paired records had no mate in the file", alone)
 
 
 def _count_one(
@@ -1123,13 +272,13 @@ def _count_one(
             path, first = _to_temp_bam(inp, tmpdir, reference_fasta)
         leftover = b""
         consumed_total = 0
-        chunks = _inflated(path, first)
+        chunks = _inflated(path, first, workers)
         pairs = _Pairs(index.n_features, options) if options["pairs"] else None
-        for blocks in _ahead(chunks) if workers > 1 else chunks:
+        for blocks in chunks:
             buf = b"".join([leftover, *blocks])
             arr = np.frombuffer(buf, dtype=np.uint8)
             if pairs is not None:
-                used = pairs.scan(buf, arr, ref_map, index, acc, summary, mark, hits, state)
+                used = pairs.scan(arr, ref_map, index, acc, summary, mark, hits, state)
                 if state[1]:
                     _raise_record_error(inp.path, int(state[1]), arr, int(state[2]), consumed_total)
                 leftover = buf[used:]
@@ -1321,29 +470,6 @@ def count_bam(
         "paired": [o["pairs"] for o in per_input],
     }
     return CountResult(counts, summary, ann.var.copy(), [i.path for i in inputs], params)
-
-
-def write_counts(
-    result: CountResult, path: PathLike, *, inputs: Sequence[PathLike] = ()
-) -> tuple[Path, Path]:
-    """Write the counts as a featureCounts-style table and the summary beside it.
-
-    The table has featureCounts' columns ``Geneid Chr Start End Strand Length``, then
-    ``gene_name``/``gene_biotype`` where the annotation has them (as ``--extraAttributes``
-    would), then one column per sample (named by sample, not by BAM path), so ``mtncrna import``
-    reads it as featureCounts output together with ``<path>.summary`` (``Status`` x samples).
-    Both are written atomically and never over an input (the BAMs and ``inputs``).
-    """
-    out = Path(path)
-    columns = ["Chr", "Start", "End", "Strand", "Length"]
-    columns += [c for c in ("gene_name", "gene_biotype") if c in result.annotation]
-    table = result.annotation[columns].reindex(result.counts.index)
-    table = pd.concat([table, result.counts], axis=1).reset_index()
-    guard = [*result.bams, *inputs]
-    write_table(table, out, inputs=guard)
-    summary_path = out.with_name(out.name + ".summary")
-    write_table(result.summary.reset_index(), summary_path, inputs=guard)
-    return out, summary_path
 
 
 __all__ = [

@@ -366,10 +366,136 @@ def scan(
     return o
 
 
-# record fields that scan_pairs hands back, one row per record
-R_FLAG, R_REF, R_POS, R_HI, R_UNUSED, R_MAPQ, R_NH, R_NAME_S, R_NAME_E, R_HIT_S, R_HIT_E, R_W = (
-    range(12)
-)
+# --------------------------------------------------------------------------------------------
+# paired-end: mates joined in the kernel, fragments assigned as featureCounts does
+# --------------------------------------------------------------------------------------------
+
+# A record waiting for its mate is a row of the open-addressing table ``tab`` (linear probing,
+# backward-shift deletion), columns T_*; its name bytes and hits live in two append-only arenas
+# that the driver compacts when they fill up (``pairs_rehash``).
+T_KEY, T_FLAG, T_MAPQ, T_NH, T_W, T_HI, T_NOFF, T_NLEN, T_HOFF, T_HLEN = range(10)
+T_COLS = 10
+# ``pst``: [live records, name arena used, hit arena used, live name bytes, live hits,
+#           needs room (1), mark stamp, fragment stamp]
+P_LIVE, P_NUSED, P_HUSED, P_NLIVE, P_HLIVE, P_GROW, P_STAMP, P_FSTAMP = range(8)
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _name_key(b, s, e, hi):
+    h = np.uint64(14695981039346656037)
+    for i in range(s, e):
+        h ^= np.uint64(b[i])
+        h *= np.uint64(1099511628211)
+    h ^= np.uint64(hi + 2)
+    h *= np.uint64(1099511628211)
+    h ^= h >> np.uint64(31)
+    h *= np.uint64(0x94D049BB133111EB)
+    h ^= h >> np.uint64(29)
+    return np.int64(h >> np.uint64(2)) + 1  # > 0; 0 marks an empty slot
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def fragment(
+    fl1,
+    mq1,
+    nh1,
+    w,
+    h1,
+    h1s,
+    h1e,
+    fl2,
+    mq2,
+    nh2,
+    h2,
+    h2s,
+    h2e,
+    multimap_mode,
+    min_mapq,
+    allow_multi,
+    primary_only,
+    acc,
+    summary,
+    score,
+    fmark,
+    fstamp,
+    win,
+):
+    """One fragment, by featureCounts' ``process_line_buffer`` and ``vote_and_add_count``:
+    read 1 (``fl1``...; hits ``h1[h1s:h1e]``) first; a lone record has ``fl2 = 4 | 8``."""
+    if not fl1 & 1:  # a single-end read: as a pair with its mate unmapped
+        fl1 |= 8
+    # by the flags of the first record, as featureCounts
+    if fl1 & 4 and fl1 & 8:
+        summary[1] += w
+        return
+    max_nh = 1
+    if not fl1 & 4:
+        if nh1 > 1 and multimap_mode == 0:
+            summary[8] += w
+            return
+        if nh1 > max_nh:
+            max_nh = nh1
+        if primary_only and fl1 & 256:
+            summary[9] += w
+            return
+    if min_mapq > 0 and max(mq1, mq2) < min_mapq:
+        summary[4] += w
+        return
+    if not fl2 & 4:
+        if nh2 > 1 and multimap_mode == 0:
+            summary[8] += w
+            return
+        if nh2 > max_nh:
+            max_nh = nh2
+        if primary_only and fl2 & 256:
+            summary[9] += w
+            return
+    if fl1 & 4:
+        h1e = h1s
+    if fl2 & 4:
+        h2e = h2s
+    if h1e == h1s and h2e == h2s:
+        summary[11] += w
+        return
+    nw = 0
+    for i in range(h1s, h1e):
+        f = h1[i]
+        if fmark[f] != fstamp:
+            fmark[f] = fstamp
+            score[f] = 1
+            win[nw] = f
+            nw += 1
+    for i in range(h2s, h2e):
+        f = h2[i]
+        if fmark[f] != fstamp:
+            fmark[f] = fstamp
+            score[f] = 1
+            win[nw] = f
+            nw += 1
+        elif not allow_multi:
+            score[f] += 1
+    best = 0
+    for i in range(nw):
+        if score[win[i]] > best:
+            best = score[win[i]]
+    nbest = 0
+    for i in range(nw):
+        if score[win[i]] == best:
+            win[nbest] = win[i]
+            nbest += 1
+    fixed = np.int64(65536)
+    if multimap_mode == 2 and not primary_only:
+        fixed = np.int64(65536) // max_nh
+    if nbest == 1:
+        acc[win[0]] += w * fixed
+        summary[0] += w
+    elif allow_multi:
+        add = fixed // nbest if multimap_mode == 2 else fixed
+        for i in range(nbest):
+            acc[win[i]] += w * add
+        summary[0] += w
+    else:
+        summary[13] += w
 
 
 @numba.njit(cache=True, nogil=True)
@@ -385,36 +511,45 @@ def scan_pairs(
     mem_strand,
     mem_interval,
     strand_mode,
+    multimap_mode,
+    min_mapq,
+    allow_multi,
+    primary_only,
     use_weights,
+    acc,
+    summary,
     mark,
     hits,
-    recs,
-    rec_hits,
-    counts,
+    score,
+    fmark,
+    win,
+    tab,
+    names,
+    hitbuf,
+    pst,
     state,
 ):
-    """Paired-end mode: describe the complete BAM records in ``b[:n]`` for pairing by name.
+    """Paired-end mode (``-p --countReadPairs``): count the fragments of the complete BAM records
+    in ``b[:n]``; return the offset of the first record left.
 
-    Per record, a row of ``recs`` (fields ``R_*``: flag, reference, position, HI tag (-1 if
-    absent), 0, MAPQ, NH, the name's span in ``b``, its hits' span in ``rec_hits``, weight); the
-    hits are the meta-features its aligned sections overlap on the strand that the strand rule
-    asks for, the strand being the read's own for read 1 (and unpaired reads) and the opposite
-    for read 2, as in featureCounts. ``counts`` = [records, hits] written; stops early (returns
-    the offset of the first record not described) when ``recs`` or ``rec_hits`` is full.
+    Each record's hits are the meta-features its aligned sections overlap on the strand the rule
+    asks for, the read's own strand for read 1 (and single-end reads) and the opposite for read 2.
+    A record waits in ``tab`` until the record with the same name and HI tag comes (HI -1 if
+    absent), then the two are assigned as one fragment (read 1 first); a single-end record is a
+    fragment alone. Stops early with ``pst[P_GROW] = 1`` when ``tab`` or an arena is too full to
+    take the next record (the driver makes room and calls again). ``state`` as for ``scan``.
     """
     sec_s = np.empty(MAX_SECTIONS, dtype=np.int64)
     sec_e = np.empty(MAX_SECTIONS, dtype=np.int64)
     n_refs = ref_map.shape[0]
-    n_features = mark.shape[0]
+    cap = tab.shape[0]
+    mask = cap - 1
     o = 0
-    stamp = state[0]
-    nr = 0
-    nhit = 0
-    counts[0] = 0
-    counts[1] = 0
+    stamp = pst[P_STAMP]
+    fstamp = pst[P_FSTAMP]
+    nrec = state[0]
+    pst[P_GROW] = 0
     while o + 4 <= n:
-        if nr >= recs.shape[0] or nhit + n_features > rec_hits.shape[0]:
-            break
         bs = i32(b, o)
         if bs < 32:
             state[1] = 1
@@ -436,9 +571,11 @@ def scan_pairs(
             state[1] = 1
             state[2] = o
             break
+        ns = o + 36
+        ne = o + 36 + lrn - 1
         w = np.int64(1)
         if use_weights:
-            w = name_weight(b, o + 36, o + 36 + lrn - 1)
+            w = name_weight(b, ns, ne)
             if w < 0:
                 state[1] = 2
                 state[2] = o
@@ -447,16 +584,20 @@ def scan_pairs(
             state[1] = 4
             state[2] = o
             break
+        # room for this record to wait, before anything is changed
+        if (pst[P_LIVE] + 1) * 2 > cap or pst[P_NUSED] + lrn > names.shape[0]:
+            pst[P_GROW] = 1
+            break
         stamp += 1
         nh = find_nh(b, aux, rec_end)
         hi = find_tag(b, aux, rec_end, 72, 73, -1)  # HI, -1 if absent
-        nh_hits = 0
+        nhits = 0
         c = ref_map[ref] if ref >= 0 else -1
         if c >= 0 and not (flag & 4):
             rev = 1 if (flag & 16) else 0
             if flag & 128:
                 rev = 1 - rev
-            nh_hits = record_hits(
+            nhits = record_hits(
                 b,
                 cig,
                 ncig,
@@ -477,224 +618,157 @@ def scan_pairs(
                 sec_s,
                 sec_e,
             )
-        for h in range(nh_hits):
-            rec_hits[nhit + h] = hits[h]
-        recs[nr, 0] = flag
-        recs[nr, 1] = ref
-        recs[nr, 2] = pos
-        recs[nr, 3] = hi
-        recs[nr, 4] = 0
-        recs[nr, 5] = mapq
-        recs[nr, 6] = nh
-        recs[nr, 7] = o + 36
-        recs[nr, 8] = o + 36 + lrn - 1
-        recs[nr, 9] = nhit
-        recs[nr, 10] = nhit + nh_hits
-        recs[nr, 11] = w
-        nhit += nh_hits
-        nr += 1
+        if pst[P_HUSED] + nhits > hitbuf.shape[0]:
+            pst[P_GROW] = 1
+            break
         o = rec_end
-    counts[0] = nr
-    counts[1] = nhit
-    state[0] = stamp
+        nrec += 1
+        if not flag & 1:  # a single-end read among pairs: a fragment alone
+            fstamp += 1
+            fragment(
+                flag, mapq, nh, w, hits, 0, nhits, 12, 0, 1, hits, 0, 0,
+                multimap_mode, min_mapq, allow_multi, primary_only,
+                acc, summary, score, fmark, fstamp, win,
+            )  # fmt: skip
+            continue
+        key = _name_key(b, ns, ne, hi)
+        ln = ne - ns
+        slot = key & mask
+        found = -1
+        while tab[slot, T_KEY] != 0:
+            if tab[slot, T_KEY] == key and tab[slot, T_HI] == hi and tab[slot, T_NLEN] == ln:
+                no = tab[slot, T_NOFF]
+                same = True
+                for i in range(ln):
+                    if names[no + i] != b[ns + i]:
+                        same = False
+                        break
+                if same:
+                    found = slot
+                    break
+            slot = (slot + 1) & mask
+        if found < 0:  # the first mate: wait (slot is the empty slot reached)
+            no = pst[P_NUSED]
+            for i in range(ln):
+                names[no + i] = b[ns + i]
+            ho = pst[P_HUSED]
+            for i in range(nhits):
+                hitbuf[ho + i] = hits[i]
+            tab[slot, T_KEY] = key
+            tab[slot, T_FLAG] = flag
+            tab[slot, T_MAPQ] = mapq
+            tab[slot, T_NH] = nh
+            tab[slot, T_W] = w
+            tab[slot, T_HI] = hi
+            tab[slot, T_NOFF] = no
+            tab[slot, T_NLEN] = ln
+            tab[slot, T_HOFF] = ho
+            tab[slot, T_HLEN] = nhits
+            pst[P_NUSED] = no + ln
+            pst[P_HUSED] = ho + nhits
+            pst[P_LIVE] += 1
+            pst[P_NLIVE] += ln
+            pst[P_HLIVE] += nhits
+            continue
+        # the second mate: one fragment, read 1 first
+        mflag = tab[found, T_FLAG]
+        ho = tab[found, T_HOFF]
+        hl = tab[found, T_HLEN]
+        fstamp += 1
+        if flag & 64 or not mflag & 64:
+            fragment(
+                flag, mapq, nh, w, hits, 0, nhits,
+                mflag, tab[found, T_MAPQ], tab[found, T_NH], hitbuf, ho, ho + hl,
+                multimap_mode, min_mapq, allow_multi, primary_only,
+                acc, summary, score, fmark, fstamp, win,
+            )  # fmt: skip
+        else:
+            fragment(
+                mflag, tab[found, T_MAPQ], tab[found, T_NH], tab[found, T_W], hitbuf, ho, ho + hl,
+                flag, mapq, nh, hits, 0, nhits,
+                multimap_mode, min_mapq, allow_multi, primary_only,
+                acc, summary, score, fmark, fstamp, win,
+            )  # fmt: skip
+        pst[P_LIVE] -= 1
+        pst[P_NLIVE] -= ln
+        pst[P_HLIVE] -= hl
+        # backward-shift deletion keeps every probe chain unbroken
+        i = found
+        j = found
+        while True:
+            j = (j + 1) & mask
+            if tab[j, T_KEY] == 0:
+                break
+            home = tab[j, T_KEY] & mask
+            if i <= j:
+                if i < home <= j:
+                    continue
+            elif i < home or home <= j:
+                continue
+            for k in range(T_COLS):
+                tab[i, k] = tab[j, k]
+            i = j
+        tab[i, T_KEY] = 0
+    pst[P_STAMP] = stamp
+    pst[P_FSTAMP] = fstamp
+    state[0] = nrec
     return o
 
 
-# --------------------------------------------------------------------------------------------
-# GTF lines -> feature arrays
-# --------------------------------------------------------------------------------------------
-
-
-@numba.njit(cache=True, inline="always")
-def _is_space(c):
-    return c == 32 or c == 9 or c == 13 or c == 11 or c == 12
-
-
-@numba.njit(cache=True)
-def _parse_uint(b, s, e):
-    # digits with optional surrounding spaces; -1 if anything else
-    while s < e and _is_space(b[s]):
-        s += 1
-    while e > s and _is_space(b[e - 1]):
-        e -= 1
-    if s == e or e - s > 12:
-        return -1
-    v = np.int64(0)
-    for i in range(s, e):
-        c = b[i]
-        if c < 48 or c > 57:
-            return -1
-        v = v * 10 + (c - 48)
-    return v
-
-
-@numba.njit(cache=True)
-def gtf_scan(b, n, line0, ftype, key, f_int, runs, counts, err):
-    """Scan complete GTF lines in ``b[:n]`` (line numbers from ``line0`` + 1).
-
-    For each line of type ``ftype``: ``f_int[i] = (start, end, strand 0/1/2, chrom run, id run)``;
-    a run is a stretch of feature lines with the same contig (or ``key`` value), recorded once in
-    ``runs`` as (kind 0 contig / 1 id, value start, value end, column 9 start, column 9 end).
-    ``counts`` = [features, runs, last line number]; ``err`` = [code, line] for the first line
-    the line-by-line reader must explain (columns, coordinates, missing attribute).
-    """
-    col_s = np.empty(9, dtype=np.int64)
-    col_e = np.empty(9, dtype=np.int64)
-    nf = 0
-    nr = 0
-    chrom_run = -1
-    id_run = -1
-    pcs = -1
-    pce = -1
-    pis = -1
-    pie = -1
-    line = line0
-    pos = 0
-    if line0 == 0 and n >= 3 and b[0] == 239 and b[1] == 187 and b[2] == 191:
-        pos = 3  # UTF-8 byte-order mark
-    kl = key.shape[0]
-    fl = ftype.shape[0]
-    while pos < n:
-        e = pos
-        while e < n and b[e] != 10:
-            e += 1
-        line += 1
-        le = e
-        if le > pos and b[le - 1] == 13:
-            le -= 1
-        start_next = e + 1
-        blank = True
-        for i in range(pos, le):
-            if not _is_space(b[i]):
-                blank = False
-                break
-        if blank or b[pos] == 35:  # '#'
-            pos = start_next
+@numba.njit(cache=True, nogil=True)
+def pairs_rehash(tab, names, hitbuf, new_tab, new_names, new_hits, same, pst):
+    """Move the waiting records into ``new_tab`` (bigger; ``same``: ``tab`` itself, compacted
+    only) and their names and hits into the new arenas, packed."""
+    mask = new_tab.shape[0] - 1
+    nu = 0
+    hu = 0
+    for s in range(tab.shape[0]):
+        if tab[s, T_KEY] == 0:
             continue
-        k = 0
-        col_s[0] = pos
-        for i in range(pos, le):
-            if b[i] == 9:
-                if k < 8:
-                    col_e[k] = i
-                    col_s[k + 1] = i + 1
-                k += 1
-        if k != 8 or nf >= f_int.shape[0]:
-            err[0] = 1
-            err[1] = line
-            return
-        col_e[8] = le
-        s = _parse_uint(b, col_s[3], col_e[3])
-        en = _parse_uint(b, col_s[4], col_e[4])
-        if s < 0 or en < 0:
-            err[0] = 2
-            err[1] = line
-            return
-        if s < 1 or s > en or col_s[0] == col_e[0]:
-            err[0] = 3
-            err[1] = line
-            return
-        is_feature = col_e[2] - col_s[2] == fl
-        if is_feature:
-            for i in range(fl):
-                if b[col_s[2] + i] != ftype[i]:
-                    is_feature = False
-                    break
-        if not is_feature:
-            pos = start_next
+        slot = s
+        if not same:
+            slot = tab[s, T_KEY] & mask
+            while new_tab[slot, T_KEY] != 0:
+                slot = (slot + 1) & mask
+            for k in range(T_COLS):
+                new_tab[slot, k] = tab[s, k]
+        no = tab[s, T_NOFF]
+        ln = tab[s, T_NLEN]
+        for i in range(ln):
+            new_names[nu + i] = names[no + i]
+        new_tab[slot, T_NOFF] = nu
+        nu += ln
+        ho = tab[s, T_HOFF]
+        hl = tab[s, T_HLEN]
+        for i in range(hl):
+            new_hits[hu + i] = hitbuf[ho + i]
+        new_tab[slot, T_HOFF] = hu
+        hu += hl
+    pst[P_NUSED] = nu
+    pst[P_HUSED] = hu
+
+
+@numba.njit(cache=True, nogil=True)
+def pairs_finish(
+    tab, hitbuf, multimap_mode, min_mapq, allow_multi, primary_only, acc, summary, score, fmark,
+    win, pst,
+):  # fmt: skip
+    """Count each record whose mate never came as a fragment alone; return how many."""
+    fstamp = pst[P_FSTAMP]
+    n = 0
+    for s in range(tab.shape[0]):
+        if tab[s, T_KEY] == 0:
             continue
-        # the attribute: (^|;) spaces KEY spaces+ ("value" | value)
-        vs = -1
-        ve = -1
-        a = col_s[8]
-        ae = col_e[8]
-        seg = a
-        while seg < ae and vs < 0:
-            p = seg
-            while p < ae and _is_space(b[p]):
-                p += 1
-            ok = p + kl < ae
-            if ok:
-                for i in range(kl):
-                    if b[p + i] != key[i]:
-                        ok = False
-                        break
-            if ok and _is_space(b[p + kl]):
-                q = p + kl
-                while q < ae and _is_space(b[q]):
-                    q += 1
-                if q < ae and b[q] == 34:  # '"'
-                    r = q + 1
-                    while r < ae and b[r] != 34:
-                        r += 1
-                    if r < ae:
-                        vs = q + 1
-                        ve = r
-                if vs < 0:
-                    r = q
-                    while r < ae and b[r] != 59 and not _is_space(b[r]):
-                        r += 1
-                    if r > q:
-                        vs = q
-                        ve = r
-            if vs < 0:
-                while seg < ae and b[seg] != 59:  # next ';'
-                    seg += 1
-                seg += 1
-        if vs < 0 or ve == vs:
-            err[0] = 4
-            err[1] = line
-            return
-        # runs of equal contig / id values
-        same = pce - pcs == col_e[0] - col_s[0]
-        if same:
-            for i in range(pce - pcs):
-                if b[pcs + i] != b[col_s[0] + i]:
-                    same = False
-                    break
-        if not same:
-            chrom_run = nr
-            runs[nr, 0] = 0
-            runs[nr, 1] = col_s[0]
-            runs[nr, 2] = col_e[0]
-            nr += 1
-            pcs = col_s[0]
-            pce = col_e[0]
-        same = pie - pis == ve - vs
-        if same:
-            for i in range(pie - pis):
-                if b[pis + i] != b[vs + i]:
-                    same = False
-                    break
-        if not same:
-            id_run = nr
-            runs[nr, 0] = 1
-            runs[nr, 1] = vs
-            runs[nr, 2] = ve
-            runs[nr, 3] = a
-            runs[nr, 4] = ae
-            nr += 1
-            pis = vs
-            pie = ve
-        # strand: column 7 stripped
-        ss = col_s[6]
-        se = col_e[6]
-        while ss < se and _is_space(b[ss]):
-            ss += 1
-        while se > ss and _is_space(b[se - 1]):
-            se -= 1
-        strand = 2
-        if se - ss == 1 and b[ss] == 43:
-            strand = 0
-        elif se - ss == 1 and b[ss] == 45:
-            strand = 1
-        f_int[nf, 0] = s
-        f_int[nf, 1] = en
-        f_int[nf, 2] = strand
-        f_int[nf, 3] = chrom_run
-        f_int[nf, 4] = id_run
-        nf += 1
-        pos = start_next
-    counts[0] = nf
-    counts[1] = nr
-    counts[2] = line
+        fstamp += 1
+        ho = tab[s, T_HOFF]
+        fragment(
+            tab[s, T_FLAG], tab[s, T_MAPQ], tab[s, T_NH], tab[s, T_W], hitbuf, ho,
+            ho + tab[s, T_HLEN], 12, 0, 1, hitbuf, 0, 0,
+            multimap_mode, min_mapq, allow_multi, primary_only,
+            acc, summary, score, fmark, fstamp, win,
+        )  # fmt: skip
+        tab[s, T_KEY] = 0
+        n += 1
+    pst[P_FSTAMP] = fstamp
+    pst[P_LIVE] = 0
+    return n

@@ -23,20 +23,19 @@ logger = logging.getLogger("mtncrna")
 
 #: Characters allowed in a read (upper case; lower case is folded).
 _READ_ALPHABET = b"ACGTN"
-_FASTQ_EXT = re.compile(r"(\.fastq|\.fq)?(\.gz|\.bz2|\.xz|\.zst)?$", re.IGNORECASE)
-_ILLUMINA_TAIL = re.compile(r"(_S\d+)?(_L\d{3})?(_R1)?(_001)?$")
 
 
 @dataclass(frozen=True)
 class Kit:
     """A library-preparation kit: its 3' adapter and what else the read carries.
 
+    ``adapter=None`` stands for reads already trimmed of the adapter (each read is the insert).
     ``random_5p``/``random_3p`` random bases flank the insert (NEXTflex: 4 and 4); ``umi_length``
     bases of UMI follow the 3' adapter (QIAseq: 12).
     """
 
     name: str
-    adapter: str
+    adapter: str | None  # None: the reads are already trimmed (each read is an insert)
     random_5p: int = 0
     random_3p: int = 0
     umi_length: int = 0
@@ -52,18 +51,6 @@ KITS: dict[str, Kit] = {
 #: cutadapt's defaults for a 3' adapter (``-a``): 10% errors, 3 bases of minimal overlap.
 MAX_ERROR_RATE = 0.1
 MIN_OVERLAP = 3
-
-
-def sample_name(path: str | Path) -> str:
-    """``/data/S1_S3_L001_R1_001.fastq.gz`` -> ``S1``; ``ctrl.fq`` -> ``ctrl``."""
-    name = Path(path).name
-    base = _FASTQ_EXT.sub("", name)
-    base = _ILLUMINA_TAIL.sub("", base) or base
-    for suffix in (".trimmed", "_trimmed", ".R1", "_1"):
-        if base.endswith(suffix) and len(base) > len(suffix):
-            base = base[: -len(suffix)]
-            break
-    return base or name
 
 
 def make_adapter(sequence: str):
@@ -110,7 +97,7 @@ def check_fastq(path: str | Path) -> Path:
     import dnaio
     from dnaio.exceptions import FastqFormatError
 
-    from ..io._text import check_readable
+    from .._text import check_readable
 
     p = check_readable(path, what="FASTQ file")
     try:
@@ -176,6 +163,8 @@ def collapse(path: str | Path, *, threads: int = 1) -> tuple[Counter[str], int]:
         if reader is not None:
             reader.close()
     n_reads = reader.number_of_records
+    if n_reads == 0:
+        raise InputError(p, "holds no reads (an empty FASTQ); check the file or leave it out")
     counts = _check_alphabet(p, counts)
     return counts, n_reads
 
@@ -231,6 +220,8 @@ def trim_uniques(
 
     Rules, per read:
 
+    0. ``kit.adapter is None`` (reads already trimmed): the read is the insert; an empty read is
+       an adapter dimer; rules 4 and 5 apply.
     1. cutadapt finds the 3' adapter (regular 3' adapter, 10% errors, >= 3 bases overlap, as
        ``cutadapt -a``); the insert is everything before it. No adapter: the whole read.
     2. The kit's random bases are removed from the insert (NEXTflex: 4 at each end; a read
@@ -241,7 +232,7 @@ def trim_uniques(
        not complete is counted as ``umi_missing``. Reads per (insert, UMI) are kept for the
        deduplication (see ``mtncrna.quant._smallrna``).
     """
-    locate = adapter_locator(kit.adapter)
+    locate = adapter_locator(kit.adapter) if kit.adapter is not None else None
     r5, r3, ul = kit.random_5p, kit.random_3p, kit.umi_length
     inserts: dict[str, int] = {}
     umis: dict[str, dict[str, int]] = {}
@@ -249,10 +240,13 @@ def trim_uniques(
     reads_in = with_adapter = dimer = short = long_ = umi_missing = 0
     for seq, n in items:
         reads_in += n
-        m = locate(seq)
+        m = locate(seq) if locate is not None else None
         if m is None:
             insert = seq[r5:] if r5 else seq
             umi_seq = ""
+            if not insert and locate is None:  # trimmed before: nothing was left of the insert
+                dimer += n
+                continue
         else:
             with_adapter += n
             insert = seq[: m[0]]

@@ -30,6 +30,7 @@ import gc
 import hashlib
 import logging
 import multiprocessing as mp
+import re
 import time
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
@@ -41,6 +42,7 @@ import numpy as np
 import pandas as pd
 
 from .._errors import InputError, MtncrnaError
+from ..io._names import sample_name_from_path
 from ._collapse import (
     KITS,
     Kit,
@@ -49,7 +51,6 @@ from ._collapse import (
     collapse,
     make_adapter,
     merge_parts,
-    sample_name,
     trim_uniques,
 )
 from ._smallrna_ref import (
@@ -81,6 +82,7 @@ QC_COLUMNS = (
     "mt_rrna",
     "mt_other",
     "unassigned",
+    "unassigned_mature_ext",
     "unique_reads",
     "unique_inserts",
 )
@@ -130,6 +132,10 @@ class SmallRnaResult:
         The settings that produced the result (recorded in ``provenance.json``).
     inputs
         ``(role, path)`` of every input file.
+    notes
+        What a user must know to read the counts right (also logged as warnings, recorded in
+        ``provenance.json`` and printed by the CLI): matures without a hairpin, miRBase entries
+        that are mtDNA fragments, a library that looks already trimmed.
     """
 
     counts: pd.DataFrame
@@ -138,13 +144,37 @@ class SmallRnaResult:
     qc: pd.DataFrame
     parameters: dict[str, Any] = field(default_factory=dict)
     inputs: list[tuple[str, str]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
 
-def _resolve_kit(kit: str, adapter: str | None, umi: bool | None) -> tuple[Kit, bool]:
+def _resolve_kit(
+    kit: str, adapter: str | None, umi: bool | None, trim: bool = True
+) -> tuple[Kit, bool]:
     if kit not in KITS:
         raise InputError(None, f"unknown kit '{kit}'; expected one of {', '.join(KITS)}")
     k = KITS[kit]
-    if adapter is not None:
+    if adapter is not None and adapter.strip().lower() == "none":
+        trim, adapter = False, None
+    if not trim:
+        if adapter is not None:
+            raise InputError(
+                None, f"adapter '{adapter}' given with trimming off; give one or the other"
+            )
+        if k.random_5p or k.random_3p:
+            raise InputError(
+                None,
+                f"kit '{kit}' puts {k.random_5p}+{k.random_3p} random nt around the insert, and "
+                "with trimming off each read is taken as the insert: if the random bases were "
+                "removed with the adapter use kit 'illumina', else give the untrimmed reads",
+            )
+        if k.umi_length and umi is not False:
+            raise InputError(
+                None,
+                f"kit '{kit}' reads its UMI after the adapter, which trimmed reads no longer "
+                "have: give the untrimmed reads, or count reads with umi=False (--no-umi)",
+            )
+        k = Kit(k.name, None, 0, 0, k.umi_length)
+    elif adapter is not None:
         adapter = adapter.strip().upper()
         make_adapter(adapter)  # validates
         k = Kit(k.name, adapter, k.random_5p, k.random_3p, k.umi_length)
@@ -156,13 +186,34 @@ def _resolve_kit(kit: str, adapter: str | None, umi: bool | None) -> tuple[Kit, 
 
 def _named_inputs(
     fastqs: PathLike | Sequence[PathLike] | Mapping[str, PathLike],
+    sample_names: Sequence[str] | None = None,
 ) -> list[tuple[str, Path]]:
+    """``(sample, path)`` per FASTQ: the mapping's keys, ``sample_names`` in order, or the shared
+    file-name rule :func:`mtncrna.io.sample_name_from_path`."""
     if isinstance(fastqs, (str, Path)):
-        items = [(sample_name(fastqs), Path(fastqs))]
-    elif isinstance(fastqs, Mapping):
+        fastqs = [fastqs]
+    if isinstance(fastqs, Mapping):
+        if sample_names is not None:
+            raise InputError(None, "sample names given twice: as mapping keys and sample_names")
         items = [(str(k), Path(v)) for k, v in fastqs.items()]
+        how = "given"
+    elif sample_names is not None:
+        paths = [Path(p) for p in fastqs]
+        names = [str(n).strip() for n in sample_names]
+        if len(names) != len(paths):
+            raise InputError(
+                None,
+                f"{len(names)} sample name(s) for {len(paths)} FASTQ file(s); "
+                "give one name per file, in the order of the files",
+            )
+        empty = [p for n, p in zip(names, paths, strict=True) if not n]
+        if empty:
+            raise InputError(empty[0], "empty sample name")
+        items = list(zip(names, paths, strict=True))
+        how = "given"
     else:
-        items = [(sample_name(p), Path(p)) for p in fastqs]
+        items = [(sample_name_from_path(str(p)), Path(p)) for p in fastqs]
+        how = "from the file name"
     if not items:
         raise InputError(None, "no FASTQ files given")
     seen: dict[str, Path] = {}
@@ -170,11 +221,35 @@ def _named_inputs(
         if name in seen:
             raise InputError(
                 p,
-                f"sample name '{name}' (from the file name) is also that of {seen[name]}; "
-                "pass a {sample: path} mapping to name the samples",
+                f"sample name '{name}' ({how}) is also that of {seen[name]}; "
+                "name the samples explicitly (--sample-names, or a {sample: path} mapping)",
             )
         seen[name] = p
+    _warn_mates(items)
     return items
+
+
+_MATE = re.compile(r"^(.*?)([._]R?)([12])$")
+
+
+def _warn_mates(items: list[tuple[str, Path]]) -> None:
+    """Two samples named ``X_1``/``X_2`` (or ``_R1``/``_R2``) are most likely the two reads of one
+    paired-end run; small-RNA inserts are counted from read 1 only, so say so (names are kept)."""
+    found: dict[tuple[str, str], set[str]] = {}
+    for name, _ in items:
+        m = _MATE.match(name)
+        if m:
+            found.setdefault((m.group(1), m.group(2)), set()).add(m.group(3))
+    for (stem, sep), mates in found.items():
+        if mates == {"1", "2"}:
+            logger.warning(
+                "samples %s%s1 and %s%s2 look like read 1 and read 2 of one paired-end library; "
+                "each FASTQ is counted as its own sample (give read 1 only to count the library)",
+                stem,
+                sep,
+                stem,
+                sep,
+            )
 
 
 @dataclass
@@ -224,13 +299,9 @@ def _raise_if_error(res: Any) -> Any:
 def _assign(assigner: Assigner, inserts) -> dict[str, MirnaCall | MtCall]:
     """Calls of the inserts not assigned before; only assigned inserts are kept (and cached),
     so memory follows what the reference explains, not every distinct insert of every sample."""
-    cache, assign = assigner.cache, assigner.assign
-    new = {}
-    for r in inserts:
-        if r not in cache:
-            c = assign(r)
-            if c is not None:
-                cache[r] = new[r] = c
+    cache = assigner.cache
+    new = assigner.assign_many([r for r in inserts if r not in cache])
+    cache.update(new)
     return new
 
 
@@ -325,17 +396,24 @@ def _sample_split(job: _Job, assigner: Assigner, processes: int, ctx) -> _Sample
 
 
 def _molecules(
-    umis: dict[str, dict[str, int]], calls: Mapping[str, MirnaCall | MtCall]
+    umis: dict[str, dict[str, int]],
+    calls: Mapping[str, MirnaCall | MtCall],
+    *,
+    umi_length: int,
+    method: str = "directional",
 ) -> dict[str, int]:
-    """Molecules per insert: one per (feature, UMI), given to the insert with most reads.
+    """Molecules per insert: UMIs deduplicated per feature, each molecule given to one insert.
 
     Reads of one molecule share its UMI; a sequencing error in the insert makes another
     distinct insert of the same feature (miRNA, or mt fragment coordinates), which must not count
-    as a second molecule. So UMIs are deduplicated per feature and each molecule is credited to
-    its most-read insert (ties: the alphabetically first). Unassigned inserts are deduplicated
-    per insert. Errors inside the UMI itself are not corrected.
+    as a second molecule, so UMIs are grouped per feature (unassigned inserts: per insert).
+    ``method="unique"``: each distinct UMI of a feature is a molecule. ``"directional"`` (default,
+    umi_tools' method, own code): a UMI one substitution away from a UMI with at least twice its
+    reads minus one is an error copy of it (see
+    :func:`mtncrna.quant._smallrna_kernel.directional_heads`). A molecule is credited to the
+    most-read insert (ties: the alphabetically first) of its head UMI.
     """
-    best: dict[tuple, tuple[int, str]] = {}
+    best: dict[tuple, list] = {}  # (feature, UMI) -> [reads, best reads, best insert]
     for ins, per in umis.items():
         c = calls.get(ins)
         if c is None:
@@ -347,9 +425,24 @@ def _molecules(
         for u, n in per.items():
             key = (feature, u)
             cur = best.get(key)
-            if cur is None or n > cur[0] or (n == cur[0] and ins < cur[1]):
-                best[key] = (n, ins)
-    return dict(Counter(ins for _, ins in best.values()))
+            if cur is None:
+                best[key] = [n, n, ins]
+            else:
+                cur[0] += n
+                if n > cur[1] or (n == cur[1] and ins < cur[2]):
+                    cur[1], cur[2] = n, ins
+    if method == "unique" or not best:
+        return dict(Counter(v[2] for v in best.values()))
+    from ._smallrna_kernel import directional_heads, umi_codes
+
+    keys = list(best)
+    fid: dict[object, int] = {}
+    group = np.fromiter((fid.setdefault(f, len(fid)) for f, _ in keys), np.int64, len(keys))
+    code = umi_codes([u for _, u in keys], umi_length)
+    vals = list(best.values())
+    count = np.fromiter((v[0] for v in vals), np.int64, len(vals))
+    heads = directional_heads(group, code, count, umi_length)
+    return dict(Counter(vals[i][2] for i in np.flatnonzero(heads).tolist()))
 
 
 def _run(jobs: list[_Job], assigner: Assigner, processes: int):
@@ -381,6 +474,9 @@ def quantify_smallrna(
     mt_annotation: PathLike | None = None,
     mismatches: int = 1,
     processes: int = 1,
+    trim: bool = True,
+    sample_names: Sequence[str] | None = None,
+    umi_method: str = "directional",
 ) -> SmallRnaResult:
     """Quantify miRNAs, isomiRs and mt-tRNA/mt-rRNA fragments from small-RNA FASTQ files.
 
@@ -388,20 +484,38 @@ def quantify_smallrna(
     ----------
     fastqs
         FASTQ files (plain or gzip/bz2/xz), one per sample, or a ``{sample: path}`` mapping.
-        Sample names otherwise come from the file names (``S1_R1_001.fastq.gz`` -> ``S1``).
+    sample_names
+        One name per FASTQ, in order. Without names (or a mapping) they come from the file names
+        by the rule of :func:`mtncrna.io.sample_name_from_path`: the directory and
+        ``.fastq``/``.fq`` (+ ``.gz``/``.bz2``/``.xz``/``.zst``) go, Illumina's whole
+        ``_S<n>[_L<lane>]_R<r>_001`` tail goes (``S1_S1_L001_R1_001.fastq.gz`` -> ``S1``), and
+        nothing else: ``X_1.fastq.gz`` is ``X_1``. Two files with one name are an error.
     kit
         ``illumina`` (TruSeq small RNA), ``nextflex`` (4 random nt at both insert ends) or
         ``qiaseq`` (12-nt UMI after the adapter).
     adapter
-        Another 3' adapter sequence (replaces the kit's; its random bases / UMI rules stay).
+        Another 3' adapter sequence (replaces the kit's; its random bases / UMI rules stay);
+        ``"none"`` is ``trim=False``.
+    trim
+        ``False`` for FASTQs already trimmed of the adapter (a common deposit format): each read
+        is taken as the insert (an empty read counts as an adapter dimer). Trimming such reads
+        again would cut inserts whose 3' end looks like the adapter's start (cutadapt's 3-nt
+        minimal overlap), moving reads between miRNAs. Only for kits without random bases; with
+        ``qiaseq`` it needs ``umi=False``.
     umi
-        Count distinct UMIs per insert instead of reads; default: on for ``qiaseq``.
+        Count molecules (UMIs per feature) instead of reads; default: on for ``qiaseq``.
+    umi_method
+        ``directional`` (default): umi_tools' directional clustering of each feature's UMIs, so
+        that a UMI with a sequencing error is not a second molecule; ``unique``: every distinct
+        UMI is a molecule.
     min_length, max_length
         Inserts outside this range (after trimming) are counted as too short / too long.
     mature, hairpin
         Custom miRNA reference: mature and hairpin FASTA of one species (miRBase layout, U or T).
-        Without ``hairpin`` each mature sequence is its own template. Default: bundled miRBase 22
-        human.
+        Without ``hairpin`` each mature sequence is its own template, so templated 3' extensions
+        and 5' upstream starts cannot be recognised (a warning says so, with the reads that
+        begin with a mature and extend it by 1-3 nt: QC column ``unassigned_mature_ext``).
+        Default: bundled miRBase 22 human.
     mt_genome, mt_annotation
         Custom mt genome FASTA and its GTF/GFF3/BED gene annotation (given together). Default:
         the bundled rCRS (NC_012920.1) with its 37 genes.
@@ -436,6 +550,9 @@ def quantify_smallrna(
             mt_annotation=mt_annotation,
             mismatches=mismatches,
             processes=processes,
+            trim=trim,
+            sample_names=sample_names,
+            umi_method=umi_method,
         )
 
 
@@ -464,20 +581,25 @@ def _quantify(
     mt_annotation: PathLike | None,
     mismatches: int,
     processes: int,
+    trim: bool,
+    sample_names: Sequence[str] | None,
+    umi_method: str,
 ) -> SmallRnaResult:
     t0 = time.perf_counter()
-    k, use_umi = _resolve_kit(kit, adapter, umi)
+    k, use_umi = _resolve_kit(kit, adapter, umi, trim)
     if not (isinstance(min_length, int) and isinstance(max_length, int)) or not (
         1 <= min_length <= max_length
     ):
         raise InputError(
             None, f"need 1 <= min_length <= max_length, got {min_length} and {max_length}"
         )
+    if umi_method not in ("directional", "unique"):
+        raise InputError(None, f"umi_method must be 'directional' or 'unique', got {umi_method!r}")
     if mismatches not in (0, 1):
         raise InputError(None, f"mismatches must be 0 or 1, got {mismatches}")
     if not isinstance(processes, int) or processes < 1:
         raise InputError(None, f"processes must be a positive integer, got {processes!r}")
-    named = _named_inputs(fastqs)
+    named = _named_inputs(fastqs, sample_names)
     for _, p in named:  # fail on a bad file in the first second, not after an hour
         check_fastq(p)
     custom = any(x is not None for x in (mature, hairpin, mt_genome, mt_annotation))
@@ -498,12 +620,13 @@ def _quantify(
     assigner = Assigner(ref, mismatches=mismatches)
     logger.info("reference index built in %.1f s", time.perf_counter() - t_index)
     agg = _Aggregator(samples, ref, min_length, max_length)
+    notes = _reference_notes(ref)  # logged there
     cache = assigner.cache
     for res in _run(jobs, assigner, processes):
         cache.update(res.calls)
         res.qc["unique_inserts"] = len(res.counts)
         if res.umis is not None:
-            res.counts = _molecules(res.umis, cache)
+            res.counts = _molecules(res.umis, cache, umi_length=k.umi_length, method=umi_method)
             res.umis = None
         res.qc["molecules"] = sum(res.counts.values())
         agg.add(res, cache)
@@ -515,6 +638,11 @@ def _quantify(
             "molecules" if use_umi else "reads",
         )
     result = agg.result(assigner.cache)
+    later = _library_notes(result.qc, ref, trimmed=k.adapter is None)
+    for note in later:
+        logger.warning("%s", note)
+    notes += later
+    result.notes = notes
     inputs = [("fastq", str(p)) for _, p in named]
     for role, f in (
         ("mature", mature),
@@ -527,11 +655,13 @@ def _quantify(
     result.inputs = inputs
     result.parameters = {
         "kit": k.name,
-        "adapter": k.adapter,
+        "trim": k.adapter is not None,
+        "adapter": k.adapter or "none (reads already trimmed)",
         "random_5p": k.random_5p,
         "random_3p": k.random_3p,
         "umi": use_umi,
         "umi_length": k.umi_length if use_umi else 0,
+        "umi_method": umi_method if use_umi else "",
         "adapter_max_error_rate": 0.1,
         "adapter_min_overlap": 3,
         "min_length": min_length,
@@ -543,6 +673,7 @@ def _quantify(
         "ambiguous": "reported as one feature 'a/b'",
         "reference": ref.description,
         "samples": samples,
+        "notes": notes,
     }
     logger.info(
         "quantified %d sample(s) in %.1f s (%d distinct inserts assigned)",
@@ -566,6 +697,8 @@ class _Aggregator:
         self.iso: dict[str, list[int]] = {}
         self.frag: dict[tuple, list[int]] = {}
         self.qc: dict[str, dict[str, int]] = {}
+        seqs = ref.mature_sequences()
+        self.unplaced = frozenset(seqs[n] for n in ref.unplaced if n in seqs)
 
     def add(self, res: _SampleCounts, cache: Mapping[str, MirnaCall | MtCall]) -> None:
         """Count one sample; ``cache`` holds the call of every assigned insert (others are
@@ -596,8 +729,18 @@ class _Aggregator:
                     row = frag[key] = [0] * n_samples
                 row[j] += n
         cats["unassigned"] = sum(counts.values()) - assigned
+        if self.unplaced:
+            cats["unassigned_mature_ext"] = _mature_extended(counts, cache, self.unplaced)
         qc = dict(res.qc)
-        for key in ("mirna", "mirna_ambiguous", "mt_trna", "mt_rrna", "mt_other", "unassigned"):
+        for key in (
+            "mirna",
+            "mirna_ambiguous",
+            "mt_trna",
+            "mt_rrna",
+            "mt_other",
+            "unassigned",
+            "unassigned_mature_ext",
+        ):
             qc[key] = cats.get(key, 0)
         qc["unique_reads"] = res.n_unique_reads
         for n in range(self.min_length, self.max_length + 1):
@@ -653,6 +796,66 @@ class _Aggregator:
         qc = qc[[*QC_COLUMNS, *lens]].astype(np.int64)
         qc.index.name = "sample"
         return SmallRnaResult(counts=counts, isomirs=iso, mt_fragments=frag, qc=qc)
+
+
+def _mature_extended(
+    counts: Mapping[str, int], cache: Mapping[str, MirnaCall | MtCall], matures: frozenset[str]
+) -> int:
+    """Reads of unassigned inserts that are a mature sequence plus 1-3 nt at its 3' end: most
+    likely templated 3' isomiRs of a mature whose hairpin is unknown."""
+    n = 0
+    for ins in counts.keys() - cache.keys():
+        for k in (1, 2, 3):
+            if ins[:-k] in matures:
+                n += counts[ins]
+                break
+    return n
+
+
+def _reference_notes(ref: SmallRnaReference) -> list[str]:
+    notes = []
+    if ref.unplaced:
+        shown = ", ".join(ref.unplaced[:3]) + (", ..." if len(ref.unplaced) > 3 else "")
+        notes.append(
+            f"{len(ref.unplaced)} of {len(set(ref.mature_names))} mature miRNAs have no hairpin "
+            f"({shown}): each is its own template, so their templated 3' isomiRs (and 5' "
+            "upstream starts) cannot be recognised and such reads stay unassigned; give the "
+            "hairpin FASTA (--hairpin) to count them"
+        )
+        logger.warning("%s", notes[-1])
+    mt = ref.mt_derived()
+    if mt:
+        notes.append(
+            f"{len(mt)} miRNA entries are exact fragments of the mt genome ({', '.join(mt)}): "
+            "their reads are counted as mtDNA fragments (mt_fragments.tsv and the mt gene rows), "
+            "so these miRNAs count 0"
+        )
+        logger.info("%s", notes[-1])
+    return notes
+
+
+def _library_notes(qc: pd.DataFrame, ref: SmallRnaReference, *, trimmed: bool) -> list[str]:
+    notes = []
+    if ref.unplaced and len(qc):
+        ext = qc["unassigned_mature_ext"]
+        share = ext / (qc["mirna"] + ext).clip(lower=1)
+        notes.append(
+            "reads left unassigned that begin with a hairpin-less mature miRNA and extend it by "
+            f"1-3 nt (likely templated 3' isomiRs): {int(ext.min()):,}-{int(ext.max()):,} per "
+            f"sample, {share.min():.1%}-{share.max():.1%} of the miRNA reads "
+            "(qc.tsv: unassigned_mature_ext)"
+        )
+    if not trimmed and len(qc):
+        reads = qc["reads_in"].clip(lower=1)
+        low = qc.index[(qc["with_adapter"] / reads < 0.5) & (qc["reads_in"] >= 1000)]
+        if len(low):
+            shown = ", ".join(map(str, low[:3])) + (", ..." if len(low) > 3 else "")
+            notes.append(
+                f"fewer than half of the reads have the adapter in {len(low)} sample(s) "
+                f"({shown}): if these FASTQs are already trimmed, run again with trimming off "
+                "(--no-trim), as trimming again cuts inserts that end like the adapter's start"
+            )
+    return notes
 
 
 def _uid(read: str) -> str:

@@ -26,17 +26,17 @@ from __future__ import annotations
 import logging
 import re
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import NamedTuple
 
 from .._errors import InputError
+from .._text import read_fasta
 
 logger = logging.getLogger("mtncrna")
 
 _COMP = str.maketrans("ACGTN", "TGCAN")
-_IUPAC = frozenset("ACGTUNRYSWKMBDHV")
 MT_CLASSES = ("mt-tRNA", "mt-rRNA", "mt-mRNA")
 #: Largest 5' / 3' offset from the annotated mature ends, and longest non-templated A/U tail.
 MAX_5P_SHIFT = 2
@@ -67,7 +67,9 @@ class SmallRnaReference:
     """Mature miRNAs placed in their hairpins, and the mt genome with its genes.
 
     ``sites`` are ``(mature name, hairpin name, start, end)`` with 0-based, end-exclusive positions
-    of the mature sequence in the hairpin; ``hairpins`` hold DNA (T) sequences.
+    of the mature sequence in the hairpin; ``hairpins`` hold DNA (T) sequences. ``unplaced`` names
+    the matures found in no hairpin, each its own template (their templated 3' extensions and
+    5' upstream starts cannot be recognised).
     """
 
     mature_names: list[str]
@@ -77,6 +79,21 @@ class SmallRnaReference:
     mt_genome: str
     mt_genes: list[MtGene]
     description: str
+    unplaced: list[str] = field(default_factory=list)
+
+    def mature_sequences(self) -> dict[str, str]:
+        """Mature name -> DNA sequence (from its first site)."""
+        out: dict[str, str] = {}
+        for name, hname, s, e in self.sites:
+            if name not in out:
+                out[name] = self.hairpins[hname][s:e]
+        return out
+
+    def mt_derived(self) -> list[str]:
+        """Matures whose whole sequence is in the mt genome (either strand), e.g. miRBase's
+        hsa-miR-1973 or hsa-miR-4485-3p: the rules assign their reads to the mt genome first."""
+        both = self.mt_genome + "|" + revcomp(self.mt_genome)
+        return sorted(n for n, seq in self.mature_sequences().items() if seq in both)
 
 
 # ------------------------------------------------------------------------------------ loading
@@ -104,7 +121,7 @@ def bundled_reference() -> SmallRnaReference:
         for n, s in zip(pre["precursor_name"], pre["sequence"], strict=True)
     }
     sites: list[tuple[str, str, int, int]] = []
-    missing = 0
+    unplaced: list[str] = []
     names = []
     for name, seq, precursors in zip(
         mirna["symbol"], mirna["sequence"], mirna["precursor"], strict=True
@@ -120,11 +137,11 @@ def bundled_reference() -> SmallRnaReference:
                 sites.append((name, p.strip(), m, m + len(dna)))
                 found = True
         if not found:
-            missing += 1
+            unplaced.append(name)
             hairpins[name] = dna
             sites.append((name, name, 0, len(dna)))
-    if missing:
-        logger.warning("%d mature miRNAs not found in their hairpin; matched alone", missing)
+    if unplaced:
+        logger.warning("%d mature miRNAs not found in their hairpin; matched alone", len(unplaced))
     mt = feats[(feats["chrom"] == "NC_012920.1") & feats["start"].notna()]
     genes = [
         MtGene(s, c, int(a), int(b), st)
@@ -140,6 +157,7 @@ def bundled_reference() -> SmallRnaReference:
         mt_genome=ref.mt_genome(),
         mt_genes=genes,
         description=f"mtncrna reference {ref.version} (miRBase 22 hsa, rCRS NC_012920.1)",
+        unplaced=unplaced,
     )
 
 
@@ -150,66 +168,6 @@ def _occurrences(text: str, sub: str) -> list[int]:
         out.append(i)
         i = text.find(sub, i + 1)
     return out
-
-
-def read_fasta(path: str | Path, *, what: str = "FASTA") -> list[tuple[str, str]]:
-    """``(name, sequence)`` pairs; name is the header's first word, sequence upper case, U -> T.
-
-    A header-less start, an empty record, a duplicate name or a character that is not a
-    nucleotide (IUPAC) is an :class:`InputError` naming the line.
-    """
-    from ..io._text import read_bytes
-
-    p = Path(path)
-    text = read_bytes(p).decode("utf-8", errors="replace")
-    records: list[tuple[str, str]] = []
-    seen: dict[str, int] = {}
-    name: str | None = None
-    header_line = 0
-    chunks: list[str] = []
-
-    def flush() -> None:
-        if name is None:
-            return
-        seq = "".join(chunks).upper().replace("U", "T")
-        if not seq:
-            raise InputError(p, f"{what} record '{name}' has no sequence", line=header_line)
-        records.append((name, seq))
-
-    for i, raw in enumerate(text.splitlines(), start=1):
-        line = raw.strip()
-        if not line or line.startswith(";"):
-            continue
-        if line.startswith(">"):
-            flush()
-            name = line[1:].split()[0] if line[1:].split() else ""
-            if not name:
-                raise InputError(p, f"{what} header without a name", line=i)
-            if name in seen:
-                raise InputError(
-                    p, f"{what} name '{name}' appears twice (lines {seen[name]} and {i})", line=i
-                )
-            seen[name] = i
-            header_line = i
-            chunks = []
-            continue
-        if name is None:
-            raise InputError(
-                p, f"expected a {what} header starting with '>', found {line[:20]!r}", line=i
-            )
-        bad = set(line.upper()) - _IUPAC
-        if bad:
-            raise InputError(
-                p,
-                f"sequence of '{name}' has {', '.join(repr(c) for c in sorted(bad))}; "
-                "expected nucleotides (A, C, G, T/U, N or IUPAC codes)",
-                line=i,
-            )
-        chunks.append(line)
-    flush()
-    if not records:
-        raise InputError(p, f"no {what} records found")
-    return records
 
 
 def _gene_class(name: str, biotype: str) -> str:
@@ -238,7 +196,7 @@ def read_mt_annotation(path: str | Path, contig: str, length: int) -> list[MtGen
     ``gene_biotype``/``gene_type``/``biotype`` (Mt_tRNA, Mt_rRNA, protein_coding), else from the
     name (MT-T*/TRN* tRNA, MT-RNR*/RNR* rRNA).
     """
-    from ..io._text import read_bytes
+    from .._text import read_bytes
     from ..reference import is_mt_contig
 
     p = Path(path)
@@ -391,8 +349,13 @@ def custom_reference(
     else:
         assert base is not None
         mt_name, genome, genes = base.mt_name, base.mt_genome, base.mt_genes
+    if mature is not None:
+        unplaced = [n for n, _ in alone]
+    else:
+        assert base is not None
+        unplaced = list(base.unplaced)
     desc = "; ".join(parts) + (f"; rest from {base.description}" if base is not None else "")
-    return SmallRnaReference(names, hp, sites, mt_name, genome, genes, desc)
+    return SmallRnaReference(names, hp, sites, mt_name, genome, genes, desc, unplaced)
 
 
 def _place_matures(
@@ -707,6 +670,23 @@ class Assigner:
             self.mt, self.mirna, self._first, self._second = _build_indexes(ref)
         self.mismatches = mismatches
         self.cache: dict[str, MirnaCall | MtCall] = {}  # assigned inserts
+        self._ref = ref
+        self._prefilter = None
+
+    def assign_many(self, inserts: list[str]) -> dict[str, MirnaCall | MtCall]:
+        """Calls of ``inserts`` that have one (not cached). A compiled pre-filter
+        (:mod:`mtncrna.quant._smallrna_kernel`) first sets aside the inserts no rule can match;
+        the calls are exactly those of :meth:`assign` on every insert."""
+        if self._prefilter is None:
+            self._prefilter = _prefilter(self._ref)
+        keep = self._prefilter.maybe(inserts)
+        assign = self.assign
+        out = {}
+        for r in (r for r, k in zip(inserts, keep.tolist(), strict=True) if k):
+            c = assign(r)
+            if c is not None:
+                out[r] = c
+        return out
 
     def assign(self, r: str) -> MirnaCall | MtCall | None:
         """The call of one insert (not cached)."""
@@ -735,6 +715,22 @@ def _build_indexes(ref: SmallRnaReference) -> tuple[MtIndex, MirnaIndex, set[str
             first.add(h[st : st + 10])
             second.add(h[st + 10 : st + 20])
     return mt, mirna, first, second
+
+
+def _prefilter(ref: SmallRnaReference):
+    if ref is bundled_reference():
+        return _bundled_prefilter()
+    from ._smallrna_kernel import Prefilter
+
+    return Prefilter([ref.mt_genome, revcomp(ref.mt_genome), *ref.hairpins.values()])
+
+
+@lru_cache(maxsize=1)
+def _bundled_prefilter():
+    from ._smallrna_kernel import Prefilter
+
+    ref = bundled_reference()
+    return Prefilter([ref.mt_genome, revcomp(ref.mt_genome), *ref.hairpins.values()])
 
 
 @lru_cache(maxsize=1)

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from .._errors import InputError
-from ..io._text import parse_delimited, read_lines, sniff_delimiter, split_header
+from .._text import parse_delimited, read_lines, sniff_delimiter, split_header
 from ._reference import (
     CONFIDENCES,
     DIRECTIONS,
     EFFECTS,
+    EVIDENCE_TYPES,
+    LEGACY_LOCALISATIONS,
     LOCALISATIONS,
     RNA_CLASSES,
     Reference,
@@ -38,14 +41,17 @@ EXTENSION_COLUMNS = (
     "evidence_text",
     "confidence",
     "flags",
+    "evidence_type",
 )
 _REQUIRED = ("reference_name", "rna_class")
+logger = logging.getLogger("mtncrna")
 _VOCAB = {
     "rna_class": RNA_CLASSES,
     "localisation": LOCALISATIONS,
     "direction_in_resistant": DIRECTIONS,
     "effect_on_drug_response": EFFECTS,
     "confidence": CONFIDENCES,
+    "evidence_type": EVIDENCE_TYPES,
 }
 _DEFAULTS = {
     "localisation": "unknown",
@@ -103,6 +109,15 @@ def read_extension(path: str | Path, reference: Reference) -> pd.DataFrame:
     for col in EXTENSION_COLUMNS:
         if col not in body.columns:
             body[col] = ""
+    legacy = body["localisation"].isin(list(LEGACY_LOCALISATIONS))
+    if legacy.any():
+        logger.warning(
+            "%s: localisation 'cytosolic-acting' (%d rows) read as 'acts-on-mitochondria'; "
+            "use 'no-mito-mechanism' for rows without a mitochondrial mechanism",
+            p,
+            int(legacy.sum()),
+        )
+        body["localisation"] = body["localisation"].replace(LEGACY_LOCALISATIONS)
     for i, row in enumerate(body.to_dict("records")):
         ln = int(line_numbers[i])
         if not row["reference_name"]:
@@ -170,14 +185,20 @@ def merge_extension(reference: Reference, path: Path) -> Reference:
         reference.features = pd.concat(
             [
                 reference.features.drop(
-                    columns=["mt_class", "known_mtncrna", "n_evidence", "n_fractionation"]
+                    columns=[
+                        "mt_class",
+                        "mito_evidence",
+                        "known_mtncrna",
+                        "n_evidence",
+                        "n_fractionation",
+                    ]
                 ),
                 add,
             ]
         )
     else:
         reference.features = reference.features.drop(
-            columns=["mt_class", "known_mtncrna", "n_evidence", "n_fractionation"]
+            columns=["mt_class", "mito_evidence", "known_mtncrna", "n_evidence", "n_fractionation"]
         )
     reference.aliases = pd.concat(
         [reference.aliases, pd.DataFrame(new_aliases, columns=["alias", "reference_id", "kind"])],

@@ -34,6 +34,39 @@ def ensembl_id_in(name: str) -> str | None:
     return m.group(0).upper() if m else None
 
 
+#: Words that name a class of RNA, never one gene: ``tRNA`` must not become MT-TA (NCBI's
+#: symbol for tRNA-Ala is ``TRNA``, which still resolves when typed exactly).
+GENERIC_WORDS = frozenset(
+    {
+        "rna", "dna", "trna", "rrna", "mrna", "mirna", "mir", "microrna", "lncrna", "ncrna",
+        "sncrna", "snrna", "snorna", "pirna", "circrna", "mtdna", "mtrna", "mt-rna", "mt-trna",
+        "mt-rrna", "mt-mrna", "mitomir", "mitomirna", "gene", "genes", "trnas", "mirnas",
+        "lncrnas", "rrnas", "5s", "12s", "16s", "18s", "28s",
+    }
+)  # fmt: skip
+
+_PRE_PREFIX = re.compile(r"^(pre|pri)[-_ ]?(?=(hsa[-_])?(mir|let|microrna|mirna))", re.IGNORECASE)
+_SPACED_LETTER = re.compile(r"(\d)\s+([a-z])(?![a-z])", re.IGNORECASE)
+_FAMILY = re.compile(r"^(mir-\d+)([a-z])?(?:-\d+)?(?:-([35]p))?$")
+
+
+def is_generic(name: str) -> bool:
+    """True for words such as ``tRNA`` or ``miRNA`` that name a class of RNA, not a gene."""
+    return name_key(name) in GENERIC_WORDS
+
+
+def strip_precursor_prefix(name: str) -> str | None:
+    """``pre-miR-485-5p`` -> ``miR-485-5p``; None when there is no pre-/pri- prefix."""
+    m = _PRE_PREFIX.match(name.strip())
+    return name.strip()[m.end() :] if m else None
+
+
+def family_key(key: str) -> tuple[str, str] | None:
+    """``mir-34a-5p`` -> (``mir-34``, ``5p``); ``mir-125`` -> (``mir-125``, ``""``)."""
+    m = _FAMILY.match(key)
+    return (m.group(1), m.group(3) or "") if m else None
+
+
 def name_key(name: str) -> str:
     """A case-insensitive key under which spelling variants of one name coincide.
 
@@ -41,7 +74,7 @@ def name_key(name: str) -> str:
     ``mir-2392``; ``hsa-let-7a-5p`` and ``let-7a-5p`` give ``let-7a-5p``; Ensembl versions are
     dropped; ``MT_TF`` and ``mt-TF`` give ``mt-tf``.
     """
-    s = strip_ensembl_version(name).strip().casefold()
+    s = _SPACED_LETTER.sub(r"\1\2", strip_ensembl_version(name).strip()).casefold()
     s = _SPECIES.sub("", s)
     s = _MIR_PREFIX.sub("mir-", s)
     s = _LET_PREFIX.sub("let-", s)
@@ -58,19 +91,34 @@ def is_mt_contig(name: str) -> bool:
 
 
 def split_collapsed(name: str) -> list[str]:
-    """miRge3 joins miRNAs with identical sequences: ``hsa-let-7a-5p/7c-5p`` -> both full names."""
+    """Names joined with ``/``, as miRge3 writes identical sequences and papers write pairs.
+
+    ``hsa-let-7a-5p/7c-5p`` -> hsa-let-7a-5p, hsa-let-7c-5p; ``miR-221/222`` -> miR-221,
+    miR-222; ``miR-520g/h`` -> miR-520g, miR-520h; ``miR-221/222-3p`` -> miR-221-3p, miR-222-3p.
+    """
     if "/" not in name:
         return [name]
     parts = [p.strip() for p in name.split("/") if p.strip()]
-    if not parts:
+    if len(parts) < 2:
         return [name]
     first = parts[0]
-    m = re.match(r"^(.*?)(\d+[a-z]?(?:-\d+)?(?:-[35]p)?)$", first)
-    out = [first]
+    m = re.match(r"^(.*?)(\d+)([a-z]?)((?:-\d+)?)((?:-[35]p)?)$", first, re.IGNORECASE)
+    if not m:
+        return parts
+    prefix, number, _letter, _copy, arm = m.groups()
+    last_arm = re.search(r"-[35]p$", parts[-1])
+    out = [first + (last_arm.group(0) if last_arm and not arm else "")]
     for part in parts[1:]:
-        if m and re.match(r"^\d", part):
-            # "7c-5p" after "hsa-let-7a-5p" means "hsa-let-7c-5p"
-            out.append(m.group(1) + part)
+        if re.match(r"^\d", part):
+            # "7c-5p" after "hsa-let-7a-5p" means "hsa-let-7c-5p"; "222" after "miR-221"
+            full = prefix + part
+        elif re.fullmatch(r"[a-z](-[35]p)?", part, re.IGNORECASE):
+            # "h" after "miR-520g" means "miR-520h"
+            full = prefix + number + part
         else:
             out.append(part)
+            continue
+        if arm and not re.search(r"-[35]p$", full):
+            full += arm
+        out.append(full)
     return out

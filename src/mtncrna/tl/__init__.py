@@ -1,6 +1,7 @@
 """Analyses on an AnnData; each writes var/obs/uns and has a matching ``get.*_df``."""
 
-from ._annotate import ANNOTATION_COLUMNS, annotate
+from ..reference import ANNOTATION_COLUMNS
+from ._annotate import annotate
 from ._concordance import concordance, concordance_table
 from ._de import contrast_name, de
 from ._enrichment import enrichment

@@ -1,4 +1,4 @@
-"""``tl.de``: differential expression with the project's DESeq2 engine."""
+"""``tl.de``: differential expression with the project's DESeq2 eng."""
 
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ import anndata as ad
 import numpy as np
 import pandas as pd
 
-from .. import engine
+from .. import engine as eng
 from .._errors import MtncrnaError
 from .._provenance import versions
+from .._uns import matrix
 
 logger = logging.getLogger("mtncrna")
 
@@ -20,7 +21,7 @@ Contrast = tuple[str, str, str]
 RESULT_COLUMNS = ("baseMean", "log2FoldChange", "lfcSE", "stat", "pvalue", "padj", "reason")
 
 
-def contrast_name(contrast: Contrast | str, test: str = "wald") -> str:
+def contrast_name(contrast: Contrast | str, *, test: str = "wald") -> str:
     """File-safe name of a contrast: ``condition_resistant_vs_parental`` (DESeq2 style)."""
     if isinstance(contrast, str):
         name = contrast
@@ -67,6 +68,8 @@ def de(
     fit_type: str = "parametric",
     shrink: bool = False,
     reference_levels: dict[str, str] | None = None,
+    factors: Sequence[str] = (),
+    engine: str = "mtncrna",
     key_added: str = "de",
     copy: bool = False,
 ) -> ad.AnnData | None:
@@ -91,9 +94,16 @@ def de(
         Restrict to samples, e.g. ``{"fraction": "mito"}``.
     size_factors
         ``"ratio"``, ``"poscounts"`` or ``"auto"`` (ratio unless every feature has a zero).
+    factors
+        Sample-sheet columns holding numbers to treat as factors; other all-number columns are
+        numeric covariates (as in R). The factor of every contrast is always a factor.
     shrink
         Add ``log2FoldChange_shrunk`` and ``lfcSE_shrunk``: the posterior mode under an adaptive
         Cauchy prior (apeglm's model), for every contrast and coefficient.
+    engine
+        ``"mtncrna"`` (the project's engine, checked against R DESeq2) or ``"pydeseq2"``: run
+        pydeseq2 itself (``DeseqDataSet`` / ``DeseqStats``, Wald test) and store its numbers in
+        the same tables, to reproduce a pydeseq2 analysis or to compare the two.
 
     Returns
     -------
@@ -104,6 +114,10 @@ def de(
     adata = adata.copy() if copy else adata
     if test not in ("wald", "lrt"):
         raise MtncrnaError(f"unknown test '{test}'; expected wald or lrt")
+    if engine not in ("mtncrna", "pydeseq2"):
+        raise MtncrnaError(f"unknown engine '{engine}'; expected mtncrna or pydeseq2")
+    if engine == "pydeseq2":
+        _check_pydeseq2_options(test, shrink, cooks_cutoff, fit_type, size_factors)
     if test == "lrt" and not reduced:
         raise MtncrnaError("the LRT needs a reduced design, e.g. reduced='~ cell_line'")
     if contrasts is not None and len(contrasts) == 3 and all(isinstance(c, str) for c in contrasts):
@@ -114,80 +128,91 @@ def de(
     sub = _subset(adata, subset)
     if sub.n_obs < 3:
         raise MtncrnaError(f"only {sub.n_obs} samples after subsetting; need at least 3")
-    mat = sub.layers[layer] if layer is not None and layer in sub.layers else sub.X
-    mat = mat.toarray() if hasattr(mat, "toarray") else np.asarray(mat)
+    mat = matrix(sub, layer)
     if not np.allclose(mat, np.rint(mat)) or (mat < 0).any():
         raise MtncrnaError(
             "the count matrix holds non-integer or negative values; DE needs raw counts "
             f"(layer '{layer}' or X)"
         )
     counts = pd.DataFrame(np.rint(mat).astype(np.int64), index=sub.obs_names, columns=sub.var_names)
-    X = engine.design_matrix(design, sub.obs, reference_levels=reference_levels)
+    empty = counts.index[counts.sum(axis=1).to_numpy() == 0]
+    if len(empty):
+        raise MtncrnaError(
+            f"sample(s) {', '.join(map(str, empty[:5]))}{' ...' if len(empty) > 5 else ''} have no "
+            "counts at all (empty libraries); remove them from the sample sheet or the table"
+        )
+    factors = [*factors, *(c[0] for c in contrasts if len(c) == 3)]
+    X = eng.design_matrix(design, sub.obs, reference_levels=reference_levels, factors=factors)
     vectors: dict[str, np.ndarray] = {}
+    groups: dict[str, np.ndarray] = {}  # samples of the two compared levels of each contrast
     shrink_designs: dict[str, tuple[pd.DataFrame, int]] = {}
     for c in contrasts:
         if len(c) != 3:
             raise MtncrnaError(f"a contrast is (factor, numerator, denominator), got {c}")
         factor, num, den = c
-        vectors[contrast_name(c, test)] = engine.contrast_vector(X, factor, num, den)
+        vectors[contrast_name(c, test=test)] = eng.contrast_vector(X, factor, num, den)
+        groups[contrast_name(c, test=test)] = eng.contrast_samples(X, factor, num, den)
         if shrink:
             refs = dict(reference_levels or {})
             refs[factor] = den
-            Xs = engine.design_matrix(design, sub.obs, reference_levels=refs)
-            shrink_designs[contrast_name(c, test)] = (
+            Xs = eng.design_matrix(design, sub.obs, reference_levels=refs, factors=factors)
+            shrink_designs[contrast_name(c, test=test)] = (
                 Xs,
                 list(Xs.columns).index(f"{factor}[T.{num}]"),
             )
     for name in coefficients:
-        vectors[contrast_name(name, test)] = engine.coefficient_vector(X, name)
+        vectors[contrast_name(name, test=test)] = eng.coefficient_vector(X, name)
         if shrink:
-            shrink_designs[contrast_name(name, test)] = (X, list(X.columns).index(name))
-    fit = engine.deseq(counts, X, size_factor_method=size_factors, fit_type=fit_type, test=test)
-    two_group = len(engine._design._variables(design)) == 1 and X.shape[1] == 2
-    fit.params["n_design_vars"] = len(engine._design._variables(design))
-    fit.params["two_group"] = two_group
-    results: dict[str, pd.DataFrame] = {}
-    Xr = (
-        engine.design_matrix(reduced, sub.obs, reference_levels=reference_levels)
-        if reduced
-        else None
-    )
-    for name, vec in vectors.items():
-        if test == "wald":
-            res = engine.wald_test(
-                fit,
-                vec,
-                alpha=alpha,
-                cooks_cutoff=cooks_cutoff,
-                independent_filter=independent_filter,
-            )
-        else:
-            res = engine.lrt_test(
-                fit,
-                Xr,
-                vec,
-                alpha=alpha,
-                cooks_cutoff=cooks_cutoff,
-                independent_filter=independent_filter,
-            )
-        if shrink:
-            Xs, k = shrink_designs[name]
-            sh = engine.lfc_shrink(fit, Xs, k)
-            res.insert(3, "log2FoldChange_shrunk", sh["log2FoldChange"])
-            res.insert(4, "lfcSE_shrunk", sh["lfcSE"])
-        res.index.name = "feature_id"
-        results[name] = res
-        n_sig = int((res["padj"] < alpha).sum())
-        logger.info("%s: %d features with padj < %g", name, n_sig, alpha)
-    disp = fit.disp.copy()
-    disp.index.name = "feature_id"
+            shrink_designs[contrast_name(name, test=test)] = (X, list(X.columns).index(name))
+    if engine == "pydeseq2":
+        results, disp, sf, coef_names, info = _run_pydeseq2(
+            counts,
+            sub.obs,
+            X,
+            design,
+            vectors,
+            contrasts={contrast_name(c, test=test): c for c in contrasts},
+            alpha=alpha,
+            cooks_filter=bool(cooks_cutoff),
+            independent_filter=independent_filter,
+            size_factors=size_factors,
+            fit_type=fit_type,
+        )
+        for name, res in results.items():
+            n_sig = int((res["padj"] < alpha).sum())
+            logger.info("%s (pydeseq2): %d features with padj < %g", name, n_sig, alpha)
+    else:
+        results, disp, sf, coef_names, info = _run_mtncrna(
+            counts,
+            X,
+            design,
+            vectors,
+            groups,
+            shrink_designs,
+            test=test,
+            Xr=(
+                eng.design_matrix(
+                    reduced, sub.obs, reference_levels=reference_levels, factors=factors
+                )
+                if reduced
+                else None
+            ),
+            alpha=alpha,
+            cooks_cutoff=cooks_cutoff,
+            independent_filter=independent_filter,
+            size_factors=size_factors,
+            fit_type=fit_type,
+            shrink=shrink,
+        )
     adata.uns[key_added] = {
+        "kind": "de",
         "results": results,
         "dispersions": disp,
-        "size_factors": pd.DataFrame({"size_factor": fit.size_factors}, index=sub.obs_names),
-        "coefficients": np.asarray(fit.coef_names, dtype=object),
+        "size_factors": pd.DataFrame({"size_factor": sf}, index=sub.obs_names),
+        "coefficients": np.asarray(coef_names, dtype=object),
         "params": {
             "design": design,
+            "numeric_variables": np.asarray(X.attrs.get("numeric_variables", []), dtype=object),
             "contrasts": np.asarray(["|".join(c) for c in contrasts], dtype=object),
             "coefficients": np.asarray(list(coefficients), dtype=object),
             "test": test,
@@ -198,13 +223,198 @@ def de(
             "alpha": alpha,
             "cooks_cutoff": str(cooks_cutoff),
             "independent_filter": independent_filter,
-            "size_factors": fit.params["size_factor_method"],
-            "fit_type": fit.params["fit_type"],
+            "size_factors": info["size_factor_method"],
+            "fit_type": info["fit_type"],
             "shrink": "apeglm-model (adaptive Cauchy prior)" if shrink else "none",
-            "trend_coefficients": np.asarray(fit.trend.coefficients, dtype=float),
-            "prior_variance": fit.prior_var,
+            "trend_coefficients": np.asarray(info["trend_coefficients"], dtype=float),
+            "prior_variance": info["prior_variance"],
+            "engine": engine,
             "n_samples": int(sub.n_obs),
             "versions": versions(),
         },
     }
     return adata if copy else None
+
+
+def _run_mtncrna(
+    counts: pd.DataFrame,
+    X: pd.DataFrame,
+    design: str,
+    vectors: dict[str, np.ndarray],
+    groups: dict[str, np.ndarray],
+    shrink_designs: dict[str, tuple[pd.DataFrame, int]],
+    *,
+    test: str,
+    Xr: pd.DataFrame | None,
+    alpha: float,
+    cooks_cutoff: bool | float,
+    independent_filter: bool,
+    size_factors: str,
+    fit_type: str,
+    shrink: bool,
+) -> tuple[dict[str, pd.DataFrame], pd.DataFrame, np.ndarray, list[str], dict]:
+    """One fit with the project's engine, then every contrast's test."""
+    fit = eng.deseq(counts, X, size_factor_method=size_factors, fit_type=fit_type, test=test)
+    two_group = len(eng._design._variables(design)) == 1 and X.shape[1] == 2
+    fit.params["n_design_vars"] = len(eng._design._variables(design))
+    fit.params["two_group"] = two_group
+    results: dict[str, pd.DataFrame] = {}
+    for name, vec in vectors.items():
+        if test == "wald":
+            res = eng.wald_test(
+                fit,
+                vec,
+                alpha=alpha,
+                cooks_cutoff=cooks_cutoff,
+                independent_filter=independent_filter,
+                contrast_samples=groups.get(name),
+            )
+        else:
+            res = eng.lrt_test(
+                fit,
+                Xr,
+                vec,
+                alpha=alpha,
+                cooks_cutoff=cooks_cutoff,
+                independent_filter=independent_filter,
+                contrast_samples=groups.get(name),
+            )
+        if shrink:
+            Xs, k = shrink_designs[name]
+            sh = eng.lfc_shrink(fit, Xs, k)
+            res.insert(3, "log2FoldChange_shrunk", sh["log2FoldChange"])
+            res.insert(4, "lfcSE_shrunk", sh["lfcSE"])
+        res.index.name = "feature_id"
+        results[name] = res
+        n_sig = int((res["padj"] < alpha).sum())
+        logger.info("%s: %d features with padj < %g", name, n_sig, alpha)
+    disp = fit.disp.copy()
+    disp.index.name = "feature_id"
+    info = {
+        "size_factor_method": fit.params["size_factor_method"],
+        "fit_type": fit.params["fit_type"],
+        "trend_coefficients": fit.trend.coefficients,
+        "prior_variance": fit.prior_var,
+    }
+    return results, disp, fit.size_factors, fit.coef_names, info
+
+
+def _check_pydeseq2_options(
+    test: str, shrink: bool, cooks_cutoff: bool | float, fit_type: str, size_factors: str
+) -> None:
+    """Refuse what pydeseq2 cannot do, rather than silently doing something else."""
+    problems = []
+    if test != "wald":
+        problems.append("test='lrt' (pydeseq2 has only the Wald test)")
+    if shrink:
+        problems.append("shrink=True (use engine='mtncrna' for shrunken fold changes)")
+    if not isinstance(cooks_cutoff, bool):
+        problems.append("a numeric cooks_cutoff (pydeseq2 takes only on/off)")
+    if fit_type not in ("parametric", "mean"):
+        problems.append(f"fit_type='{fit_type}' (pydeseq2 has parametric and mean)")
+    if size_factors not in ("ratio", "poscounts", "auto"):
+        problems.append(f"size_factors='{size_factors}'")
+    if problems:
+        raise MtncrnaError("engine='pydeseq2' does not support " + "; ".join(problems))
+
+
+def _pydeseq2_metadata(obs: pd.DataFrame, X: pd.DataFrame, design: str) -> pd.DataFrame:
+    """The design variables, factors ordered with the reference level first (as ``X``)."""
+    refs = X.attrs.get("reference_levels", {})
+    md = pd.DataFrame(index=obs.index)
+    for v in eng._design._variables(design):
+        if v in refs:
+            values = obs[v].astype(str)
+            levels = sorted(values.unique())
+            levels.remove(refs[v])
+            md[v] = pd.Categorical(values, categories=[refs[v], *levels])
+        else:
+            md[v] = obs[v].astype(float)
+    return md
+
+
+def _run_pydeseq2(
+    counts: pd.DataFrame,
+    obs: pd.DataFrame,
+    X: pd.DataFrame,
+    design: str,
+    vectors: dict[str, np.ndarray],
+    *,
+    contrasts: dict[str, Contrast],
+    alpha: float,
+    cooks_filter: bool,
+    independent_filter: bool,
+    size_factors: str,
+    fit_type: str,
+) -> tuple[dict[str, pd.DataFrame], pd.DataFrame, np.ndarray, list[str], dict]:
+    """Run pydeseq2 (DeseqDataSet, then DeseqStats per contrast) and put its numbers in the
+    project's tables; the ``reason`` column is derived from where pydeseq2 left NaN."""
+    import warnings
+
+    from pydeseq2.dds import DeseqDataSet
+    from pydeseq2.ds import DeseqStats
+
+    y = counts.to_numpy()
+    if size_factors == "auto":
+        size_factors = "ratio" if (y > 0).all(axis=0).any() else "poscounts"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        dds = DeseqDataSet(
+            counts=counts,
+            metadata=_pydeseq2_metadata(obs, X, design),
+            design=design.replace(" ", ""),
+            fit_type=fit_type,
+            size_factors_fit_type=size_factors,
+            quiet=True,
+        )
+        dds.deseq2()
+    coef_names = list(dds.obsm["design_matrix"].columns)
+    all_zero = y.sum(axis=0) == 0
+    results: dict[str, pd.DataFrame] = {}
+    for name, vec in vectors.items():
+        if name in contrasts:
+            contrast: list[str] | np.ndarray = list(contrasts[name])
+        else:  # a coefficient: the same unit vector over pydeseq2's columns
+            contrast = np.asarray([vec[list(X.columns).index(c)] for c in coef_names])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            st = DeseqStats(
+                dds,
+                contrast=contrast,
+                alpha=alpha,
+                cooks_filter=cooks_filter,
+                independent_filter=independent_filter,
+                quiet=True,
+            )
+            st.summary()
+        res = st.results_df.reindex(counts.columns)[list(RESULT_COLUMNS[:-1])].astype(float)
+        reason = np.full(len(res), "", dtype=object)
+        p_na = res["pvalue"].isna().to_numpy()
+        padj_na = res["padj"].isna().to_numpy()
+        reason[p_na & ~all_zero] = "cooks_outlier"
+        reason[padj_na & ~p_na] = "low_counts"
+        reason[all_zero] = "all_zero"
+        res["reason"] = reason
+        res.index.name = "feature_id"
+        results[name] = res
+    var = dds.var
+    disp = pd.DataFrame(
+        {
+            "baseMean": res["baseMean"].to_numpy(),
+            "allZero": all_zero,
+            "dispGeneEst": var["genewise_dispersions"].to_numpy(),
+            "dispFit": var["fitted_dispersions"].to_numpy(),
+            "dispMAP": var["MAP_dispersions"].to_numpy(),
+            "dispersion": var["dispersions"].to_numpy(),
+        },
+        index=counts.columns,
+    )
+    disp.index.name = "feature_id"
+    trend = dds.uns.get("trend_coeffs", np.array([np.nan, np.nan]))
+    info = {
+        "size_factor_method": size_factors,
+        "fit_type": fit_type,
+        "trend_coefficients": np.asarray(trend, dtype=float),
+        "prior_variance": float(dds.uns.get("prior_disp_var", np.nan)),
+    }
+    return results, disp, dds.obs["size_factors"].to_numpy(), coef_names, info

@@ -11,6 +11,7 @@ import pandas as pd
 from .. import engine
 from .._errors import MtncrnaError
 from .._provenance import versions
+from .._uns import matrix
 
 logger = logging.getLogger("mtncrna")
 
@@ -105,6 +106,7 @@ def enrichment(
     spurious pool changes; it is meaningful for mito-enriched features (see ``mito_enriched``).
 
     Writes ``var[f"{key_added}_log2FC"]``, ``var[f"{key_added}_padj"]``, ``var["mito_enriched"]``
+    (``var[f"{key_added}_mito_enriched"]`` for another ``key_added``)
     and ``uns[key_added]`` (``results``, ``interaction`` frames and ``params``); see
     :func:`mtncrna.get.enrichment_df`.
     """
@@ -120,8 +122,7 @@ def enrichment(
     sub = adata[adata.obs[fraction_key].astype(str).isin([mito, versus])]
     obs = sub.obs.copy()
     obs[fraction_key] = obs[fraction_key].astype(str)
-    mat = sub.layers[layer] if layer and layer in sub.layers else sub.X
-    counts = np.rint(np.asarray(mat.toarray() if hasattr(mat, "toarray") else mat)).astype(np.int64)
+    counts = np.rint(matrix(sub, layer)).astype(np.int64)
     counts_df = pd.DataFrame(counts, index=sub.obs_names, columns=sub.var_names)
     paired = _paired(obs, pair_key, fraction_key)
     if design is None:
@@ -200,11 +201,10 @@ def enrichment(
             inter[name.split(":", 1)[1].replace("[T.", "_").rstrip("]")] = r
         results["interaction"] = inter
         params["interaction"] = interaction
-    adata.uns[key_added] = {**results, "params": params}
+    adata.uns[key_added] = {"kind": "enrichment", **results, "params": params}
     adata.var[f"{key_added}_log2FC"] = res["log2FoldChange"].reindex(adata.var_names).to_numpy()
     adata.var[f"{key_added}_padj"] = res["padj"].reindex(adata.var_names).to_numpy()
-    adata.var["mito_enriched"] = (
-        res["mito_enriched"].reindex(adata.var_names).fillna(False).to_numpy(bool)
-    )
+    flag = "mito_enriched" if key_added == "enrichment" else f"{key_added}_mito_enriched"
+    adata.var[flag] = res["mito_enriched"].reindex(adata.var_names).fillna(False).to_numpy(bool)
     logger.info("%d features enriched in the %s fraction", int(res["mito_enriched"].sum()), mito)
     return adata if copy else None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import anndata as ad
 import numpy as np
 import pandas as pd
@@ -9,6 +11,11 @@ from scipy import stats
 
 from .. import engine
 from .._errors import MtncrnaError
+from .._uns import de_frame, matrix
+from ..reference import load_reference
+from ..reference._match import match_names, naming_of
+
+logger = logging.getLogger("mtncrna")
 
 PAIR_COLUMNS = (
     "mirna",
@@ -22,12 +29,16 @@ PAIR_COLUMNS = (
     "mirna_log2FC",
     "target_log2FC",
     "de_agreement",
+    "mirna_feature",
+    "target_feature",
+    "mirna_found",
+    "target_found",
+    "match_note",
 )
 
 
 def _vst(adata: ad.AnnData, layer: str | None) -> pd.DataFrame:
-    mat = adata.layers[layer] if layer and layer in adata.layers else adata.X
-    mat = np.asarray(mat.toarray() if hasattr(mat, "toarray") else mat)
+    mat = matrix(adata, layer)
     keep = mat.sum(axis=0) > 0
     v = engine.vst(
         np.rint(mat[:, keep]).astype(np.int64),
@@ -38,13 +49,41 @@ def _vst(adata: ad.AnnData, layer: str | None) -> pd.DataFrame:
 
 
 def default_pairs(small: ad.AnnData, long: ad.AnnData) -> pd.DataFrame:
-    """The reference's literature miRNA -> target pairs present in both libraries."""
-    from ..datasets import target_pairs
-    from ..reference import load_reference
+    """The reference's literature miRNA -> target pairs whose partners are in both libraries."""
+    pairs = load_reference().target_pairs()
+    pairs = pairs.assign(source="reference: " + pairs["citation"])[["mirna", "target", "source"]]
+    matched = match_pairs(pairs, small, long)
+    return matched[matched["mirna_found"] & matched["target_found"]].reset_index(drop=True)
 
-    pairs = target_pairs(load_reference())
-    pairs = pairs[pairs["mirna"].isin(small.var_names) & pairs["target"].isin(long.var_names)]
-    return pairs.assign(source="reference: " + pairs["citation"])[["mirna", "target", "source"]]
+
+def match_pairs(pairs: pd.DataFrame, small: ad.AnnData, long: ad.AnnData) -> pd.DataFrame:
+    """Find each pair's miRNA among ``small``'s features and its target among ``long``'s.
+
+    miRNAs meet through the reference (``mitomiR-2392`` = ``hsa-miR-2392`` = ``MIMAT0019043``);
+    targets through the human gene map (``TP53`` = ``ENSG00000141510.17`` = ``7157``). Adds
+    ``mirna_feature``/``target_feature`` (the matched feature names), ``mirna_found`` /
+    ``target_found`` and ``match_note`` (why a partner was not found).
+    """
+    ref = load_reference()
+    mir = match_names(
+        list(pairs["mirna"].astype(str)), small.var_names, reference=ref, use_genes=False
+    )
+    tgt = match_names(list(pairs["target"].astype(str)), long.var_names, use_genes=True)
+    out = pairs.reset_index(drop=True).copy()
+    out["mirna_feature"] = mir["feature"].to_numpy()
+    out["target_feature"] = tgt["feature"].to_numpy()
+    out["mirna_found"] = mir["feature"].notna().to_numpy()
+    out["target_found"] = tgt["feature"].notna().to_numpy()
+    notes = []
+    for m, t in zip(mir.itertuples(), tgt.itertuples(), strict=True):
+        bits = []
+        if m.feature is None:
+            bits.append(f"miRNA {m.how}" + (f" ({m.note})" if m.note else ""))
+        if t.feature is None:
+            bits.append(f"target {t.how}" + (f" ({t.note})" if t.note else ""))
+        notes.append("; ".join(bits))
+    out["match_note"] = notes
+    return out
 
 
 def integrate(
@@ -56,6 +95,7 @@ def integrate(
     layer: str | None = "counts",
     alpha: float = 0.1,
     de_key: str | None = None,
+    key_added: str = "integrate",
 ) -> pd.DataFrame:
     """Test each miRNA -> target pair for coupling across the shared samples.
 
@@ -64,13 +104,19 @@ def integrate(
     regressed out of every feature, and the partial correlation of the residuals is tested
     (t-test with n - p - 2 degrees of freedom), so that a fraction or condition that moves a
     miRNA and a target together does not count as coupling. ``coupled`` is padj < ``alpha``
-    with a negative correlation (repression). ``pairs`` has columns ``mirna`` and ``target``
-    (feature names of ``small`` and ``long``); by default the reference's literature pairs.
+    with a negative correlation (repression). ``pairs`` has columns ``mirna`` and ``target`` in
+    any naming: miRNAs are found through the reference (``mitomiR-2392``, ``MIMAT0019043``),
+    targets through the human gene map (a target list in symbols meets a long-RNA table in
+    versioned Ensembl ids); each row says whether each partner was found (``mirna_found``,
+    ``target_found``, ``match_note``) and a pair with a partner missing is listed untested.
+    When no pair can be matched at all the call stops with an error naming both namings. By
+    default the reference's literature pairs whose partners are in both libraries.
     With ``de_key`` (a :func:`mtncrna.tl.de` result present in both objects) the DE-level
     agreement is added: ``de_agreement`` is True when the miRNA and its target change in
     opposite directions.
 
-    Returns the pair table and stores it in ``small.uns["integrate"]``.
+    Returns the pair table and stores it in ``small.uns[key_added]`` (read it back with
+    :func:`mtncrna.get.integrate_df`).
     """
     shared = small.obs_names.intersection(long.obs_names)
     if len(shared) < 5:
@@ -81,13 +127,34 @@ def integrate(
     lg = long[shared]
     if pairs is None:
         pairs = default_pairs(s, lg)
+        if pairs.empty:
+            raise MtncrnaError(
+                "no literature miRNA-target pair of the reference has both partners in the data; "
+                "give your own pairs (columns mirna, target)"
+            )
     else:
         missing = [c for c in ("mirna", "target") if c not in pairs.columns]
         if missing:
             raise MtncrnaError(f"the pair table lacks column(s) {', '.join(missing)}")
-        pairs = pairs.assign(source=pairs.get("source", "user"))
-    if pairs.empty:
-        raise MtncrnaError("no miRNA-target pair has both partners in the data")
+        if pairs.empty:
+            raise MtncrnaError("no miRNA-target pair to test: the pair table has no rows")
+        pairs = match_pairs(pairs.assign(source=pairs.get("source", "user")), s, lg)
+        both = pairs["mirna_found"] & pairs["target_found"]
+        if not both.any():
+            raise MtncrnaError(
+                f"none of the {len(pairs)} miRNA-target pairs could be matched to the data: "
+                f"{int(pairs['mirna_found'].sum())} of their miRNAs are in the small-RNA table "
+                f"(features: {naming_of(s.var_names)}; pairs: {naming_of(pairs['mirna'])}) and "
+                f"{int(pairs['target_found'].sum())} of their targets in the long-RNA table "
+                f"(features: {naming_of(lg.var_names)}; pairs: {naming_of(pairs['target'])})"
+            )
+        if not both.all():
+            logger.warning(
+                "integrate: %d of %d pairs have a partner missing from the data (see mirna_found, "
+                "target_found and match_note); they are listed untested",
+                int((~both).sum()),
+                len(pairs),
+            )
     obs = s.obs
     if design is None:
         terms = [
@@ -111,56 +178,58 @@ def integrate(
         raise MtncrnaError(f"{n} samples for {p} design coefficients: no residual df to test")
     rows = []
     for row in pairs.itertuples():
-        if row.mirna not in res_s.columns or row.target not in res_l.columns:
-            rows.append(
-                {
-                    "mirna": row.mirna,
-                    "target": row.target,
-                    "source": row.source,
-                    "n_samples": n,
-                    "partial_r": np.nan,
-                    "pvalue": np.nan,
-                }
-            )
+        base = {
+            "mirna": row.mirna,
+            "target": row.target,
+            "source": row.source,
+            "mirna_feature": row.mirna_feature,
+            "target_feature": row.target_feature,
+            "mirna_found": bool(row.mirna_found),
+            "target_found": bool(row.target_found),
+            "match_note": row.match_note,
+            "n_samples": n,
+        }
+        if row.mirna_feature not in res_s.columns or row.target_feature not in res_l.columns:
+            note = row.match_note
+            if row.mirna_found and row.target_found:
+                note = "all-zero counts in the shared samples"
+            rows.append({**base, "match_note": note, "partial_r": np.nan, "pvalue": np.nan})
             continue
-        a, b = res_s[row.mirna].to_numpy(), res_l[row.target].to_numpy()
+        a = res_s[row.mirna_feature].to_numpy()
+        b = res_l[row.target_feature].to_numpy()
         r = np.nan if a.std() == 0 or b.std() == 0 else float(np.corrcoef(a, b)[0, 1])
         t = r * np.sqrt(df / max(1e-300, 1 - r**2)) if np.isfinite(r) else np.nan
         pval = float(2 * stats.t.sf(abs(t), df)) if np.isfinite(t) else np.nan
-        rows.append(
-            {
-                "mirna": row.mirna,
-                "target": row.target,
-                "source": row.source,
-                "n_samples": n,
-                "partial_r": r,
-                "pvalue": pval,
-            }
-        )
+        rows.append({**base, "partial_r": r, "pvalue": pval})
     out = pd.DataFrame(rows)
-    from statsmodels.stats.multitest import multipletests
-
-    out["padj"] = np.nan
-    ok = out["pvalue"].notna()
-    if ok.any():
-        out.loc[ok, "padj"] = multipletests(out.loc[ok, "pvalue"], method="fdr_bh")[1]
+    out["padj"] = engine.p_adjust_bh(out["pvalue"].to_numpy(float))
     out["coupled"] = (out["padj"] < alpha) & (out["partial_r"] < 0)
     out["mirna_log2FC"] = np.nan
     out["target_log2FC"] = np.nan
     out["de_agreement"] = pd.NA
     if de_key and de_key in small.uns and de_key in long.uns:
-        from ..get import de_df
-
-        ds = de_df(small, key=de_key).drop_duplicates("feature_id").set_index("feature_id")
-        dl = de_df(long, key=de_key).drop_duplicates("feature_id").set_index("feature_id")
-        out["mirna_log2FC"] = ds["log2FoldChange"].reindex(out["mirna"]).to_numpy()
-        out["target_log2FC"] = dl["log2FoldChange"].reindex(out["target"]).to_numpy()
+        ds = de_frame(small, key=de_key).drop_duplicates("feature_id").set_index("feature_id")
+        dl = de_frame(long, key=de_key).drop_duplicates("feature_id").set_index("feature_id")
+        out["mirna_log2FC"] = ds["log2FoldChange"].reindex(out["mirna_feature"]).to_numpy()
+        out["target_log2FC"] = dl["log2FoldChange"].reindex(out["target_feature"]).to_numpy()
         both = out["mirna_log2FC"].notna() & out["target_log2FC"].notna()
         out.loc[both, "de_agreement"] = np.sign(out.loc[both, "mirna_log2FC"]) == -np.sign(
             out.loc[both, "target_log2FC"]
         )
     out = out.sort_values("pvalue", na_position="last").reset_index(drop=True)[list(PAIR_COLUMNS)]
-    params = {"design": design, "alpha": alpha, "n_samples": n, "df": df}
+    params = {
+        "design": design,
+        "alpha": alpha,
+        "n_samples": n,
+        "df": df,
+        "n_pairs": len(out),
+        "n_pairs_matched": int((out["mirna_found"] & out["target_found"]).sum()),
+        "n_pairs_tested": int(out["pvalue"].notna().sum()),
+    }
     out.attrs["params"] = params
-    small.uns["integrate"] = {"pairs": out.astype({"de_agreement": "string"}), "params": params}
+    stored = out.astype({"de_agreement": "string"})
+    stored[["mirna_feature", "target_feature"]] = stored[
+        ["mirna_feature", "target_feature"]
+    ].fillna("")
+    small.uns[key_added] = {"kind": "integrate", "pairs": stored, "params": params}
     return out

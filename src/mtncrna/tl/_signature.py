@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 
 import anndata as ad
@@ -11,6 +12,9 @@ from scipy import stats
 
 from .. import engine
 from .._errors import MtncrnaError
+from .._uns import de_frame, matrix
+
+logger = logging.getLogger("mtncrna")
 
 SIGNATURE_COLUMNS = (
     "feature_id",
@@ -103,14 +107,7 @@ def signature(
             "combined_pvalue": combined_p,
         }
     )
-    ok = np.isfinite(out["combined_pvalue"].to_numpy())
-    out["combined_padj"] = np.nan
-    if ok.any():
-        from statsmodels.stats.multitest import multipletests
-
-        out.loc[ok, "combined_padj"] = multipletests(
-            out.loc[ok, "combined_pvalue"], method="fdr_bh"
-        )[1]
+    out["combined_padj"] = engine.p_adjust_bh(out["combined_pvalue"].to_numpy(float))
     out = out[keep.to_numpy()]
     out = out.reindex(out["weight"].abs().sort_values(ascending=False).index)
     out = out.reset_index(drop=True)[list(SIGNATURE_COLUMNS)]
@@ -124,7 +121,7 @@ def signature(
     return out
 
 
-def to_gmt(sig: pd.DataFrame, name: str = "mtncrna_resistance") -> str:
+def to_gmt(sig: pd.DataFrame, *, name: str = "mtncrna_resistance") -> str:
     """The signature as GMT text: a ``<name>_UP`` and a ``<name>_DOWN`` gene set.
 
     One set per line: name, description, members, tab-separated. The description has no
@@ -156,8 +153,7 @@ def to_gmt(sig: pd.DataFrame, name: str = "mtncrna_resistance") -> str:
 
 
 def _vst(adata: ad.AnnData, layer: str | None) -> np.ndarray:
-    mat = adata.layers[layer] if layer and layer in adata.layers else adata.X
-    mat = np.asarray(mat.toarray() if hasattr(mat, "toarray") else mat)
+    mat = matrix(adata, layer)
     keep = mat.sum(axis=0) > 0
     out = np.full(mat.shape, np.nan)
     out[:, keep] = engine.vst(
@@ -166,6 +162,10 @@ def _vst(adata: ad.AnnData, layer: str | None) -> np.ndarray:
         size_factor_method="auto",
     )
     return out
+
+
+#: Below this share of signature features found in the data, :func:`score` warns.
+MIN_SHARE_FOUND = 0.5
 
 
 def score(
@@ -180,26 +180,78 @@ def score(
 ) -> ad.AnnData | None:
     """Score every sample with a signature (``obs[key_added]``).
 
-    On the variance-stabilised matrix, each signature feature is z-scored across samples and
-    the score is the weighted mean (weights from the signature, sign = direction). With
-    ``group_key``, ``uns[key_added]`` records the AUC of the score for ``positive`` versus the
-    other samples (in-sample; see :func:`signature_cv` for a cross-validated AUC).
+    Signature features are found among ``adata``'s features by name, then through the
+    reference (miRNA spellings and accessions) and the human gene map (a signature in symbols
+    scores a table in versioned Ensembl ids, and the reverse). On the variance-stabilised
+    matrix, each found feature is z-scored across samples and the score is the weighted mean
+    (weights from the signature, sign = direction). ``uns[key_added]`` records how many
+    signature features were found (``n_features_found``, ``share_found``, ``matched_by``),
+    how many entered the score (``n_features_used``: found and not constant) and, with
+    ``group_key``, the AUC of the score for ``positive`` versus the other samples (in-sample;
+    see :func:`signature_cv` for a cross-validated AUC). A warning is logged when fewer than
+    half of the signature's features are found.
     """
+    from ..reference import load_reference
+    from ..reference._match import match_names, naming_of
+
     adata = adata.copy() if copy else adata
     if not {"feature_id", "weight"}.issubset(sig.columns):
         raise MtncrnaError("a signature needs feature_id and weight columns")
-    idx = pd.Index(adata.var_names).get_indexer(sig["feature_id"].astype(str))
-    present = idx >= 0
-    if present.sum() == 0:
-        raise MtncrnaError("none of the signature's features is in the data")
-    v = _vst(adata, layer)[:, idx[present]]
-    w = sig["weight"].to_numpy(float)[present]
+    if len(sig) == 0:
+        raise MtncrnaError("the signature has no features")
+    names = sig["feature_id"].astype(str).tolist()
+    direct = pd.Index(adata.var_names).get_indexer(names)
+    if (direct >= 0).all():
+        matched = pd.DataFrame({"query": names, "feature": names, "how": "same_name"})
+    else:
+        matched = match_names(names, adata.var_names, reference=load_reference())
+    found = matched["feature"].notna().to_numpy()
+    n_found = int(found.sum())
+    if n_found == 0:
+        raise MtncrnaError(
+            f"none of the signature's {len(sig)} features is in the data (signature: "
+            f"{naming_of(names)}; data: {naming_of(adata.var_names)})"
+        )
+    share = n_found / len(sig)
+    if share < MIN_SHARE_FOUND:
+        logger.warning(
+            "score: only %d of %d signature features (%.0f%%) are in the data; the score "
+            "rests on a small part of the signature",
+            n_found,
+            len(sig),
+            100 * share,
+        )
+    feats = matched.loc[found, "feature"].astype(str)
+    dup = feats[feats.duplicated(keep=False)]
+    if len(dup):
+        raise MtncrnaError(
+            "several signature features name the same feature of the data: "
+            + ", ".join(sorted(set(dup))[:5])
+        )
+    idx = pd.Index(adata.var_names).get_indexer(feats.tolist())
+    v = _vst(adata, layer)[:, idx]
+    w = sig["weight"].to_numpy(float)[found]
     sd = np.nanstd(v, axis=0)
-    ok = np.isfinite(sd) & (sd > 0)
+    ok = np.isfinite(sd) & (sd > 0) & np.isfinite(w)
+    if not ok.any():
+        raise MtncrnaError(
+            f"the {n_found} signature features found in the data are constant (or all zero) "
+            "across samples; nothing to score"
+        )
     z = (v[:, ok] - np.nanmean(v[:, ok], axis=0)) / sd[ok]
     s = z @ w[ok] / np.abs(w[ok]).sum()
     adata.obs[key_added] = s
-    info: dict = {"n_features_used": int(ok.sum()), "n_features_signature": len(sig)}
+    info: dict = {
+        "kind": "score",
+        "n_features_signature": len(sig),
+        "n_features_found": n_found,
+        "share_found": float(share),
+        "n_features_used": int(ok.sum()),
+        "matched_by": {str(k): int(v) for k, v in matched.loc[found, "how"].value_counts().items()},
+        "signature": sig.reset_index(drop=True).astype(
+            {c: str for c in sig.columns if sig[c].dtype == object}
+        ),
+    }
     if group_key and group_key in adata.obs.columns:
         y = (adata.obs[group_key].astype(str) == positive).to_numpy()
         if 0 < y.sum() < len(y):
@@ -253,9 +305,8 @@ def signature_cv(
         test = (data.obs[folds_key].astype(str) == fold).to_numpy()
         train = data[~test].copy()
         de(train, design=design, contrasts=[contrast], layer=layer, key_added="_cv")
-        from ..get import de_df
 
-        sig = signature([de_df(train, key="_cv")], alpha=alpha, lfc_threshold=lfc_threshold)
+        sig = signature([de_frame(train, key="_cv")], alpha=alpha, lfc_threshold=lfc_threshold)
         if sig.empty:
             rows.append({"fold": fold, "n_features": 0, "auc": np.nan})
             continue

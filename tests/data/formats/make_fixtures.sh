@@ -3,14 +3,16 @@
 #
 #   bash make_fixtures.sh [SECTION ...]
 #
-# SECTION is any of: world featurecounts htseq smrnaseq mirge3 table
-# (default: all of them, in that order; featurecounts, htseq and table need
-# world, and table needs featurecounts, so run those together).
+# SECTION is any of: world featurecounts htseq smrnaseq mirge3 table star
+# featurecounts_star rsem htseq_star mirdeep2 mirtop_multi mirge2 rtables
+# (default: all of them, in that order;
+# featurecounts, htseq, star and table need world, table needs featurecounts,
+# featurecounts_star, rsem and htseq_star need star, so run those together).
 #
 # Tools are taken from PATH. Each can be overridden with a variable:
 #   PYTHON=python3 SAMTOOLS=samtools FEATURECOUNTS=featureCounts
 #   HTSEQ_COUNT=htseq-count BOWTIE=bowtie BOWTIE_BUILD=bowtie-build
-#   SEQCLUSTER=seqcluster MIRTOP=mirtop MIRGE3=miRge3.0
+#   SEQCLUSTER=seqcluster MIRTOP=mirtop MIRGE3=miRge3.0 STAR=STAR
 # SMRNASEQ_BIN=/path/to/nf-core-smrnaseq/bin runs the pipeline's own R
 # helpers (needs Rscript + edgeR, limma, statmod, gplots, data.table, tidyr,
 # dplyr, vroom, optparse); if it is unset, smrnaseq_layout.py writes the
@@ -33,11 +35,12 @@ BOWTIE_BUILD=${BOWTIE_BUILD:-bowtie-build}
 SEQCLUSTER=${SEQCLUSTER:-seqcluster}
 MIRTOP=${MIRTOP:-mirtop}
 MIRGE3=${MIRGE3:-miRge3.0}
+STAR=${STAR:-STAR}
 SAMPLES=(S1 S2 S3 S4)
 export LC_ALL=C
 
 SECTIONS=("$@")
-[ ${#SECTIONS[@]} -eq 0 ] && SECTIONS=(world featurecounts htseq smrnaseq mirge3 table)
+[ ${#SECTIONS[@]} -eq 0 ] && SECTIONS=(world featurecounts htseq smrnaseq mirge3 table star featurecounts_star rsem htseq_star mirdeep2 mirtop_multi mirge2 rtables)
 
 log() { echo "[make_fixtures] $*" >&2; }
 need() {
@@ -223,6 +226,127 @@ mirge3() {
     )
 }
 
+# ------------------------------------------------------------------ mirtop
+# mirtop 0.4.30 run once on the four samples: reads collapsed as seqcluster
+# names them (seq_<n>_x<count>), bowtie to the hairpins with nf-core/smrnaseq's
+# arguments, `mirtop gff` on the four BAMs (one mirGFF3 with an Expression
+# column per sample), then `mirtop counts` with and without --add-extra.
+# mirtop reuses <bam>_sort.bam if present: start from an empty folder.
+mirtop_multi() {
+    need "$BOWTIE" "$BOWTIE_BUILD" "$SAMTOOLS" "$MIRTOP"
+    local d=$WORK/mirtop s
+    rm -rf "$d" && mkdir -p "$d" "$OUT/mirtop"
+    (
+        cd "$d"
+        format_mirbase_fasta "$WORK/mirna/hairpin.fa" hairpin_idx.fa
+        "$BOWTIE_BUILD" -q hairpin_idx.fa hairpin_idx
+        for s in "${SAMPLES[@]}"; do
+            awk 'NR % 4 == 2' "$WORK/mirna/$s.fastq" | sort | uniq -c | sort -k1,1nr -k2,2 |
+                awk '{ n++; q = $2; gsub(/./, "I", q); printf "@seq_%d_x%d\n%s\n+\n%s\n", n, $1, $2, q }' \
+                > "${s}_collapsed.fastq"
+            "$BOWTIE" --threads 1 --sam -q "${BOWTIE_SMRNASEQ_ARGS[@]}" hairpin_idx "${s}_collapsed.fastq" \
+                2> "bowtie_$s.log" | "$SAMTOOLS" view -bS -o "$s.bam" -
+        done
+        "$MIRTOP" gff --sps hsa --hairpin hairpin_idx.fa --gtf "$WORK/mirna/mirna.gff3" -o gff \
+            S1.bam S2.bam S3.bam S4.bam > mirtop_gff.log 2>&1
+        "$MIRTOP" counts --hairpin hairpin_idx.fa --gtf "$WORK/mirna/mirna.gff3" --sps hsa \
+            --gff gff/mirtop.gff -o counts > mirtop_counts.log 2>&1
+        "$MIRTOP" counts --add-extra --hairpin hairpin_idx.fa --gtf "$WORK/mirna/mirna.gff3" --sps hsa \
+            --gff gff/mirtop.gff -o counts_extra >> mirtop_counts.log 2>&1
+        cp gff/mirtop.gff "$OUT/mirtop/mirtop.gff"
+        cp counts/mirtop.tsv "$OUT/mirtop/mirtop.tsv"
+        cp counts_extra/mirtop.tsv "$OUT/mirtop/mirtop_add_extra.tsv"
+    )
+}
+
+# ---------------------------------------------------------------- miRDeep2
+# quantifier.pl's miRNAs_expressed_all_samples_<time>.csv, written by
+# mirdeep2_layout.py (miRDeep2's quantifier steps with bowtie; see its
+# docstring): the four samples as codes s01..s04 (one run with a config), and
+# S1 alone under quantifier's default code "seq" (-y S1).
+mirdeep2() {
+    need "$PYTHON" "$BOWTIE" "$BOWTIE_BUILD"
+    local d=$WORK/mirdeep2
+    mkdir -p "$d" "$OUT/mirdeep2"
+    "$PYTHON" "$HERE/mirdeep2_layout.py" "$d/all" "$WORK/mirna/hairpin.fa" "$WORK/mirna/mature.fa" \
+        s01="$WORK/mirna/S1.fastq" s02="$WORK/mirna/S2.fastq" s03="$WORK/mirna/S3.fastq" \
+        s04="$WORK/mirna/S4.fastq" "$OUT/mirdeep2/miRNAs_expressed_all_samples_1700000000.csv"
+    "$PYTHON" "$HERE/mirdeep2_layout.py" "$d/s1" "$WORK/mirna/hairpin.fa" "$WORK/mirna/mature.fa" \
+        seq="$WORK/mirna/S1.fastq" "$OUT/mirdeep2/miRNAs_expressed_all_samples_S1.csv"
+}
+
+# ----------------------------------------------------------- miRge1/miRge2
+# miRge2.0 (Python 2) and miRge1 (Perl) are not installable today; their
+# miR.Counts.csv is written here from miRge3's counts in the layout of their
+# writers (mhalushka/miRge: miRge2.0 `mirCountsFile` block, miRge1 Perl
+# `$mirCountsFile` block): header `miRNA` then the FASTQ file names, a
+# `miRNAtotal` row (mirnaReadsFiltered: here the column sums), then one row
+# per miRNA sorted by name, integers; miRge1 separates fields with ", ".
+mirge2() {
+    need "$PYTHON"
+    mkdir -p "$OUT/mirge2"
+    "$PYTHON" - "$OUT/mirge3/miR.Counts.csv" "$OUT/mirge2" <<'PY'
+import csv, os, sys
+src, out = sys.argv[1], sys.argv[2]
+rows = list(csv.reader(open(src)))
+head, body = rows[0], rows[1:]
+files = [h + ".fastq" for h in head[1:]]
+counts = {r[0]: [int(float(x)) for x in r[1:]] for r in body}
+total = [sum(c[j] for c in counts.values()) for j in range(len(files))]
+for name, sep in (("miR.Counts.csv", ","), ("miRge1.miR.Counts.csv", ", ")):
+    with open(os.path.join(out, name), "w") as fh:
+        fh.write(sep.join(["miRNA", *files]) + "\n")
+        fh.write(sep.join(["miRNAtotal", *map(str, total)]) + "\n")
+        for k in sorted(counts):
+            fh.write(sep.join([k, *map(str, counts[k])]) + "\n")
+PY
+}
+
+# ------------------------------------------------------ R and Excel tables
+# The featureCounts gene x sample table and a sample sheet saved the ways R
+# and Excel users save them: R's write.table defaults (space-separated,
+# quoted, header one short), write.csv (row names, "" first header cell),
+# openxlsx::write.xlsx workbooks, Excel's "Unicode Text" (UTF-16LE with BOM,
+# tabs, CRLF; made with iconv) and a CSV with trailing empty columns.
+rtables() {
+    need Rscript iconv
+    mkdir -p "$OUT/rtables"
+    Rscript - "$OUT/table/counts.tsv" "$OUT/rtables" <<'R'
+args <- commandArgs(trailingOnly = TRUE)
+out <- args[2]
+counts <- read.delim(args[1], row.names = 1, check.names = FALSE)
+write.table(counts, file.path(out, "counts_write_table.txt"))
+write.csv(counts, file.path(out, "counts_write_csv.csv"))
+openxlsx::write.xlsx(cbind(gene_id = rownames(counts), counts), file.path(out, "counts.xlsx"))
+sheet <- data.frame(
+    sample = c("S1", "S2", "S3", "S4"),
+    condition = c("parental", "parental", "resistant", "resistant"),
+    fraction = c("cytosol", "mito", "cytosol", "mito"),
+    dose = c(0, 0, 1.5, 3)
+)
+write.csv(sheet, file.path(out, "samples_write_csv.csv"))
+rownames(sheet) <- sheet$sample
+write.csv(sheet[, -1], file.path(out, "samples_rownames.csv"))
+openxlsx::write.xlsx(sheet, file.path(out, "samples.xlsx"), rowNames = FALSE)
+trailing <- cbind(sheet, V1 = "", V2 = "")
+names(trailing)[5:6] <- ""
+write.csv(trailing, file.path(out, "samples_trailing_empty.csv"), row.names = FALSE, quote = FALSE)
+R
+    # openxlsx stamps the workbook with the time: fix it for byte-identical reruns
+    (
+        cd "$OUT/rtables"
+        for x in counts.xlsx samples.xlsx; do
+            rm -rf x && mkdir x && (cd x && unzip -q "../$x" &&
+                sed -i 's|<dcterms:created xsi:type="dcterms:W3CDTF">[^<]*</dcterms:created>|<dcterms:created xsi:type="dcterms:W3CDTF">2024-01-01T00:00:00Z</dcterms:created>|' docProps/core.xml &&
+                rm "../$x" && TZ=UTC touch -t 202401010000 $(find . -type f) && find . -type f | LC_ALL=C sort | zip -q -X -D "../$x" -@)
+            rm -rf x
+        done
+    )
+    sed 's/$/\r/' "$OUT/table/counts.tsv" | iconv -f UTF-8 -t UTF-16 > "$OUT/rtables/counts_unicode_text.txt"
+    printf 'sample\tcondition\tfraction\nS1\tparental\tcytosol\nS2\tparental\tmito\nS3\tresistant\tcytosol\nS4\tresistant\tmito\n' |
+        sed 's/$/\r/' | iconv -f UTF-8 -t UTF-16 > "$OUT/rtables/samples_unicode_text.txt"
+}
+
 # ------------------------------------------------------------ plain tables
 # Gene x sample integer tables derived from featureCounts' counts.txt.
 table() {
@@ -247,10 +371,143 @@ PY
     gzip -n -9 -c "$OUT/table/counts.tsv" > "$OUT/table/counts.tsv.gz"
 }
 
+# ------------------------------------------------------------------- STAR
+# STAR --quantMode GeneCounts on the simulated reads, as three libraries:
+# unstranded (the SAM's random orientation), forward and reverse stranded
+# (stranded_fastq.py). Output prefix star_<mode>/S1/ (STAR's own layout) and,
+# for the reverse library, also nf-core/rnaseq's star_salmon/S1. prefix.
+star() {
+    need "$STAR" "$PYTHON"
+    local d=$WORK/star s m
+    mkdir -p "$d/index"
+    (
+        cd "$d"
+        "$STAR" --runMode genomeGenerate --runThreadN 1 --genomeDir index \
+            --genomeFastaFiles "$WORK/world/genome.fa" --sjdbGTFfile "$WORK/world/genes.gtf" \
+            --sjdbOverhang 49 --genomeSAindexNbases 4 --outFileNamePrefix index/ > genome.log
+        for m in unstranded forward reverse; do
+            for s in "${SAMPLES[@]}"; do
+                "$PYTHON" "$HERE/stranded_fastq.py" "$WORK/sam/$s.sam" "$m" "${s}_$m.fastq"
+                mkdir -p "star_$m/$s" "$OUT/star/star_$m/$s"
+                "$STAR" --runThreadN 1 --genomeDir index --readFilesIn "${s}_$m.fastq" \
+                    --quantMode GeneCounts --outSAMtype BAM SortedByCoordinate \
+                    --outFileNamePrefix "star_$m/$s/" > "star_${m}_$s.log"
+                cp "star_$m/$s/ReadsPerGene.out.tab" "$OUT/star/star_$m/$s/"
+            done
+        done
+        mkdir -p "$OUT/star/star_salmon"
+        for s in "${SAMPLES[@]}"; do
+            cp "star_reverse/$s/ReadsPerGene.out.tab" "$OUT/star/star_salmon/$s.ReadsPerGene.out.tab"
+        done
+        # a user's `cut`: STAR's reverse column only (N_* lines kept)
+        cut -f1,4 star_reverse/S1/ReadsPerGene.out.tab > "$OUT/star/S1.reverse.cut.tab"
+    )
+}
+
+# --------------------------------------- featureCounts on STAR BAMs, GENCODE
+# The GTF with the numeric attributes of Ensembl (gene_version "5") and
+# GENCODE (level 2, unquoted) added to every line; featureCounts -s 2 on the
+# reverse library's STAR BAMs, given as absolute paths in STAR's layout.
+featurecounts_star() {
+    need "$FEATURECOUNTS"
+    local d=$WORK/star
+    mkdir -p "$OUT/featurecounts"
+    (
+        cd "$d"
+        sed '/^#/!s/$/ gene_version "5"; level 2;/' "$WORK/world/genes.gtf" > genes_versioned.gtf
+        local bams=() s
+        for s in "${SAMPLES[@]}"; do bams+=("$d/star_reverse/$s/Aligned.sortedByCoord.out.bam"); done
+        "$FEATURECOUNTS" -s 2 --extraAttributes gene_name,gene_version,level -a genes_versioned.gtf \
+            -o counts_star_extra.txt "${bams[@]}" 2> featurecounts_star.log
+        # exon level (-f): one row per exon, gene ids repeated
+        cp "$WORK/world/genes.gtf" genes.gtf
+        "$FEATURECOUNTS" -f -s 2 -a genes.gtf -o counts_exons.txt \
+            star_reverse/S1/Aligned.sortedByCoord.out.bam star_reverse/S2/Aligned.sortedByCoord.out.bam \
+            2>> featurecounts_star.log
+        cp counts_exons.txt "$OUT/featurecounts/"
+        # the absolute paths name this run's temporary folder: make them stable
+        sed "s|$d/|/data/run/|g" counts_star_extra.txt > "$OUT/featurecounts/counts_star_extra.txt"
+        sed "s|$d/|/data/run/|g" counts_star_extra.txt.summary \
+            > "$OUT/featurecounts/counts_star_extra.txt.summary"
+    )
+}
+
+# ---------------------------------------------------- nf-core/rnaseq RSEM
+# nf-core/rnaseq's star_rsem route by hand: STAR --quantMode TranscriptomeSAM,
+# rsem-calculate-expression --alignments, then RSEM_MERGE_COUNTS' own shell
+# (modules/local/rsem_merge_counts/main.nf) to make the merged tables.
+rsem() {
+    need "$STAR" rsem-prepare-reference rsem-calculate-expression
+    local d=$WORK/star s
+    mkdir -p "$OUT/rsem"
+    (
+        cd "$d"
+        mkdir -p rsem_ref rsem/genes rsem/isoforms
+        rsem-prepare-reference --gtf "$WORK/world/genes.gtf" "$WORK/world/genome.fa" rsem_ref/world > rsem_ref.log 2>&1
+        for s in "${SAMPLES[@]}"; do
+            mkdir -p "rsem_star/$s"
+            "$STAR" --runThreadN 1 --genomeDir index --readFilesIn "${s}_reverse.fastq" \
+                --quantMode TranscriptomeSAM --outSAMtype BAM Unsorted \
+                --outFileNamePrefix "rsem_star/$s/" > "rsem_star_$s.log"
+            rsem-calculate-expression --alignments --strandedness reverse -p 1 --seed 1 \
+                "rsem_star/$s/Aligned.toTranscriptome.out.bam" rsem_ref/world "rsem/$s" > "rsem_$s.log" 2>&1
+            cp "rsem/$s.genes.results" rsem/genes/
+            cp "rsem/$s.isoforms.results" rsem/isoforms/
+        done
+        cd rsem
+        mkdir -p tmp/genes tmp/isoforms
+        cut -f 1,2 $(ls ./genes/* | head -n 1) > gene_ids.txt
+        for fileid in $(ls ./genes/*); do
+            samplename=$(basename "$fileid" | sed 's/\.genes.results$//g')
+            echo "$samplename" > "tmp/genes/$samplename.counts.txt"
+            cut -f 5 "$fileid" | tail -n+2 >> "tmp/genes/$samplename.counts.txt"
+        done
+        cut -f 1,2 $(ls ./isoforms/* | head -n 1) > transcript_ids.txt
+        for fileid in $(ls ./isoforms/*); do
+            samplename=$(basename "$fileid" | sed 's/\.isoforms.results$//g')
+            echo "$samplename" > "tmp/isoforms/$samplename.counts.txt"
+            cut -f 5 "$fileid" | tail -n+2 >> "tmp/isoforms/$samplename.counts.txt"
+        done
+        paste gene_ids.txt tmp/genes/*.counts.txt > "$OUT/rsem/rsem.merged.gene_counts.tsv"
+        paste transcript_ids.txt tmp/isoforms/*.counts.txt > "$OUT/rsem/rsem.merged.transcript_counts.tsv"
+        cp genes/S1.genes.results "$OUT/rsem/"
+    )
+}
+
+# ------------------------------------------------- htseq-count on STAR BAMs
+# htseq-count run once on the four STAR BAMs of the reverse-stranded library
+# (paths in STAR's layout): no header; --with-header; --additional-attr; and
+# its -c output as .h5ad (needs anndata in htseq's environment).
+htseq_star() {
+    need "$HTSEQ_COUNT"
+    local d=$WORK/star
+    mkdir -p "$OUT/htseq_star"
+    (
+        cd "$d"
+        local bams=() s
+        for s in "${SAMPLES[@]}"; do bams+=("star_reverse/$s/Aligned.sortedByCoord.out.bam"); done
+        "$HTSEQ_COUNT" -f bam -r pos -s reverse "${bams[@]}" "$WORK/world/genes.gtf" \
+            > "$OUT/htseq_star/multi.tsv" 2> htseq_star.log
+        "$HTSEQ_COUNT" --with-header -f bam -r pos -s reverse "${bams[@]}" "$WORK/world/genes.gtf" \
+            > "$OUT/htseq_star/multi_with_header.tsv" 2>> htseq_star.log
+        "$HTSEQ_COUNT" -f bam -r pos -s reverse --additional-attr gene_name \
+            --additional-attr gene_biotype "${bams[@]}" "$WORK/world/genes.gtf" \
+            > "$OUT/htseq_star/multi_additional_attr.tsv" 2>> htseq_star.log
+        "$HTSEQ_COUNT" --with-header -f bam -r pos -s reverse --additional-attr gene_name \
+            "${bams[@]}" "$WORK/world/genes.gtf" \
+            > "$OUT/htseq_star/multi_with_header_attr.tsv" 2>> htseq_star.log
+        rm -f "$OUT/htseq_star/counts.h5ad"
+        "$HTSEQ_COUNT" -f bam -r pos -s reverse -c "$OUT/htseq_star/counts.h5ad" \
+            "${bams[@]}" "$WORK/world/genes.gtf" 2>> htseq_star.log
+        # htseq output without its __ lines (a headerless two-column file)
+        grep -v '^__' "$OUT/htseq/S1.txt" > "$OUT/htseq_star/S1.no_counters.txt"
+    )
+}
+
 log "work directory: $WORK"
 for section in "${SECTIONS[@]}"; do
     case $section in
-        world | featurecounts | htseq | smrnaseq | mirge3 | table)
+        world | featurecounts | htseq | smrnaseq | mirge3 | table | star | featurecounts_star | rsem | htseq_star | mirdeep2 | mirtop_multi | mirge2 | rtables)
             log "$section"
             if [ "$section" != world ] && [ "$section" != table ] && [ ! -d "$WORK/mirna" ]; then
                 log "no world in $WORK: run the world section first (or set WORK)"

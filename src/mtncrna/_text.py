@@ -1,4 +1,5 @@
-"""Reading delimited text robustly: gzip, BOM, CRLF, quoting, and precise error positions.
+"""Reading delimited text robustly (ground floor under io and reference): gzip, BOM, CRLF, quoting,
+and precise error positions.
 
 Every table reader in mtncrna goes through :func:`read_lines` and :func:`parse_delimited`, so a
 malformed file produces the same kind of message everywhere: the file, the line (1-based, as an
@@ -12,6 +13,7 @@ import csv
 import gzip
 import io
 import re
+import zipfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,14 +21,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .._errors import FormatError, InputError
-from .._logging import logger
+from ._errors import FormatError, InputError
+from ._logging import logger
 
 _GZIP_MAGIC = b"\x1f\x8b"
 _BZ2_MAGIC = b"BZh"
 _ZIP_MAGIC = b"PK\x03\x04"
 _HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 _NORMALISED_NAME = re.compile(r"(rpm|cpm|tpm|fpkm|rpkm|normali[sz]ed|vst|rlog)", re.IGNORECASE)
+_INT64_LIMIT = 2.0**63
 _NA_STRINGS = frozenset({"na", "nan", "n/a", "null", "none", "#n/a", "-nan"})
 
 
@@ -69,8 +72,8 @@ def read_bytes(path: str | Path) -> bytes:
     if kind == "zip":
         raise FormatError(
             p,
-            "is a zip archive (an Excel .xlsx workbook?); expected plain or gzip-compressed "
-            "text: export the sheet as CSV or TSV",
+            "is a zip archive but not an Excel .xlsx workbook; expected a text table, gzip, "
+            "bzip2 or .xlsx",
         )
     if kind == "hdf5":
         raise FormatError(p, "is an HDF5 file (an .h5ad?), expected a text table")
@@ -91,6 +94,11 @@ def read_bytes(path: str | Path) -> bytes:
 
 
 def _decode(path: Path, raw: bytes) -> str:
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16 with BOM: Excel's "Unicode Text"
+        try:
+            return raw.decode("utf-16")
+        except UnicodeDecodeError as exc:
+            raise InputError(path, f"UTF-16 text is damaged at byte {exc.start}") from None
     if b"\x00" in raw[:65536]:
         raise FormatError(path, "contains binary data (NUL bytes); expected a text table")
     try:
@@ -136,11 +144,14 @@ def read_lines(path: str | Path, *, comment: str | None = None) -> Lines:
     is given, lines starting with it are dropped; the original line numbers are kept for messages.
     """
     p = Path(path)
-    raw = read_bytes(p)
-    if not raw.strip():
-        raise InputError(p, "file is empty, expected a table with a header line and data rows")
-    text = _decode(p, raw)
-    all_lines = re.split(r"\r\n|\r|\n", text)
+    if check_readable(p) and sniff_kind(p) == "zip" and is_xlsx(p):
+        all_lines = xlsx_lines(p)
+    else:
+        raw = read_bytes(p)
+        if not raw.strip():
+            raise InputError(p, "file is empty, expected a table with a header line and data rows")
+        text = _decode(p, raw)
+        all_lines = re.split(r"\r\n|\r|\n", text)
     lines: list[str] = []
     numbers: list[int] = []
     for i, line in enumerate(all_lines, start=1):
@@ -155,10 +166,83 @@ def read_lines(path: str | Path, *, comment: str | None = None) -> Lines:
     return Lines(p, lines, numbers)
 
 
+def is_xlsx(path: Path) -> bool:
+    """A zip archive holding an Excel workbook (``xl/workbook.xml``)."""
+    try:
+        with zipfile.ZipFile(path) as z:
+            return "xl/workbook.xml" in z.namelist()
+    except (zipfile.BadZipFile, OSError):
+        return False
+
+
+def xlsx_lines(path: Path) -> list[str]:
+    """The first sheet of an .xlsx workbook as tab-separated lines, one per worksheet row.
+
+    Line numbers are the sheet's row numbers. Whole numbers stored as floats (``45.0``) are
+    written ``45``; empty cells are empty fields. Tabs or line breaks inside a cell become
+    spaces.
+    """
+    import openpyxl
+
+    try:
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many types for damaged workbooks
+        raise InputError(path, f"cannot read the .xlsx workbook: {exc}") from None
+    try:
+        if not wb.worksheets:
+            raise InputError(path, "the workbook has no sheets")
+        ws = wb.worksheets[0]
+        if hasattr(ws, "reset_dimensions"):  # some writers store a wrong sheet size
+            ws.reset_dimensions()
+        if len(wb.worksheets) > 1:
+            logger.info("%s: read the first sheet, '%s', of %d", path, ws.title, len(wb.worksheets))
+        out: list[str] = []
+        for row in ws.iter_rows(values_only=True):
+            cells = []
+            for v in row:
+                if v is None:
+                    cells.append("")
+                elif isinstance(v, float) and v.is_integer() and abs(v) < 2**53:
+                    cells.append(str(int(v)))
+                elif hasattr(v, "isoformat"):
+                    cells.append(v.isoformat())
+                else:
+                    cells.append(re.sub(r"[\t\r\n]+", " ", str(v)))
+            out.append("\t".join(cells))
+    finally:
+        wb.close()
+    return out
+
+
+def drop_empty_columns(header: list[str], body: pd.DataFrame) -> tuple[list[str], pd.DataFrame]:
+    """Drop columns with no header and no value (Excel's trailing empty columns).
+
+    ``body`` has positional column labels; a body wider than the header is compared with the
+    header padded with empty names.
+    """
+    width = max(len(header), body.shape[1])
+    names = list(header) + [""] * (width - len(header))
+    keep = []
+    for j in range(width):
+        empty_values = j >= body.shape[1] or (body.iloc[:, j].astype(str).str.strip() == "").all()
+        if not (names[j] == "" and empty_values and j > 0):
+            keep.append(j)
+    if len(keep) == width:
+        return header, body
+    kept_body = [j for j in keep if j < body.shape[1]]
+    new_body = body.iloc[:, kept_body].copy()
+    new_body.columns = range(new_body.shape[1])
+    new_header = [names[j] for j in keep if j < len(header)]
+    return new_header, new_body
+
+
 def sniff_delimiter(path: Path, header: str) -> str:
-    """Choose the field separator from the header line: tab, comma or semicolon."""
+    """Choose the field separator from the header line: tab, comma, semicolon, or the space of
+    R's ``write.table`` defaults (quoted names separated by one space)."""
     counts = {d: header.count(d) for d in ("\t", ",", ";")}
     best = max(counts, key=lambda d: counts[d])
+    if counts[best] == 0 and re.fullmatch(r'\s*"[^"]*"(\s+"[^"]*")*\s*', header) and " " in header:
+        return " "
     if counts[best] == 0:
         raise FormatError(
             path,
@@ -244,7 +328,11 @@ def to_counts(
         num = pd.to_numeric(col, errors="coerce").to_numpy(dtype=float)
         with np.errstate(invalid="ignore"):
             frac = np.isfinite(num) & (np.abs(num - np.rint(num)) > 1e-8)
-            bad = ~np.isfinite(num) | (num < 0)
+            bad = ~np.isfinite(num) | (num < 0) | (num >= _INT64_LIMIT)
+            huge = np.isfinite(num) & (num >= 2.0**53)
+        for i in np.flatnonzero(huge & (num >= _INT64_LIMIT)):
+            if col.iat[i].isdigit() and int(col.iat[i]) < 2**63:  # 2**63 - 1 itself
+                bad[i] = False
         if non_integer == "round":
             n_rounded += int(frac.sum())
         else:
@@ -255,7 +343,11 @@ def to_counts(
             if first_bad is None or (i, j) < first_bad[:2]:
                 first_bad = (i, j, _count_problem(col.iat[i], num[i]))
             continue
-        out[:, j] = np.rint(num).astype(np.int64)
+        with np.errstate(invalid="ignore"):
+            out[:, j] = np.rint(np.where(huge, 0.0, num)).astype(np.int64)
+        for i in np.flatnonzero(huge):  # beyond float precision: exact from the digits
+            cell = col.iat[i]
+            out[i, j] = int(cell) if cell.isdigit() else round(float(num[i]))
     if first_bad is not None:
         i, j, msg = first_bad
         more = f" ({n_bad - 1} more invalid cells)" if n_bad > 1 else ""
@@ -272,17 +364,82 @@ def to_counts(
 
 def _count_problem(cell: str, value: float) -> str:
     expected = "expected a count (a whole number >= 0)"
+    fill = "; write 0 where nothing was counted, or remove the row"
     if cell == "":
-        return f"empty cell, {expected}"
+        return f"empty cell, {expected}{fill}"
     if np.isnan(value):
         if cell.lower() in _NA_STRINGS:
-            return f"'{cell}' is a missing value, {expected}"
+            return f"'{cell}' is a missing value, {expected}{fill}"
         return f"'{cell}' is not a number, {expected}"
     if np.isinf(value):
         return f"'{cell}' is infinite, {expected}"
+    if value >= _INT64_LIMIT:
+        return f"'{cell}' is too large for a count (the limit is 2**63 - 1); check the file"
     if value < 0:
         return f"'{cell}' is negative, {expected}"
     return (
         f"'{cell}' is not a whole number, {expected}; "
         "use --round (non_integer='round') for estimated counts"
     )
+
+
+#: Nucleotide letters (IUPAC) accepted in FASTA sequences.
+_IUPAC = frozenset("ACGTUNRYSWKMBDHV")
+
+
+def read_fasta(path: str | Path, *, what: str = "FASTA") -> list[tuple[str, str]]:
+    """``(name, sequence)`` pairs; name is the header's first word, sequence upper case, U -> T.
+
+    A header-less start, an empty record, a duplicate name or a character that is not a
+    nucleotide (IUPAC) is an :class:`InputError` naming the line.
+    """
+    p = Path(path)
+    text = read_bytes(p).decode("utf-8", errors="replace")
+    records: list[tuple[str, str]] = []
+    seen: dict[str, int] = {}
+    name: str | None = None
+    header_line = 0
+    chunks: list[str] = []
+
+    def flush() -> None:
+        if name is None:
+            return
+        seq = "".join(chunks).upper().replace("U", "T")
+        if not seq:
+            raise InputError(p, f"{what} record '{name}' has no sequence", line=header_line)
+        records.append((name, seq))
+
+    for i, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith(";"):
+            continue
+        if line.startswith(">"):
+            flush()
+            name = line[1:].split()[0] if line[1:].split() else ""
+            if not name:
+                raise InputError(p, f"{what} header without a name", line=i)
+            if name in seen:
+                raise InputError(
+                    p, f"{what} name '{name}' appears twice (lines {seen[name]} and {i})", line=i
+                )
+            seen[name] = i
+            header_line = i
+            chunks = []
+            continue
+        if name is None:
+            raise InputError(
+                p, f"expected a {what} header starting with '>', found {line[:20]!r}", line=i
+            )
+        bad = set(line.upper()) - _IUPAC
+        if bad:
+            raise InputError(
+                p,
+                f"sequence of '{name}' has {', '.join(repr(c) for c in sorted(bad))}; "
+                "expected nucleotides (A, C, G, T/U, N or IUPAC codes)",
+                line=i,
+            )
+        chunks.append(line)
+    flush()
+    if not records:
+        raise InputError(p, f"no {what} records found")
+    return records

@@ -1,0 +1,100 @@
+"""Studies that differ from the example: the right analysis, or one line and exit 2.
+
+(Design typos, unmatched libraries, whole-cell references and skipped analyses through
+``mtncrna run`` are in test_failures.py.)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+import mtncrna as mt
+
+EXAMPLE = mt.datasets.example_dir()
+
+
+def _sheet_with(tmp_path, **columns):
+    sheet = pd.read_csv(EXAMPLE / "samples.csv")
+    for name, fn in columns.items():
+        sheet[name] = [fn(r) for r in sheet.itertuples()]
+    path = tmp_path / "samples.csv"
+    sheet.to_csv(path, index=False)
+    return path
+
+
+def test_numeric_sheet_column_is_a_covariate_in_the_cli(run_cli, tmp_path):
+    """A 0/1/2 dose is one slope, not a 3-level factor; C(dose) makes it a factor."""
+    levels = {"CAL-27": 0, "SCC-9": 2}
+    sheet = _sheet_with(
+        tmp_path,
+        dose=lambda r: levels.get(r.cell_line, 1),
+        age=lambda r: 40 + 3 * int(r.replicate) + (5 if r.condition == "resistant" else 0),
+    )
+    counts = EXAMPLE / "small_rna_counts.tsv"
+    code, _, err = run_cli(
+        "de", counts, "-s", sheet, "--design", "~ age + condition", "--subset",
+        "fraction=cytosol", "--contrast", "condition", "resistant", "parental",
+        "-o", tmp_path / "cov",
+    )  # fmt: skip
+    assert code == 0, err
+    assert "fitted as numeric covariates" in err or "centre and scale" in err
+    de = mt.read_h5ad(tmp_path / "cov" / "de.h5ad")
+    assert list(de.uns["de"]["coefficients"]) == ["Intercept", "age", "condition[T.resistant]"]
+    assert list(de.uns["de"]["params"]["numeric_variables"]) == ["age"]
+
+    code, _, err = run_cli(
+        "de", counts, "-s", sheet, "--design", "~ dose", "--coef", "dose",
+        "-o", tmp_path / "slope",
+    )  # fmt: skip
+    assert code == 0, err
+    assert "whole numbers" in err and "C(dose)" in err
+    code, _, err = run_cli(
+        "de", counts, "-s", sheet, "--design", "~ C(dose)", "--contrast", "dose", "2", "0",
+        "-o", tmp_path / "factor",
+    )  # fmt: skip
+    assert code == 0, err
+    t = pd.read_csv(tmp_path / "factor" / "de_dose_2_vs_0.tsv", sep="\t")
+    assert len(t) == 362 and np.isfinite(t["log2FoldChange"]).any()
+
+
+def test_design_term_missing_from_the_sheet_is_named(run_cli, tmp_path):
+    code, _, err = run_cli(
+        "de", EXAMPLE / "small_rna_counts.tsv", "-s", EXAMPLE / "samples.csv",
+        "--design", "~ cell_lin + condition", "--contrast", "condition", "resistant", "parental",
+        "-o", tmp_path / "o",
+    )  # fmt: skip
+    assert code == 2
+    assert "cell_lin" in err and "does not have" in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_run_design_term_constant_within_a_fraction_is_said(tmp_path):
+    """~ fraction + condition within each fraction: fraction is left out, and the summary says so."""
+    import yaml
+
+    cfg = {
+        "samples": str(EXAMPLE / "samples.csv"),
+        "small": str(EXAMPLE / "small_rna_counts.tsv"),
+        "design": "~ fraction + condition",
+        "contrasts": [["condition", "resistant", "parental"]],
+    }
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    res = mt.run(path, tmp_path / "out")
+    assert "design term 'fraction' left out within small-RNA fraction=mito" in res.summary
+    prov = (tmp_path / "out" / "provenance.json").read_text()
+    assert "left out within" in prov
+
+
+def test_run_on_mitoplasts_against_whole_cell(tmp_path):
+    """Another fraction pair: mitoplasts (RNase-treated) versus whole cell, taken from the sheet."""
+    text = (EXAMPLE / "samples.csv").read_text()
+    sheet = tmp_path / "samples.csv"
+    sheet.write_text(text.replace(",mito,", ",mitoplast,").replace(",cytosol,", ",whole,"))
+    res = mt.run(
+        {"samples": str(sheet), "small": str(EXAMPLE / "small_rna_counts.tsv")}, tmp_path / "out"
+    )
+    names = {p.name for p in (tmp_path / "out").iterdir()}
+    assert "small_enrichment_mitoplast_vs_whole.tsv" in names, sorted(names)
+    assert "purity" in res.summary
