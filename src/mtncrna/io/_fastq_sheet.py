@@ -14,8 +14,8 @@ from pathlib import Path
 import pandas as pd
 
 from .._errors import SampleSheetError
+from .._text import parse_delimited, read_lines, sniff_delimiter, split_header
 from ._samplesheet import SAMPLE_COLUMNS, read_sample_sheet
-from ._text import parse_delimited, read_lines, sniff_delimiter, split_header
 
 FILE_COLUMNS = ("fastq_1", "fastq_2", "bam")
 FASTQ_SUFFIXES = (".fastq.gz", ".fq.gz", ".fastq", ".fq", ".fastq.bz2", ".fq.bz2")
