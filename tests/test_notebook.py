@@ -22,5 +22,8 @@ def test_walkthrough_notebook_runs():
     client.execute()
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
     assert not [o for o in outputs if o.get("output_type") == "error"]
+    # the figures show inline (PCA, scanpy's PCA, heatmap, volcano/MA/dispersion, counts)
+    pngs = [o for o in outputs if "image/png" in o.get("data", {})]
+    assert len(pngs) >= 5
     last = nb.cells[-1]["outputs"][0]["data"]["text/plain"]
     assert last == "True"

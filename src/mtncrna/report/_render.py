@@ -323,10 +323,10 @@ def build_sections(
                 )
             c = get.concordance_df(a)
             order = {"concordant": 0, "discordant": 1, "not_significant": 2, "not_detected": 3}
-            c = c.assign(_o=c["verdict"].map(order).fillna(9)).sort_values(
-                ["_o", "padj"], na_position="last", kind="mergesort"
-            )
-            c = c.drop(columns="_o").reset_index(drop=True)
+            c = c.assign(
+                _o=c["verdict"].map(order).fillna(9), _m=c["context"] != "matching"
+            ).sort_values(["_o", "_m", "padj"], na_position="last", kind="mergesort")
+            c = c.drop(columns=["_o", "_m"]).reset_index(drop=True)
             urls = [
                 tx.pubmed_url(str(r.citation), str(r.feature_id or r.symbol))
                 for r in c.itertuples()

@@ -178,7 +178,8 @@ def literature_items(lib: str, a: ad.AnnData, de_label: str) -> list[dict]:
         items.append(
             {
                 "text": (
-                    f"{len(other)} more {lib_noun(lib)} move as reported for other drugs or "
+                    f"{len(other)} more {lib_noun(lib) if len(other) > 1 else lib_noun(lib)[:-1]} "
+                    f"{'move' if len(other) > 1 else 'moves'} as reported for other drugs or "
                     "cancers: "
                     + ", ".join(
                         f"{short(r.feature_id)} {r.expected_direction} ({r.drug})"
