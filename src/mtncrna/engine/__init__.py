@@ -21,7 +21,7 @@ from ._design import (
     design_matrix,
     reduced_design,
 )
-from ._shrink import lfc_shrink
+from ._shrink import lfc_shrink, lfc_shrink_normal
 
 __all__ = [
     "DeseqFit",
@@ -33,6 +33,7 @@ __all__ = [
     "design_matrix",
     "independent_filtering",
     "lfc_shrink",
+    "lfc_shrink_normal",
     "lrt_test",
     "reduced_design",
     "size_factors",

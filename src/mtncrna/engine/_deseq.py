@@ -393,7 +393,7 @@ def fit_glm(
     sf: np.ndarray,
     alpha: np.ndarray,
     *,
-    lambda_log2: float = 1e-6,
+    lambda_log2: float | np.ndarray = 1e-6,
     maxit: int = _nb.MAXIT,
 ) -> dict[str, np.ndarray]:
     """Fit the NB GLM for every gene (DESeq2's fitNbinomGLMs without a beta prior).
@@ -402,11 +402,15 @@ def fit_glm(
     """
     p = X.shape[1]
     yn = y / sf[None, :]
-    if p == 1 and np.all(X == 1) and lambda_log2 <= 1e-6:
+    if p == 1 and np.all(X == 1) and np.all(np.asarray(lambda_log2) <= 1e-6):
         return _fit_intercept_only(y, yn, sf, alpha)
-    Q, R = np.linalg.qr(X)
-    beta0 = np.linalg.solve(R, Q.T @ np.log(yn + 0.1).T).T
-    lam = np.full(p, lambda_log2 / np.log(2) ** 2)
+    if np.linalg.matrix_rank(X) == p:
+        Q, R = np.linalg.qr(X)
+        beta0 = np.linalg.solve(R, Q.T @ np.log(yn + 0.1).T).T
+    else:  # R's start for a rank-deficient (expanded) design: log mean on the intercept
+        beta0 = np.zeros((y.shape[0], p))
+        beta0[:, np.flatnonzero((X == 1).all(axis=0))[:1]] = np.log(yn.mean(axis=1))[:, None]
+    lam = np.broadcast_to(np.asarray(lambda_log2, dtype=float) / np.log(2) ** 2, (p,)).copy()
     fit = _nb.fit_beta(y, X, sf, alpha, beta0, lam=lam, maxit=maxit)
     ln2 = np.log2(np.e)
     beta = fit["beta"] * ln2  # log2 scale
@@ -458,7 +462,12 @@ def _fit_intercept_only(
 
 
 def _optim_row(
-    k: np.ndarray, X: np.ndarray, sf: np.ndarray, alpha: float, start: np.ndarray, lam: float
+    k: np.ndarray,
+    X: np.ndarray,
+    sf: np.ndarray,
+    alpha: float,
+    start: np.ndarray,
+    lam: float | np.ndarray,
 ) -> tuple[np.ndarray, bool, np.ndarray, np.ndarray, float]:
     """DESeq2's fitNbinomGLMsOptim for one gene: L-BFGS-B on the log2-scale coefficients with
     R optim's central-difference gradient (ndeps 1e-3), box [-30, 30]."""
@@ -501,7 +510,8 @@ def _optim_row(
     mu_c = np.maximum(mu, _nb.MINMU)
     w = 1.0 / (1.0 / mu_c + alpha)
     xtwx = X.T @ (X * w[:, None])
-    inv = np.linalg.inv(xtwx + np.diag(np.full(len(b), lam)))
+    # R's ridge here is on the natural-log scale (lambda / log(2)^2), as in its IRLS
+    inv = np.linalg.inv(xtwx + np.diag(np.full(len(b), lam) / np.log(2) ** 2))
     sigma = inv @ xtwx @ inv * np.log2(np.e) ** 2
     ll = float(stats.nbinom.logpmf(k, size, size / (size + mu_c)).sum())
     return b, bool(res.status == 0), sigma, mu, ll
