@@ -297,10 +297,13 @@ def prior_variance(
 
 
 def _r_hist_density(values: np.ndarray, brks: np.ndarray) -> np.ndarray:
-    """R's ``hist(values, breaks=brks)$density``: right-closed bins, the first one closed."""
-    idx = np.searchsorted(brks, values, side="left") - 1
-    idx[values == brks[0]] = 0
-    counts = np.bincount(idx, minlength=len(brks) - 1)[: len(brks) - 1]
+    """R's ``hist(values, breaks=brks)$density``: right-closed bins, the first one closed, and
+    R's fuzz (breaks moved up by 1e-7 x the median bin width, the first one down)."""
+    fuzz = 1e-7 * np.median(np.diff(brks))
+    fb = brks + fuzz
+    fb[0] = brks[0] - fuzz
+    idx = np.searchsorted(fb, values, side="left") - 1
+    counts = np.bincount(idx[(idx >= 0) & (idx < len(brks) - 1)], minlength=len(brks) - 1)
     return counts / (len(values) * np.diff(brks))
 
 
@@ -311,18 +314,19 @@ def _prior_var_small_df(obs: np.ndarray, df: int) -> float:
     log(chi2_df / df) + N(0, v) for v on a grid of 200 values in [0, 8], 10,000 draws each; the
     KL curve is smoothed with R's ``loess(span = 0.2)`` (see :mod:`._loess`, which reproduces R's
     to 1e-15), evaluated on 1,000 points, and the argmin is the prior variance (at least 0.25).
-    R draws with ``set.seed(2)`` from its own generators; here numpy's PCG64 seeded with 2 draws
-    the same number of values from the same distributions, so the KL curve differs by Monte-Carlo
-    noise and the argmin can differ from R's by a step or two of the fine grid (0.008 each).
+    The draws are R's own after ``set.seed(2)`` (:mod:`._rrng` reproduces R's Mersenne-Twister,
+    inversion normals and rgamma draw for draw), so the value is R's.
     """
-    rng = np.random.default_rng(2)
+    from ._rrng import RStream
+
+    rng = RStream(2)
     brks = np.arange(-20, 21) / 2.0
     obs = obs[(obs > brks.min()) & (obs < brks.max())]
     obs_hist = _r_hist_density(obs, brks)
     grid = np.linspace(0, 8, 200)
     kl = np.empty(len(grid))
     for i, v in enumerate(grid):
-        rand = np.log(rng.chisquare(df, 10000)) + rng.normal(0, np.sqrt(v), 10000) - np.log(df)
+        rand = np.log(rng.rchisq(10000, df)) + rng.rnorm(10000, 0.0, np.sqrt(v)) - np.log(df)
         rand = rand[(rand > brks.min()) & (rand < brks.max())]
         rand_hist = _r_hist_density(rand, brks)
         z = np.concatenate([obs_hist, rand_hist])
