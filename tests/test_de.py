@@ -398,3 +398,25 @@ def test_cli_de_engine_pydeseq2(run_cli, tmp_path):
     assert prov["parameters"]["engine"] == "pydeseq2"
     code, _, stderr = run_cli(*args, "--engine", "pydeseq2", "--test", "lrt", "-o", out)
     assert code == 2 and "does not support test='lrt'" in stderr
+
+
+def test_shrink_normal_through_tl_de(small):
+    """shrink="normal" is R's lfcShrink(type="normal") (checked against R in
+    test_engine_golden.py); through tl.de it fills the same columns and records the method."""
+    a = small.copy()
+    mt.tl.de(
+        a,
+        design="~ cell_line + condition",
+        contrasts=("condition", "resistant", "parental"),
+        subset={"fraction": "cytosol"},
+        shrink="normal",
+    )
+    df = mt.get.de_df(a)
+    assert a.uns["de"]["params"]["shrink"].startswith("normal")
+    ok = df["log2FoldChange_shrunk"].notna()
+    assert ok.sum() == df["log2FoldChange"].notna().sum()
+    assert (
+        df.loc[ok, "log2FoldChange_shrunk"].abs() <= df.loc[ok, "log2FoldChange"].abs() + 1e-6
+    ).mean() > 0.95
+    with pytest.raises(mt.MtncrnaError, match="unknown shrink"):
+        mt.tl.de(a, design="~ condition", contrasts=("condition", "a", "b"), shrink="ashr")

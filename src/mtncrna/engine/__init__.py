@@ -22,7 +22,7 @@ from ._design import (
     formula_variables,
     reduced_design,
 )
-from ._shrink import lfc_shrink
+from ._shrink import lfc_shrink, lfc_shrink_normal
 from ._stats import p_adjust_bh
 
 __all__ = [
@@ -36,6 +36,7 @@ __all__ = [
     "formula_variables",
     "independent_filtering",
     "lfc_shrink",
+    "lfc_shrink_normal",
     "lrt_test",
     "p_adjust_bh",
     "reduced_design",

@@ -298,10 +298,13 @@ def prior_variance(
 
 
 def _r_hist_density(values: np.ndarray, brks: np.ndarray) -> np.ndarray:
-    """R's ``hist(values, breaks=brks)$density``: right-closed bins, the first one closed."""
-    idx = np.searchsorted(brks, values, side="left") - 1
-    idx[values == brks[0]] = 0
-    counts = np.bincount(idx, minlength=len(brks) - 1)[: len(brks) - 1]
+    """R's ``hist(values, breaks=brks)$density``: right-closed bins, the first one closed, and
+    R's fuzz (breaks moved up by 1e-7 x the median bin width, the first one down)."""
+    fuzz = 1e-7 * np.median(np.diff(brks))
+    fb = brks + fuzz
+    fb[0] = brks[0] - fuzz
+    idx = np.searchsorted(fb, values, side="left") - 1
+    counts = np.bincount(idx[(idx >= 0) & (idx < len(brks) - 1)], minlength=len(brks) - 1)
     return counts / (len(values) * np.diff(brks))
 
 
@@ -312,18 +315,19 @@ def _prior_var_small_df(obs: np.ndarray, df: int) -> float:
     log(chi2_df / df) + N(0, v) for v on a grid of 200 values in [0, 8], 10,000 draws each; the
     KL curve is smoothed with R's ``loess(span = 0.2)`` (see :mod:`._loess`, which reproduces R's
     to 1e-15), evaluated on 1,000 points, and the argmin is the prior variance (at least 0.25).
-    R draws with ``set.seed(2)`` from its own generators; here numpy's PCG64 seeded with 2 draws
-    the same number of values from the same distributions, so the KL curve differs by Monte-Carlo
-    noise and the argmin can differ from R's by a step or two of the fine grid (0.008 each).
+    The draws are R's own after ``set.seed(2)`` (:mod:`._rrng` reproduces R's Mersenne-Twister,
+    inversion normals and rgamma draw for draw), so the value is R's.
     """
-    rng = np.random.default_rng(2)
+    from ._rrng import RStream
+
+    rng = RStream(2)
     brks = np.arange(-20, 21) / 2.0
     obs = obs[(obs > brks.min()) & (obs < brks.max())]
     obs_hist = _r_hist_density(obs, brks)
     grid = np.linspace(0, 8, 200)
     kl = np.empty(len(grid))
     for i, v in enumerate(grid):
-        rand = np.log(rng.chisquare(df, 10000)) + rng.normal(0, np.sqrt(v), 10000) - np.log(df)
+        rand = np.log(rng.rchisq(10000, df)) + rng.rnorm(10000, 0.0, np.sqrt(v)) - np.log(df)
         rand = rand[(rand > brks.min()) & (rand < brks.max())]
         rand_hist = _r_hist_density(rand, brks)
         z = np.concatenate([obs_hist, rand_hist])
@@ -394,7 +398,7 @@ def fit_glm(
     sf: np.ndarray,
     alpha: np.ndarray,
     *,
-    lambda_log2: float = 1e-6,
+    lambda_log2: float | np.ndarray = 1e-6,
     maxit: int = _nb.MAXIT,
 ) -> dict[str, np.ndarray]:
     """Fit the NB GLM for every gene (DESeq2's fitNbinomGLMs without a beta prior).
@@ -403,11 +407,15 @@ def fit_glm(
     """
     p = X.shape[1]
     yn = y / sf[None, :]
-    if p == 1 and np.all(X == 1) and lambda_log2 <= 1e-6:
+    if p == 1 and np.all(X == 1) and np.all(np.asarray(lambda_log2) <= 1e-6):
         return _fit_intercept_only(y, yn, sf, alpha)
-    Q, R = np.linalg.qr(X)
-    beta0 = np.linalg.solve(R, Q.T @ np.log(yn + 0.1).T).T
-    lam = np.full(p, lambda_log2 / np.log(2) ** 2)
+    if np.linalg.matrix_rank(X) == p:
+        Q, R = np.linalg.qr(X)
+        beta0 = np.linalg.solve(R, Q.T @ np.log(yn + 0.1).T).T
+    else:  # R's start for a rank-deficient (expanded) design: log mean on the intercept
+        beta0 = np.zeros((y.shape[0], p))
+        beta0[:, np.flatnonzero((X == 1).all(axis=0))[:1]] = np.log(yn.mean(axis=1))[:, None]
+    lam = np.broadcast_to(np.asarray(lambda_log2, dtype=float) / np.log(2) ** 2, (p,)).copy()
     fit = _nb.fit_beta(y, X, sf, alpha, beta0, lam=lam, maxit=maxit)
     ln2 = np.log2(np.e)
     beta = fit["beta"] * ln2  # log2 scale
@@ -459,7 +467,12 @@ def _fit_intercept_only(
 
 
 def _optim_row(
-    k: np.ndarray, X: np.ndarray, sf: np.ndarray, alpha: float, start: np.ndarray, lam: float
+    k: np.ndarray,
+    X: np.ndarray,
+    sf: np.ndarray,
+    alpha: float,
+    start: np.ndarray,
+    lam: float | np.ndarray,
 ) -> tuple[np.ndarray, bool, np.ndarray, np.ndarray, float]:
     """DESeq2's fitNbinomGLMsOptim for one gene: L-BFGS-B on the log2-scale coefficients with
     R optim's central-difference gradient (ndeps 1e-3), box [-30, 30]."""
@@ -502,7 +515,8 @@ def _optim_row(
     mu_c = np.maximum(mu, _nb.MINMU)
     w = 1.0 / (1.0 / mu_c + alpha)
     xtwx = X.T @ (X * w[:, None])
-    inv = np.linalg.inv(xtwx + np.diag(np.full(len(b), lam)))
+    # R's ridge here is on the natural-log scale (lambda / log(2)^2), as in its IRLS
+    inv = np.linalg.inv(xtwx + np.diag(np.full(len(b), lam) / np.log(2) ** 2))
     sigma = inv @ xtwx @ inv * np.log2(np.e) ** 2
     ll = float(stats.nbinom.logpmf(k, size, size / (size + mu_c)).sum())
     return b, bool(res.status == 0), sigma, mu, ll

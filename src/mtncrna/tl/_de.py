@@ -66,7 +66,7 @@ def de(
     independent_filter: bool = True,
     size_factors: str = "auto",
     fit_type: str = "parametric",
-    shrink: bool = False,
+    shrink: bool | str = False,
     reference_levels: dict[str, str] | None = None,
     factors: Sequence[str] = (),
     engine: str = "mtncrna",
@@ -98,8 +98,9 @@ def de(
         Sample-sheet columns holding numbers to treat as factors; other all-number columns are
         numeric covariates (as in R). The factor of every contrast is always a factor.
     shrink
-        Add ``log2FoldChange_shrunk`` and ``lfcSE_shrunk``: the posterior mode under an adaptive
-        Cauchy prior (apeglm's model), for every contrast and coefficient.
+        Add ``log2FoldChange_shrunk`` and ``lfcSE_shrunk`` for every contrast and coefficient:
+        ``True`` or ``"apeglm"``, the posterior mode under an adaptive Cauchy prior (apeglm's
+        model); ``"normal"``, R DESeq2's ``lfcShrink(type="normal")`` (not for interactions).
     engine
         ``"mtncrna"`` (the project's engine, checked against R DESeq2) or ``"pydeseq2"``: run
         pydeseq2 itself (``DeseqDataSet`` / ``DeseqStats``, Wald test) and store its numbers in
@@ -114,6 +115,8 @@ def de(
     adata = adata.copy() if copy else adata
     if test not in ("wald", "lrt"):
         raise MtncrnaError(f"unknown test '{test}'; expected wald or lrt")
+    if shrink not in (False, True, "apeglm", "normal"):
+        raise MtncrnaError(f"unknown shrink '{shrink}'; expected True, 'apeglm' or 'normal'")
     if engine not in ("mtncrna", "pydeseq2"):
         raise MtncrnaError(f"unknown engine '{engine}'; expected mtncrna or pydeseq2")
     if engine == "pydeseq2":
@@ -203,6 +206,8 @@ def de(
             size_factors=size_factors,
             fit_type=fit_type,
             shrink=shrink,
+            contrasts={contrast_name(c, test): c for c in contrasts},
+            coefficients={contrast_name(n, test): n for n in coefficients},
         )
     adata.uns[key_added] = {
         "kind": "de",
@@ -225,7 +230,13 @@ def de(
             "independent_filter": independent_filter,
             "size_factors": info["size_factor_method"],
             "fit_type": info["fit_type"],
-            "shrink": "apeglm-model (adaptive Cauchy prior)" if shrink else "none",
+            "shrink": (
+                "normal (DESeq2 lfcShrink type='normal')"
+                if shrink == "normal"
+                else "apeglm-model (adaptive Cauchy prior)"
+                if shrink
+                else "none"
+            ),
             "trend_coefficients": np.asarray(info["trend_coefficients"], dtype=float),
             "prior_variance": info["prior_variance"],
             "engine": engine,
@@ -251,7 +262,9 @@ def _run_mtncrna(
     independent_filter: bool,
     size_factors: str,
     fit_type: str,
-    shrink: bool,
+    shrink: bool | str,
+    contrasts: dict[str, Contrast],
+    coefficients: dict[str, str],
 ) -> tuple[dict[str, pd.DataFrame], pd.DataFrame, np.ndarray, list[str], dict]:
     """One fit with the project's engine, then every contrast's test."""
     fit = eng.deseq(counts, X, size_factor_method=size_factors, fit_type=fit_type, test=test)
@@ -279,7 +292,14 @@ def _run_mtncrna(
                 independent_filter=independent_filter,
                 contrast_samples=groups.get(name),
             )
-        if shrink:
+        if shrink == "normal":
+            contrast = contrasts.get(name)
+            sh = eng.lfc_shrink_normal(
+                fit, contrast=contrast, coef=None if contrast else coefficients[name]
+            )
+            res.insert(3, "log2FoldChange_shrunk", sh["log2FoldChange"])
+            res.insert(4, "lfcSE_shrunk", sh["lfcSE"])
+        elif shrink:
             Xs, k = shrink_designs[name]
             sh = eng.lfc_shrink(fit, Xs, k)
             res.insert(3, "log2FoldChange_shrunk", sh["log2FoldChange"])

@@ -201,7 +201,7 @@ na_summary <- function(res, dds, cooks_cutoff) {
 ## contrast: character(3) for results(contrast=) or NULL to use `res_name`.
 run_analysis <- function(ds, dataset_dir, name, design, reduced, contrast = NULL,
                          res_name = NULL, shrink_normal = TRUE, do_vst = FALSE,
-                         write_cooks = FALSE, deseq_args = list()) {
+                         write_cooks = FALSE, deseq_args = list(), extra_results = list()) {
   out <- file.path(dataset_dir, name)
   dir.create(out, showWarnings = FALSE, recursive = TRUE)
   log_env <- new.env()
@@ -310,6 +310,13 @@ run_analysis <- function(ds, dataset_dir, name, design, reduced, contrast = NULL
                                                 cooksCutoff = FALSE))), log_env)
   write_tsv(res_df(res_nf), file.path(out, "results_wald_nofilter.tsv.gz"))
   cooks_cutoff <- qf(0.99, p, m - p)
+  ## further contrasts or coefficients from the same fit: results_wald_<name>.tsv.gz
+  extra_summary <- list()
+  for (nm in names(extra_results)) {
+    rx <- capture_log(do.call(results, c(list(dds), extra_results[[nm]])), log_env)
+    write_tsv(res_df(rx), file.path(out, paste0("results_wald_", nm, ".tsv.gz")))
+    extra_summary[[nm]] <- c(list(args = extra_results[[nm]]), na_summary(rx, dds, cooks_cutoff))
+  }
 
   ## --- LRT ---
   t_lrt <- system.time(dds_lrt <- capture_log(do.call(DESeq, c(list(dds0, test = "LRT", reduced = reduced),
@@ -406,6 +413,7 @@ run_analysis <- function(ds, dataset_dir, name, design, reduced, contrast = NULL
     vst = vst_info,
     log = as.list(log_env$lines)
   )
+  if (length(extra_summary)) summary$extra_results <- extra_summary
   write_json(summary, file.path(out, "summary.json"))
   writeLines(if (length(log_env$lines)) log_env$lines else "(no messages or warnings)",
              file.path(out, "messages.txt"))
@@ -431,6 +439,29 @@ timings[[length(timings) + 1]] <- run_analysis(
   pas, pas_dir, "interaction", design = ~ type + condition + type:condition,
   reduced = ~ type + condition, res_name = "typesingle.read.conditiontreated",
   shrink_normal = FALSE)
+## A numeric covariate, not centred (the exon counts of each library in millions, 10.3 to
+## 20.8, from the pasilla sample annotation), beside the condition. (In raw units, ~1e7,
+## R DESeq2 1.38.3 stops with "system is computationally singular" in its optim fallback.)
+timings[[length(timings) + 1]] <- run_analysis(
+  pas, pas_dir, "exon_mreads_condition", design = ~ exon_mreads + condition,
+  reduced = ~ condition, contrast = c("condition", "treated", "untreated"),
+  extra_results = list(exon_mreads = list(name = "exon_mreads")))
+## A 3-level factor (type and condition combined, without the one single-read treated
+## library): 6 samples, 3 coefficients, residual df 3, so the Monte-Carlo prior variance;
+## three contrasts from one fit, including two between non-reference levels.
+pas3 <- pas
+keep3 <- setdiff(colnames(pas$counts), "treated1")
+pas3$counts <- pas$counts[, keep3]
+pas3$coldata <- pas$coldata[keep3, ]
+pas3$coldata$group <- factor(paste(sub("-", "", pas3$coldata$type), pas3$coldata$condition, sep = "_"),
+                             levels = c("pairedend_untreated", "pairedend_treated", "singleread_untreated"))
+timings[[length(timings) + 1]] <- run_analysis(
+  pas3, pas_dir, "group3", design = ~ group, reduced = ~ 1,
+  contrast = c("group", "pairedend_treated", "pairedend_untreated"),
+  extra_results = list(
+    singleread_untreated_vs_pairedend_untreated = list(contrast = c("group", "singleread_untreated", "pairedend_untreated")),
+    singleread_untreated_vs_pairedend_treated = list(contrast = c("group", "singleread_untreated", "pairedend_treated")),
+    pairedend_treated_vs_singleread_untreated = list(contrast = c("group", "pairedend_treated", "singleread_untreated"))))
 pas_total <- unname((proc.time() - t_ds)["elapsed"])
 
 ## Papillary thyroid carcinoma vs paired normal thyroid, small-RNA-seq (GSE63511).
@@ -452,6 +483,18 @@ timings[[length(timings) + 1]] <- run_analysis(
   thy, thy_dir, "condition_noreplace", design = ~ condition, reduced = ~ 1,
   contrast = c("condition", "PTC", "NTH"), shrink_normal = FALSE,
   deseq_args = list(minReplicatesForReplace = Inf))
+## Fewer pairs: residual df 3 (4 pairs, 8 samples, 5 coefficients) and 2 (3 pairs), where
+## DESeq2 estimates the dispersion prior variance by simulation.
+for (np_ in c(4L, 3L)) {
+  thy_k <- thy
+  keep_k <- c(paste0("PTC_", seq_len(np_)), paste0("NTH_", seq_len(np_)))
+  thy_k$counts <- thy$counts[, keep_k]
+  thy_k$coldata <- thy$coldata[keep_k, ]
+  thy_k$coldata$pair <- droplevels(thy_k$coldata$pair)
+  timings[[length(timings) + 1]] <- run_analysis(
+    thy_k, thy_dir, paste0("pair_condition_", np_, "pairs"), design = ~ pair + condition,
+    reduced = ~ pair, contrast = c("condition", "PTC", "NTH"))
+}
 thy_total <- unname((proc.time() - t_ds)["elapsed"])
 
 ## ---------------------------------------------------------- versions, time --
