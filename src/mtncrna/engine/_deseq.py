@@ -584,12 +584,18 @@ def robust_mom_disp(yn: np.ndarray, X: np.ndarray) -> np.ndarray:
 def cooks_distance(
     y: np.ndarray, X: np.ndarray, sf: np.ndarray, mu: np.ndarray, hat: np.ndarray
 ) -> np.ndarray:
-    """Cook's distance of every count (genes x samples)."""
+    """Cook's distance of every count (genes x samples), in blocks of genes so that the
+    temporaries stay small."""
     p = X.shape[1]
-    disp = robust_mom_disp(y / sf[None, :], X)
-    V = mu + disp[:, None] * mu**2
-    pr2 = (y - mu) ** 2 / V
-    return pr2 / p * hat / (1 - hat) ** 2
+    out = np.empty(y.shape)
+    step = max(1, 2**20 // max(1, y.shape[1]))
+    for lo in range(0, y.shape[0], step):
+        b = slice(lo, lo + step)
+        disp = robust_mom_disp(y[b] / sf[None, :], X)
+        V = mu[b] + disp[:, None] * mu[b] ** 2
+        pr2 = (y[b] - mu[b]) ** 2 / V
+        out[b] = pr2 / p * hat[b] / (1 - hat[b]) ** 2
+    return out
 
 
 # ----------------------------------------------------------------------------- the full fit
