@@ -206,8 +206,8 @@ def de(
             size_factors=size_factors,
             fit_type=fit_type,
             shrink=shrink,
-            contrasts={contrast_name(c, test): c for c in contrasts},
-            coefficients={contrast_name(n, test): n for n in coefficients},
+            contrasts={contrast_name(c, test=test): c for c in contrasts},
+            coefficients={contrast_name(n, test=test): n for n in coefficients},
         )
     adata.uns[key_added] = {
         "kind": "de",
