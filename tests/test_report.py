@@ -133,7 +133,7 @@ def test_report_is_self_contained_with_all_sections(analysed, tmp_path):
     assert html.count("data:image/png;base64,") >= 10
     assert "hsa-miR-5787" in html and "Chen et al., 2019" in html
     # every row of every table is in the page (as JSON), not the first 300
-    assert html.count('"hsa-miR-') > 2 * 362
+    assert html.count('"hsa-miR-') > 2 * 368
     assert not list(tmp_path.glob("*.part"))
 
 
@@ -266,7 +266,7 @@ def test_demo_report_in_headless_chromium(demo, tmp_path, chromium):
     assert res["width"] <= 1400  # no horizontal scrolling of the page
     assert res["height"] <= 15_000, res["height"]
     # paging reaches every row exactly once, not just the first 300
-    assert res["n"] == 362 and res["rowsShown"] == 10
+    assert res["n"] == 368 and res["rowsShown"] == 10
     assert res["pagedIds"] == res["n"] == res["pagedUnique"]
     # significant rows first: the DE table starts with the smallest padj
     padj = [float(x) for x in res["firstPadj"] if x]
@@ -274,7 +274,7 @@ def test_demo_report_in_headless_chromium(demo, tmp_path, chromium):
     # sorting is over all rows, numeric, descending; empty cells last
     lfc = [float(x) for x in res["lfcDesc"] if x]
     assert len(res["lfcDesc"]) == res["n"] and lfc == sorted(lfc, reverse=True)
-    assert res["searchRows"] == ["hsa-miR-2392"] and "filtered from 362" in res["searchInfo"]
+    assert res["searchRows"] == ["hsa-miR-2392"] and "filtered from 368" in res["searchInfo"]
     assert res["tables"] >= 10 and res["emptyTables"] == 0
     for name, size in (("top", "1400,1600"), ("full", f"1400,{res['height']}")):
         shot = tmp_path / f"{name}.png"
