@@ -57,6 +57,7 @@ DEFAULTS: dict[str, Any] = {
     "small": None,  # small-RNA count table(s) or .h5ad
     "long": None,  # long-RNA count table(s) or .h5ad
     "format": "auto",
+    "strandedness": "auto",  # STAR ReadsPerGene files: auto, unstranded, forward, reverse
     "reference": None,  # your own evidence table, merged into the bundled reference
     "drop_unmatched": False,  # keep only samples in both the counts and the sheet
     "fraction_column": "fraction",
@@ -184,6 +185,11 @@ def _check_types(c: RunConfig) -> None:
         x = v[key]
         if isinstance(x, bool) or not isinstance(x, (int, float)) or not 0 <= x < 100:
             c.fail(key, f"expected a number >= 0 (a log2 fold change), found {x!r}")
+    if v["strandedness"] not in ("auto", "unstranded", "forward", "reverse"):
+        c.fail(
+            "strandedness",
+            f"expected auto, unstranded, forward or reverse, found {v['strandedness']!r}",
+        )
     if v["de_engine"] not in ("mtncrna", "pydeseq2"):
         c.fail("de_engine", f"expected mtncrna or pydeseq2, found {v['de_engine']!r}")
     if v["format"] not in ("auto", *FORMATS):
@@ -421,6 +427,7 @@ def _read_libraries(c: RunConfig) -> dict[str, ad.AnnData]:
                 format=c["format"],
                 drop_unmatched=c["drop_unmatched"],
                 reference=c["reference"],
+                strandedness=c["strandedness"],
             )
         except MtncrnaError as exc:
             if "drop-unmatched" in str(exc) or "drop_unmatched" in str(exc):
@@ -668,10 +675,11 @@ def _summary_line(lib: str, a: Any, tables: dict[str, pd.DataFrame]) -> str:
         parts.append(f"purity {purity.median():.2f}")
     if "enrichment" in a.uns:
         parts.append(f"{int(a.var['mito_enriched'].sum())} mito-enriched")
-    conc = a.uns.get("concordance", {}).get("table")
-    if conc is not None:
-        counts = pd.DataFrame(conc)["verdict"].value_counts()
-        parts.append("concordance " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    conc = a.uns.get("concordance", {})
+    if conc:  # the verdicts over the studies that match the run's drug/cancer (see #13)
+        counts = ", ".join(f"{k} {v}" for k, v in conc.get("summary", {}).items())
+        scope = conc.get("params", {}).get("summary_scope", "")
+        parts.append(f"concordance {counts}" + (f" ({scope} studies)" if scope else ""))
     return "; ".join(parts)
 
 

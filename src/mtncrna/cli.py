@@ -983,7 +983,7 @@ def report_cmd(h5ads: Sequence[Path], title: str, output: Path) -> None:
 def run_cmd(config: Path, outdir: Path) -> None:
     """Run every analysis the data allow, from a YAML config, into OUTDIR.
 
-    Keys (see examples/data/config.yaml): samples, small, long, format, reference,
+    Keys (see examples/data/config.yaml): samples, small, long, format, strandedness, reference,
     drop_unmatched, fraction_column, mito, versus, design, factors, contrasts, de_by_fraction,
     de_engine,
     interaction, drug, cancer, alpha, enrichment_alpha, enrichment_lfc_threshold,
