@@ -520,7 +520,7 @@ def _optim_row(
     b = min(cands, key=fun)
     # R's own stopping point wherever it is as good (so results match R's to its tolerance);
     # the polished optimum only where L-BFGS-B stopped clearly short of it
-    if res.fun - fun(b) <= 1e-6 * (abs(res.fun) + 1.0):
+    if res.fun - fun(b) <= 1e-4 * (abs(res.fun) + 1.0):
         b = res.x
     mu = sf * np.exp2(X @ b)
     mu_c = np.maximum(mu, _nb.MINMU)
