@@ -25,3 +25,17 @@ UNS_INTEGRATE = "integrate"
 
 #: ``uns[key]["kind"]`` of each analysis result, so readers find results by type, not by name.
 KINDS = ("qc", "de", "enrichment", "concordance", "signature", "score", "integrate")
+
+#: Count-table formats ``read_counts`` knows (``auto``: detected from the content).
+FORMATS = (
+    "auto",
+    "table",
+    "featurecounts",
+    "htseq",
+    "star",
+    "mirge3",
+    "smrnaseq",
+    "mirdeep2",
+    "mirtop",
+    "h5ad",
+)

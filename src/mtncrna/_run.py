@@ -24,11 +24,11 @@ import anndata as ad
 import pandas as pd
 
 from . import engine, get, pp, tl
+from ._constants import FORMATS
 from ._errors import InputError, MtncrnaError
 from ._provenance import record
 from ._text import read_bytes
 from .io import (
-    FORMATS,
     FRACTIONS,
     atomic_path,
     normalise_fraction,
@@ -192,8 +192,8 @@ def _check_types(c: RunConfig) -> None:
         )
     if v["de_engine"] not in ("mtncrna", "pydeseq2"):
         c.fail("de_engine", f"expected mtncrna or pydeseq2, found {v['de_engine']!r}")
-    if v["format"] not in ("auto", *FORMATS):
-        c.fail("format", f"expected auto or one of {', '.join(FORMATS)}, found {v['format']!r}")
+    if v["format"] not in FORMATS:
+        c.fail("format", f"expected one of {', '.join(FORMATS)}, found {v['format']!r}")
     factors = v["factors"]
     if isinstance(factors, str):
         factors = v["factors"] = [factors]

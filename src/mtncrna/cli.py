@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 import click
 
 from . import steps
+from ._constants import FORMATS
 from ._errors import MtncrnaError
 from ._version import __version__
 
@@ -131,20 +132,7 @@ def cli(verbose: int, quiet: bool) -> None:
 
 # ------------------------------------------------------------------------------------ import
 
-_FORMAT_CHOICE = click.Choice(
-    [
-        "auto",
-        "table",
-        "featurecounts",
-        "htseq",
-        "star",
-        "mirge3",
-        "smrnaseq",
-        "mirdeep2",
-        "mirtop",
-        "h5ad",
-    ]
-)
+_FORMAT_CHOICE = click.Choice(list(FORMATS))
 
 
 @cli.command("import")

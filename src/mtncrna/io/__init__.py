@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from .._constants import FORMATS
 from .._lazy import attach
 
 if TYPE_CHECKING:  # imported on first use, see __getattr__
+    from .._constants import FORMATS
     from ._atomic import atomic_path, check_output
     from ._fastq_sheet import FastqSheet, read_fastq_sheet
-    from ._formats import FORMATS
     from ._names import sample_name_from_path
     from ._publish import MARKER, Staged, check_folder, publish
     from ._read import (
@@ -34,7 +35,6 @@ _LAZY = {
     "publish": "._publish",
     "atomic_path": "._atomic",
     "check_output": "._atomic",
-    "FORMATS": "._formats",
     "sample_name_from_path": "._names",
     "LIBRARIES": "._read",
     "detect_format": "._read",

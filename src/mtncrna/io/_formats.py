@@ -27,19 +27,6 @@ from .._text import (
 )
 from ._names import sample_name_from_path
 
-FORMATS = (
-    "auto",
-    "table",
-    "featurecounts",
-    "htseq",
-    "star",
-    "mirge3",
-    "smrnaseq",
-    "mirdeep2",
-    "mirtop",
-    "h5ad",
-)
-
 _ALN_EXT = re.compile(r"\.(bam|sam|cram)$", re.IGNORECASE)
 _ANNOTATION_COLUMNS = {
     "gene_name",

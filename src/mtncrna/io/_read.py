@@ -11,6 +11,7 @@ import anndata as ad
 import numpy as np
 import pandas as pd
 
+from .._constants import FORMATS
 from .._errors import FormatError, InputError, SampleSheetError
 from .._provenance import record
 from .._text import check_readable, read_lines, sniff_kind
@@ -18,7 +19,6 @@ from ..reference import Reference, annotate_var, load_reference, name_key
 from ._atomic import atomic_path, check_output
 from ._formats import (
     _ALN_EXT,
-    FORMATS,
     CountTable,
     is_featurecounts,
     is_headerless,
