@@ -371,6 +371,7 @@ def test_run_unmatched_samples_stop_unless_asked(run_cli, tmp_path):
     sheet.write_text("\n".join(rows[:-2]) + "\n")  # two libraries missing from the sheet
     code, _, err = run_cli("run", _config(tmp_path, samples=str(sheet)), "-o", tmp_path / "out")
     assert code == 2 and "drop_unmatched: true" in err, err
+    assert "--drop-unmatched" not in err and len(err.strip().splitlines()) == 1, err
     assert not (tmp_path / "out").exists()
 
 
