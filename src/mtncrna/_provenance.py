@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import platform
+import stat
 import sys
 from collections.abc import Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -34,6 +35,7 @@ def sha256(path: str | Path) -> str:
 
     For a folder (e.g. a folder of htseq-count files given as one input): the sha256 of the
     sorted list of ``relative path  sha256`` lines of the files in it, as ``sha256sum`` prints.
+    A pipe or device (``<(samtools view -b ...)``) is not read: ``"not a regular file"``.
     """
     p = Path(path)
     if p.is_dir():
@@ -43,6 +45,8 @@ def sha256(path: str | Path) -> str:
             if f.is_file()
         )
         return hashlib.sha256(listing.encode("utf-8")).hexdigest()
+    if not stat.S_ISREG(p.stat().st_mode):  # a pipe or device: reading it would consume it
+        return "not a regular file"
     h = hashlib.sha256()
     with p.open("rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
