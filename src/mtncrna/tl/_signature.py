@@ -38,11 +38,26 @@ def _as_tables(
         tables = {f"contrast{i + 1}": t for i, t in enumerate(de_tables)}
     if not tables:
         raise MtncrnaError("give at least one DE table")
+    out: dict[str, pd.DataFrame] = {}
     for name, t in tables.items():
         missing = [c for c in ("feature_id", "log2FoldChange", "padj") if c not in t.columns]
         if missing:
             raise MtncrnaError(f"DE table '{name}' lacks column(s) {', '.join(missing)}")
-    return tables
+        # a table of several contrasts (get.de_df of a 3-level factor): one contrast each
+        parts = (
+            {f"{name}:{c}": g for c, g in t.groupby("contrast", sort=False)}
+            if "contrast" in t.columns and t["contrast"].nunique() > 1
+            else {name: t}
+        )
+        for part, g in parts.items():
+            dup = g["feature_id"][g["feature_id"].duplicated()]
+            if len(dup):
+                raise MtncrnaError(
+                    f"DE table '{part}' has feature '{dup.iloc[0]}' more than once; give one "
+                    "row per feature (one table per contrast)"
+                )
+            out[part] = g
+    return out
 
 
 def signature(
