@@ -78,6 +78,8 @@ def test_signature_consistency_filter():
         "mtncrna:up_in_resistant",
         "x",
     ]
+    # contrasts with another numerator (parental over resistant) say so
+    assert mt.tl.to_gmt(sig, name="t", up_in="parental").split("\t")[1] == "mtncrna:up_in_parental"
 
 
 def test_signature_of_a_table_with_several_contrasts():

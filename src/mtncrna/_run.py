@@ -598,7 +598,14 @@ def _run_in(c: RunConfig, stage: Any, out: Path, progress: bool) -> tuple[list[s
             written.append(write_table(sig, folder / "signature.tsv", inputs=inputs))
             gmt = folder / "signature.gmt"
             with atomic_path(gmt) as tmp:
-                tmp.write_text(tl.to_gmt(sig, name=c["signature_name"]), encoding="utf-8")
+                tmp.write_text(
+                    tl.to_gmt(
+                        sig,
+                        name=c["signature_name"],
+                        up_in=contrasts[0][1] if contrasts else "numerator",
+                    ),
+                    encoding="utf-8",
+                )
             written.append(gmt)
             lines.append(f"  signature: {len(sig)} features")
         else:

@@ -136,9 +136,10 @@ def signature(
     return out
 
 
-def to_gmt(sig: pd.DataFrame, *, name: str = "mtncrna_resistance") -> str:
+def to_gmt(sig: pd.DataFrame, *, name: str = "mtncrna_resistance", up_in: str = "resistant") -> str:
     """The signature as GMT text: a ``<name>_UP`` and a ``<name>_DOWN`` gene set.
 
+    ``up_in`` names the contrasts' numerator (the cells in which ``up`` features are higher).
     One set per line: name, description, members, tab-separated. The description has no
     whitespace (``mtncrna:up_in_resistant``), because decoupler's ``read_gmt`` splits lines on
     any whitespace while gseapy's splits on tabs; both then read the same members. A direction
@@ -148,6 +149,7 @@ def to_gmt(sig: pd.DataFrame, *, name: str = "mtncrna_resistance") -> str:
 
     if not name or re.search(r"\s", name):
         raise MtncrnaError(f"gene set name {name!r} must be non-empty without whitespace")
+    up_in = re.sub(r"\s+", "_", str(up_in).strip()) or "numerator"
     members_all = sig["feature_id"].astype(str)
     bad = members_all[members_all.str.contains(r"\s|^$", regex=True)]
     if len(bad):
@@ -161,7 +163,7 @@ def to_gmt(sig: pd.DataFrame, *, name: str = "mtncrna_resistance") -> str:
         if members:
             lines.append(
                 "\t".join(
-                    [f"{name}_{direction.upper()}", f"mtncrna:{direction}_in_resistant", *members]
+                    [f"{name}_{direction.upper()}", f"mtncrna:{direction}_in_{up_in}", *members]
                 )
             )
     return "\n".join(lines) + "\n" if lines else ""
