@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mtncrna import engine
+from mtncrna import MtncrnaError, engine
 
 GOLDEN = Path(__file__).parent / "data" / "golden"
 
@@ -238,6 +238,8 @@ def test_three_level_factor_contrasts_from_one_fit():
     fit, *_ = _fit("pasilla", "group3", {})
     n_zero_rule = 0
     for name, spec in summary["extra_results"].items():
+        if "lfcThreshold" in spec["args"]:  # see test_threshold_tests_match_r
+            continue
         factor, num, den = spec["args"]["contrast"]
         c = engine.contrast_vector(X, factor, num, den)
         groups = engine.contrast_samples(X, factor, num, den)
@@ -326,3 +328,165 @@ def test_optim_fallback_reaches_the_optimum_with_an_uncentred_covariate():
         b, *_ = _optim_row(fit.counts[g], Xn, fit.size_factors, disp[g], np.zeros(3), 1e-6)
         off.append(np.abs(b - r.iloc[g][cols].to_numpy(dtype=float)).max())
     assert max(off) < 2e-3
+
+
+def test_cooks_filtering_without_replacement_matches_r():
+    """6 vs 6 (thyroid patients 1-6, ~ condition): cells below minReplicatesForReplace, so
+    Cook's filtering with R's default cutoff, and with cooksCutoff = 2. (Its gene-wise
+    dispersions are not compared here: one gene that R puts on the 1e-8 floor stops at 1.1e-8.)"""
+    fit, _, Xr, c = _fit("thyroid_mirna", "condition_6v6", {})
+    r = _golden("thyroid_mirna", "condition_6v6", "results_wald.tsv.gz")
+    ours = engine.wald_test(fit, c)
+    _compare(ours, r)
+    _same_calls(ours, r)
+    assert (ours["reason"] == "cooks_outlier").sum() == r[
+        "pvalue"
+    ].isna().sum() - fit.all_zero.sum()
+    r2 = _golden("thyroid_mirna", "condition_6v6", "results_wald_cooks2.tsv.gz")
+    ours2 = engine.wald_test(fit, c, cooks_cutoff=2.0)
+    _compare(ours2, r2)
+    _same_calls(ours2, r2)
+    assert (ours2["reason"] == "cooks_outlier").sum() > (ours["reason"] == "cooks_outlier").sum()
+    fit_lrt, *_ = _fit("thyroid_mirna", "condition_6v6", {}, test="lrt")
+    _compare(
+        engine.lrt_test(fit_lrt, Xr, c),
+        _golden("thyroid_mirna", "condition_6v6", "results_lrt.tsv.gz"),
+    )
+
+
+# fitType = "local": R's locfit(log dispersion ~ log mean, weights = mean) (engine/_locfit.py)
+LOCAL = [("pasilla", "type_condition_local"), ("thyroid_mirna", "pair_condition_local")]
+
+
+def _golden_exact(dataset: str, analysis: str, name: str) -> pd.DataFrame:
+    return pd.read_csv(
+        GOLDEN / dataset / analysis / name, sep="\t", index_col=0, float_precision="round_trip"
+    )
+
+
+@pytest.mark.parametrize(("dataset", "analysis"), LOCAL)
+def test_locfit_reproduces_r_bit_for_bit(dataset, analysis):
+    """Given R's gene-wise estimates, the local trend is R's dispFit to the last bits: the same
+    k-d tree vertices, the same local fits (locfit's Newton step and Jacobi eigen-solve, its
+    sums in the same order) and the same Hermite interpolation and extrapolation."""
+    from mtncrna.engine._deseq import MIN_DISP, local_trend
+
+    d = _golden_exact(dataset, analysis, "dispersions.tsv.gz")
+    nz = ~d["allZero"].astype(bool)
+    use = nz & (d["dispGeneEst"] > 100 * MIN_DISP)
+    fit = local_trend(d.loc[use, "baseMean"].to_numpy(), d.loc[use, "dispGeneEst"].to_numpy())
+    ours = np.exp(fit(np.log(d.loc[nz, "baseMean"].to_numpy())))
+    np.testing.assert_allclose(ours, d.loc[nz, "dispFit"], rtol=1e-13)
+    # means below and above the fitted range are extrapolated as R does
+    x = np.log(d.loc[nz, "baseMean"])
+    assert ((x < fit.lo) | (x > fit.hi)).sum() > 0
+
+
+@pytest.mark.parametrize(("dataset", "analysis"), LOCAL)
+def test_local_trend_analysis_matches_r(dataset, analysis):
+    """DESeq(fitType = "local"): trend, prior variance, dispersions, Wald and LRT results."""
+    spec = json.loads((GOLDEN / dataset / analysis / "dispersion_fit.json").read_text())
+    assert spec["fitType"] == "local"
+    fit, _, Xr, c = _fit(dataset, analysis, {"fit_type": "local"})
+    assert fit.trend.fit_type == "local"
+    np.testing.assert_allclose(fit.prior_var, spec["dispPriorVar"], rtol=1e-6)
+    d = _golden(dataset, analysis, "dispersions.tsv.gz")
+    ours = fit.disp.reindex(d.index)
+    ok = d["dispersion"].notna()
+    np.testing.assert_allclose(ours.loc[ok, "dispFit"], d.loc[ok, "dispFit"], rtol=1e-7)
+    np.testing.assert_allclose(ours.loc[ok, "dispersion"], d.loc[ok, "dispersion"], rtol=1e-4)
+    for ours_res, name in [
+        (engine.wald_test(fit, c), "results_wald.tsv.gz"),
+        (
+            engine.wald_test(fit, c, cooks_cutoff=False, independent_filter=False),
+            "results_wald_nofilter.tsv.gz",
+        ),
+    ]:
+        r = _golden(dataset, analysis, name)
+        _compare(ours_res, r)
+        _same_calls(ours_res, r)
+    fit_lrt, *_ = _fit(dataset, analysis, {"fit_type": "local"}, test="lrt")
+    ours_lrt = engine.lrt_test(fit_lrt, Xr, c)
+    _compare(ours_lrt, _golden(dataset, analysis, "results_lrt.tsv.gz"))
+    _same_calls(ours_lrt, _golden(dataset, analysis, "results_lrt.tsv.gz"))
+
+
+def _same_calls(ours: pd.DataFrame, r: pd.DataFrame) -> None:
+    """The same NA pattern in every column and the same padj < 0.1 set (Jaccard 1)."""
+    ours = ours.reindex(r.index)
+    for col in ("log2FoldChange", "lfcSE", "stat", "pvalue", "padj"):
+        np.testing.assert_array_equal(ours[col].isna(), r[col].isna(), err_msg=col)
+    assert set(ours.index[ours["padj"] < 0.1]) == set(r.index[r["padj"] < 0.1])
+
+
+# results(lfcThreshold =, altHypothesis =): every alternative, on three fits
+THRESHOLDS = (
+    [
+        ("pasilla", "type_condition_local", alt, f"thr1_{alt}")
+        for alt in ("greaterAbs", "lessAbs", "greater", "less")
+    ]
+    + [
+        ("thyroid_mirna", "pair_condition_local", alt, f"thr05_{alt}")
+        for alt in ("greaterAbs", "lessAbs", "greater", "less")
+    ]
+    + [
+        ("pasilla", "group3", alt, f"thr05_singleread_untreated_vs_pairedend_untreated_{alt}")
+        for alt in ("lessAbs", "greater")
+    ]
+)
+
+
+@pytest.mark.parametrize(("dataset", "analysis", "alt", "name"), THRESHOLDS)
+def test_threshold_tests_match_r(dataset, analysis, alt, name):
+    """R's statistic (clipped at 0 on the side of the null), p-value and padj for each
+    altHypothesis; in group3, genes with no count in the two compared groups get LFC 0 first
+    and are then tested against the threshold, as R does."""
+    *_, summary = _load(dataset, analysis)
+    args = summary["extra_results"][name]["args"]
+    assert args["altHypothesis"] == alt
+    opts = {"fit_type": "local"} if analysis.endswith("_local") else {}
+    fit, X, _, _ = _fit(dataset, analysis, opts)
+    contrast = args["contrast"]
+    c = engine.contrast_vector(X, *contrast)
+    groups = engine.contrast_samples(X, *contrast)
+    ours = engine.wald_test(
+        fit,
+        c,
+        lfc_threshold=args["lfcThreshold"],
+        alt_hypothesis=alt,
+        contrast_samples=groups,
+    )
+    r = _golden(dataset, analysis, f"results_wald_{name}.tsv.gz")
+    _compare(ours, r)
+    _same_calls(ours, r)
+    ours = ours.reindex(r.index)
+    ok = r["stat"].notna()
+    np.testing.assert_array_equal(ours.loc[ok, "stat"] == 0, r.loc[ok, "stat"] == 0)
+    if analysis == "group3":  # the all-zero rule, then the threshold test on LFC 0
+        zero = (r["log2FoldChange"] == 0) & r["pvalue"].notna()
+        assert zero.sum() > 100
+        np.testing.assert_allclose(ours.loc[zero, "pvalue"], r.loc[zero, "pvalue"], rtol=1e-6)
+        assert (r.loc[zero, "pvalue"] != 1).any()
+
+
+def test_threshold_arguments_are_checked():
+    fit, _, _, c = _fit("pasilla", "type_condition", {})
+    with pytest.raises(MtncrnaError, match="positive lfc_threshold"):
+        engine.wald_test(fit, c, alt_hypothesis="lessAbs")
+    with pytest.raises(MtncrnaError, match="unknown alt_hypothesis"):
+        engine.wald_test(fit, c, lfc_threshold=1, alt_hypothesis="above")
+    with pytest.raises(MtncrnaError, match="0 or more"):
+        engine.wald_test(fit, c, lfc_threshold=-1)
+
+
+def test_r_lowess_of_independent_filtering():
+    """R's lowess(numRej ~ theta, f = 1/5), which picks the independent-filtering threshold:
+    the fit R stored for pasilla's Wald results, including its robustness-iteration quirks."""
+    from mtncrna.engine._lowess import lowess
+
+    for dataset, analysis in [("pasilla", "type_condition"), ("thyroid_mirna", "condition")]:
+        summary = json.loads((GOLDEN / dataset / analysis / "summary.json").read_text())
+        flt = summary["wald"]["filter"]
+        theta = np.asarray(flt["filterNumRej"]["theta"], dtype=float)
+        num_rej = np.asarray(flt["filterNumRej"]["numRej"], dtype=float)
+        np.testing.assert_allclose(lowess(theta, num_rej, f=1 / 5), flt["lo_fit"]["y"], rtol=1e-13)

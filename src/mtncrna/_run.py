@@ -71,6 +71,11 @@ DEFAULTS: dict[str, Any] = {
     "contrasts": [["condition", "resistant", "parental"]],
     "de_by_fraction": True,  # DE within each fraction (else on all samples)
     "de_engine": "mtncrna",  # or pydeseq2: the DE of every fraction run by pydeseq2 itself
+    "de_fit_type": "parametric",  # dispersion trend: parametric, local or mean (R's fitType)
+    "de_lfc_threshold": 0.0,  # test against this log2 fold change (R's lfcThreshold)
+    "de_alt_hypothesis": "greaterAbs",  # greaterAbs, greater or less (R's altHypothesis)
+    "de_shrink": False,  # add shrunken LFCs: false, apeglm (or true) or normal
+    "de_cooks_cutoff": True,  # true (R's default cutoff), false, or a number
     "interaction": "condition",  # fraction x this factor in the enrichment
     "drug": None,
     "cancer": None,
@@ -195,6 +200,7 @@ def _check_types(c: RunConfig) -> None:
         )
     if v["de_engine"] not in ("mtncrna", "pydeseq2"):
         c.fail("de_engine", f"expected mtncrna or pydeseq2, found {v['de_engine']!r}")
+    _check_de_options(c)
     if v["format"] not in FORMATS:
         c.fail("format", f"expected one of {', '.join(FORMATS)}, found {v['format']!r}")
     factors = v["factors"]
@@ -224,6 +230,33 @@ def _check_types(c: RunConfig) -> None:
         engine.formula_variables(design)
     except MtncrnaError as exc:
         c.fail("design", str(exc))
+
+
+def _check_de_options(c: RunConfig) -> None:
+    """The DESeq2 options of the run's DE (passed to :func:`mtncrna.tl.de` as they are)."""
+    v = c.values
+    if v["de_fit_type"] not in ("parametric", "local", "mean"):
+        c.fail("de_fit_type", f"expected parametric, local or mean, found {v['de_fit_type']!r}")
+    x = v["de_lfc_threshold"]
+    if isinstance(x, bool) or not isinstance(x, (int, float)) or not 0 <= x < 100:
+        c.fail("de_lfc_threshold", f"expected a number >= 0 (a log2 fold change), found {x!r}")
+    alt = v["de_alt_hypothesis"]
+    if alt == "lessAbs":
+        c.fail(
+            "de_alt_hypothesis",
+            "lessAbs (|LFC| below the threshold) is not for the run: its concordance and "
+            "signature read padj < alpha as 'changed'; use `mtncrna de --alt-hypothesis lessAbs`",
+        )
+    if alt not in ("greaterAbs", "greater", "less"):
+        c.fail("de_alt_hypothesis", f"expected greaterAbs, greater or less, found {alt!r}")
+    shrink = v["de_shrink"]
+    if not (isinstance(shrink, bool) or shrink in ("apeglm", "normal")):
+        c.fail("de_shrink", f"expected false, apeglm (or true) or normal, found {shrink!r}")
+    cut = v["de_cooks_cutoff"]
+    if not isinstance(cut, bool) and (
+        not isinstance(cut, (int, float)) or not 0 <= cut < float("inf")
+    ):
+        c.fail("de_cooks_cutoff", f"expected true, false or a number >= 0, found {cut!r}")
 
 
 def _resolve_paths(c: RunConfig) -> None:
@@ -537,6 +570,11 @@ def _run_in(c: RunConfig, stage: Any, out: Path, progress: bool) -> tuple[list[s
                     alpha=c["alpha"],
                     factors=c["factors"],
                     engine=c["de_engine"],
+                    fit_type=c["de_fit_type"],
+                    lfc_threshold=c["de_lfc_threshold"],
+                    alt_hypothesis=c["de_alt_hypothesis"],
+                    shrink=c["de_shrink"],
+                    cooks_cutoff=c["de_cooks_cutoff"],
                     key_added=key,
                 )
             except MtncrnaError as exc:

@@ -356,12 +356,47 @@ def _parse_subset(items: Sequence[str]) -> dict[str, list[str]]:
     show_default=True,
 )
 @click.option(
+    "--fit-type",
+    type=click.Choice(["parametric", "local", "mean"]),
+    default="parametric",
+    show_default=True,
+    help="Dispersion trend, as R DESeq2's fitType (parametric falls back to local, as R).",
+)
+@click.option(
+    "--lfc-threshold",
+    type=click.FloatRange(min=0),
+    default=0.0,
+    show_default=True,
+    help="Test against this log2 fold change (R's results(lfcThreshold=)); Wald test only.",
+)
+@click.option(
+    "--alt-hypothesis",
+    type=click.Choice(["greaterAbs", "lessAbs", "greater", "less"]),
+    default="greaterAbs",
+    show_default=True,
+    help="With --lfc-threshold T: |LFC| > T, |LFC| < T, LFC > T or LFC < -T (R's altHypothesis).",
+)
+@click.option(
     "--shrink",
     is_flag=True,
-    help="Add shrunken LFCs (adaptive Cauchy prior, apeglm's model) for each contrast.",
+    help="Add shrunken LFCs for each contrast (--shrink-type, default apeglm's model).",
+)
+@click.option(
+    "--shrink-type",
+    type=click.Choice(["apeglm", "normal"]),
+    default=None,
+    help="apeglm: adaptive Cauchy prior (apeglm's model); normal: R's lfcShrink(type='normal'). "
+    "Implies --shrink.",
 )
 @click.option("--no-independent-filtering", is_flag=True)
 @click.option("--no-cooks", is_flag=True, help="Do not set p-values of Cook's outliers to NA.")
+@click.option(
+    "--cooks-cutoff",
+    type=click.FloatRange(min=0),
+    default=None,
+    help="Cook's distance above which a p-value is set to NA (R's cooksCutoff; default: the "
+    "0.99 quantile of F(p, m - p)).",
+)
 @click.option(
     "--engine",
     type=click.Choice(["mtncrna", "pydeseq2"]),
@@ -388,9 +423,14 @@ def de_cmd(
     subset: Sequence[str],
     alpha: float,
     size_factors: str,
+    fit_type: str,
+    lfc_threshold: float,
+    alt_hypothesis: str,
     shrink: bool,
+    shrink_type: str | None,
     no_independent_filtering: bool,
     no_cooks: bool,
+    cooks_cutoff: float | None,
     engine: str,
     outdir: Path,
 ) -> None:
@@ -402,6 +442,8 @@ def de_cmd(
     """
     if not contrasts and not coefs:
         raise click.UsageError("give at least one --contrast FACTOR NUMERATOR DENOMINATOR")
+    if no_cooks and cooks_cutoff is not None:
+        raise click.UsageError("give --no-cooks or --cooks-cutoff, not both")
     res = steps.de(
         inputs,
         samples,
@@ -413,9 +455,12 @@ def de_cmd(
         subset=_parse_subset(subset) or None,
         alpha=alpha,
         size_factors=size_factors,
-        shrink=shrink,
+        fit_type=fit_type,
+        lfc_threshold=lfc_threshold,
+        alt_hypothesis=alt_hypothesis,
+        shrink=shrink_type or shrink,
         independent_filter=not no_independent_filtering,
-        cooks_cutoff=not no_cooks,
+        cooks_cutoff=cooks_cutoff if cooks_cutoff is not None else not no_cooks,
         engine=engine,
         outdir=outdir,
     )

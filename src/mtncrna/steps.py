@@ -238,13 +238,29 @@ def de_tables(adata: ad.AnnData, *, key: str = "de", prefix: str = "de_") -> dic
 
 
 def de_summary_lines(
-    tables: Mapping[str, pd.DataFrame], alpha: float, where: str = ""
+    tables: Mapping[str, pd.DataFrame],
+    alpha: float,
+    where: str = "",
+    *,
+    lfc_threshold: float = 0.0,
+    alt_hypothesis: str = "greaterAbs",
 ) -> list[str]:
     lines = []
     for name, df in tables.items():
-        n_up = int(((df["padj"] < alpha) & (df["log2FoldChange"] > 0)).sum())
-        n_down = int(((df["padj"] < alpha) & (df["log2FoldChange"] < 0)).sum())
-        lines.append(f"{where}{name}: {n_up} up, {n_down} down at padj < {alpha}")
+        sig = df["padj"] < alpha
+        if alt_hypothesis == "lessAbs":
+            n = int(sig.sum())
+            lines.append(f"{where}{name}: {n} with |LFC| < {lfc_threshold} at padj < {alpha}")
+            continue
+        n_up = int((sig & (df["log2FoldChange"] > 0)).sum())
+        n_down = int((sig & (df["log2FoldChange"] < 0)).sum())
+        test = {
+            "greaterAbs": f" (tested |LFC| > {lfc_threshold})",
+            "greater": f" (tested LFC > {lfc_threshold})",
+            "less": f" (tested LFC < -{lfc_threshold})",
+        }[alt_hypothesis]
+        test = test if lfc_threshold or alt_hypothesis != "greaterAbs" else ""
+        lines.append(f"{where}{name}: {n_up} up, {n_down} down at padj < {alpha}{test}")
     return lines
 
 
@@ -260,13 +276,19 @@ def de(
     subset: Mapping[str, str | Sequence[str]] | None = None,
     alpha: float = 0.1,
     size_factors: str = "auto",
-    shrink: bool = False,
+    fit_type: str = "parametric",
+    lfc_threshold: float = 0.0,
+    alt_hypothesis: str = "greaterAbs",
+    shrink: bool | str = False,
     independent_filter: bool = True,
-    cooks_cutoff: bool = True,
+    cooks_cutoff: bool | float = True,
     outdir: PathLike,
     **engine_options: Any,
 ) -> StepResult:
-    """Differential expression (DESeq2 model): one table per contrast, ``de.h5ad``, provenance."""
+    """Differential expression (DESeq2 model): one table per contrast, ``de.h5ad``, provenance.
+
+    The options are :func:`mtncrna.tl.de`'s (R DESeq2's ``fitType``, ``lfcThreshold``,
+    ``altHypothesis``, ``cooksCutoff``; ``shrink`` True/"apeglm" or "normal")."""
     from . import tl
 
     all_inputs = _input_list(inputs, samples)
@@ -284,6 +306,9 @@ def de(
             subset=dict(subset) if subset else None,
             alpha=alpha,
             size_factors=size_factors,
+            fit_type=fit_type,
+            lfc_threshold=lfc_threshold,
+            alt_hypothesis=alt_hypothesis,
             shrink=shrink,
             independent_filter=independent_filter,
             cooks_cutoff=cooks_cutoff,
@@ -298,7 +323,13 @@ def de(
             parameters=dict(adata.uns["de"]["params"]),
             adata=adata,
         )
-    summary = de_summary_lines(tables, alpha, where=f"{Path(outdir)}/")
+    summary = de_summary_lines(
+        tables,
+        alpha,
+        where=f"{Path(outdir)}/",
+        lfc_threshold=lfc_threshold,
+        alt_hypothesis=alt_hypothesis,
+    )
     return StepResult("de", outputs, "\n".join(summary), adata=adata)
 
 

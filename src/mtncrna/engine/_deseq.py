@@ -21,6 +21,8 @@ from scipy.special import polygamma
 
 from .._errors import MtncrnaError
 from . import _nb
+from ._locfit import Locfit
+from ._lowess import lowess as r_lowess
 from ._nb import MIN_DISP
 from ._stats import p_adjust_bh as _bh
 
@@ -155,18 +157,16 @@ class DispersionTrend:
     mean_disp: float = np.nan
     var_log_disp: float = np.nan
     n_used: int = 0
-    local_grid: tuple[np.ndarray, np.ndarray] | None = None  # (log mean, log disp) vertices
+    local_fit: Locfit | None = None  # locfit(log disp ~ log mean, weights = mean)
 
     def __call__(self, means: np.ndarray) -> np.ndarray:
         means = np.asarray(means, dtype=float)
         if self.fit_type == "parametric":
             a0, a1 = self.coefficients
             return a0 + a1 / means
-        if self.fit_type == "local" and self.local_grid is not None:
-            gx, gy = self.local_grid
-            with np.errstate(divide="ignore"):
-                lm = np.log(means)
-            return np.exp(np.interp(lm, gx, gy))
+        if self.fit_type == "local" and self.local_fit is not None:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                return np.exp(self.local_fit(np.log(means)))
         return np.full(np.shape(means), self.mean_disp)
 
 
@@ -219,33 +219,12 @@ def parametric_trend(means: np.ndarray, disps: np.ndarray) -> tuple[float, float
     raise FloatingPointError("dispersion fit did not converge")
 
 
-def local_trend(
-    means: np.ndarray, disps: np.ndarray, *, nn: float = 0.7, n_grid: int = 200
-) -> tuple[np.ndarray, np.ndarray]:
-    """Local quadratic regression of log dispersion on log mean (R's ``localDispersionFit``).
-
-    As ``locfit(logDisps ~ logMeans, weights = means)`` with its defaults (degree 2, tricube
-    kernel, nearest-neighbour bandwidth 70 %), evaluated on a grid of vertices and interpolated
-    linearly in between (locfit interpolates between vertices too, with cubic Hermite; the
-    values agree closely but not to machine precision).
-    """
+def local_trend(means: np.ndarray, disps: np.ndarray) -> Locfit:
+    """DESeq2's ``localDispersionFit``: ``locfit(log(disps) ~ log(means), weights = means)``
+    on the genes with dispersion >= 10 x minDisp, with locfit's defaults (see
+    :mod:`mtncrna.engine._locfit`); evaluate it on log means."""
     keep = disps >= MIN_DISP * 10
-    x = np.log(means[keep])
-    y = np.log(disps[keep])
-    w0 = means[keep]
-    grid = np.linspace(x.min(), x.max(), n_grid)
-    k = max(3, int(np.ceil(nn * len(x))))
-    fitted = np.empty(n_grid)
-    for i, g in enumerate(grid):
-        d = np.abs(x - g)
-        h = np.partition(d, k - 1)[k - 1] if k <= len(d) else d.max()
-        h = max(h, 1e-12)
-        u = np.clip(d / h, 0, 1)
-        w = w0 * (1 - u**3) ** 3
-        A = np.column_stack([np.ones_like(x), x - g, (x - g) ** 2]) * np.sqrt(w)[:, None]
-        coef, *_ = np.linalg.lstsq(A, y * np.sqrt(w), rcond=None)
-        fitted[i] = coef[0]
-    return grid, fitted
+    return Locfit(np.log(means[keep]), np.log(disps[keep]), means[keep])
 
 
 def _mad2(x: np.ndarray) -> float:
@@ -273,7 +252,7 @@ def fit_trend(
             )
             trend.fit_type = fit_type = "local"
     if fit_type == "local":
-        trend.local_grid = local_trend(base_mean[use], disp_gene[use])
+        trend.local_fit = local_trend(base_mean[use], disp_gene[use])
     elif fit_type == "mean":
         use_mean = disp_gene > 10 * MIN_DISP
         trend.mean_disp = float(stats.trim_mean(disp_gene[use_mean], 0.001))
@@ -889,8 +868,6 @@ def independent_filtering(
 
     Returns (padj, filter threshold, theta).
     """
-    from statsmodels.nonparametric.smoothers_lowess import lowess
-
     filt = base_mean
     lower = np.mean(filt == 0)
     upper = 0.95 if lower < 0.95 else 1.0
@@ -905,10 +882,7 @@ def independent_filtering(
     if num_rej.max() <= 10:
         j = 0
     else:
-        delta = 0.01 * (theta.max() - theta.min())
-        fitted = lowess(
-            num_rej.astype(float), theta, frac=1 / 5, it=3, delta=delta, return_sorted=False
-        )
+        fitted = r_lowess(theta, num_rej.astype(float), f=1 / 5)  # R's lowess, not statsmodels'
         pos = num_rej > 0
         resid = num_rej[pos] - fitted[pos] if pos.any() else np.array([0.0])
         thresh = fitted.max() - np.sqrt(np.mean(resid**2))
@@ -965,36 +939,64 @@ def wald_test(
     """Wald test of a contrast vector (log2 scale), with DESeq2's p-value/padj conventions.
 
     ``lfc_threshold``/``alt_hypothesis`` as in R's ``results()``: ``greaterAbs`` tests
-    |LFC| > threshold, ``greater`` LFC > threshold, ``less`` LFC < -threshold.
+    |LFC| > threshold, ``lessAbs`` |LFC| < threshold (the larger of the two one-sided p-values),
+    ``greater`` LFC > threshold, ``less`` LFC < -threshold. As R, the statistic is then the
+    distance to the threshold in standard errors, clipped at 0 on the side of the null
+    (``greater``: max((LFC - T) / SE, 0), ``less``: min((LFC + T) / SE, 0), ``greaterAbs``:
+    sign(LFC) x max((|LFC| - T) / SE, 0), ``lessAbs``: the smaller of max((T - LFC) / SE, 0)
+    and max((LFC + T) / SE, 0)).
 
     ``contrast_samples`` (a boolean mask of the samples in the two compared groups, see
     :func:`contrast_samples`): as R's ``results(contrast = c(factor, a, b))``, genes whose counts
-    are zero in all of them get LFC 0, statistic 0 and p-value 1.
+    are zero in all of them get LFC 0, statistic 0 and p-value 1; a threshold test then
+    recomputes their statistic and p-value from LFC 0, as R does.
 
     Adds a ``reason`` column saying why a p-value or padj is missing: ``all_zero``,
     ``cooks_outlier``, ``low_counts`` (independent filtering) or empty.
     """
+    alts = ("greaterAbs", "lessAbs", "greater", "less")
+    if alt_hypothesis not in alts:
+        raise MtncrnaError(
+            f"unknown alt_hypothesis '{alt_hypothesis}'; expected one of {', '.join(alts)}"
+        )
+    t = float(lfc_threshold)
+    if not t >= 0:
+        raise MtncrnaError(f"lfc_threshold must be 0 or more; got {lfc_threshold}")
+    if t == 0 and alt_hypothesis == "lessAbs":
+        raise MtncrnaError(
+            "alt_hypothesis='lessAbs' needs a positive lfc_threshold (|LFC| < 0 cannot hold)"
+        )
     c = np.asarray(contrast, dtype=float)
     lfc = fit.beta @ c
     se = np.sqrt(np.maximum(np.einsum("p,gpq,q->g", c, fit.cov, c), 0))
-    t = float(lfc_threshold)
     with np.errstate(divide="ignore", invalid="ignore"):
-        if alt_hypothesis == "greaterAbs":
-            stat = np.sign(lfc) * np.maximum(np.abs(lfc) - t, 0) / se
-            pvalue = np.minimum(1.0, 2 * stats.norm.sf((np.abs(lfc) - t) / se))
-        elif alt_hypothesis == "greater":
-            stat = (lfc - t) / se
-            pvalue = stats.norm.sf(stat)
-        elif alt_hypothesis == "less":
-            stat = (lfc + t) / se
-            pvalue = stats.norm.cdf(stat)
-        else:
-            raise MtncrnaError(
-                f"unknown alt_hypothesis '{alt_hypothesis}'; expected greaterAbs, greater, less"
-            )
+        stat = lfc / se
+        pvalue = 2 * stats.norm.sf(np.abs(stat))
     zero = _contrast_all_zero(fit, contrast_samples)
     lfc[zero], stat[zero], pvalue[zero] = 0.0, 0.0, 1.0
+    if not (t == 0 and alt_hypothesis == "greaterAbs"):
+        stat, pvalue = _threshold_test(lfc, se, t, alt_hypothesis)
     return _finish(fit, lfc, se, stat, pvalue, alpha, cooks_cutoff, independent_filter)
+
+
+def _threshold_test(
+    lfc: np.ndarray, se: np.ndarray, t: float, alt: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """R ``results()``'s statistics and p-values against a log2 fold-change threshold."""
+    upper = stats.norm.sf
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if alt == "greaterAbs":
+            z = (np.abs(lfc) - t) / se
+            return np.sign(lfc) * np.maximum(z, 0), np.minimum(1.0, 2 * upper(z))
+        if alt == "lessAbs":
+            above, below = (t - lfc) / se, (lfc + t) / se
+            stat = np.minimum(np.maximum(above, 0), np.maximum(below, 0))
+            return stat, np.maximum(upper(above), upper(below))
+        if alt == "greater":
+            z = (lfc - t) / se
+            return np.maximum(z, 0), upper(z)
+        z = (lfc + t) / se  # less
+        return np.minimum(z, 0), upper((-t - lfc) / se)
 
 
 def lrt_test(

@@ -66,6 +66,8 @@ def de(
     independent_filter: bool = True,
     size_factors: str = "auto",
     fit_type: str = "parametric",
+    lfc_threshold: float = 0.0,
+    alt_hypothesis: str = "greaterAbs",
     shrink: bool | str = False,
     reference_levels: dict[str, str] | None = None,
     factors: Sequence[str] = (),
@@ -92,8 +94,21 @@ def de(
         ``"wald"``, or ``"lrt"`` with a ``reduced`` formula (a multi-level factor at once).
     subset
         Restrict to samples, e.g. ``{"fraction": "mito"}``.
+    cooks_cutoff
+        ``True`` (R's default cutoff, the 0.99 quantile of F(p, m - p)), ``False`` (no Cook's
+        filtering) or a number: p-values of features whose maximum Cook's distance exceeds it
+        are set to NA (R's ``results(cooksCutoff=)``).
     size_factors
         ``"ratio"``, ``"poscounts"`` or ``"auto"`` (ratio unless every feature has a zero).
+    fit_type
+        The dispersion trend, as R's ``DESeq(fitType=)``: ``"parametric"`` (falls back to
+        ``"local"`` when it cannot be fitted, as R), ``"local"`` (R's locfit of log dispersion
+        on log mean) or ``"mean"``.
+    lfc_threshold, alt_hypothesis
+        Wald tests against a log2 fold-change threshold, as R's ``results(lfcThreshold=,
+        altHypothesis=)``: ``"greaterAbs"`` (|LFC| > threshold, the default), ``"lessAbs"``
+        (|LFC| < threshold; needs a positive threshold), ``"greater"`` (LFC > threshold) or
+        ``"less"`` (LFC < -threshold). Wald test only.
     factors
         Sample-sheet columns holding numbers to treat as factors; other all-number columns are
         numeric covariates (as in R). The factor of every contrast is always a factor.
@@ -119,6 +134,7 @@ def de(
         raise MtncrnaError(f"unknown shrink '{shrink}'; expected True, 'apeglm' or 'normal'")
     if engine not in ("mtncrna", "pydeseq2"):
         raise MtncrnaError(f"unknown engine '{engine}'; expected mtncrna or pydeseq2")
+    _check_threshold(test, lfc_threshold, alt_hypothesis, cooks_cutoff)
     if engine == "pydeseq2":
         _check_pydeseq2_options(test, shrink, cooks_cutoff, fit_type, size_factors)
     if test == "lrt" and not reduced:
@@ -180,6 +196,8 @@ def de(
             independent_filter=independent_filter,
             size_factors=size_factors,
             fit_type=fit_type,
+            lfc_threshold=lfc_threshold,
+            alt_hypothesis=alt_hypothesis,
         )
         for name, res in results.items():
             n_sig = int((res["padj"] < alpha).sum())
@@ -205,6 +223,8 @@ def de(
             independent_filter=independent_filter,
             size_factors=size_factors,
             fit_type=fit_type,
+            lfc_threshold=lfc_threshold,
+            alt_hypothesis=alt_hypothesis,
             shrink=shrink,
             contrasts={contrast_name(c, test=test): c for c in contrasts},
             coefficients={contrast_name(n, test=test): n for n in coefficients},
@@ -230,6 +250,9 @@ def de(
             "independent_filter": independent_filter,
             "size_factors": info["size_factor_method"],
             "fit_type": info["fit_type"],
+            "fit_type_requested": fit_type,
+            "lfc_threshold": float(lfc_threshold),
+            "alt_hypothesis": alt_hypothesis,
             "shrink": (
                 "normal (DESeq2 lfcShrink type='normal')"
                 if shrink == "normal"
@@ -262,6 +285,8 @@ def _run_mtncrna(
     independent_filter: bool,
     size_factors: str,
     fit_type: str,
+    lfc_threshold: float,
+    alt_hypothesis: str,
     shrink: bool | str,
     contrasts: dict[str, Contrast],
     coefficients: dict[str, str],
@@ -280,6 +305,8 @@ def _run_mtncrna(
                 alpha=alpha,
                 cooks_cutoff=cooks_cutoff,
                 independent_filter=independent_filter,
+                lfc_threshold=lfc_threshold,
+                alt_hypothesis=alt_hypothesis,
                 contrast_samples=groups.get(name),
             )
         else:
@@ -317,6 +344,33 @@ def _run_mtncrna(
         "prior_variance": fit.prior_var,
     }
     return results, disp, fit.size_factors, fit.coef_names, info
+
+
+_ALT_HYPOTHESES = ("greaterAbs", "lessAbs", "greater", "less")
+
+
+def _check_threshold(
+    test: str, lfc_threshold: float, alt_hypothesis: str, cooks_cutoff: bool | float
+) -> None:
+    """R ``results()``'s checks of lfcThreshold / altHypothesis, before the fit starts."""
+    if alt_hypothesis not in _ALT_HYPOTHESES:
+        raise MtncrnaError(
+            f"unknown alt_hypothesis '{alt_hypothesis}'; "
+            f"expected one of {', '.join(_ALT_HYPOTHESES)}"
+        )
+    t = lfc_threshold
+    if isinstance(t, bool) or not isinstance(t, (int, float)) or not np.isfinite(t) or t < 0:
+        raise MtncrnaError(f"lfc_threshold must be a number >= 0 (log2 scale); got {t!r}")
+    if alt_hypothesis == "lessAbs" and t == 0:
+        raise MtncrnaError("alt_hypothesis='lessAbs' needs a positive lfc_threshold")
+    if test != "wald" and (t > 0 or alt_hypothesis != "greaterAbs"):
+        raise MtncrnaError(
+            "tests against a log2 fold-change threshold are Wald tests; "
+            f"got test='{test}' with lfc_threshold={t}, alt_hypothesis='{alt_hypothesis}'"
+        )
+    c = cooks_cutoff
+    if not isinstance(c, bool) and (not isinstance(c, (int, float)) or not 0 <= c < np.inf):
+        raise MtncrnaError(f"cooks_cutoff must be true, false or a number >= 0; got {c!r}")
 
 
 def _check_pydeseq2_options(
@@ -366,6 +420,8 @@ def _run_pydeseq2(
     independent_filter: bool,
     size_factors: str,
     fit_type: str,
+    lfc_threshold: float = 0.0,
+    alt_hypothesis: str = "greaterAbs",
 ) -> tuple[dict[str, pd.DataFrame], pd.DataFrame, np.ndarray, list[str], dict]:
     """Run pydeseq2 (DeseqDataSet, then DeseqStats per contrast) and put its numbers in the
     project's tables; the ``reason`` column is derived from where pydeseq2 left NaN."""
@@ -390,6 +446,7 @@ def _run_pydeseq2(
         dds.deseq2()
     coef_names = list(dds.obsm["design_matrix"].columns)
     all_zero = y.sum(axis=0) == 0
+    plain_wald = lfc_threshold == 0 and alt_hypothesis == "greaterAbs"
     results: dict[str, pd.DataFrame] = {}
     for name, vec in vectors.items():
         if name in contrasts:
@@ -404,6 +461,8 @@ def _run_pydeseq2(
                 alpha=alpha,
                 cooks_filter=cooks_filter,
                 independent_filter=independent_filter,
+                lfc_null=lfc_threshold,
+                alt_hypothesis=None if plain_wald else alt_hypothesis,
                 quiet=True,
             )
             st.summary()

@@ -242,7 +242,9 @@ run_analysis <- function(ds, dataset_dir, name, design, reduced, contrast = NULL
   ## The trend and prior are fitted before outlier replacement; after it,
   ## mcols(dds) holds re-estimated dispGeneEst for the replaced genes. So take
   ## the gene-wise estimates the trend saw from estimateDispersions() run alone.
-  dds_pre <- capture_log(estimateDispersions(estimateSizeFactors(dds0)), new.env())
+  fit_type_arg <- if (!is.null(deseq_args$fitType)) deseq_args$fitType else "parametric"
+  dds_pre <- capture_log(estimateDispersions(estimateSizeFactors(dds0), fitType = fit_type_arg),
+                         new.env())
   mcp <- mcols(dds_pre)
   stopifnot(isTRUE(all.equal(attr(dispersionFunction(dds_pre), "coefficients"),
                              attr(df_fun, "coefficients"), tolerance = 0)))
@@ -435,6 +437,22 @@ pas$coldata$type <- factor(pas$coldata$type, levels = c("paired-end", "single-re
 timings[[length(timings) + 1]] <- run_analysis(
   pas, pas_dir, "type_condition", design = ~ type + condition, reduced = ~ type,
   contrast = c("condition", "treated", "untreated"), do_vst = TRUE, write_cooks = TRUE)
+## The same design with the local dispersion trend (fitType = "local": locfit of log
+## dispersion on log mean, weights = mean; also what DESeq2 falls back to when the
+## parametric fit fails), and tests against a log2 fold-change threshold of 1 with each
+## altHypothesis of results() (results_wald_thr1_<altHypothesis>.tsv.gz).
+thr_results <- function(contrast, threshold, tag) {
+  out <- list()
+  for (alt in c("greaterAbs", "lessAbs", "greater", "less")) {
+    out[[paste0(tag, "_", alt)]] <- list(contrast = contrast, lfcThreshold = threshold,
+                                        altHypothesis = alt)
+  }
+  out
+}
+timings[[length(timings) + 1]] <- run_analysis(
+  pas, pas_dir, "type_condition_local", design = ~ type + condition, reduced = ~ type,
+  contrast = c("condition", "treated", "untreated"), deseq_args = list(fitType = "local"),
+  extra_results = thr_results(c("condition", "treated", "untreated"), 1, "thr1"))
 timings[[length(timings) + 1]] <- run_analysis(
   pas, pas_dir, "interaction", design = ~ type + condition + type:condition,
   reduced = ~ type + condition, res_name = "typesingle.read.conditiontreated",
@@ -461,7 +479,15 @@ timings[[length(timings) + 1]] <- run_analysis(
   extra_results = list(
     singleread_untreated_vs_pairedend_untreated = list(contrast = c("group", "singleread_untreated", "pairedend_untreated")),
     singleread_untreated_vs_pairedend_treated = list(contrast = c("group", "singleread_untreated", "pairedend_treated")),
-    pairedend_treated_vs_singleread_untreated = list(contrast = c("group", "pairedend_treated", "singleread_untreated"))))
+    pairedend_treated_vs_singleread_untreated = list(contrast = c("group", "pairedend_treated", "singleread_untreated")),
+    ## a threshold test of a contrast in which many genes have no count in either group
+    ## (R sets their LFC to 0 before the threshold test, so these get p-values too)
+    thr05_singleread_untreated_vs_pairedend_untreated_lessAbs = list(
+      contrast = c("group", "singleread_untreated", "pairedend_untreated"), lfcThreshold = 0.5,
+      altHypothesis = "lessAbs"),
+    thr05_singleread_untreated_vs_pairedend_untreated_greater = list(
+      contrast = c("group", "singleread_untreated", "pairedend_untreated"), lfcThreshold = 0.5,
+      altHypothesis = "greater")))
 pas_total <- unname((proc.time() - t_ds)["elapsed"])
 
 ## Papillary thyroid carcinoma vs paired normal thyroid, small-RNA-seq (GSE63511).
@@ -473,6 +499,11 @@ thy$coldata$pair <- factor(thy$coldata$pair, levels = paste0("patient", 1:8))
 timings[[length(timings) + 1]] <- run_analysis(
   thy, thy_dir, "pair_condition", design = ~ pair + condition, reduced = ~ pair,
   contrast = c("condition", "PTC", "NTH"), do_vst = TRUE, write_cooks = TRUE)
+## The same with fitType = "local", and threshold tests at |LFC| 0.5.
+timings[[length(timings) + 1]] <- run_analysis(
+  thy, thy_dir, "pair_condition_local", design = ~ pair + condition, reduced = ~ pair,
+  contrast = c("condition", "PTC", "NTH"), deseq_args = list(fitType = "local"),
+  extra_results = thr_results(c("condition", "PTC", "NTH"), 0.5, "thr05"))
 ## Unpaired design on the same data: 8 replicates per group, so Cook's
 ## filtering applies and outlier replacement (minReplicatesForReplace = 7) runs.
 timings[[length(timings) + 1]] <- run_analysis(
@@ -483,6 +514,18 @@ timings[[length(timings) + 1]] <- run_analysis(
   thy, thy_dir, "condition_noreplace", design = ~ condition, reduced = ~ 1,
   contrast = c("condition", "PTC", "NTH"), shrink_normal = FALSE,
   deseq_args = list(minReplicatesForReplace = Inf))
+## Patients 1-6, unpaired (~ condition, 6 + 6): cells of 6, below minReplicatesForReplace = 7,
+## so nothing is replaced and Cook's filtering applies with R's default cutoff qf(0.99, 2, 10);
+## plus results(cooksCutoff = 2) (results_wald_cooks2.tsv.gz), a lower cutoff that filters more.
+thy6 <- thy
+keep6 <- c(paste0("PTC_", 1:6), paste0("NTH_", 1:6))
+thy6$counts <- thy$counts[, keep6]
+thy6$coldata <- thy$coldata[keep6, ]
+thy6$coldata$pair <- droplevels(thy6$coldata$pair)
+timings[[length(timings) + 1]] <- run_analysis(
+  thy6, thy_dir, "condition_6v6", design = ~ condition, reduced = ~ 1,
+  contrast = c("condition", "PTC", "NTH"), shrink_normal = FALSE,
+  extra_results = list(cooks2 = list(contrast = c("condition", "PTC", "NTH"), cooksCutoff = 2)))
 ## Fewer pairs: residual df 3 (4 pairs, 8 samples, 5 coefficients) and 2 (3 pairs), where
 ## DESeq2 estimates the dispersion prior variance by simulation.
 for (np_ in c(4L, 3L)) {
