@@ -90,7 +90,7 @@ def timed(cmd: list[str] | str, *, shell: bool = False) -> dict:
 
 def build_reference(d: Path) -> tuple[Path, Path]:
     """Hairpins + rCRS FASTA (bowtie index) and the GTF of mature sites and mt genes."""
-    from mtncrna.quant._smallrna_ref import bundled_reference
+    from mtncrna.quant._smallrna_reference import bundled_reference
 
     ref = bundled_reference()
     fa = d / "hairpins_mt.fa"

@@ -15,7 +15,7 @@ import pytest
 import mtncrna as mt
 from mtncrna import InputError
 from mtncrna.quant import KITS, quantify_smallrna, write_smallrna
-from mtncrna.quant._smallrna_ref import bundled_reference, revcomp
+from mtncrna.quant._smallrna_reference import bundled_reference, revcomp
 
 ROOT = Path(__file__).resolve().parents[1]
 TRUSEQ = KITS["illumina"].adapter
@@ -314,6 +314,11 @@ def test_custom_reference_fasta_gtf_and_bed(tmp_path):
         'chrM\tx\tgene\t201\t1200\t.\t-\t.\tgene_id "G2"; gene_name "MT-RNRX"; gene_biotype "Mt_rRNA";\n'
         'chr1\tx\tgene\t1\t100\t.\t+\t.\tgene_id "G3"; gene_name "OTHER";\n'
     )
+    (tmp_path / "mt_exons.gtf").write_text(  # UCSC style: exon lines only, gene_id = name
+        'chrM\tx\texon\t101\t170\t.\t+\t.\tgene_id "MT-TX"; transcript_id "T1";\n'
+        'chrM\tx\texon\t201\t700\t.\t-\t.\tgene_id "MT-RNRX"; transcript_id "T2";\n'
+        'chrM\tx\texon\t701\t1200\t.\t-\t.\tgene_id "MT-RNRX"; transcript_id "T2";\n'
+    )
     (tmp_path / "mt.bed").write_text(
         "chrM\t100\t170\tMT-TX\t0\t+\nchrM\t200\t1200\tMT-RNRX\t0\t-\n"
     )
@@ -329,7 +334,7 @@ def test_custom_reference_fasta_gtf_and_bed(tmp_path):
     reads = [read_for(mat)] * 3 + [read_for(mat[:-1] + "AA")] * 2 + [read_for(trna_3p)] * 4
     reads += [read_for(rrna)] * 5
     fq = fastq(tmp_path / "c.fastq", reads)
-    for ann in ("mt.gtf", "mt.bed", "mt.gff3"):
+    for ann in ("mt.gtf", "mt_exons.gtf", "mt.bed", "mt.gff3"):
         res = quantify_smallrna(
             [fq],
             mature=tmp_path / "mature.fa",
@@ -363,10 +368,24 @@ def test_custom_reference_errors(tmp_path):
     with pytest.raises(InputError, match="together"):
         quantify_smallrna([fq], mt_genome=tmp_path / "mt.fa")
     gtf = tmp_path / "mt.gtf"
-    gtf.write_text('chrM\tx\tgene\t101\t900\t.\t+\t.\tgene_name "MT-TX";\n')
-    with pytest.raises(InputError, match="outside the 400-bp") as e:
+    gtf.write_text('chrM\tx\tgene\t101\t900\t.\t+\t.\tgene_id "G1"; gene_name "MT-TX";\n')
+    with pytest.raises(InputError, match="MT-TX at 101-900 is outside the 400-bp"):
+        quantify_smallrna([fq], mt_genome=tmp_path / "mt.fa", mt_annotation=gtf)
+    # the shared annotation reader's line-level errors reach the user as they are
+    gtf.write_text(
+        'chrM\tx\tgene\t101\t200\t.\t+\t.\tgene_id "G1";\n'
+        'chrM\tx\tgene\t301\t20x\t.\t+\t.\tgene_id "G2";\n'
+    )
+    with pytest.raises(InputError, match="whole numbers") as e:
+        quantify_smallrna([fq], mt_genome=tmp_path / "mt.fa", mt_annotation=gtf)
+    assert e.value.line == 2
+    gtf.write_text('chrM\tx\tgene\t101\t200\t.\t+\t.\tgene_name "MT-TX";\n')
+    with pytest.raises(InputError, match="gene_id") as e:
         quantify_smallrna([fq], mt_genome=tmp_path / "mt.fa", mt_annotation=gtf)
     assert e.value.line == 1
+    gtf.write_text('chr1\tx\tgene\t101\t200\t.\t+\t.\tgene_id "G1";\n')
+    with pytest.raises(InputError, match="no annotation rows on the mt genome 'chrM'.*chr1"):
+        quantify_smallrna([fq], mt_genome=tmp_path / "mt.fa", mt_annotation=gtf)
 
 
 # ------------------------------------------------------------------------- bad input
@@ -666,8 +685,8 @@ def test_prefilter_drops_no_call(simulated, ref):
     import dnaio
 
     from mtncrna.quant._collapse import trim_uniques
+    from mtncrna.quant._smallrna_assign import Assigner
     from mtncrna.quant._smallrna_kernel import Prefilter
-    from mtncrna.quant._smallrna_ref import Assigner
 
     fq, _, _ = simulated
     with dnaio.open(fq, fileformat="fastq") as reader:
@@ -698,7 +717,7 @@ def _per_feature_umis(fq: Path) -> dict[str, dict[str, int]]:
     import dnaio
 
     from mtncrna.quant._collapse import trim_uniques
-    from mtncrna.quant._smallrna_ref import Assigner, MirnaCall
+    from mtncrna.quant._smallrna_assign import Assigner, MirnaCall
 
     with dnaio.open(fq, fileformat="fastq") as reader:
         reads = [(rec.sequence, 1) for rec in reader]

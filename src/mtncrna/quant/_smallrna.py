@@ -13,7 +13,7 @@ sequence and carries the count along:
    feature, grouped with umi_tools' directional method). ``adapter=`` replaces the kit's
    adapter; ``trim=False`` (``adapter="none"``) takes already-trimmed reads as inserts. Inserts
    outside ``[min_length, max_length]`` and adapter dimers (empty insert) are counted and dropped.
-3. **assign** each distinct insert once, with the rules of :mod:`mtncrna.quant._smallrna_ref`:
+3. **assign** each distinct insert once, with the rules of :mod:`mtncrna.quant._smallrna_assign`:
    mtDNA first (exact; CCA/CC/C tails on mt-tRNA 3' ends), then miRNA isomiRs (5' end within
    +-2 nt and 3' end within +-3 nt of the mature ends in the hairpin, 0-3 non-templated 3' A/U),
    then the same two with one mismatch; ties between miRNAs become one ``a/b`` feature.
@@ -56,14 +56,8 @@ from ._collapse import (
     merge_parts,
     trim_uniques,
 )
-from ._smallrna_ref import (
-    Assigner,
-    MirnaCall,
-    MtCall,
-    SmallRnaReference,
-    bundled_reference,
-    custom_reference,
-)
+from ._smallrna_assign import Assigner, MirnaCall, MtCall
+from ._smallrna_reference import SmallRnaReference, bundled_reference, custom_reference
 
 logger = logging.getLogger("mtncrna")
 
@@ -538,7 +532,7 @@ def quantify_smallrna(
     -------
     SmallRnaResult
         counts / isomirs / mt_fragments / qc frames; see :class:`SmallRnaResult` for the layout
-        and :mod:`mtncrna.quant._smallrna_ref` for the assignment rules.
+        and :mod:`mtncrna.quant._smallrna_assign` for the assignment rules.
     """
     # The work allocates millions of small objects and no reference cycles: the cyclic
     # collector would only rescan them (1-3 s on 10 M reads), so it is paused meanwhile.

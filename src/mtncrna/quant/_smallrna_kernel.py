@@ -1,7 +1,7 @@
 """Compiled pre-filter for small-RNA inserts: which distinct inserts *may* match the reference.
 
 Most distinct inserts of a library match nothing (other RNAs, their sequencing-error copies,
-degradation products); the Python rules of :mod:`mtncrna.quant._smallrna_ref` would spend several
+degradation products); the Python rules of :mod:`mtncrna.quant._smallrna_assign` would spend several
 microseconds rejecting each. This kernel rejects them in a few hundred nanoseconds and passes
 every insert that can have a hit, so the calls are exactly those of the rules alone.
 

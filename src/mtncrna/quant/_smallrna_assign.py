@@ -1,5 +1,5 @@
-"""The small-RNA reference (mature miRNAs in their hairpins, the mt genome and its genes) and the
-indexes that assign a unique insert to it.
+"""Distinct inserts -> calls: the indexes over the small-RNA reference
+(:mod:`mtncrna.quant._smallrna_reference`) and the rules that assign an insert to it.
 
 Assignment rules (applied to each distinct insert once, in this order; the first tier with a hit
 wins, so fewer mismatches always win and, at equal mismatches, mtDNA wins over miRNA):
@@ -24,359 +24,25 @@ lowest coordinate.
 from __future__ import annotations
 
 import logging
-import re
 from collections import defaultdict
-from dataclasses import dataclass, field
 from functools import lru_cache
-from pathlib import Path
 from typing import NamedTuple
 
-from .._errors import InputError
-from .._text import read_fasta
+from ._smallrna_reference import (
+    MtGene,
+    SmallRnaReference,
+    bundled_reference,
+    occurrences,
+    revcomp,
+)
 
 logger = logging.getLogger("mtncrna")
 
-_COMP = str.maketrans("ACGTN", "TGCAN")
-MT_CLASSES = ("mt-tRNA", "mt-rRNA", "mt-mRNA")
 #: Largest 5' / 3' offset from the annotated mature ends, and longest non-templated A/U tail.
 MAX_5P_SHIFT = 2
 MAX_3P_SHIFT = 3
 MAX_ADD = 3
 CCA_TAILS = ("CCA", "CC", "C")
-_SEED = 8  # k-mer length of the mt genome index
-
-
-def revcomp(s: str) -> str:
-    """Reverse complement of an upper-case DNA string."""
-    return s.translate(_COMP)[::-1]
-
-
-@dataclass(frozen=True)
-class MtGene:
-    """A gene on the mt genome (1-based, inclusive coordinates)."""
-
-    symbol: str
-    rna_class: str
-    start: int
-    end: int
-    strand: str
-
-
-@dataclass
-class SmallRnaReference:
-    """Mature miRNAs placed in their hairpins, and the mt genome with its genes.
-
-    ``sites`` are ``(mature name, hairpin name, start, end)`` with 0-based, end-exclusive positions
-    of the mature sequence in the hairpin; ``hairpins`` hold DNA (T) sequences. ``unplaced`` names
-    the matures found in no hairpin, each its own template (their templated 3' extensions and
-    5' upstream starts cannot be recognised).
-    """
-
-    mature_names: list[str]
-    hairpins: dict[str, str]
-    sites: list[tuple[str, str, int, int]]
-    mt_name: str
-    mt_genome: str
-    mt_genes: list[MtGene]
-    description: str
-    unplaced: list[str] = field(default_factory=list)
-
-    def mature_sequences(self) -> dict[str, str]:
-        """Mature name -> DNA sequence (from its first site)."""
-        out: dict[str, str] = {}
-        for name, hname, s, e in self.sites:
-            if name not in out:
-                out[name] = self.hairpins[hname][s:e]
-        return out
-
-    def mt_derived(self) -> list[str]:
-        """Matures whose whole sequence is in the mt genome (either strand), e.g. miRBase's
-        hsa-miR-1973 or hsa-miR-4485-3p: the rules assign their reads to the mt genome first."""
-        both = self.mt_genome + "|" + revcomp(self.mt_genome)
-        return sorted(n for n, seq in self.mature_sequences().items() if seq in both)
-
-
-# ------------------------------------------------------------------------------------ loading
-
-
-@lru_cache(maxsize=1)
-def bundled_reference() -> SmallRnaReference:
-    """miRBase 22 human mature miRNAs in their hairpins, and the rCRS with its 37 genes.
-
-    Built once per process; treat it as read-only.
-    """
-    import pandas as pd
-
-    from ..reference import load_reference, reference_dir
-
-    ref = load_reference()
-    feats = ref.features
-    mirna = feats[feats["rna_class"] == "miRNA"]
-    mirna = mirna[mirna["sequence"].astype(str).str.len() > 0]
-    pre = pd.read_csv(
-        reference_dir() / "mirbase22_hsa_precursor.tsv", sep="\t", dtype=str, keep_default_na=False
-    )
-    hairpins = {
-        n: s.upper().replace("U", "T")
-        for n, s in zip(pre["precursor_name"], pre["sequence"], strict=True)
-    }
-    sites: list[tuple[str, str, int, int]] = []
-    unplaced: list[str] = []
-    names = []
-    for name, seq, precursors in zip(
-        mirna["symbol"], mirna["sequence"], mirna["precursor"], strict=True
-    ):
-        dna = str(seq).upper().replace("U", "T")
-        names.append(name)
-        found = False
-        for p in str(precursors).split(";"):
-            h = hairpins.get(p.strip())
-            if h is None:
-                continue
-            for m in _occurrences(h, dna):
-                sites.append((name, p.strip(), m, m + len(dna)))
-                found = True
-        if not found:
-            unplaced.append(name)
-            hairpins[name] = dna
-            sites.append((name, name, 0, len(dna)))
-    if unplaced:
-        logger.warning("%d mature miRNAs not found in their hairpin; matched alone", len(unplaced))
-    mt = feats[(feats["chrom"] == "NC_012920.1") & feats["start"].notna()]
-    genes = [
-        MtGene(s, c, int(a), int(b), st)
-        for s, c, a, b, st in zip(
-            mt["symbol"], mt["rna_class"], mt["start"], mt["end"], mt["strand"], strict=True
-        )
-    ]
-    return SmallRnaReference(
-        mature_names=names,
-        hairpins=hairpins,
-        sites=sites,
-        mt_name="NC_012920.1",
-        mt_genome=ref.mt_genome(),
-        mt_genes=genes,
-        description=f"mtncrna reference {ref.version} (miRBase 22 hsa, rCRS NC_012920.1)",
-        unplaced=unplaced,
-    )
-
-
-def _occurrences(text: str, sub: str) -> list[int]:
-    out = []
-    i = text.find(sub)
-    while i >= 0:
-        out.append(i)
-        i = text.find(sub, i + 1)
-    return out
-
-
-def _gene_class(name: str, biotype: str) -> str:
-    b = biotype.lower()
-    if "trna" in b:
-        return "mt-tRNA"
-    if "rrna" in b:
-        return "mt-rRNA"
-    if b in ("protein_coding", "mt_mrna", "mrna"):
-        return "mt-mRNA"
-    n = name.upper()
-    if re.match(r"^(MT-?T[A-Z]|TRN[A-Z])", n) or "TRNA" in n:
-        return "mt-tRNA"
-    if re.match(r"^(MT-?RNR|RNR)", n) or "RRNA" in n or n in ("12S", "16S"):
-        return "mt-rRNA"
-    return "mt-mRNA" if biotype else "other"
-
-
-_GENE_TYPES = frozenset({"gene", "ncRNA_gene", "pseudogene", "tRNA_gene", "rRNA_gene"})
-
-
-def read_mt_annotation(path: str | Path, contig: str, length: int) -> list[MtGene]:
-    """Genes from a GTF/GFF3 (gene lines, else exons merged per gene) or a BED6 file.
-
-    Only rows on ``contig`` (or on any name of the mitochondrial contig) are used. Class from
-    ``gene_biotype``/``gene_type``/``biotype`` (Mt_tRNA, Mt_rRNA, protein_coding), else from the
-    name (MT-T*/TRN* tRNA, MT-RNR*/RNR* rRNA).
-    """
-    from .._text import read_bytes
-    from ..reference import is_mt_contig
-
-    p = Path(path)
-    lines = read_bytes(p).decode("utf-8", errors="replace").splitlines()
-    genes: dict[str, list] = {}
-    order: list[str] = []
-    has_gene_lines = False
-    rows = []
-    for i, raw in enumerate(lines, start=1):
-        if not raw.strip() or raw.startswith(("#", "track", "browser")):
-            continue
-        f = raw.rstrip("\n\r").split("\t")
-        rows.append((i, f))
-        if len(f) >= 9 and f[2] in _GENE_TYPES:
-            has_gene_lines = True
-    if not rows:
-        raise InputError(p, "annotation has no rows")
-    bed = len(rows[0][1]) < 9
-    for i, f in rows:
-        if bed:
-            if len(f) < 3:
-                raise InputError(
-                    p, f"BED row has {len(f)} columns, expected at least 3 (6 with strand)", line=i
-                )
-            chrom, name = f[0], (f[3] if len(f) > 3 else f"{f[0]}:{f[1]}-{f[2]}")
-            strand = f[5] if len(f) > 5 else "+"
-            try:
-                start, end = int(f[1]) + 1, int(f[2])
-            except ValueError:
-                raise InputError(
-                    p, f"BED start/end must be integers, found {f[1]!r}, {f[2]!r}", line=i
-                ) from None
-            biotype = ""
-        else:
-            if len(f) < 9:
-                raise InputError(p, f"GTF/GFF row has {len(f)} columns, expected 9", line=i)
-            if (f[2] not in _GENE_TYPES) if has_gene_lines else (f[2] != "exon"):
-                continue
-            chrom, strand = f[0], f[6]
-            try:
-                start, end = int(f[3]), int(f[4])
-            except ValueError:
-                raise InputError(
-                    p, f"start/end must be integers, found {f[3]!r}, {f[4]!r}", line=i
-                ) from None
-            attrs = _attributes(f[8])
-            name = (
-                attrs.get("gene_name")
-                or attrs.get("Name")
-                or attrs.get("gene")
-                or attrs.get("gene_id")
-                or attrs.get("ID")
-                or f"{chrom}:{start}-{end}"
-            )
-            biotype = (
-                attrs.get("gene_biotype") or attrs.get("gene_type") or attrs.get("biotype") or ""
-            )
-        if chrom != contig and not (is_mt_contig(chrom) and is_mt_contig(contig)):
-            continue
-        if strand not in ("+", "-"):
-            raise InputError(p, f"strand must be + or -, found {strand!r}", line=i)
-        if not 1 <= start <= end <= length:
-            raise InputError(
-                p, f"gene {name} at {start}-{end} is outside the {length}-bp mt genome", line=i
-            )
-        if name not in genes:
-            genes[name] = [start, end, strand, biotype]
-            order.append(name)
-        else:
-            g = genes[name]
-            g[0], g[1] = min(g[0], start), max(g[1], end)
-    if not genes:
-        raise InputError(
-            p, f"no annotation rows on the mt genome '{contig}' (check the contig names)"
-        )
-    return [MtGene(n, _gene_class(n, genes[n][3]), *genes[n][:3]) for n in order]
-
-
-def _attributes(text: str) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for item in text.strip().split(";"):
-        item = item.strip()
-        if not item:
-            continue
-        if "=" in item and " " not in item.split("=")[0]:
-            k, v = item.split("=", 1)
-        else:
-            k, _, v = item.partition(" ")
-        out[k.strip()] = v.strip().strip('"')
-    return out
-
-
-def custom_reference(
-    base: SmallRnaReference | None,
-    *,
-    mature: str | Path | None = None,
-    hairpin: str | Path | None = None,
-    mt_genome: str | Path | None = None,
-    mt_annotation: str | Path | None = None,
-) -> SmallRnaReference:
-    """Replace parts of ``base`` (the bundled reference) with a user's FASTA/GTF/BED files.
-
-    ``mature`` (miRBase-style mature FASTA of one species) with ``hairpin`` (its hairpins): each
-    mature is placed in every hairpin that contains it. Without ``hairpin``, each mature is its
-    own template (so no templated 3' extension or 5' upstream shift can be recognised).
-    ``mt_genome`` (FASTA, first record) needs ``mt_annotation`` (GTF/GFF3/BED) and vice versa.
-    """
-    if hairpin is not None and mature is None:
-        raise InputError(hairpin, "a hairpin FASTA needs the mature FASTA too (mature=...)")
-    if (mt_genome is None) != (mt_annotation is None):
-        given = mt_genome if mt_genome is not None else mt_annotation
-        raise InputError(given, "mt_genome and mt_annotation must be given together")
-    parts = []
-    if mature is not None:
-        mat = read_fasta(mature, what="mature miRNA FASTA")
-        names = [n for n, _ in mat]
-        if hairpin is not None:
-            hp = dict(read_fasta(hairpin, what="hairpin FASTA"))
-            sites = _place_matures(mat, hp)
-            placed = {s[0] for s in sites}
-            alone = [(n, s) for n, s in mat if n not in placed]
-            if alone:
-                logger.warning(
-                    "%d of %d mature miRNAs are in no hairpin of %s; matched alone",
-                    len(alone),
-                    len(mat),
-                    hairpin,
-                )
-        else:
-            hp, sites, alone = {}, [], mat
-        for n, s in alone:
-            key = n if n not in hp else f"{n}#mature"
-            hp[key] = s
-            sites.append((n, key, 0, len(s)))
-        parts.append(
-            f"mature {Path(mature).name}" + (f", hairpin {Path(hairpin).name}" if hairpin else "")
-        )
-    else:
-        assert base is not None
-        names, hp, sites = base.mature_names, base.hairpins, base.sites
-    if mt_genome is not None:
-        recs = read_fasta(mt_genome, what="mt genome FASTA")
-        if len(recs) > 1:
-            logger.warning(
-                "%s has %d records; using the first, %s", mt_genome, len(recs), recs[0][0]
-            )
-        mt_name, genome = recs[0]
-        genes = read_mt_annotation(mt_annotation, mt_name, len(genome))  # type: ignore[arg-type]
-        parts.append(f"mt genome {Path(mt_genome).name} ({mt_name}), {Path(mt_annotation).name}")  # type: ignore[arg-type]
-    else:
-        assert base is not None
-        mt_name, genome, genes = base.mt_name, base.mt_genome, base.mt_genes
-    if mature is not None:
-        unplaced = [n for n, _ in alone]
-    else:
-        assert base is not None
-        unplaced = list(base.unplaced)
-    desc = "; ".join(parts) + (f"; rest from {base.description}" if base is not None else "")
-    return SmallRnaReference(names, hp, sites, mt_name, genome, genes, desc, unplaced)
-
-
-def _place_matures(
-    mature: list[tuple[str, str]], hairpins: dict[str, str]
-) -> list[tuple[str, str, int, int]]:
-    k = 12
-    index: dict[str, list[str]] = defaultdict(list)
-    for hname, h in hairpins.items():
-        seen = set()
-        for i in range(len(h) - k + 1):
-            kmer = h[i : i + k]
-            if kmer not in seen:
-                seen.add(kmer)
-                index[kmer].append(hname)
-    sites = []
-    for name, seq in mature:
-        cands = index.get(seq[:k], ()) if len(seq) >= k else list(hairpins)
-        for hname in cands:
-            for m in _occurrences(hairpins[hname], seq):
-                sites.append((name, hname, m, m + len(seq)))
-    return sites
 
 
 # ---------------------------------------------------------------------------------- calls
@@ -473,7 +139,7 @@ class MtIndex:
         """Exact occurrences ``(strand, position)`` of ``q`` on either strand."""
         n = len(q)
         if n < 8:
-            return [(st, p) for st, s in self.seq.items() for p in _occurrences(s, q)]
+            return [(st, p) for st, s in self.seq.items() for p in occurrences(s, q)]
         k = 16 if n >= 16 else 12 if n >= 12 else 10 if n >= 10 else 8
         cands = self.seeds[k].get(q[:k])
         if not cands:
