@@ -384,7 +384,7 @@ def test_custom_reference_errors(tmp_path):
         quantify_smallrna([fq], mt_genome=tmp_path / "mt.fa", mt_annotation=gtf)
     assert e.value.line == 1
     gtf.write_text('chr1\tx\tgene\t101\t200\t.\t+\t.\tgene_id "G1";\n')
-    with pytest.raises(InputError, match="no annotation rows on the mt genome 'chrM'.*chr1"):
+    with pytest.raises(InputError, match=r"no annotation rows on the mt genome 'chrM'.*chr1"):
         quantify_smallrna([fq], mt_genome=tmp_path / "mt.fa", mt_annotation=gtf)
 
 
@@ -471,6 +471,65 @@ def test_adapter_fast_path_is_cutadapts_match(simulated):
         for s in seqs:
             m = match_to(s)
             assert fast(s) == (None if m is None else (m.rstart, m.rstop))
+
+
+@pytest.mark.parametrize("block", [64, 1 << 20])
+def test_compiled_collapse_and_trim_equal_the_reference_reader(simulated, tmp_path, block):
+    """The compiled collapse (FASTQ bytes -> distinct reads, records cut across blocks) and trim
+    give exactly dnaio + Counter and :func:`trim_uniques`, for every kit and in slices."""
+    from mtncrna.quant import _collapse_kernel
+    from mtncrna.quant._collapse import (
+        Kit,
+        collapse,
+        collapse_distinct,
+        merge_parts,
+        trim_distinct,
+        trim_uniques,
+    )
+
+    fq, _, _ = simulated
+    mp = pytest.MonkeyPatch()
+    mp.setattr(_collapse_kernel, "BLOCK", block)
+    try:
+        fast = collapse_distinct(fq, threads=0)
+    finally:
+        mp.undo()
+    counts, n_reads = collapse(fq)
+    assert fast.n_reads == n_reads == 30_000
+    assert list(zip(fast.sequences(), fast.count.tolist(), strict=True)) == list(counts.items())
+    kits = [*(KITS[k] for k in ("illumina", "nextflex")), Kit("none", None)]
+    kits.append(Kit("other", "TGGAATTCTCGG", random_5p=2, random_3p=1))
+    for kit in kits:
+        for lo, hi in ((16, 45), (1, 60)):
+            want = trim_uniques(counts.items(), kit, min_length=lo, max_length=hi, umi=False)
+            got = trim_distinct(fast, kit, min_length=lo, max_length=hi, umi=False)
+            assert (got.counts, got.qc, got.lengths) == (want.counts, want.qc, want.lengths)
+            parts = [
+                trim_distinct(fast, kit, min_length=lo, max_length=hi, umi=False, part=i, parts=3)
+                for i in range(3)
+            ]
+            c, qc, lengths, _ = merge_parts(parts)
+            assert (c, qc, lengths) == (want.counts, want.qc, want.lengths)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "@r1\nACGT\n+\nFFFF\n@r2\nACGT\n+\nFFFF",  # no line end at the end
+        "@r1\nACGT\n+r1\nFFFF\n@r2\nacgt\n+\nFFFF\n",  # '+name', lower case
+        "@r1\r\nACGT\r\n+\r\nFFFF\r\n@r2\r\nACGT\r\n+\r\nFFFF\r\n",  # Windows
+        "@r1\n\n+\n\n@r2\nACGT\n+\nFFFF\n",  # an empty read
+    ],
+)
+def test_compiled_collapse_takes_what_dnaio_takes(tmp_path, text):
+    from mtncrna.quant._collapse import collapse, collapse_distinct
+
+    p = tmp_path / "odd.fastq"
+    p.write_bytes(text.encode())
+    fast = collapse_distinct(p)
+    counts, n = collapse(p)
+    assert fast.n_reads == n == 2
+    assert dict(zip(fast.sequences(), fast.count.tolist(), strict=True)) == dict(counts)
 
 
 def test_garbage_collector_is_restored(tmp_path):

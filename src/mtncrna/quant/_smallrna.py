@@ -51,10 +51,10 @@ from ._collapse import (
     Kit,
     TrimmedPart,
     check_fastq,
-    collapse,
+    collapse_distinct,
     make_adapter,
     merge_parts,
-    trim_uniques,
+    trim_distinct,
 )
 from ._smallrna_assign import Assigner, MirnaCall, MtCall
 from ._smallrna_reference import SmallRnaReference, bundled_reference, custom_reference
@@ -305,17 +305,24 @@ def _assign(assigner: Assigner, inserts) -> dict[str, MirnaCall | MtCall]:
     return new
 
 
-def _trim(job: _Job, items) -> TrimmedPart:
-    return trim_uniques(
-        items, job.kit, min_length=job.min_length, max_length=job.max_length, umi=job.umi
+def _trim(job: _Job, reads, part: int = 0, parts: int = 1) -> TrimmedPart:
+    return trim_distinct(
+        reads,
+        job.kit,
+        min_length=job.min_length,
+        max_length=job.max_length,
+        umi=job.umi,
+        part=part,
+        parts=parts,
     )
 
 
 def _do_sample(job: _Job, assigner: Assigner, threads: int = 1) -> _SampleCounts:
     t0 = time.perf_counter()
-    raw, n_reads = collapse(job.path, threads=threads)
+    raw = collapse_distinct(job.path, threads=threads)
+    n_reads = raw.n_reads
     t1 = time.perf_counter()
-    counts, qc, lengths, umis = merge_parts([_trim(job, raw.items())])
+    counts, qc, lengths, umis = merge_parts([_trim(job, raw)])
     t2 = time.perf_counter()
     calls = _assign(assigner, counts)
     logger.info(
@@ -355,8 +362,8 @@ def _samples_parallel(jobs: list[_Job], assigner: Assigner, processes: int, ctx)
 def _worker_slice(i: int) -> tuple[TrimmedPart, dict[str, MirnaCall | MtCall]] | dict:
     """Trim and assign every ``n``-th distinct read of the sample the parent collapsed."""
     try:
-        items, n = _SHARED["items"], _SHARED["n_slices"]
-        part = _trim(_SHARED["job"], items[i::n])
+        reads, n = _SHARED["reads"], _SHARED["n_slices"]
+        part = _trim(_SHARED["job"], reads, i, n)
         return part, _assign(_SHARED["assigner"], part.counts)
     except MtncrnaError as exc:
         return _error_data(exc)
@@ -367,9 +374,10 @@ def _sample_split(job: _Job, assigner: Assigner, processes: int, ctx) -> _Sample
     ``processes`` disjoint slices, one here and the others in workers forked afterwards (so they
     share the reads and the index without copying them)."""
     t0 = time.perf_counter()
-    raw, n_reads = collapse(job.path, threads=1)
+    raw = collapse_distinct(job.path, threads=1)
+    n_reads = raw.n_reads
     t1 = time.perf_counter()
-    _SHARED.update(items=list(raw.items()), n_slices=processes, job=job, assigner=assigner)
+    _SHARED.update(reads=raw, n_slices=processes, job=job, assigner=assigner)
     try:
         with ctx.Pool(processes - 1) as pool:
             others = pool.map_async(_worker_slice, range(1, processes))
