@@ -15,6 +15,7 @@ import pytest
 import mtncrna as mt
 from mtncrna import InputError
 from mtncrna.quant import KITS, quantify_smallrna, write_smallrna
+from mtncrna.quant._smallrna_assign import MirnaCall
 from mtncrna.quant._smallrna_reference import bundled_reference, revcomp
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -738,33 +739,56 @@ def test_sample_names_given_and_clashes(tmp_path, run_cli):
     assert code == 2 and "X_1" in err
 
 
-def test_prefilter_drops_no_call(simulated, ref):
-    """The compiled pre-filter only sets aside inserts that no rule matches: the calls with it
-    equal the rules applied to every insert (errors, tails, isomiRs, mt fragments, random RNA)."""
-    import dnaio
-
-    from mtncrna.quant._collapse import trim_uniques
-    from mtncrna.quant._smallrna_assign import Assigner
-    from mtncrna.quant._smallrna_kernel import Prefilter
-
-    fq, _, _ = simulated
-    with dnaio.open(fq, fileformat="fastq") as reader:
-        reads = [(rec.sequence, 1) for rec in reader]
-    inserts = list(
-        trim_uniques(reads, KITS["illumina"], min_length=16, max_length=45, umi=False).counts
-    )
-    # and one-mismatch / tailed copies of reference stretches at every length class
+def _edge_inserts(ref) -> list[str]:
+    """Exact, one-mismatch, N-holding and tailed copies of mt-genome and hairpin stretches at
+    every length class (short ones too), and the rCRS's own N at 3107."""
     g = ref.mt_genome
-    for n in (16, 17, 18, 19, 22, 30, 45):
+    out = [g[3100:3125], g[3095:3120].replace("N", "A"), g[3090:3118] + "CCA"]
+    for n in (6, 8, 12, 13, 16, 17, 18, 19, 22, 30, 45):
         for p in range(100, 16000, 997):
             s = g[p : p + n]
-            inserts += [s, revcomp(s), s[:5] + ("A" if s[5] != "A" else "C") + s[6:], s + "CCA"]
-    assigner = Assigner(ref)
+            one = s[:5] + ("A" if s[5] != "A" else "C") + s[6:]
+            out += [s, revcomp(s), one, s + "CCA", s + "CC", s + "C", s[:-1] + "N"]
+    for name in ("hsa-let-7a-5p", "hsa-miR-21-5p", "hsa-miR-16-5p", "hsa-miR-1-3p"):
+        hp, _, s, e = mature(ref, name)
+        for d5 in (-3, -2, 0, 2, 3):
+            for d3 in (-4, -3, 0, 3, 4):
+                v = hp[max(0, s + d5) : e + d3]
+                mid = len(v) // 2
+                out += [v, v + "A", v + "TTA", v + "AAAA", v + "G", v[:mid] + "N" + v[mid + 1 :]]
+                out += [v[:3] + ("A" if v[3] != "A" else "G") + v[4:] + "T"]
+                out += [v[:-2] + ("A" if v[-2] != "A" else "G") + v[-1:]]
+    return out
+
+
+@pytest.mark.parametrize("mismatches", [1, 0])
+def test_compiled_search_equals_the_python_rules(simulated, ref, mismatches):
+    """The compiled search (:class:`AssignIndex`) with the rules' own picking gives exactly the
+    calls of the rules in Python on every insert (errors, tails, isomiRs, mt fragments, random
+    RNA, N, short inserts), for the bundled and for a custom reference."""
+    from mtncrna.quant._collapse import collapse_distinct, trim_distinct
+    from mtncrna.quant._smallrna_assign import Assigner
+    from mtncrna.quant._smallrna_reference import custom_reference
+
+    fq, _, _ = simulated
+    reads = collapse_distinct(fq)
+    inserts = list(
+        trim_distinct(reads, KITS["illumina"], min_length=1, max_length=50, umi=False).counts
+    )
+    inserts += _edge_inserts(ref)
+    assigner = Assigner(ref, mismatches=mismatches)
     every = {r: c for r in inserts if (c := assigner.assign(r)) is not None}
     assert len(every) > 1000
     assert assigner.assign_many(inserts) == every
-    keep = Prefilter([g, revcomp(g), *ref.hairpins.values()]).maybe(inserts)
-    assert keep.sum() < 1.2 * len(every)  # and it does set aside the rest
+    # a custom reference: matures without hairpins, their own templates
+    d = fq.parent
+    names = ["hsa-let-7a-5p", "hsa-miR-21-5p", "hsa-miR-16-5p"]
+    (d / "mat.fa").write_text("".join(f">{n}\n{mature(ref, n)[1]}\n" for n in names))
+    custom = custom_reference(ref, mature=d / "mat.fa")
+    assigner = Assigner(custom, mismatches=mismatches)
+    every = {r: c for r in inserts if (c := assigner.assign(r)) is not None}
+    assert any(isinstance(c, MirnaCall) for c in every.values())
+    assert assigner.assign_many(inserts) == every
 
 
 # ------------------------------------------------------------------ UMI deduplication

@@ -626,6 +626,7 @@ def _quantify(
     jobs = [_Job(n, str(p), k, min_length, max_length, use_umi) for n, p in named]
     t_index = time.perf_counter()
     assigner = Assigner(ref, mismatches=mismatches)
+    assigner.index  # noqa: B018 - built here, before any worker is forked
     logger.info("reference index built in %.1f s", time.perf_counter() - t_index)
     agg = _Aggregator(samples, ref, min_length, max_length)
     notes = _reference_notes(ref)  # logged there

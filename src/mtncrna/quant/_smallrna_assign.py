@@ -28,6 +28,16 @@ from collections import defaultdict
 from functools import lru_cache
 from typing import NamedTuple
 
+import numpy as np
+
+from ._smallrna_kernel import (
+    MAX_3P_SHIFT,
+    MAX_5P_SHIFT,
+    MAX_ADD,
+    MIN_BODY,
+    MIN_TEMPLATED,
+    AssignIndex,
+)
 from ._smallrna_reference import (
     MtGene,
     SmallRnaReference,
@@ -38,10 +48,6 @@ from ._smallrna_reference import (
 
 logger = logging.getLogger("mtncrna")
 
-#: Largest 5' / 3' offset from the annotated mature ends, and longest non-templated A/U tail.
-MAX_5P_SHIFT = 2
-MAX_3P_SHIFT = 3
-MAX_ADD = 3
 CCA_TAILS = ("CCA", "CC", "C")
 
 
@@ -92,6 +98,15 @@ class MtCall(NamedTuple):
         return "mt_other"
 
 
+def trna_ends(length: int, genes: list[MtGene]) -> set[tuple[str, int]]:
+    """3' ends of the mt-tRNAs in the coordinates of their own strand's string (end-exclusive)."""
+    ends: set[tuple[str, int]] = set()
+    for g in genes:
+        if g.rna_class == "mt-tRNA":
+            ends.add(("+", g.end) if g.strand == "+" else ("-", length - g.start + 1))
+    return ends
+
+
 def _one_mismatch(a: str, b: str) -> int:
     """Index of the single mismatch between equal-length ``a`` and ``b``, or -1 (0 or >= 2)."""
     if a == b:
@@ -113,7 +128,7 @@ _SEEDS = (16, 12, 10, 8)
 class MtIndex:
     """Both strands of the mt genome indexed by 8/10/12/16-mers; knows every mt-tRNA 3' end."""
 
-    def __init__(self, genome: str, genes: list[MtGene], *, min_body: int = 12) -> None:
+    def __init__(self, genome: str, genes: list[MtGene], *, min_body: int = MIN_BODY) -> None:
         self.length = len(genome)
         self.seq = {"+": genome, "-": revcomp(genome)}
         self.genes = genes
@@ -125,14 +140,7 @@ class MtIndex:
                 for p in range(len(s) - k + 1):
                     idx[s[p : p + k]].append((st, p))
             self.seeds[k] = dict(idx)
-        # 3' ends of mt-tRNAs in the coordinates of their own strand's string (end-exclusive)
-        self.trna_ends: set[tuple[str, int]] = set()
-        for g in genes:
-            if g.rna_class == "mt-tRNA":
-                if g.strand == "+":
-                    self.trna_ends.add(("+", g.end))
-                else:
-                    self.trna_ends.add(("-", self.length - g.start + 1))
+        self.trna_ends = trna_ends(self.length, genes)
         self._gene_cache: dict[tuple[str, int, int], tuple[int, str, str, str]] = {}
 
     def _find(self, q: str) -> list[tuple[str, int]]:
@@ -231,7 +239,7 @@ class MtIndex:
 class MirnaIndex:
     """Every templated isomiR of every mature site (5' +-2, 3' +-3), exact and by halves."""
 
-    def __init__(self, ref: SmallRnaReference, *, min_templated: int = 12) -> None:
+    def __init__(self, ref: SmallRnaReference, *, min_templated: int = MIN_TEMPLATED) -> None:
         self.hairpins = ref.hairpins
         self.sites = ref.sites
         self.variants: list[tuple[int, int, int]] = []  # (site, start, end)
@@ -269,7 +277,7 @@ class MirnaIndex:
                     break
                 ids = exact.get(r[: n - k])
                 if ids:
-                    return self._pick([(k, vid, -1) for vid in ids], r)
+                    return self._pick([(k, *self.variants[vid], -1) for vid in ids], r)
             return None
         cands = []
         empty: dict[str, list[int]] = {}
@@ -287,15 +295,15 @@ class MirnaIndex:
             for vid in set(a).union(b):
                 pos = _one_mismatch(t, vseq[vid])
                 if pos >= 0:
-                    cands.append((k, vid, pos))
+                    cands.append((k, *self.variants[vid], pos))
             if cands:  # a longer non-templated tail can only score worse
                 return self._pick(cands, r)
         return None
 
-    def _pick(self, cands: list[tuple[int, int, int]], r: str) -> MirnaCall:
+    def _pick(self, cands: list[tuple[int, int, int, int, int]], r: str) -> MirnaCall:
+        """The call from the hits ``(non-templated nt, site, start, end, mismatch or -1)``."""
         scored = []
-        for k, vid, pos in cands:
-            si, s, e = self.variants[vid]
+        for k, si, s, e, pos in cands:
             name, hname, ms, me = self.sites[si]
             scored.append((k, abs(s - ms) + abs(e - me), name, hname, s, e, ms, me, pos))
         scored.sort()
@@ -321,46 +329,82 @@ class MirnaIndex:
 class Assigner:
     """Assign unique inserts (cached) with the tiers of the module docstring.
 
-    A filter skips the tiers that cannot succeed: for an insert of >= 23 nt every templated part
-    (>= 20 nt after at most 3 non-templated nt) starts with its first 10 nt and continues with
-    the next 10, so an exact hit needs both 10-mers in the reference at those offsets and a
-    one-mismatch hit needs one of them.
+    :meth:`assign_many` finds the hits with the compiled search
+    (:class:`mtncrna.quant._smallrna_kernel.AssignIndex`) and picks the call among them with
+    the rules' own code; :meth:`assign` is the rules in Python, one insert at a time (the
+    reference the compiled search is tested against; its indexes are built on first use).
+
+    In :meth:`assign`, a filter skips the tiers that cannot succeed: for an insert of >= 23 nt
+    every templated part (>= 20 nt after at most 3 non-templated nt) starts with its first 10 nt
+    and continues with the next 10, so an exact hit needs both 10-mers in the reference at those
+    offsets and a one-mismatch hit needs one of them.
     """
 
     _FILTER_MIN = 23
 
     def __init__(self, ref: SmallRnaReference, *, mismatches: int = 1) -> None:
-        if ref is bundled_reference():
-            self.mt, self.mirna, self._first, self._second = _bundled_indexes()
-        else:
-            self.mt, self.mirna, self._first, self._second = _build_indexes(ref)
         self.mismatches = mismatches
         self.cache: dict[str, MirnaCall | MtCall] = {}  # assigned inserts
         self._ref = ref
-        self._prefilter = None
+        self._python: tuple[MtIndex, MirnaIndex, set[str], set[str]] | None = None
+        self._index = None
+        self._genes: dict[tuple[str, int, int], tuple[int, str, str, str]] = {}
+
+    @property
+    def index(self) -> AssignIndex:
+        """The compiled search's index (built once per process for the bundled reference)."""
+        if self._ref is bundled_reference():
+            return _bundled_index()
+        if self._index is None:
+            self._index = _assign_index(self._ref)
+        return self._index
+
+    def _indexes(self) -> tuple[MtIndex, MirnaIndex, set[str], set[str]]:
+        if self._python is None:
+            ref = self._ref
+            self._python = _bundled_indexes() if ref is bundled_reference() else _build_indexes(ref)
+        return self._python
+
+    @property
+    def mt(self) -> MtIndex:
+        return self._indexes()[0]
+
+    @property
+    def mirna(self) -> MirnaIndex:
+        return self._indexes()[1]
 
     def assign_many(self, inserts: list[str]) -> dict[str, MirnaCall | MtCall]:
-        """Calls of ``inserts`` that have one (not cached). A compiled pre-filter
-        (:mod:`mtncrna.quant._smallrna_kernel`) first sets aside the inserts no rule can match;
-        the calls are exactly those of :meth:`assign` on every insert."""
-        if self._prefilter is None:
-            self._prefilter = _prefilter(self._ref)
-        keep = self._prefilter.maybe(inserts)
-        assign = self.assign
-        out = {}
-        for r in (r for r, k in zip(inserts, keep.tolist(), strict=True) if k):
-            c = assign(r)
-            if c is not None:
-                out[r] = c
+        """Calls of ``inserts`` that have one (not cached); exactly :meth:`assign` of each."""
+        if not inserts:
+            return {}
+        index = self.index
+        tier, aux, hit_off, hits = index.search(inserts, self.mismatches)
+        picker = _Picker(self._ref, index.length, self._genes)
+        out: dict[str, MirnaCall | MtCall] = {}
+        found = np.flatnonzero(tier)
+        lo, hi = hit_off[found].tolist(), hit_off[found + 1].tolist()
+        rows = hits.tolist()
+        for i, t, k, a, b in zip(
+            found.tolist(), tier[found].tolist(), aux[found].tolist(), lo, hi, strict=True
+        ):
+            r = inserts[i]
+            mm = 0 if t <= 2 else 1
+            if t & 1:  # mtDNA
+                out[r] = picker.mt(
+                    len(r) - k, [row[0] for row in rows[a:b]], r[len(r) - k :] if k else "", mm
+                )
+            else:
+                out[r] = picker.mirna([(k, *row) for row in rows[a:b]], r)
         return out
 
     def assign(self, r: str) -> MirnaCall | MtCall | None:
-        """The call of one insert (not cached)."""
-        mt, mirna = self.mt.call, self.mirna.call
+        """The call of one insert (not cached), by the rules in Python."""
+        mt_index, mirna_index, first, second = self._indexes()
+        mt, mirna = mt_index.call, mirna_index.call
         exact = one = True
         if len(r) >= self._FILTER_MIN:
-            a = r[:10] in self._first
-            b = r[10:20] in self._second
+            a = r[:10] in first
+            b = r[10:20] in second
             exact, one = a and b, a or b
         c = None
         if exact:
@@ -368,6 +412,30 @@ class Assigner:
         if c is None and one and self.mismatches:
             c = mt(r, 1) or mirna(r, 1)
         return c
+
+
+class _Picker:
+    """The best hit of a tier, by the rules' own code (:meth:`MtIndex._make`,
+    :meth:`MirnaIndex._pick`) without building their seed indexes."""
+
+    def __init__(
+        self, ref: SmallRnaReference, length: int, genes: dict[tuple[str, int, int], tuple]
+    ) -> None:
+        mt = MtIndex.__new__(MtIndex)
+        mt.length, mt.genes, mt._gene_cache = length, ref.mt_genes, genes
+        mirna = MirnaIndex.__new__(MirnaIndex)
+        mirna.hairpins, mirna.sites = ref.hairpins, ref.sites
+        self._mt, self._mirna = mt, mirna
+        self._length = length
+
+    def mt(self, n: int, positions: list[int], tail: str, mm: int) -> MtCall:
+        """``positions`` on the joined strands (+, separator, -) of the compiled index."""
+        step = self._length + 1
+        hits = [("+", g) if g < step else ("-", g - step) for g in positions]
+        return self._mt._make(n, hits, tail, mm)
+
+    def mirna(self, cands: list[tuple[int, int, int, int, int]], r: str) -> MirnaCall:
+        return self._mirna._pick(cands, r)
 
 
 def _build_indexes(ref: SmallRnaReference) -> tuple[MtIndex, MirnaIndex, set[str], set[str]]:
@@ -383,23 +451,19 @@ def _build_indexes(ref: SmallRnaReference) -> tuple[MtIndex, MirnaIndex, set[str
     return mt, mirna, first, second
 
 
-def _prefilter(ref: SmallRnaReference):
-    if ref is bundled_reference():
-        return _bundled_prefilter()
-    from ._smallrna_kernel import Prefilter
-
-    return Prefilter([ref.mt_genome, revcomp(ref.mt_genome), *ref.hairpins.values()])
+def _assign_index(ref: SmallRnaReference) -> AssignIndex:
+    minus = revcomp(ref.mt_genome)
+    ends = trna_ends(len(ref.mt_genome), ref.mt_genes)
+    return AssignIndex(ref.mt_genome, minus, ends, ref.hairpins, ref.sites)
 
 
 @lru_cache(maxsize=1)
-def _bundled_prefilter():
-    from ._smallrna_kernel import Prefilter
-
-    ref = bundled_reference()
-    return Prefilter([ref.mt_genome, revcomp(ref.mt_genome), *ref.hairpins.values()])
+def _bundled_index() -> AssignIndex:
+    """The bundled reference's compiled index, built once per process."""
+    return _assign_index(bundled_reference())
 
 
 @lru_cache(maxsize=1)
 def _bundled_indexes() -> tuple[MtIndex, MirnaIndex, set[str], set[str]]:
-    """The bundled reference's indexes, built once per process (they are never modified)."""
+    """The bundled reference's Python indexes, built once per process (never modified)."""
     return _build_indexes(bundled_reference())
