@@ -761,6 +761,33 @@ def _edge_inserts(ref) -> list[str]:
     return out
 
 
+def test_bundled_reference_cache(tmp_path, monkeypatch, ref, caplog):
+    """The bundled small-RNA reference is kept as JSON in the user's cache folder, keyed by the
+    reference files and the code; a damaged or foreign cache is ignored and replaced."""
+    from mtncrna.quant import _smallrna_reference as sr
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    built = sr._cached_bundled()
+    (path,) = (tmp_path / "mtncrna" / "smallrna").glob("bundled-*.json")
+    assert path.name == f"bundled-{sr._cache_key()}.json"
+    assert built == ref
+    monkeypatch.setattr(sr, "_build_bundled", lambda: pytest.fail("the cache was not used"))
+    assert sr._cached_bundled() == ref
+    monkeypatch.undo()
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    text = path.read_text()
+    for damaged in (text[: len(text) // 2], text.replace('"sites": [["', '"sites": [["x', 1)):
+        path.write_text(damaged)
+        assert sr._cached_bundled() == ref
+        assert "ignoring a damaged small-RNA reference cache" in caplog.text
+        caplog.clear()
+        assert path.read_text() == text  # replaced by a good one
+    # another key (edited reference files or code): a new file, the old one removed
+    monkeypatch.setattr(sr, "_cache_key", lambda: "0" * 32)
+    assert sr._cached_bundled() == ref
+    assert [p.name for p in path.parent.iterdir()] == [f"bundled-{'0' * 32}.json"]
+
+
 @pytest.mark.parametrize("mismatches", [1, 0])
 def test_compiled_search_equals_the_python_rules(simulated, ref, mismatches):
     """The compiled search (:class:`AssignIndex`) with the rules' own picking gives exactly the

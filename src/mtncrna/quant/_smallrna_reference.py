@@ -79,8 +79,18 @@ class SmallRnaReference:
 def bundled_reference() -> SmallRnaReference:
     """miRBase 22 human mature miRNAs in their hairpins, and the rCRS with its 37 genes.
 
-    Built once per process; treat it as read-only.
+    Built once per process (treat it as read-only), and kept on disk between runs (see
+    :func:`_cached_bundled`).
     """
+    ref = _cached_bundled()
+    if ref.unplaced:
+        logger.warning(
+            "%d mature miRNAs not found in their hairpin; matched alone", len(ref.unplaced)
+        )
+    return ref
+
+
+def _build_bundled() -> SmallRnaReference:
     import pandas as pd
 
     from ..reference import load_reference, reference_dir
@@ -116,8 +126,6 @@ def bundled_reference() -> SmallRnaReference:
             unplaced.append(name)
             hairpins[name] = dna
             sites.append((name, name, 0, len(dna)))
-    if unplaced:
-        logger.warning("%d mature miRNAs not found in their hairpin; matched alone", len(unplaced))
     mt = feats[(feats["chrom"] == MT_CONTIG) & feats["start"].notna()]
     genes = [
         MtGene(s, c, int(a), int(b), st)
@@ -135,6 +143,148 @@ def bundled_reference() -> SmallRnaReference:
         description=f"mtncrna reference {ref.version} (miRBase 22 hsa, rCRS {MT_CONTIG})",
         unplaced=unplaced,
     )
+
+
+#: The bundled reference files the small-RNA reference is made of.
+_SOURCES = (
+    "VERSION",
+    "mirbase22_hsa_mature.tsv",
+    "mirbase22_hsa_precursor.tsv",
+    "mt_genes.tsv",
+    "NC_012920.1.fa",
+)
+_CACHE_LAYOUT = 1
+
+
+def _cache_key() -> str:
+    """Digest of the cache layout, the package version, the code that builds the reference
+    (this module and the reference loader) and the content of every file it is made of."""
+    import hashlib
+
+    from .._version import __version__
+    from ..reference import _reference, reference_dir
+
+    h = hashlib.sha256(f"{_CACHE_LAYOUT}\0{__version__}\0".encode())
+    for code in (Path(__file__), Path(_reference.__file__)):
+        h.update(code.read_bytes())
+    directory = reference_dir()
+    for name in _SOURCES:
+        h.update(name.encode() + b"\0")
+        h.update((directory / name).read_bytes())
+    return h.hexdigest()[:32]
+
+
+def _cache_path(key: str) -> Path:
+    import os
+
+    base = os.environ.get("XDG_CACHE_HOME")
+    root = (Path(base) if base else Path.home() / ".cache") / "mtncrna" / "smallrna"
+    return root / f"bundled-{key}.json"
+
+
+def _cached_bundled() -> SmallRnaReference:
+    """The bundled reference from the cache file, else built (and cached).
+
+    The cache is JSON (no pickle) in ``$XDG_CACHE_HOME/mtncrna/smallrna`` (else
+    ``~/.cache/mtncrna/smallrna``), named by :func:`_cache_key`, so edited reference files or
+    code never meet an old cache; it is written atomically, checked on loading (its own key, a
+    SHA-256 digest of its content, the types, every site in its hairpin and every gene on the
+    genome) and ignored if it fails any check. Failing to write it is not an error.
+    """
+    import json
+
+    try:
+        key = _cache_key()
+    except OSError:  # a reference file is missing: the loader names it
+        return _build_bundled()
+    path = _cache_path(key)
+    if path.is_file():
+        try:
+            ref = _from_json(json.loads(path.read_text(encoding="utf-8")), key)
+        except (OSError, ValueError, KeyError, TypeError, IndexError) as exc:
+            logger.warning("ignoring a damaged small-RNA reference cache %s (%s)", path, exc)
+        else:
+            return ref
+    ref = _build_bundled()
+    _store(path, _to_json(ref, key))
+    return ref
+
+
+def _digest(d: dict) -> str:
+    import hashlib
+    import json
+
+    body = {k: v for k, v in d.items() if k != "digest"}
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+
+
+def _to_json(ref: SmallRnaReference, key: str) -> dict:
+    d = {
+        "key": key,
+        "mature_names": ref.mature_names,
+        "hairpins": ref.hairpins,
+        "sites": [list(s) for s in ref.sites],
+        "mt_name": ref.mt_name,
+        "mt_genome": ref.mt_genome,
+        "mt_genes": [[g.symbol, g.rna_class, g.start, g.end, g.strand] for g in ref.mt_genes],
+        "description": ref.description,
+        "unplaced": ref.unplaced,
+    }
+    d["digest"] = _digest(d)
+    return d
+
+
+def _from_json(d: dict, key: str) -> SmallRnaReference:
+    if d.get("key") != key:
+        raise ValueError("made for other content")
+    if d.get("digest") != _digest(d):
+        raise ValueError("its content does not match its digest")
+    hairpins = {str(k): str(v) for k, v in d["hairpins"].items()}
+    sites = [(str(n), str(h), int(s), int(e)) for n, h, s, e in d["sites"]]
+    for _, h, s, e in sites:
+        if not 0 <= s < e <= len(hairpins[h]):
+            raise ValueError(f"site {s}-{e} outside hairpin {h}")
+    genome = str(d["mt_genome"])
+    genes = [MtGene(str(a), str(c), int(s), int(e), str(st)) for a, c, s, e, st in d["mt_genes"]]
+    for g in genes:
+        if not (1 <= g.start <= g.end <= len(genome) and g.strand in ("+", "-")):
+            raise ValueError(f"gene {g.symbol} outside the genome")
+    return SmallRnaReference(
+        mature_names=[str(n) for n in d["mature_names"]],
+        hairpins=hairpins,
+        sites=sites,
+        mt_name=str(d["mt_name"]),
+        mt_genome=genome,
+        mt_genes=genes,
+        description=str(d["description"]),
+        unplaced=[str(n) for n in d["unplaced"]],
+    )
+
+
+def _store(path: Path, data: dict) -> None:
+    import contextlib
+    import json
+    import os
+    import tempfile
+
+    tmp = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(".part", f"{path.name}.", path.parent)
+        tmp = Path(name)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(data, fh)
+        tmp.replace(path)
+    except OSError as exc:
+        logger.debug("cannot write the small-RNA reference cache %s (%s)", path, exc)
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+        return
+    for old in path.parent.glob("bundled-*.json"):
+        if old != path:
+            with contextlib.suppress(OSError):
+                old.unlink()
 
 
 def occurrences(text: str, sub: str) -> list[int]:
