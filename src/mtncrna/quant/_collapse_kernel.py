@@ -74,14 +74,15 @@ def _collapse_block(
     start: int,
     ok: np.ndarray,
     table: np.ndarray,
-    d_off: np.ndarray,
-    d_len: np.ndarray,
-    d_cnt: np.ndarray,
-    d_hash: np.ndarray,
+    ent: np.ndarray,
     arena: np.ndarray,
     state: np.ndarray,
 ) -> None:
-    """Count the complete records of ``buf[start:]``; ``state`` says where it stopped and why."""
+    """Count the complete records of ``buf[start:]``; ``state`` says where it stopped and why.
+
+    ``table`` slots hold ``tag << 32 | id`` (tag: the hash's top 31 bits; -1 empty), so that a
+    probe reads one slot; ``ent[id]`` is (offset in ``arena``, length, count, hash), one cache
+    line."""
     n = buf.shape[0]
     mask = table.shape[0] - 1
     limit = (table.shape[0] * 5) // 8
@@ -145,31 +146,36 @@ def _collapse_block(
             status = FALLBACK
             break
         slot = np.int64(h & np.uint64(mask))
+        tag = np.int64(h >> np.uint64(33))
+        d = -1
         while True:
-            d = table[slot]
-            if d < 0:
+            v = table[slot]
+            if v < 0:
                 break
-            if d_hash[d] == h and d_len[d] == length:
-                o = d_off[d]
-                diff = 0  # no early exit: the loop vectorises
-                for j in range(length):
-                    diff |= arena[o + j] ^ buf[s0 + j]
-                if diff == 0:
-                    break
+            if (v >> 32) == tag:
+                d = v & 0xFFFFFFFF
+                if ent[d, 1] == length:
+                    o = ent[d, 0]
+                    diff = 0  # no early exit: the loop vectorises
+                    for j in range(length):
+                        diff |= arena[o + j] ^ buf[s0 + j]
+                    if diff == 0:
+                        break
+                d = -1
             slot = (slot + 1) & mask
         if d >= 0:
-            d_cnt[d] += 1
+            ent[d, 2] += 1
         else:
-            if distinct >= limit or distinct >= d_off.shape[0] or used + length > arena.shape[0]:
+            if distinct >= limit or distinct >= ent.shape[0] or used + length > arena.shape[0]:
                 status = GROW
                 break
             for j in range(length):
                 arena[used + j] = buf[s0 + j]
-            d_off[distinct] = used
-            d_len[distinct] = length
-            d_cnt[distinct] = 1
-            d_hash[distinct] = h
-            table[slot] = distinct
+            ent[distinct, 0] = used
+            ent[distinct, 1] = length
+            ent[distinct, 2] = 1
+            ent[distinct, 3] = np.int64(h)  # the same 64 bits
+            table[slot] = (tag << 32) | distinct
             distinct += 1
             used += length
         records += 1
@@ -182,13 +188,15 @@ def _collapse_block(
 
 
 @numba.njit(cache=True, nogil=True)
-def _fill_table(table: np.ndarray, d_hash: np.ndarray, n: int) -> None:
+def _fill_table(table: np.ndarray, ent: np.ndarray, n: int) -> None:
+    """Slots of the first ``n`` entries in a larger table (``ent[:, 3]`` keeps the hash)."""
     mask = table.shape[0] - 1
     for d in range(n):
-        slot = np.int64(d_hash[d] & np.uint64(mask))
+        h = np.uint64(ent[d, 3])
+        slot = np.int64(h & np.uint64(mask))
         while table[slot] >= 0:
             slot = (slot + 1) & mask
-        table[slot] = d
+        table[slot] = (np.int64(h >> np.uint64(33)) << 32) | d
 
 
 class Distinct:
@@ -255,48 +263,49 @@ def collapse_fastq(stream, *, expect: int = 1 << 16) -> Distinct | None:
     kernel leaves the file to the reference reader (see the module docstring)."""
     cap = 1 << max(16, int(expect * 2).bit_length())
     table = np.full(cap, -1, dtype=np.int64)
-    n_max = (cap * 5) // 8
-    d_off = np.empty(n_max, dtype=np.int64)
-    d_len = np.empty(n_max, dtype=np.int64)
-    d_cnt = np.empty(n_max, dtype=np.int64)
-    d_hash = np.empty(n_max, dtype=np.uint64)
-    arena = np.empty(max(1 << 20, 64 * n_max), dtype=np.uint8)
+    ent = np.empty(((cap * 5) // 8, 4), dtype=np.int64)
+    arena = np.empty(max(1 << 20, 64 * len(ent)), dtype=np.uint8)
     state = np.zeros(5, dtype=np.int64)
     tail = b""
     while True:
         piece = stream.read(BLOCK)
         data = tail + piece if tail else piece
+        if not piece and data and data[-1:] != b"\n":
+            data += b"\n"  # the last record may lack its line end, as dnaio allows
         if not data:
             break
         buf = np.frombuffer(data, dtype=np.uint8)
         pos = 0
         while True:
-            _collapse_block(buf, pos, _OK, table, d_off, d_len, d_cnt, d_hash, arena, state)
+            _collapse_block(buf, pos, _OK, table, ent, arena, state)
             status, pos = int(state[_S_STATUS]), int(state[_S_POS])
             if status == FALLBACK:
                 return None
             if status == DONE:
                 break
             n = int(state[_S_DISTINCT])
-            if n >= (table.shape[0] * 5) // 8 or n >= d_off.shape[0]:
+            if n >= (table.shape[0] * 5) // 8 or n >= len(ent):
                 cap = table.shape[0] * 2
                 table = np.full(cap, -1, dtype=np.int64)
-                _fill_table(table, d_hash, n)
-                n_max = (cap * 5) // 8
-                d_off, d_len, d_cnt, d_hash = (
-                    np.resize(a, n_max) for a in (d_off, d_len, d_cnt, d_hash)
-                )
+                _fill_table(table, ent, n)
+                grown = np.empty(((cap * 5) // 8, 4), dtype=np.int64)
+                grown[:n] = ent[:n]
+                ent = grown
             if int(state[_S_USED]) + len(buf) - pos > arena.shape[0]:
                 arena = np.resize(arena, 2 * arena.shape[0] + len(buf))
         if not piece:
-            if pos < len(buf):  # a last record without its line ends
+            if pos < len(buf):  # a record without all its lines
                 return None
             break
         tail = data[pos:]
     n = int(state[_S_DISTINCT])
     used = int(state[_S_USED])
     return Distinct(
-        arena[:used].copy(), d_off[:n].copy(), d_len[:n].copy(), d_cnt[:n].copy(), int(state[2])
+        arena[:used].copy(),
+        ent[:n, 0].copy(),
+        ent[:n, 1].copy(),
+        ent[:n, 2].copy(),
+        int(state[_S_RECORDS]),
     )
 
 

@@ -369,14 +369,67 @@ def _worker_slice(i: int) -> tuple[TrimmedPart, dict[str, MirnaCall | MtCall]] |
         return _error_data(exc)
 
 
-def _sample_split(job: _Job, assigner: Assigner, processes: int, ctx) -> _SampleCounts:
-    """One sample on several cores: collapse here, then trim and assign the distinct reads in
-    ``processes`` disjoint slices, one here and the others in workers forked afterwards (so they
-    share the reads and the index without copying them)."""
+class _Prefetch:
+    """A sample's collapse running in a thread (the kernel and ISA-L release the GIL), so that
+    the reference and its index are built meanwhile; :meth:`result` waits for it."""
+
+    def __init__(self, path: str) -> None:
+        import threading
+
+        self.path = path
+        self._out: Any = None
+        self._error: BaseException | None = None
+        self.seconds = 0.0
+        self._thread = threading.Thread(target=self._work, name="mtncrna-collapse", daemon=True)
+        self._thread.start()
+
+    def _work(self) -> None:
+        t0 = time.perf_counter()
+        try:
+            self._out = collapse_distinct(self.path, threads=1)
+        except BaseException as exc:  # re-raised in the caller's thread
+            self._error = exc
+        self.seconds = time.perf_counter() - t0
+
+    def result(self):
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._out
+
+
+def _warm(job: _Job, assigner: Assigner) -> None:
+    """Load the compiled functions the workers call, before they are forked (else each worker
+    loads them again)."""
+    from ._collapse_kernel import Distinct
+
+    tiny = Distinct(
+        np.frombuffer(b"ACGTACGTACGTACGTACGTAC", dtype=np.uint8).copy(),
+        np.zeros(1, dtype=np.int64),
+        np.full(1, 22, dtype=np.int64),
+        np.ones(1, dtype=np.int64),
+        1,
+    )
+    part = _trim(job, tiny)
+    assigner.assign_many(list(part.counts) or ["ACGTACGTACGTACGTACGTAC"])
+
+
+def _sample_split(
+    job: _Job, assigner: Assigner, processes: int, ctx, prefetch: _Prefetch | None = None
+) -> _SampleCounts:
+    """One sample on several cores: collapse here (or take the collapse ``prefetch`` ran), then
+    trim and assign the distinct reads in ``processes`` disjoint slices, one here and the others
+    in workers forked afterwards (so they share the reads and the index without copying
+    them)."""
     t0 = time.perf_counter()
-    raw = collapse_distinct(job.path, threads=1)
+    if prefetch is not None and prefetch.path == job.path:
+        raw = prefetch.result()
+        t0 = time.perf_counter() - prefetch.seconds  # it ran while the reference was built
+    else:
+        raw = collapse_distinct(job.path, threads=1)
     n_reads = raw.n_reads
     t1 = time.perf_counter()
+    _warm(job, assigner)
     _SHARED.update(reads=raw, n_slices=processes, job=job, assigner=assigner)
     try:
         with ctx.Pool(processes - 1) as pool:
@@ -453,7 +506,7 @@ def _molecules(
     return dict(Counter(vals[i][2] for i in np.flatnonzero(heads).tolist()))
 
 
-def _run(jobs: list[_Job], assigner: Assigner, processes: int):
+def _run(jobs: list[_Job], assigner: Assigner, processes: int, prefetch: _Prefetch | None = None):
     """Yield each sample's counts, in order, using up to ``processes`` processes (fork only)."""
     ctx = _fork_context() if processes > 1 else None
     if processes > 1 and ctx is None:
@@ -465,7 +518,7 @@ def _run(jobs: list[_Job], assigner: Assigner, processes: int):
         yield from _samples_parallel(jobs, assigner, processes, ctx)
     else:
         for job in jobs:
-            yield _sample_split(job, assigner, processes, ctx)
+            yield _sample_split(job, assigner, processes, ctx, prefetch)
 
 
 def quantify_smallrna(
@@ -610,6 +663,12 @@ def _quantify(
     named = _named_inputs(fastqs, sample_names)
     for _, p in named:  # fail on a bad file in the first second, not after an hour
         check_fastq(p)
+    samples = [n for n, _ in named]
+    jobs = [_Job(n, str(p), k, min_length, max_length, use_umi) for n, p in named]
+    prefetch = None
+    if processes > 1 and len(jobs) < processes and _fork_context() is not None:
+        # one sample on several cores: its collapse runs while the reference is built
+        prefetch = _Prefetch(jobs[0].path)
     custom = any(x is not None for x in (mature, hairpin, mt_genome, mt_annotation))
     base = None
     if not custom or mature is None or mt_genome is None:
@@ -622,8 +681,6 @@ def _quantify(
         else base
     )
     assert ref is not None
-    samples = [n for n, _ in named]
-    jobs = [_Job(n, str(p), k, min_length, max_length, use_umi) for n, p in named]
     t_index = time.perf_counter()
     assigner = Assigner(ref, mismatches=mismatches)
     assigner.index  # noqa: B018 - built here, before any worker is forked
@@ -631,7 +688,7 @@ def _quantify(
     agg = _Aggregator(samples, ref, min_length, max_length)
     notes = _reference_notes(ref)  # logged there
     cache = assigner.cache
-    for res in _run(jobs, assigner, processes):
+    for res in _run(jobs, assigner, processes, prefetch):
         cache.update(res.calls)
         res.qc["unique_inserts"] = len(res.counts)
         if res.umis is not None:
