@@ -380,7 +380,9 @@ def test_no_common_sample_does_not_suggest_drop_unmatched(tmp_path, sheet):
     assert "no sample id in common" in str(err.value)
     assert "--sample-names" in str(err.value)
     some = write(tmp_path / "s2.csv", "sample,condition\nS1,x\nS2,y\nS9,y\n")
-    with pytest.raises(mt.SampleSheetError, match="use --drop-unmatched to keep the 2 samples"):
+    with pytest.raises(
+        mt.UnmatchedSamplesError, match="use --drop-unmatched to keep the 2 samples"
+    ):
         mt.read_counts(FORMATS / "star" / "star_reverse", some)
     assert mt.read_counts(FORMATS / "star" / "star_reverse", some, drop_unmatched=True).n_obs == 2
 

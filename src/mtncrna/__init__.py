@@ -19,6 +19,7 @@ from ._errors import (
     OutputError,
     ReferenceDataError,
     SampleSheetError,
+    UnmatchedSamplesError,
 )
 from ._lazy import attach
 from ._settings import settings
@@ -61,6 +62,7 @@ __all__ = [
     "ReferenceDataError",
     "RunConfig",
     "SampleSheetError",
+    "UnmatchedSamplesError",
     "__version__",
     "datasets",
     "engine",

@@ -52,6 +52,31 @@ class SampleSheetError(InputError):
     """The sample sheet is malformed or does not match the count table."""
 
 
+class UnmatchedSamplesError(SampleSheetError):
+    """Some samples are in the count table or the sample sheet but not in both.
+
+    ``mismatch`` says which; ``n_both`` is how many samples are in both, which the caller may keep
+    when the user asks for it (``--drop-unmatched`` on the command line, ``drop_unmatched: true``
+    in a run config; ``hint`` is how the caller names that option).
+    """
+
+    def __init__(
+        self,
+        path: str | PathLike[str] | None,
+        mismatch: str,
+        n_both: int,
+        *,
+        hint: str = "--drop-unmatched",
+    ) -> None:
+        self.mismatch = mismatch
+        self.n_both = n_both
+        super().__init__(path, f"{mismatch}; use {hint} to keep the {n_both} samples in both")
+
+    def with_hint(self, hint: str) -> UnmatchedSamplesError:
+        """The same error, naming the option as ``hint``."""
+        return UnmatchedSamplesError(self.path, self.mismatch, self.n_both, hint=hint)
+
+
 class ReferenceDataError(MtncrnaError):
     """The mtncRNA reference (bundled or a user's extension) is invalid."""
 

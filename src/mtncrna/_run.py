@@ -25,7 +25,7 @@ import pandas as pd
 
 from . import engine, get, pp, tl
 from ._constants import FORMATS
-from ._errors import InputError, MtncrnaError
+from ._errors import InputError, MtncrnaError, UnmatchedSamplesError
 from ._provenance import record
 from ._text import read_bytes
 from .io import (
@@ -429,14 +429,12 @@ def _read_libraries(c: RunConfig) -> dict[str, ad.AnnData]:
                 reference=c["reference"],
                 strandedness=c["strandedness"],
             )
-        except MtncrnaError as exc:
-            if "drop-unmatched" in str(exc) or "drop_unmatched" in str(exc):
-                raise InputError(
-                    c.path,
-                    f"{lib}: {exc} (in a run config: drop_unmatched: true)",
-                    line=c.lines.get(lib),
-                ) from None
-            raise
+        except UnmatchedSamplesError as exc:
+            raise InputError(
+                c.path,
+                f"{lib}: {exc.with_hint('drop_unmatched: true')}",
+                line=c.lines.get(lib),
+            ) from None
     return libs
 
 

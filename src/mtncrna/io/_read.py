@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from .._constants import FORMATS
-from .._errors import FormatError, InputError, SampleSheetError
+from .._errors import FormatError, InputError, SampleSheetError, UnmatchedSamplesError
 from .._provenance import record
 from .._text import check_readable, read_lines, sniff_kind
 from ..reference import Reference, annotate_var, load_reference, name_key
@@ -275,10 +275,7 @@ def _match_samples(
                 )
             raise SampleSheetError(sheet_path, msg + hint)
         if not drop_unmatched:
-            raise SampleSheetError(
-                sheet_path,
-                msg + f"; use --drop-unmatched to keep the {len(keep)} samples in both",
-            )
+            raise UnmatchedSamplesError(sheet_path, msg, len(keep))
         logger.warning("%s; keeping the %d samples in both", msg, len(keep))
         return keep
     return sheet_ids
