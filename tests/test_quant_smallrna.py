@@ -131,6 +131,14 @@ def test_outputs_load_with_read_counts(simulated, tmp_path):
     # the reference annotation resolves the features (miRNAs and mt genes)
     ann = mt.read_counts(paths["counts_mature"])
     assert ann.var.loc["MT-TF", "mt_class"] == "mt-tRNA"
+    # the provenance names the FASTQ with its sha256 (taken while the run worked)
+    import hashlib
+    import json
+
+    prov = json.loads(paths["provenance"].read_text())
+    fq = result.inputs[0][1]
+    text = json.dumps(prov)
+    assert hashlib.sha256(Path(fq).read_bytes()).hexdigest() in text
     # never over an input
     guarded = tmp_path / "guarded"
     guarded.mkdir()

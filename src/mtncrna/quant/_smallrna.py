@@ -145,6 +145,9 @@ class SmallRnaResult:
     #: Where each isomiR row lies (``Parent`` hairpin, 1-based ``start``/``end`` of the read,
     #: ``Cigar``, ``Hits``), aligned with ``isomirs``; used for the mirGFF3 file.
     isomir_loci: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: sha256 of the input files (path -> hex), computed in a thread while the run worked; the
+    #: provenance record uses them instead of reading the files again
+    checksums: dict[str, str] = field(default_factory=dict)
 
 
 def _resolve_kit(
@@ -663,6 +666,11 @@ def _quantify(
     named = _named_inputs(fastqs, sample_names)
     for _, p in named:  # fail on a bad file in the first second, not after an hour
         check_fastq(p)
+    from .._provenance import sha256_all
+
+    files = [str(p) for _, p in named]
+    files += [str(f) for f in (mature, hairpin, mt_genome, mt_annotation) if f is not None]
+    checksums = sha256_all(files)  # for the provenance record, in a thread meanwhile
     samples = [n for n, _ in named]
     jobs = [_Job(n, str(p), k, min_length, max_length, use_umi) for n, p in named]
     prefetch = None
@@ -719,6 +727,7 @@ def _quantify(
         if f is not None:
             inputs.append((role, str(f)))
     result.inputs = inputs
+    result.checksums = checksums.result()
     result.parameters = {
         "kit": k.name,
         "trim": k.adapter is not None,
@@ -1049,6 +1058,7 @@ def write_smallrna(
     prov = record(
         step="quant smallrna",
         inputs=result.inputs,
+        checksums=result.checksums,
         parameters=result.parameters,
         reference_version=str(result.parameters.get("reference", "")),
     )
