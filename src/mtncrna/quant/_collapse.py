@@ -411,10 +411,10 @@ def trim_distinct(
         stop = np.where(start >= 0, start + len(whole), -1)
         miss = np.flatnonzero(start < 0)
         align = adapter_aligner(kit.adapter)
-        for i, seq in zip(miss.tolist(), reads.sequences(sel[miss]), strict=True):
-            hit = align(seq)
-            if hit is not None:
-                start[i], stop[i] = hit
+        hits = [align(seq) for seq in reads.sequences(sel[miss])]
+        at = [i for i, h in zip(miss.tolist(), hits, strict=True) if h is not None]
+        if at:
+            start[at], stop[at] = np.array([h for h in hits if h is not None]).T
     found = start >= 0
     # the insert: seq[r5:] without adapter; seq[:start] with it, less r5 / r3 random bases
     ins_start = np.where(found, 0, r5).astype(np.int64)

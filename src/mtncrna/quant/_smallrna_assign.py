@@ -302,6 +302,12 @@ class MirnaIndex:
 
     def _pick(self, cands: list[tuple[int, int, int, int, int]], r: str) -> MirnaCall:
         """The call from the hits ``(non-templated nt, site, start, end, mismatch or -1)``."""
+        if len(cands) == 1:  # what the general path below gives for one hit, sooner
+            k, si, s, e, pos = cands[0]
+            name, hname, ms, me = self.sites[si]
+            snv = (pos + 1, r[pos], self.hairpins[hname][s + pos]) if pos >= 0 else None
+            add = r[len(r) - k :] if k else ""
+            return MirnaCall(name, 1, hname, s, e, ms, me, add, snv)
         scored = []
         for k, si, s, e, pos in cands:
             name, hname, ms, me = self.sites[si]
