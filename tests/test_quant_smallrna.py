@@ -815,6 +815,16 @@ def test_compiled_search_equals_the_python_rules(simulated, ref, mismatches):
     every = {r: c for r in inserts if (c := assigner.assign(r)) is not None}
     assert len(every) > 1000
     assert assigner.assign_many(inserts) == every
+    # the one-hit shortcut of the pick is the general pick (a hit given twice ties with itself)
+    tier, aux, hit_off, hits = assigner.index.search(inserts, mismatches)
+    pick = assigner.mirna._pick
+    single = [
+        i for i in range(len(inserts)) if tier[i] in (2, 4) and hit_off[i + 1] - hit_off[i] == 1
+    ]
+    assert len(single) > 100
+    for i in single:
+        c = (int(aux[i]), *hits[hit_off[i]].tolist())
+        assert pick([c], inserts[i]) == pick([c, c], inserts[i])
     # a custom reference: matures without hairpins, their own templates
     d = fq.parent
     names = ["hsa-let-7a-5p", "hsa-miR-21-5p", "hsa-miR-16-5p"]
