@@ -288,6 +288,7 @@ def test_processes_give_the_same_counts(tmp_path):
     pd.testing.assert_frame_equal(one.counts, split.counts)
     pd.testing.assert_frame_equal(one.qc, split.qc)
     pd.testing.assert_frame_equal(one.isomirs, split.isomirs)
+    pd.testing.assert_frame_equal(one.isomir_loci, split.isomir_loci)  # made in the workers
     pd.testing.assert_frame_equal(one.mt_fragments, split.mt_fragments)
 
 

@@ -266,6 +266,8 @@ class _SampleCounts:
     n_unique_reads: int
     calls: dict[str, MirnaCall | MtCall]  # assigned inserts only
     umis: dict[str, dict[str, int]] | None = None  # insert -> UMI -> reads
+    #: isomiR columns made in the workers: insert -> (UID, variant columns, locus)
+    derived: dict[str, tuple] | None = None
 
 
 @dataclass
@@ -362,12 +364,13 @@ def _samples_parallel(jobs: list[_Job], assigner: Assigner, processes: int, ctx)
         _SHARED.clear()
 
 
-def _worker_slice(i: int) -> tuple[TrimmedPart, dict[str, MirnaCall | MtCall]] | dict:
+def _worker_slice(i: int) -> tuple[TrimmedPart, dict[str, MirnaCall | MtCall], dict] | dict:
     """Trim and assign every ``n``-th distinct read of the sample the parent collapsed."""
     try:
         reads, n = _SHARED["reads"], _SHARED["n_slices"]
         part = _trim(_SHARED["job"], reads, i, n)
-        return part, _assign(_SHARED["assigner"], part.counts)
+        calls = _assign(_SHARED["assigner"], part.counts)
+        return part, calls, _derive(calls, _SHARED["hairpins"])
     except MtncrnaError as exc:
         return _error_data(exc)
 
@@ -433,7 +436,8 @@ def _sample_split(
     n_reads = raw.n_reads
     t1 = time.perf_counter()
     _warm(job, assigner)
-    _SHARED.update(reads=raw, n_slices=processes, job=job, assigner=assigner)
+    hairpins = assigner.hairpins
+    _SHARED.update(reads=raw, n_slices=processes, job=job, assigner=assigner, hairpins=hairpins)
     try:
         with ctx.Pool(processes - 1) as pool:
             others = pool.map_async(_worker_slice, range(1, processes))
@@ -441,10 +445,12 @@ def _sample_split(
             out = [_raise_if_error(r) for r in (mine, *others.get())]
     finally:
         _SHARED.clear()
-    counts, qc, lengths, umis = merge_parts([part for part, _ in out])
+    counts, qc, lengths, umis = merge_parts([part for part, _, _ in out])
     calls: dict[str, MirnaCall | MtCall] = {}
-    for _, c in out:
+    derived: dict[str, tuple] = {}
+    for _, c, d in out:
         calls.update(c)
+        derived.update(d)
     logger.info(
         "%s: %d reads, %d distinct (collapse %.1f s), %d distinct inserts (trim + assign "
         "%.1f s on %d processes)",
@@ -456,7 +462,7 @@ def _sample_split(
         time.perf_counter() - t1,
         processes,
     )
-    return _SampleCounts(job.sample, counts, qc, lengths, len(raw), calls, umis)
+    return _SampleCounts(job.sample, counts, qc, lengths, len(raw), calls, umis, derived)
 
 
 def _molecules(
@@ -704,6 +710,8 @@ def _quantify(
             res.umis = None
         res.qc["molecules"] = sum(res.counts.values())
         agg.add(res, cache)
+        if res.derived:
+            agg.derived.update(res.derived)
         logger.info(
             "%s: %d of %d %s assigned",
             res.sample,
@@ -774,6 +782,8 @@ class _Aggregator:
         self.qc: dict[str, dict[str, int]] = {}
         seqs = ref.mature_sequences()
         self.unplaced = frozenset(seqs[n] for n in ref.unplaced if n in seqs)
+        #: isomiR columns the workers made (:func:`_derive`); the others are made here
+        self.derived: dict[str, tuple] = {}
 
     def add(self, res: _SampleCounts, cache: Mapping[str, MirnaCall | MtCall]) -> None:
         """Count one sample; ``cache`` holds the call of every assigned insert (others are
@@ -827,17 +837,23 @@ class _Aggregator:
         hairpins = self.ref.hairpins
         # isomiRs
         rows = []
+        derived = self.derived
         for ins, counts in self.iso.items():
             c = cache[ins]
             assert isinstance(c, MirnaCall)
-            rows.append((_uid(ins), ins, c.mirna, *_variant(c, hairpins), *counts))
+            d = derived.get(ins)
+            uid, variant = (d[0], d[1]) if d is not None else (_uid(ins), _variant(c, hairpins))
+            rows.append((uid, ins, c.mirna, *variant, *counts))
         iso = pd.DataFrame(rows, columns=[*ISOMIR_COLUMNS, *samples])
         if len(iso):
             iso["_total"] = iso[samples].sum(axis=1)
             iso = iso.sort_values(["miRNA", "_total", "Read"], ascending=[True, False, True])
             iso = iso.drop(columns="_total").reset_index(drop=True)
         loci = pd.DataFrame(
-            [_locus(r, cache[r], hairpins) for r in iso["Read"]],
+            [
+                d[2] if (d := derived.get(r)) is not None else _locus(r, cache[r], hairpins)
+                for r in iso["Read"]
+            ],
             columns=["Parent", "start", "end", "Cigar", "Hits"],
         )
         # mt fragments
@@ -937,6 +953,16 @@ def _library_notes(qc: pd.DataFrame, ref: SmallRnaReference, *, trimmed: bool) -
                 "(--no-trim), as trimming again cuts inserts that end like the adapter's start"
             )
     return notes
+
+
+def _derive(calls: Mapping[str, MirnaCall | MtCall], hairpins: Mapping[str, str]) -> dict:
+    """The isomiR table's columns of each miRNA call that depend on the call alone: ``(UID,
+    variant columns, locus)``; workers make them for their slice so the parent does not."""
+    return {
+        r: (_uid(r), _variant(c, hairpins), _locus(r, c, hairpins))
+        for r, c in calls.items()
+        if type(c) is MirnaCall
+    }
 
 
 def _uid(read: str) -> str:

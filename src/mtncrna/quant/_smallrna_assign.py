@@ -372,6 +372,10 @@ class Assigner:
         return self._python
 
     @property
+    def hairpins(self) -> dict[str, str]:
+        return self._ref.hairpins
+
+    @property
     def mt(self) -> MtIndex:
         return self._indexes()[0]
 
