@@ -1,9 +1,13 @@
 """FASTQ -> collapsed unique reads -> trimmed unique inserts (one sample at a time).
 
-The two steps that touch every read are kept in C: dnaio parses the FASTQ (gzip inflated by
-ISA-L in a helper thread) and ``collections.Counter`` counts the sequences, so memory grows with
-the number of *distinct* reads, not with the number of reads. Adapter finding (cutadapt) then runs
-once per distinct read and its count is carried along.
+The step that touches every read is compiled: :func:`collapse_distinct` counts the sequences
+straight from the inflated bytes (:mod:`mtncrna.quant._collapse_kernel`; gzip inflated by ISA-L
+in a helper thread), so memory grows with the number of *distinct* reads, not with the number of
+reads. :func:`collapse` (dnaio + ``collections.Counter``) is the reference reader: it takes the
+files the kernel leaves (and names the line of a malformed record). Adapter finding then runs
+once per distinct read and its count is carried along: :func:`trim_distinct` (compiled, with
+cutadapt's aligner for reads without the whole adapter) or :func:`trim_uniques` (the rules in
+Python, for UMI kits, and the reference the compiled trim is tested against).
 """
 
 from __future__ import annotations

@@ -4,10 +4,12 @@ Small-RNA libraries are highly redundant (10 M reads are typically ~1.4 M distin
 a few hundred thousand distinct inserts), so every expensive step runs once per *distinct*
 sequence and carries the count along:
 
-1. **collapse**: identical reads are counted while the FASTQ streams by (dnaio + ISA-L, in C);
-   memory grows with the number of distinct reads only.
+1. **collapse**: identical reads are counted by a compiled kernel over the inflated FASTQ bytes
+   (ISA-L inflating in a helper thread; :mod:`mtncrna.quant._collapse_kernel`); memory grows
+   with the number of distinct reads only.
 2. **trim**: cutadapt's adapter finder (as a library: a regular 3' adapter, 10% errors, >= 3 bases
-   overlap, i.e. ``cutadapt -a``) runs once per distinct read. Kit presets: ``illumina`` (TruSeq
+   overlap, i.e. ``cutadapt -a``) runs once per distinct read that does not hold the whole
+   adapter exactly (those are found by a compiled scan). Kit presets: ``illumina`` (TruSeq
    small RNA, TGGAATTCTCGGGTGCCAAGG), ``nextflex`` (same adapter, 4 random nt removed at both ends
    of the insert), ``qiaseq`` (AACTGTAGGCACCATCAAT followed by a 12-nt UMI; molecules = UMIs per
    feature, grouped with umi_tools' directional method). ``adapter=`` replaces the kit's
@@ -16,9 +18,11 @@ sequence and carries the count along:
 3. **assign** each distinct insert once, with the rules of :mod:`mtncrna.quant._smallrna_assign`:
    mtDNA first (exact; CCA/CC/C tails on mt-tRNA 3' ends), then miRNA isomiRs (5' end within
    +-2 nt and 3' end within +-3 nt of the mature ends in the hairpin, 0-3 non-templated 3' A/U),
-   then the same two with one mismatch; ties between miRNAs become one ``a/b`` feature.
-4. **count** per sample; with ``processes`` > 1 samples run in parallel, or one sample's reads
-   are dealt to several processes.
+   then the same two with one mismatch; ties between miRNAs become one ``a/b`` feature. A
+   compiled search finds each tier's hits; the rules' Python picks the call among them.
+4. **count** per sample; with ``processes`` > 1 samples run in parallel, or one sample's
+   distinct reads are dealt to several processes (its collapse then runs in a thread while the
+   reference is built).
 
 Outputs (:func:`write_smallrna`): ``counts_mature.tsv``, ``isomirs.tsv``, ``isomirs.gff3``
 (mirGFF3), ``mt_fragments.tsv``, ``qc.tsv`` and ``provenance.json`` (with the run's notes: matures
