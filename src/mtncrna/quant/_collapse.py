@@ -121,6 +121,19 @@ def adapter_aligner(sequence: str):
     return align
 
 
+def align_all(sequence: str, reads: list[str]) -> list[tuple[int, int] | None]:
+    """:func:`adapter_aligner` over many reads (without a Python call per read)."""
+    adapter = make_adapter(sequence)
+    aligner = getattr(adapter, "aligner", None)
+    finder = getattr(adapter, "kmer_finder", None)
+    if aligner is None or finder is None or not hasattr(finder, "kmers_present"):
+        align = adapter_aligner(sequence)
+        return [align(r) for r in reads]
+    present, locate = finder.kmers_present, aligner.locate
+    found = [locate(r) if present(r) else None for r in reads]
+    return [None if h is None else (h[2], h[3]) for h in found]
+
+
 def check_fastq(path: str | Path) -> Path:
     """Open ``path`` and read its first record; fail now, with the line, if it is not FASTQ."""
     import dnaio
@@ -414,8 +427,7 @@ def trim_distinct(
         start = adapter_hits(reads.arena, off, length, whole)
         stop = np.where(start >= 0, start + len(whole), -1)
         miss = np.flatnonzero(start < 0)
-        align = adapter_aligner(kit.adapter)
-        hits = [align(seq) for seq in reads.sequences(sel[miss])]
+        hits = align_all(kit.adapter, reads.sequences(sel[miss]))
         at = [i for i, h in zip(miss.tolist(), hits, strict=True) if h is not None]
         if at:
             start[at], stop[at] = np.array([h for h in hits if h is not None]).T
