@@ -54,10 +54,52 @@ print(json.dumps({"seconds": time.perf_counter() - t0}))
 
 COLLAPSE_RUN = """
 import json, sys, time
-from mtncrna.quant._collapse import collapse
+from mtncrna.quant._collapse import collapse_distinct
 t0 = time.perf_counter()
-counts, n = collapse(sys.argv[1])
-print(json.dumps({"seconds": time.perf_counter() - t0, "reads": n, "distinct": len(counts)}))
+reads = collapse_distinct(sys.argv[1], threads=1)
+print(json.dumps({"seconds": time.perf_counter() - t0, "reads": reads.n_reads,
+                  "distinct": len(reads)}))
+"""
+
+# CPU and wall seconds of each phase of one sample in one process (the library's own steps,
+# called in the order quantify_smallrna calls them)
+PHASES_RUN = """
+import json, sys, time
+marks = [("start", time.process_time(), time.perf_counter())]
+def mark(name):
+    marks.append((name, time.process_time(), time.perf_counter()))
+import numpy, pandas
+mark("import numpy + pandas")
+from mtncrna.quant import _smallrna as S
+from mtncrna.quant._collapse import KITS, check_fastq, collapse_distinct, trim_distinct
+from mtncrna.quant._smallrna_assign import Assigner
+from mtncrna.quant._smallrna_reference import bundled_reference
+mark("import mtncrna (+ numba, cutadapt)")
+path = sys.argv[1]
+check_fastq(path)
+ref = bundled_reference()
+mark("bundled reference (cached)")
+assigner = Assigner(ref)
+assigner.index
+mark("compiled index (+ loading the kernels)")
+reads = collapse_distinct(path, threads=1)
+mark("collapse (kernel; ISA-L in a helper thread)")
+part = trim_distinct(reads, KITS["illumina"], min_length=16, max_length=45, umi=False)
+mark("trim (exact adapter scan + cutadapt aligner)")
+calls = assigner.assign_many(list(part.counts))
+mark("assign (compiled search + picking)")
+agg = S._Aggregator(["s"], ref, 16, 45)
+res = S._SampleCounts("s", part.counts, dict(part.qc), part.lengths, len(reads), calls)
+res.qc["unique_inserts"] = len(res.counts)
+res.qc["molecules"] = sum(res.counts.values())
+agg.add(res, calls)
+result = agg.result(calls)
+result.inputs = [("fastq", path)]
+result.parameters = {"reference": ref.description}
+mark("count + tables")
+S.write_smallrna(result, sys.argv[2])
+mark("write (tsv, mirGFF3, provenance)")
+print(json.dumps([(b[0], b[1] - a[1], b[2] - a[2]) for a, b in zip(marks, marks[1:])]))
 """
 
 
@@ -90,7 +132,7 @@ def timed(cmd: list[str] | str, *, shell: bool = False) -> dict:
 
 def build_reference(d: Path) -> tuple[Path, Path]:
     """Hairpins + rCRS FASTA (bowtie index) and the GTF of mature sites and mt genes."""
-    from mtncrna.quant._smallrna_ref import bundled_reference
+    from mtncrna.quant._smallrna_reference import bundled_reference
 
     ref = bundled_reference()
     fa = d / "hairpins_mt.fa"
@@ -201,6 +243,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--one-core-only", action="store_true", help="only the 1-process / 1-thread pair"
     )
+    ap.add_argument(
+        "--phases", action="store_true", help="also CPU / wall seconds of each phase (1 process)"
+    )
     args = ap.parse_args(argv)
     d = Path(args.workdir)
     d.mkdir(parents=True, exist_ok=True)
@@ -218,6 +263,12 @@ def main(argv: list[str] | None = None) -> int:
         f"({col_stats['seconds']:.1f} s in collapse(), {col_stats['reads']:,} reads -> "
         f"{col_stats['distinct']:,} distinct)"
     )
+    if args.phases:
+        ph = timed([sys.executable, "-c", PHASES_RUN, str(fq), str(d / "mtncrna_phases")])
+        print("| phase (1 process) | CPU s | wall s |\n|---|---|---|")
+        for name, cpu, wall in json.loads(ph["stdout"]):
+            print(f"| {name} | {cpu:.2f} | {wall:.2f} |")
+        print(f"| whole process (GNU time) | {ph['cpu_s']:.2f} | {ph['wall_s']:.2f} |")
     rows = []
     usual_wall: dict[int, float] = {}
     usual_cpu: dict[int, float] = {}

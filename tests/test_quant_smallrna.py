@@ -15,7 +15,8 @@ import pytest
 import mtncrna as mt
 from mtncrna import InputError
 from mtncrna.quant import KITS, quantify_smallrna, write_smallrna
-from mtncrna.quant._smallrna_ref import bundled_reference, revcomp
+from mtncrna.quant._smallrna_assign import MirnaCall
+from mtncrna.quant._smallrna_reference import bundled_reference, revcomp
 
 ROOT = Path(__file__).resolve().parents[1]
 TRUSEQ = KITS["illumina"].adapter
@@ -130,6 +131,14 @@ def test_outputs_load_with_read_counts(simulated, tmp_path):
     # the reference annotation resolves the features (miRNAs and mt genes)
     ann = mt.read_counts(paths["counts_mature"])
     assert ann.var.loc["MT-TF", "mt_class"] == "mt-tRNA"
+    # the provenance names the FASTQ with its sha256 (taken while the run worked)
+    import hashlib
+    import json
+
+    prov = json.loads(paths["provenance"].read_text())
+    fq = result.inputs[0][1]
+    text = json.dumps(prov)
+    assert hashlib.sha256(Path(fq).read_bytes()).hexdigest() in text
     # never over an input
     guarded = tmp_path / "guarded"
     guarded.mkdir()
@@ -279,6 +288,7 @@ def test_processes_give_the_same_counts(tmp_path):
     pd.testing.assert_frame_equal(one.counts, split.counts)
     pd.testing.assert_frame_equal(one.qc, split.qc)
     pd.testing.assert_frame_equal(one.isomirs, split.isomirs)
+    pd.testing.assert_frame_equal(one.isomir_loci, split.isomir_loci)  # made in the workers
     pd.testing.assert_frame_equal(one.mt_fragments, split.mt_fragments)
 
 
@@ -314,6 +324,11 @@ def test_custom_reference_fasta_gtf_and_bed(tmp_path):
         'chrM\tx\tgene\t201\t1200\t.\t-\t.\tgene_id "G2"; gene_name "MT-RNRX"; gene_biotype "Mt_rRNA";\n'
         'chr1\tx\tgene\t1\t100\t.\t+\t.\tgene_id "G3"; gene_name "OTHER";\n'
     )
+    (tmp_path / "mt_exons.gtf").write_text(  # UCSC style: exon lines only, gene_id = name
+        'chrM\tx\texon\t101\t170\t.\t+\t.\tgene_id "MT-TX"; transcript_id "T1";\n'
+        'chrM\tx\texon\t201\t700\t.\t-\t.\tgene_id "MT-RNRX"; transcript_id "T2";\n'
+        'chrM\tx\texon\t701\t1200\t.\t-\t.\tgene_id "MT-RNRX"; transcript_id "T2";\n'
+    )
     (tmp_path / "mt.bed").write_text(
         "chrM\t100\t170\tMT-TX\t0\t+\nchrM\t200\t1200\tMT-RNRX\t0\t-\n"
     )
@@ -329,7 +344,7 @@ def test_custom_reference_fasta_gtf_and_bed(tmp_path):
     reads = [read_for(mat)] * 3 + [read_for(mat[:-1] + "AA")] * 2 + [read_for(trna_3p)] * 4
     reads += [read_for(rrna)] * 5
     fq = fastq(tmp_path / "c.fastq", reads)
-    for ann in ("mt.gtf", "mt.bed", "mt.gff3"):
+    for ann in ("mt.gtf", "mt_exons.gtf", "mt.bed", "mt.gff3"):
         res = quantify_smallrna(
             [fq],
             mature=tmp_path / "mature.fa",
@@ -363,10 +378,24 @@ def test_custom_reference_errors(tmp_path):
     with pytest.raises(InputError, match="together"):
         quantify_smallrna([fq], mt_genome=tmp_path / "mt.fa")
     gtf = tmp_path / "mt.gtf"
-    gtf.write_text('chrM\tx\tgene\t101\t900\t.\t+\t.\tgene_name "MT-TX";\n')
-    with pytest.raises(InputError, match="outside the 400-bp") as e:
+    gtf.write_text('chrM\tx\tgene\t101\t900\t.\t+\t.\tgene_id "G1"; gene_name "MT-TX";\n')
+    with pytest.raises(InputError, match="MT-TX at 101-900 is outside the 400-bp"):
+        quantify_smallrna([fq], mt_genome=tmp_path / "mt.fa", mt_annotation=gtf)
+    # the shared annotation reader's line-level errors reach the user as they are
+    gtf.write_text(
+        'chrM\tx\tgene\t101\t200\t.\t+\t.\tgene_id "G1";\n'
+        'chrM\tx\tgene\t301\t20x\t.\t+\t.\tgene_id "G2";\n'
+    )
+    with pytest.raises(InputError, match="whole numbers") as e:
+        quantify_smallrna([fq], mt_genome=tmp_path / "mt.fa", mt_annotation=gtf)
+    assert e.value.line == 2
+    gtf.write_text('chrM\tx\tgene\t101\t200\t.\t+\t.\tgene_name "MT-TX";\n')
+    with pytest.raises(InputError, match="gene_id") as e:
         quantify_smallrna([fq], mt_genome=tmp_path / "mt.fa", mt_annotation=gtf)
     assert e.value.line == 1
+    gtf.write_text('chr1\tx\tgene\t101\t200\t.\t+\t.\tgene_id "G1";\n')
+    with pytest.raises(InputError, match=r"no annotation rows on the mt genome 'chrM'.*chr1"):
+        quantify_smallrna([fq], mt_genome=tmp_path / "mt.fa", mt_annotation=gtf)
 
 
 # ------------------------------------------------------------------------- bad input
@@ -452,6 +481,65 @@ def test_adapter_fast_path_is_cutadapts_match(simulated):
         for s in seqs:
             m = match_to(s)
             assert fast(s) == (None if m is None else (m.rstart, m.rstop))
+
+
+@pytest.mark.parametrize("block", [64, 1 << 20])
+def test_compiled_collapse_and_trim_equal_the_reference_reader(simulated, tmp_path, block):
+    """The compiled collapse (FASTQ bytes -> distinct reads, records cut across blocks) and trim
+    give exactly dnaio + Counter and :func:`trim_uniques`, for every kit and in slices."""
+    from mtncrna.quant import _collapse_kernel
+    from mtncrna.quant._collapse import (
+        Kit,
+        collapse,
+        collapse_distinct,
+        merge_parts,
+        trim_distinct,
+        trim_uniques,
+    )
+
+    fq, _, _ = simulated
+    mp = pytest.MonkeyPatch()
+    mp.setattr(_collapse_kernel, "BLOCK", block)
+    try:
+        fast = collapse_distinct(fq, threads=0)
+    finally:
+        mp.undo()
+    counts, n_reads = collapse(fq)
+    assert fast.n_reads == n_reads == 30_000
+    assert list(zip(fast.sequences(), fast.count.tolist(), strict=True)) == list(counts.items())
+    kits = [*(KITS[k] for k in ("illumina", "nextflex")), Kit("none", None)]
+    kits.append(Kit("other", "TGGAATTCTCGG", random_5p=2, random_3p=1))
+    for kit in kits:
+        for lo, hi in ((16, 45), (1, 60)):
+            want = trim_uniques(counts.items(), kit, min_length=lo, max_length=hi, umi=False)
+            got = trim_distinct(fast, kit, min_length=lo, max_length=hi, umi=False)
+            assert (got.counts, got.qc, got.lengths) == (want.counts, want.qc, want.lengths)
+            parts = [
+                trim_distinct(fast, kit, min_length=lo, max_length=hi, umi=False, part=i, parts=3)
+                for i in range(3)
+            ]
+            c, qc, lengths, _ = merge_parts(parts)
+            assert (c, qc, lengths) == (want.counts, want.qc, want.lengths)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "@r1\nACGT\n+\nFFFF\n@r2\nACGT\n+\nFFFF",  # no line end at the end
+        "@r1\nACGT\n+r1\nFFFF\n@r2\nacgt\n+\nFFFF\n",  # '+name', lower case
+        "@r1\r\nACGT\r\n+\r\nFFFF\r\n@r2\r\nACGT\r\n+\r\nFFFF\r\n",  # Windows
+        "@r1\n\n+\n\n@r2\nACGT\n+\nFFFF\n",  # an empty read
+    ],
+)
+def test_compiled_collapse_takes_what_dnaio_takes(tmp_path, text):
+    from mtncrna.quant._collapse import collapse, collapse_distinct
+
+    p = tmp_path / "odd.fastq"
+    p.write_bytes(text.encode())
+    fast = collapse_distinct(p)
+    counts, n = collapse(p)
+    assert fast.n_reads == n == 2
+    assert dict(zip(fast.sequences(), fast.count.tolist(), strict=True)) == dict(counts)
 
 
 def test_garbage_collector_is_restored(tmp_path):
@@ -660,33 +748,93 @@ def test_sample_names_given_and_clashes(tmp_path, run_cli):
     assert code == 2 and "X_1" in err
 
 
-def test_prefilter_drops_no_call(simulated, ref):
-    """The compiled pre-filter only sets aside inserts that no rule matches: the calls with it
-    equal the rules applied to every insert (errors, tails, isomiRs, mt fragments, random RNA)."""
-    import dnaio
-
-    from mtncrna.quant._collapse import trim_uniques
-    from mtncrna.quant._smallrna_kernel import Prefilter
-    from mtncrna.quant._smallrna_ref import Assigner
-
-    fq, _, _ = simulated
-    with dnaio.open(fq, fileformat="fastq") as reader:
-        reads = [(rec.sequence, 1) for rec in reader]
-    inserts = list(
-        trim_uniques(reads, KITS["illumina"], min_length=16, max_length=45, umi=False).counts
-    )
-    # and one-mismatch / tailed copies of reference stretches at every length class
+def _edge_inserts(ref) -> list[str]:
+    """Exact, one-mismatch, N-holding and tailed copies of mt-genome and hairpin stretches at
+    every length class (short ones too), and the rCRS's own N at 3107."""
     g = ref.mt_genome
-    for n in (16, 17, 18, 19, 22, 30, 45):
+    out = [g[3100:3125], g[3095:3120].replace("N", "A"), g[3090:3118] + "CCA"]
+    for n in (6, 8, 12, 13, 16, 17, 18, 19, 22, 30, 45):
         for p in range(100, 16000, 997):
             s = g[p : p + n]
-            inserts += [s, revcomp(s), s[:5] + ("A" if s[5] != "A" else "C") + s[6:], s + "CCA"]
-    assigner = Assigner(ref)
+            one = s[:5] + ("A" if s[5] != "A" else "C") + s[6:]
+            out += [s, revcomp(s), one, s + "CCA", s + "CC", s + "C", s[:-1] + "N"]
+    for name in ("hsa-let-7a-5p", "hsa-miR-21-5p", "hsa-miR-16-5p", "hsa-miR-1-3p"):
+        hp, _, s, e = mature(ref, name)
+        for d5 in (-3, -2, 0, 2, 3):
+            for d3 in (-4, -3, 0, 3, 4):
+                v = hp[max(0, s + d5) : e + d3]
+                mid = len(v) // 2
+                out += [v, v + "A", v + "TTA", v + "AAAA", v + "G", v[:mid] + "N" + v[mid + 1 :]]
+                out += [v[:3] + ("A" if v[3] != "A" else "G") + v[4:] + "T"]
+                out += [v[:-2] + ("A" if v[-2] != "A" else "G") + v[-1:]]
+    return out
+
+
+def test_bundled_reference_cache(tmp_path, monkeypatch, ref, caplog):
+    """The bundled small-RNA reference is kept as JSON in the user's cache folder, keyed by the
+    reference files and the code; a damaged or foreign cache is ignored and replaced."""
+    from mtncrna.quant import _smallrna_reference as sr
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    built = sr._cached_bundled()
+    (path,) = (tmp_path / "mtncrna" / "smallrna").glob("bundled-*.json")
+    assert path.name == f"bundled-{sr._cache_key()}.json"
+    assert built == ref
+    monkeypatch.setattr(sr, "_build_bundled", lambda: pytest.fail("the cache was not used"))
+    assert sr._cached_bundled() == ref
+    monkeypatch.undo()
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    text = path.read_text()
+    for damaged in (text[: len(text) // 2], text.replace('"sites": [["', '"sites": [["x', 1)):
+        path.write_text(damaged)
+        assert sr._cached_bundled() == ref
+        assert "ignoring a damaged small-RNA reference cache" in caplog.text
+        caplog.clear()
+        assert path.read_text() == text  # replaced by a good one
+    # another key (edited reference files or code): a new file, the old one removed
+    monkeypatch.setattr(sr, "_cache_key", lambda: "0" * 32)
+    assert sr._cached_bundled() == ref
+    assert [p.name for p in path.parent.iterdir()] == [f"bundled-{'0' * 32}.json"]
+
+
+@pytest.mark.parametrize("mismatches", [1, 0])
+def test_compiled_search_equals_the_python_rules(simulated, ref, mismatches):
+    """The compiled search (:class:`AssignIndex`) with the rules' own picking gives exactly the
+    calls of the rules in Python on every insert (errors, tails, isomiRs, mt fragments, random
+    RNA, N, short inserts), for the bundled and for a custom reference."""
+    from mtncrna.quant._collapse import collapse_distinct, trim_distinct
+    from mtncrna.quant._smallrna_assign import Assigner
+    from mtncrna.quant._smallrna_reference import custom_reference
+
+    fq, _, _ = simulated
+    reads = collapse_distinct(fq)
+    inserts = list(
+        trim_distinct(reads, KITS["illumina"], min_length=1, max_length=50, umi=False).counts
+    )
+    inserts += _edge_inserts(ref)
+    assigner = Assigner(ref, mismatches=mismatches)
     every = {r: c for r in inserts if (c := assigner.assign(r)) is not None}
     assert len(every) > 1000
     assert assigner.assign_many(inserts) == every
-    keep = Prefilter([g, revcomp(g), *ref.hairpins.values()]).maybe(inserts)
-    assert keep.sum() < 1.2 * len(every)  # and it does set aside the rest
+    # the one-hit shortcut of the pick is the general pick (a hit given twice ties with itself)
+    tier, aux, hit_off, hits = assigner.index.search(inserts, mismatches)
+    pick = assigner.mirna._pick
+    single = [
+        i for i in range(len(inserts)) if tier[i] in (2, 4) and hit_off[i + 1] - hit_off[i] == 1
+    ]
+    assert len(single) > 100
+    for i in single:
+        c = (int(aux[i]), *hits[hit_off[i]].tolist())
+        assert pick([c], inserts[i]) == pick([c, c], inserts[i])
+    # a custom reference: matures without hairpins, their own templates
+    d = fq.parent
+    names = ["hsa-let-7a-5p", "hsa-miR-21-5p", "hsa-miR-16-5p"]
+    (d / "mat.fa").write_text("".join(f">{n}\n{mature(ref, n)[1]}\n" for n in names))
+    custom = custom_reference(ref, mature=d / "mat.fa")
+    assigner = Assigner(custom, mismatches=mismatches)
+    every = {r: c for r in inserts if (c := assigner.assign(r)) is not None}
+    assert any(isinstance(c, MirnaCall) for c in every.values())
+    assert assigner.assign_many(inserts) == every
 
 
 # ------------------------------------------------------------------ UMI deduplication
@@ -698,7 +846,7 @@ def _per_feature_umis(fq: Path) -> dict[str, dict[str, int]]:
     import dnaio
 
     from mtncrna.quant._collapse import trim_uniques
-    from mtncrna.quant._smallrna_ref import Assigner, MirnaCall
+    from mtncrna.quant._smallrna_assign import Assigner, MirnaCall
 
     with dnaio.open(fq, fileformat="fastq") as reader:
         reads = [(rec.sequence, 1) for rec in reader]

@@ -181,7 +181,9 @@ def read_annotation(
     (``GeneID Chr Start End Strand``, header optional) lists the features directly; so does BED
     (0-based half-open; ``name`` is the meta-feature, unnamed lines are ``chrom:start-end``,
     strand ``.`` if absent; a BED12 line contributes its blocks as features, i.e. a transcript's
-    exons). ``feature_type`` and ``attribute`` apply to GTF/GFF3 only.
+    exons). ``feature_type`` and ``attribute`` apply to GTF/GFF3 only; ``feature_type`` may name
+    several types separated by commas, as featureCounts' ``-t exon,CDS`` (``quant smallrna`` reads
+    an mt annotation's ``gene,ncRNA_gene,...`` lines so).
 
     Raises :class:`InputError` naming the line for a wrong column count, a coordinate that is not a
     whole number, start > end, or a feature line without the attribute.
@@ -379,7 +381,7 @@ def _read_gtf_fast(path: Path, feature_type: str, attribute: str) -> _Parsed | N
 
     ftype = np.frombuffer(feature_type.encode(), dtype=np.uint8)
     key = np.frombuffer(attribute.encode(), dtype=np.uint8)
-    if not len(key) or not len(ftype):
+    if not len(key) or not len(ftype) or "," in feature_type:  # several types: line by line
         return None
     parts_int: list[np.ndarray] = []
     chrom_names: list[str] = []
@@ -478,6 +480,7 @@ def _read_lines(path: Path, fmt: str, feature_type: str, attribute: str) -> _Par
             ids.append(gid)
     else:
         key = re.compile(_attr_pattern(attribute))
+        types = set(feature_type.split(","))
         # GFF3: every line with an ID, to resolve Parent chains; features wait for the end.
         gff_nodes: dict[str, dict[str, str]] = {}
         pending: list[tuple[int, dict[str, str]]] = []
@@ -491,7 +494,7 @@ def _read_lines(path: Path, fmt: str, feature_type: str, attribute: str) -> _Par
                 )
             chrom = sys.intern(parts[0])
             s, e = _coords(p, n, chrom, parts[3].strip(), parts[4].strip())
-            is_feature = parts[2] == feature_type
+            is_feature = parts[2] in types
             if fmt == "gtf":
                 if not is_feature:
                     continue

@@ -43,20 +43,21 @@ def cigar(read: str, hairpin: str, start: int) -> str:
     """mirGFF3 CIGAR of ``read`` laid on ``hairpin`` from 0-based ``start``: runs of identical
     nucleotides as ``<n>M``, each other position as the hairpin's nucleotide (``S`` past the
     hairpin's end)."""
+    n = len(read)
+    ref = hairpin[start : start + n]
+    if ref == read:
+        return f"{n}M" if n else ""
+    diff = [i for i, (a, b) in enumerate(zip(read, ref, strict=False)) if a != b]
+    diff.extend(range(len(ref), n))  # past the hairpin's end
     out: list[str] = []
-    run = 0
-    for i, b in enumerate(read):
-        j = start + i
-        ref = hairpin[j] if j < len(hairpin) else None
-        if ref == b:
-            run += 1
-            continue
-        if run:
-            out.append(f"{run}M")
-            run = 0
-        out.append(ref if ref is not None else "S")
-    if run:
-        out.append(f"{run}M")
+    prev = 0
+    for i in diff:
+        if i > prev:
+            out.append(f"{i - prev}M")
+        out.append(ref[i] if i < len(ref) else "S")
+        prev = i + 1
+    if prev < n:
+        out.append(f"{n - prev}M")
     return "".join(out)
 
 
@@ -76,31 +77,32 @@ def mirgff_lines(
         f"## COLDATA: {','.join(_esc(s) for s in samples)}",
     ]
     expr = isomirs[list(samples)].astype("int64").to_numpy()
-    for k, (row, loc) in enumerate(
-        zip(isomirs.itertuples(index=False), loci.itertuples(index=False), strict=True)
+    expression = [",".join(map(str, row)) for row in expr.tolist()]
+
+    def esc(values: pd.Series) -> list[str]:
+        return [str(v).translate(_ESCAPE) for v in values.tolist()]
+
+    parents = [str(p) for p in loci["Parent"].tolist()]
+    for uid, read, name, parent, parent_esc, variant, start, end, cig, hits, ex in zip(
+        esc(isomirs["UID"]),
+        isomirs["Read"].tolist(),
+        esc(isomirs["miRNA"]),
+        parents,
+        esc(loci["Parent"]),
+        isomirs["Variant"].tolist(),
+        loci["start"].tolist(),
+        loci["end"].tolist(),
+        loci["Cigar"].tolist(),
+        loci["Hits"].tolist(),
+        expression,
+        strict=True,
     ):
-        kind = "ref_miRNA" if row.Variant == "NA" else "isomiR"
+        kind = "ref_miRNA" if variant == "NA" else "isomiR"
         attrs = (
-            f"UID={_esc(row.UID)}; Read={row.Read}; Name={_esc(row.miRNA)}; "
-            f"Parent={_esc(loc.Parent)}; Variant={row.Variant}; "
-            f"Cigar={loc.Cigar}; Hits={loc.Hits}; "
-            f"Expression={','.join(map(str, expr[k].tolist()))}; Filter=Pass"
+            f"UID={uid}; Read={read}; Name={name}; Parent={parent_esc}; Variant={variant}; "
+            f"Cigar={cig}; Hits={hits}; Expression={ex}; Filter=Pass"
         )
-        lines.append(
-            "\t".join(
-                (
-                    str(loc.Parent),
-                    source,
-                    kind,
-                    str(loc.start),
-                    str(loc.end),
-                    ".",
-                    "+",
-                    ".",
-                    attrs,
-                )
-            )
-        )
+        lines.append(f"{parent}\t{source}\t{kind}\t{start}\t{end}\t.\t+\t.\t{attrs}")
     return lines
 
 

@@ -4,21 +4,25 @@ Small-RNA libraries are highly redundant (10 M reads are typically ~1.4 M distin
 a few hundred thousand distinct inserts), so every expensive step runs once per *distinct*
 sequence and carries the count along:
 
-1. **collapse**: identical reads are counted while the FASTQ streams by (dnaio + ISA-L, in C);
-   memory grows with the number of distinct reads only.
+1. **collapse**: identical reads are counted by a compiled kernel over the inflated FASTQ bytes
+   (ISA-L inflating in a helper thread; :mod:`mtncrna.quant._collapse_kernel`); memory grows
+   with the number of distinct reads only.
 2. **trim**: cutadapt's adapter finder (as a library: a regular 3' adapter, 10% errors, >= 3 bases
-   overlap, i.e. ``cutadapt -a``) runs once per distinct read. Kit presets: ``illumina`` (TruSeq
+   overlap, i.e. ``cutadapt -a``) runs once per distinct read that does not hold the whole
+   adapter exactly (those are found by a compiled scan). Kit presets: ``illumina`` (TruSeq
    small RNA, TGGAATTCTCGGGTGCCAAGG), ``nextflex`` (same adapter, 4 random nt removed at both ends
    of the insert), ``qiaseq`` (AACTGTAGGCACCATCAAT followed by a 12-nt UMI; molecules = UMIs per
    feature, grouped with umi_tools' directional method). ``adapter=`` replaces the kit's
    adapter; ``trim=False`` (``adapter="none"``) takes already-trimmed reads as inserts. Inserts
    outside ``[min_length, max_length]`` and adapter dimers (empty insert) are counted and dropped.
-3. **assign** each distinct insert once, with the rules of :mod:`mtncrna.quant._smallrna_ref`:
+3. **assign** each distinct insert once, with the rules of :mod:`mtncrna.quant._smallrna_assign`:
    mtDNA first (exact; CCA/CC/C tails on mt-tRNA 3' ends), then miRNA isomiRs (5' end within
    +-2 nt and 3' end within +-3 nt of the mature ends in the hairpin, 0-3 non-templated 3' A/U),
-   then the same two with one mismatch; ties between miRNAs become one ``a/b`` feature.
-4. **count** per sample; with ``processes`` > 1 samples run in parallel, or one sample's reads
-   are dealt to several processes.
+   then the same two with one mismatch; ties between miRNAs become one ``a/b`` feature. A
+   compiled search finds each tier's hits; the rules' Python picks the call among them.
+4. **count** per sample; with ``processes`` > 1 samples run in parallel, or one sample's
+   distinct reads are dealt to several processes (its collapse then runs in a thread while the
+   reference is built).
 
 Outputs (:func:`write_smallrna`): ``counts_mature.tsv``, ``isomirs.tsv``, ``isomirs.gff3``
 (mirGFF3), ``mt_fragments.tsv``, ``qc.tsv`` and ``provenance.json`` (with the run's notes: matures
@@ -51,19 +55,13 @@ from ._collapse import (
     Kit,
     TrimmedPart,
     check_fastq,
-    collapse,
+    collapse_distinct,
     make_adapter,
     merge_parts,
-    trim_uniques,
+    trim_distinct,
 )
-from ._smallrna_ref import (
-    Assigner,
-    MirnaCall,
-    MtCall,
-    SmallRnaReference,
-    bundled_reference,
-    custom_reference,
-)
+from ._smallrna_assign import Assigner, MirnaCall, MtCall
+from ._smallrna_reference import SmallRnaReference, bundled_reference, custom_reference
 
 logger = logging.getLogger("mtncrna")
 
@@ -151,6 +149,9 @@ class SmallRnaResult:
     #: Where each isomiR row lies (``Parent`` hairpin, 1-based ``start``/``end`` of the read,
     #: ``Cigar``, ``Hits``), aligned with ``isomirs``; used for the mirGFF3 file.
     isomir_loci: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: sha256 of the input files (path -> hex), computed in a thread while the run worked; the
+    #: provenance record uses them instead of reading the files again
+    checksums: dict[str, str] = field(default_factory=dict)
 
 
 def _resolve_kit(
@@ -269,6 +270,8 @@ class _SampleCounts:
     n_unique_reads: int
     calls: dict[str, MirnaCall | MtCall]  # assigned inserts only
     umis: dict[str, dict[str, int]] | None = None  # insert -> UMI -> reads
+    #: isomiR columns made in the workers: insert -> (UID, variant columns, locus)
+    derived: dict[str, tuple] | None = None
 
 
 @dataclass
@@ -311,17 +314,24 @@ def _assign(assigner: Assigner, inserts) -> dict[str, MirnaCall | MtCall]:
     return new
 
 
-def _trim(job: _Job, items) -> TrimmedPart:
-    return trim_uniques(
-        items, job.kit, min_length=job.min_length, max_length=job.max_length, umi=job.umi
+def _trim(job: _Job, reads, part: int = 0, parts: int = 1) -> TrimmedPart:
+    return trim_distinct(
+        reads,
+        job.kit,
+        min_length=job.min_length,
+        max_length=job.max_length,
+        umi=job.umi,
+        part=part,
+        parts=parts,
     )
 
 
 def _do_sample(job: _Job, assigner: Assigner, threads: int = 1) -> _SampleCounts:
     t0 = time.perf_counter()
-    raw, n_reads = collapse(job.path, threads=threads)
+    raw = collapse_distinct(job.path, threads=threads)
+    n_reads = raw.n_reads
     t1 = time.perf_counter()
-    counts, qc, lengths, umis = merge_parts([_trim(job, raw.items())])
+    counts, qc, lengths, umis = merge_parts([_trim(job, raw)])
     t2 = time.perf_counter()
     calls = _assign(assigner, counts)
     logger.info(
@@ -358,24 +368,80 @@ def _samples_parallel(jobs: list[_Job], assigner: Assigner, processes: int, ctx)
         _SHARED.clear()
 
 
-def _worker_slice(i: int) -> tuple[TrimmedPart, dict[str, MirnaCall | MtCall]] | dict:
+def _worker_slice(i: int) -> tuple[TrimmedPart, dict[str, MirnaCall | MtCall], dict] | dict:
     """Trim and assign every ``n``-th distinct read of the sample the parent collapsed."""
     try:
-        items, n = _SHARED["items"], _SHARED["n_slices"]
-        part = _trim(_SHARED["job"], items[i::n])
-        return part, _assign(_SHARED["assigner"], part.counts)
+        reads, n = _SHARED["reads"], _SHARED["n_slices"]
+        part = _trim(_SHARED["job"], reads, i, n)
+        calls = _assign(_SHARED["assigner"], part.counts)
+        return part, calls, _derive(calls, _SHARED["hairpins"])
     except MtncrnaError as exc:
         return _error_data(exc)
 
 
-def _sample_split(job: _Job, assigner: Assigner, processes: int, ctx) -> _SampleCounts:
-    """One sample on several cores: collapse here, then trim and assign the distinct reads in
-    ``processes`` disjoint slices, one here and the others in workers forked afterwards (so they
-    share the reads and the index without copying them)."""
+class _Prefetch:
+    """A sample's collapse running in a thread (the kernel and ISA-L release the GIL), so that
+    the reference and its index are built meanwhile; :meth:`result` waits for it."""
+
+    def __init__(self, path: str) -> None:
+        import threading
+
+        self.path = path
+        self._out: Any = None
+        self._error: BaseException | None = None
+        self.seconds = 0.0
+        self._thread = threading.Thread(target=self._work, name="mtncrna-collapse", daemon=True)
+        self._thread.start()
+
+    def _work(self) -> None:
+        t0 = time.perf_counter()
+        try:
+            self._out = collapse_distinct(self.path, threads=1)
+        except BaseException as exc:  # re-raised in the caller's thread
+            self._error = exc
+        self.seconds = time.perf_counter() - t0
+
+    def result(self):
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._out
+
+
+def _warm(job: _Job, assigner: Assigner) -> None:
+    """Load the compiled functions the workers call, before they are forked (else each worker
+    loads them again)."""
+    from ._collapse_kernel import Distinct
+
+    tiny = Distinct(
+        np.frombuffer(b"ACGTACGTACGTACGTACGTAC", dtype=np.uint8).copy(),
+        np.zeros(1, dtype=np.int64),
+        np.full(1, 22, dtype=np.int64),
+        np.ones(1, dtype=np.int64),
+        1,
+    )
+    part = _trim(job, tiny)
+    assigner.assign_many(list(part.counts) or ["ACGTACGTACGTACGTACGTAC"])
+
+
+def _sample_split(
+    job: _Job, assigner: Assigner, processes: int, ctx, prefetch: _Prefetch | None = None
+) -> _SampleCounts:
+    """One sample on several cores: collapse here (or take the collapse ``prefetch`` ran), then
+    trim and assign the distinct reads in ``processes`` disjoint slices, one here and the others
+    in workers forked afterwards (so they share the reads and the index without copying
+    them)."""
     t0 = time.perf_counter()
-    raw, n_reads = collapse(job.path, threads=1)
+    if prefetch is not None and prefetch.path == job.path:
+        raw = prefetch.result()
+        t0 = time.perf_counter() - prefetch.seconds  # it ran while the reference was built
+    else:
+        raw = collapse_distinct(job.path, threads=1)
+    n_reads = raw.n_reads
     t1 = time.perf_counter()
-    _SHARED.update(items=list(raw.items()), n_slices=processes, job=job, assigner=assigner)
+    _warm(job, assigner)
+    hairpins = assigner.hairpins
+    _SHARED.update(reads=raw, n_slices=processes, job=job, assigner=assigner, hairpins=hairpins)
     try:
         with ctx.Pool(processes - 1) as pool:
             others = pool.map_async(_worker_slice, range(1, processes))
@@ -383,10 +449,12 @@ def _sample_split(job: _Job, assigner: Assigner, processes: int, ctx) -> _Sample
             out = [_raise_if_error(r) for r in (mine, *others.get())]
     finally:
         _SHARED.clear()
-    counts, qc, lengths, umis = merge_parts([part for part, _ in out])
+    counts, qc, lengths, umis = merge_parts([part for part, _, _ in out])
     calls: dict[str, MirnaCall | MtCall] = {}
-    for _, c in out:
+    derived: dict[str, tuple] = {}
+    for _, c, d in out:
         calls.update(c)
+        derived.update(d)
     logger.info(
         "%s: %d reads, %d distinct (collapse %.1f s), %d distinct inserts (trim + assign "
         "%.1f s on %d processes)",
@@ -398,7 +466,7 @@ def _sample_split(job: _Job, assigner: Assigner, processes: int, ctx) -> _Sample
         time.perf_counter() - t1,
         processes,
     )
-    return _SampleCounts(job.sample, counts, qc, lengths, len(raw), calls, umis)
+    return _SampleCounts(job.sample, counts, qc, lengths, len(raw), calls, umis, derived)
 
 
 def _molecules(
@@ -451,7 +519,7 @@ def _molecules(
     return dict(Counter(vals[i][2] for i in np.flatnonzero(heads).tolist()))
 
 
-def _run(jobs: list[_Job], assigner: Assigner, processes: int):
+def _run(jobs: list[_Job], assigner: Assigner, processes: int, prefetch: _Prefetch | None = None):
     """Yield each sample's counts, in order, using up to ``processes`` processes (fork only)."""
     ctx = _fork_context() if processes > 1 else None
     if processes > 1 and ctx is None:
@@ -463,7 +531,7 @@ def _run(jobs: list[_Job], assigner: Assigner, processes: int):
         yield from _samples_parallel(jobs, assigner, processes, ctx)
     else:
         for job in jobs:
-            yield _sample_split(job, assigner, processes, ctx)
+            yield _sample_split(job, assigner, processes, ctx, prefetch)
 
 
 def quantify_smallrna(
@@ -538,7 +606,7 @@ def quantify_smallrna(
     -------
     SmallRnaResult
         counts / isomirs / mt_fragments / qc frames; see :class:`SmallRnaResult` for the layout
-        and :mod:`mtncrna.quant._smallrna_ref` for the assignment rules.
+        and :mod:`mtncrna.quant._smallrna_assign` for the assignment rules.
     """
     # The work allocates millions of small objects and no reference cycles: the cyclic
     # collector would only rescan them (1-3 s on 10 M reads), so it is paused meanwhile.
@@ -608,6 +676,17 @@ def _quantify(
     named = _named_inputs(fastqs, sample_names)
     for _, p in named:  # fail on a bad file in the first second, not after an hour
         check_fastq(p)
+    from .._provenance import sha256_all
+
+    files = [str(p) for _, p in named]
+    files += [str(f) for f in (mature, hairpin, mt_genome, mt_annotation) if f is not None]
+    checksums = sha256_all(files)  # for the provenance record, in a thread meanwhile
+    samples = [n for n, _ in named]
+    jobs = [_Job(n, str(p), k, min_length, max_length, use_umi) for n, p in named]
+    prefetch = None
+    if processes > 1 and len(jobs) < processes and _fork_context() is not None:
+        # one sample on several cores: its collapse runs while the reference is built
+        prefetch = _Prefetch(jobs[0].path)
     custom = any(x is not None for x in (mature, hairpin, mt_genome, mt_annotation))
     base = None
     if not custom or mature is None or mt_genome is None:
@@ -620,15 +699,14 @@ def _quantify(
         else base
     )
     assert ref is not None
-    samples = [n for n, _ in named]
-    jobs = [_Job(n, str(p), k, min_length, max_length, use_umi) for n, p in named]
     t_index = time.perf_counter()
     assigner = Assigner(ref, mismatches=mismatches)
+    assigner.index  # noqa: B018 - built here, before any worker is forked
     logger.info("reference index built in %.1f s", time.perf_counter() - t_index)
     agg = _Aggregator(samples, ref, min_length, max_length)
     notes = _reference_notes(ref)  # logged there
     cache = assigner.cache
-    for res in _run(jobs, assigner, processes):
+    for res in _run(jobs, assigner, processes, prefetch):
         cache.update(res.calls)
         res.qc["unique_inserts"] = len(res.counts)
         if res.umis is not None:
@@ -636,6 +714,8 @@ def _quantify(
             res.umis = None
         res.qc["molecules"] = sum(res.counts.values())
         agg.add(res, cache)
+        if res.derived:
+            agg.derived.update(res.derived)
         logger.info(
             "%s: %d of %d %s assigned",
             res.sample,
@@ -659,6 +739,7 @@ def _quantify(
         if f is not None:
             inputs.append((role, str(f)))
     result.inputs = inputs
+    result.checksums = checksums.result()
     result.parameters = {
         "kit": k.name,
         "trim": k.adapter is not None,
@@ -705,6 +786,8 @@ class _Aggregator:
         self.qc: dict[str, dict[str, int]] = {}
         seqs = ref.mature_sequences()
         self.unplaced = frozenset(seqs[n] for n in ref.unplaced if n in seqs)
+        #: isomiR columns the workers made (:func:`_derive`); the others are made here
+        self.derived: dict[str, tuple] = {}
 
     def add(self, res: _SampleCounts, cache: Mapping[str, MirnaCall | MtCall]) -> None:
         """Count one sample; ``cache`` holds the call of every assigned insert (others are
@@ -758,17 +841,23 @@ class _Aggregator:
         hairpins = self.ref.hairpins
         # isomiRs
         rows = []
+        derived = self.derived
         for ins, counts in self.iso.items():
             c = cache[ins]
             assert isinstance(c, MirnaCall)
-            rows.append((_uid(ins), ins, c.mirna, *_variant(c, hairpins), *counts))
+            d = derived.get(ins)
+            uid, variant = (d[0], d[1]) if d is not None else (_uid(ins), _variant(c, hairpins))
+            rows.append((uid, ins, c.mirna, *variant, *counts))
         iso = pd.DataFrame(rows, columns=[*ISOMIR_COLUMNS, *samples])
         if len(iso):
             iso["_total"] = iso[samples].sum(axis=1)
             iso = iso.sort_values(["miRNA", "_total", "Read"], ascending=[True, False, True])
             iso = iso.drop(columns="_total").reset_index(drop=True)
         loci = pd.DataFrame(
-            [_locus(r, cache[r], hairpins) for r in iso["Read"]],
+            [
+                d[2] if (d := derived.get(r)) is not None else _locus(r, cache[r], hairpins)
+                for r in iso["Read"]
+            ],
             columns=["Parent", "start", "end", "Cigar", "Hits"],
         )
         # mt fragments
@@ -868,6 +957,16 @@ def _library_notes(qc: pd.DataFrame, ref: SmallRnaReference, *, trimmed: bool) -
                 "(--no-trim), as trimming again cuts inserts that end like the adapter's start"
             )
     return notes
+
+
+def _derive(calls: Mapping[str, MirnaCall | MtCall], hairpins: Mapping[str, str]) -> dict:
+    """The isomiR table's columns of each miRNA call that depend on the call alone: ``(UID,
+    variant columns, locus)``; workers make them for their slice so the parent does not."""
+    return {
+        r: (_uid(r), _variant(c, hairpins), _locus(r, c, hairpins))
+        for r, c in calls.items()
+        if type(c) is MirnaCall
+    }
 
 
 def _uid(read: str) -> str:
@@ -989,6 +1088,7 @@ def write_smallrna(
     prov = record(
         step="quant smallrna",
         inputs=result.inputs,
+        checksums=result.checksums,
         parameters=result.parameters,
         reference_version=str(result.parameters.get("reference", "")),
     )

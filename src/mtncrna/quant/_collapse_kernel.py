@@ -1,0 +1,390 @@
+"""Compiled collapse and trim of small-RNA reads: FASTQ bytes -> distinct reads -> inserts.
+
+:func:`collapse_fastq` counts identical reads straight from the (inflated) FASTQ bytes: a numba
+kernel walks the records of each block, checks them (``@`` header, ``+`` line, as many qualities
+as bases, only A/C/G/T/N) and hashes each sequence into an open-addressing table whose distinct
+sequences sit in one byte arena, so no Python object is made per read. The kernel releases the
+GIL, so with ``threads=1`` ISA-L inflates the next block in another thread meanwhile (two cores
+busy). A file the kernel does not take as it is (a malformed record, lower-case or other
+characters, Windows line ends, a truncated stream) is read again by the reference reader
+(:func:`mtncrna.quant._collapse.collapse`, dnaio), which folds lower case or raises the error
+that names the line, so results and messages are the same either way.
+
+:func:`adapter_hits` finds the kit's whole adapter in every distinct read (leftmost exact
+occurrence, what cutadapt's aligner would report for it); only reads without it go to cutadapt's
+aligner. :func:`group_inserts` counts the inserts cut from the distinct reads in a second table.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+#: bytes of inflated FASTQ handed to the kernel at a time
+BLOCK = 4 << 20
+
+_OK = np.zeros(256, dtype=np.bool_)
+for _c in b"ACGTN":
+    _OK[_c] = True
+
+# state slots shared between Python and the kernel
+_S_USED, _S_DISTINCT, _S_RECORDS, _S_STATUS, _S_POS = range(5)
+#: kernel status: all complete records of the block done / tables full / not for the kernel
+DONE, GROW, FALLBACK = 0, 1, 2
+
+
+_K1 = np.uint64(0x9E3779B97F4A7C15)
+_M1 = np.uint64(0xFF51AFD7ED558CCD)
+_M2 = np.uint64(0xC4CEB9FE1A85EC53)
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _mix(h: np.uint64, w: np.uint64) -> np.uint64:
+    """Fold an 8-byte word into the hash (every input bit reaches the low bits)."""
+    h = (h ^ w) * _K1
+    return h ^ (h >> np.uint64(32))
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _final(h: np.uint64, length: int) -> np.uint64:
+    """murmur3's 64-bit finaliser over the hash and the length."""
+    h ^= np.uint64(length)
+    h ^= h >> np.uint64(33)
+    h *= _M1
+    h ^= h >> np.uint64(33)
+    h *= _M2
+    return h ^ (h >> np.uint64(33))
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _hash(buf: np.ndarray, a: int, b: int) -> np.uint64:
+    h = np.uint64(0)
+    w = np.uint64(0)
+    for i in range(a, b):
+        w = (w << np.uint64(8)) | np.uint64(buf[i])
+        if (i - a) & 7 == 7:
+            h = _mix(h, w)
+            w = np.uint64(0)
+    return _final(_mix(h, w), b - a)
+
+
+@numba.njit(cache=True, nogil=True)
+def _collapse_block(
+    buf: np.ndarray,
+    start: int,
+    ok: np.ndarray,
+    table: np.ndarray,
+    ent: np.ndarray,
+    arena: np.ndarray,
+    state: np.ndarray,
+) -> None:
+    """Count the complete records of ``buf[start:]``; ``state`` says where it stopped and why.
+
+    ``table`` slots hold ``tag << 32 | id`` (tag: the hash's top 31 bits; -1 empty), so that a
+    probe reads one slot; ``ent[id]`` is (offset in ``arena``, length, count, hash), one cache
+    line."""
+    n = buf.shape[0]
+    mask = table.shape[0] - 1
+    limit = (table.shape[0] * 5) // 8
+    used = state[_S_USED]
+    distinct = state[_S_DISTINCT]
+    records = state[_S_RECORDS]
+    i = start
+    status = DONE
+    while i < n:
+        if buf[i] != 64:  # '@'
+            status = FALLBACK  # the reference reader names what is wrong
+            break
+        e1 = i + 1
+        while e1 < n and buf[e1] != 10:
+            e1 += 1
+        if e1 >= n:
+            break  # an incomplete record waits for the next block
+        # the sequence: found, checked and hashed in one pass (8 bases to a word)
+        s0 = e1 + 1
+        j = s0
+        h = np.uint64(0)
+        w = np.uint64(0)
+        bad = False
+        while j < n:
+            c = buf[j]
+            if c == 10:
+                break
+            if not ok[c]:
+                bad = True
+                break
+            w = (w << np.uint64(8)) | np.uint64(c)
+            j += 1
+            if (j - s0) & 7 == 0:
+                h = _mix(h, w)
+                w = np.uint64(0)
+        if bad:
+            status = FALLBACK  # lower case, '.', CR...: the reference reader folds or names it
+            break
+        if j >= n:
+            break
+        s1 = j
+        length = s1 - s0
+        h = _final(_mix(h, w), length)
+        p = s1 + 1  # the '+' line, bare
+        if p + 1 >= n:
+            break
+        if buf[p] != 43 or buf[p + 1] != 10:
+            status = FALLBACK
+            break
+        q0 = p + 2
+        e4 = q0 + length
+        if e4 >= n:
+            break
+        if buf[e4] != 10:
+            status = FALLBACK
+            break
+        newlines = 0  # no early exit: the loop vectorises
+        for j in range(q0, e4):
+            newlines += buf[j] == 10
+        if newlines:
+            status = FALLBACK
+            break
+        slot = np.int64(h & np.uint64(mask))
+        tag = np.int64(h >> np.uint64(33))
+        d = -1
+        while True:
+            v = table[slot]
+            if v < 0:
+                break
+            if (v >> 32) == tag:
+                d = v & 0xFFFFFFFF
+                if ent[d, 1] == length:
+                    o = ent[d, 0]
+                    diff = 0  # no early exit: the loop vectorises
+                    for j in range(length):
+                        diff |= arena[o + j] ^ buf[s0 + j]
+                    if diff == 0:
+                        break
+                d = -1
+            slot = (slot + 1) & mask
+        if d >= 0:
+            ent[d, 2] += 1
+        else:
+            if distinct >= limit or distinct >= ent.shape[0] or used + length > arena.shape[0]:
+                status = GROW
+                break
+            for j in range(length):
+                arena[used + j] = buf[s0 + j]
+            ent[distinct, 0] = used
+            ent[distinct, 1] = length
+            ent[distinct, 2] = 1
+            ent[distinct, 3] = np.int64(h)  # the same 64 bits
+            table[slot] = (tag << 32) | distinct
+            distinct += 1
+            used += length
+        records += 1
+        i = e4 + 1
+    state[_S_USED] = used
+    state[_S_DISTINCT] = distinct
+    state[_S_RECORDS] = records
+    state[_S_STATUS] = status
+    state[_S_POS] = i
+
+
+@numba.njit(cache=True, nogil=True)
+def _fill_table(table: np.ndarray, ent: np.ndarray, n: int) -> None:
+    """Slots of the first ``n`` entries in a larger table (``ent[:, 3]`` keeps the hash)."""
+    mask = table.shape[0] - 1
+    for d in range(n):
+        h = np.uint64(ent[d, 3])
+        slot = np.int64(h & np.uint64(mask))
+        while table[slot] >= 0:
+            slot = (slot + 1) & mask
+        table[slot] = (np.int64(h >> np.uint64(33)) << 32) | d
+
+
+class Distinct:
+    """Distinct reads in order of first appearance: ``arena[off[i]:off[i] + length[i]]`` read
+    ``count[i]`` times; ``n_reads`` records in all."""
+
+    def __init__(
+        self,
+        arena: np.ndarray,
+        off: np.ndarray,
+        length: np.ndarray,
+        count: np.ndarray,
+        n_reads: int,
+    ) -> None:
+        self.arena, self.off, self.length, self.count = arena, off, length, count
+        self.n_reads = n_reads
+
+    def __len__(self) -> int:
+        return len(self.off)
+
+    @classmethod
+    def from_counts(cls, counts: dict[str, int], n_reads: int) -> Distinct:
+        seqs = list(counts)
+        arena = np.frombuffer("".join(seqs).encode("ascii"), dtype=np.uint8)
+        length = np.fromiter(map(len, seqs), dtype=np.int64, count=len(seqs))
+        off = np.zeros(len(seqs), dtype=np.int64)
+        if len(seqs):
+            np.cumsum(length[:-1], out=off[1:])
+        count = np.fromiter(counts.values(), dtype=np.int64, count=len(seqs))
+        return cls(arena, off, length, count, n_reads)
+
+    def sequences(self, which: np.ndarray | None = None) -> list[str]:
+        """The reads (all, or those at the indexes ``which``) as strings."""
+        off, length = (
+            (self.off, self.length) if which is None else (self.off[which], self.length[which])
+        )
+        return _strings(self.arena, off, length)
+
+
+def _strings(arena: np.ndarray, off: np.ndarray, length: np.ndarray) -> list[str]:
+    """Slices of ``arena`` as strings, joined by newlines in one buffer and split once."""
+    if not len(off):
+        return []
+    total = int(length.sum()) + len(off)
+    out = np.empty(total, dtype=np.uint8)
+    _gather(arena, off.astype(np.int64), length.astype(np.int64), out)
+    return out[:-1].tobytes().decode("ascii").split("\n")
+
+
+@numba.njit(cache=True, nogil=True)
+def _gather(arena: np.ndarray, off: np.ndarray, length: np.ndarray, out: np.ndarray) -> None:
+    p = 0
+    for i in range(off.shape[0]):
+        o = off[i]
+        for j in range(length[i]):
+            out[p] = arena[o + j]
+            p += 1
+        out[p] = 10
+        p += 1
+
+
+def collapse_fastq(stream, *, expect: int = 1 << 16) -> Distinct | None:
+    """Distinct reads of an open binary FASTQ ``stream`` (already inflated), or None when the
+    kernel leaves the file to the reference reader (see the module docstring)."""
+    cap = 1 << max(16, int(expect * 2).bit_length())
+    table = np.full(cap, -1, dtype=np.int64)
+    ent = np.empty(((cap * 5) // 8, 4), dtype=np.int64)
+    arena = np.empty(max(1 << 20, 64 * len(ent)), dtype=np.uint8)
+    state = np.zeros(5, dtype=np.int64)
+    tail = b""
+    while True:
+        piece = stream.read(BLOCK)
+        data = tail + piece if tail else piece
+        if not piece and data and data[-1:] != b"\n":
+            data += b"\n"  # the last record may lack its line end, as dnaio allows
+        if not data:
+            break
+        buf = np.frombuffer(data, dtype=np.uint8)
+        pos = 0
+        while True:
+            _collapse_block(buf, pos, _OK, table, ent, arena, state)
+            status, pos = int(state[_S_STATUS]), int(state[_S_POS])
+            if status == FALLBACK:
+                return None
+            if status == DONE:
+                break
+            n = int(state[_S_DISTINCT])
+            if n >= (table.shape[0] * 5) // 8 or n >= len(ent):
+                cap = table.shape[0] * 2
+                table = np.full(cap, -1, dtype=np.int64)
+                _fill_table(table, ent, n)
+                grown = np.empty(((cap * 5) // 8, 4), dtype=np.int64)
+                grown[:n] = ent[:n]
+                ent = grown
+            if int(state[_S_USED]) + len(buf) - pos > arena.shape[0]:
+                arena = np.resize(arena, 2 * arena.shape[0] + len(buf))
+        if not piece:
+            if pos < len(buf):  # a record without all its lines
+                return None
+            break
+        tail = data[pos:]
+    n = int(state[_S_DISTINCT])
+    used = int(state[_S_USED])
+    return Distinct(
+        arena[:used].copy(),
+        ent[:n, 0].copy(),
+        ent[:n, 1].copy(),
+        ent[:n, 2].copy(),
+        int(state[_S_RECORDS]),
+    )
+
+
+# ------------------------------------------------------------------------------- trimming
+
+
+@numba.njit(cache=True, nogil=True)
+def adapter_hits(
+    arena: np.ndarray, off: np.ndarray, length: np.ndarray, adapter: np.ndarray
+) -> np.ndarray:
+    """Leftmost exact occurrence of the whole ``adapter`` in each read (``str.find``), or -1."""
+    m = adapter.shape[0]
+    out = np.full(off.shape[0], -1, dtype=np.int64)
+    a0 = adapter[0]
+    for i in range(off.shape[0]):
+        o = off[i]
+        for p in range(length[i] - m + 1):
+            if arena[o + p] != a0:
+                continue
+            same = True
+            for j in range(1, m):
+                if arena[o + p + j] != adapter[j]:
+                    same = False
+                    break
+            if same:
+                out[i] = p
+                break
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def group_inserts(
+    arena: np.ndarray,
+    off: np.ndarray,
+    ins_start: np.ndarray,
+    ins_len: np.ndarray,
+    count: np.ndarray,
+    keep: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Distinct inserts among the kept reads (``arena[off + ins_start : ... + ins_len]``), in order
+    of first appearance: (offset in arena, length, summed count) of each."""
+    n = off.shape[0]
+    cap = 1 << 4
+    while cap < 2 * n + 2:
+        cap <<= 1
+    mask = cap - 1
+    table = np.full(cap, -1, dtype=np.int64)
+    g_off = np.empty(n, dtype=np.int64)
+    g_len = np.empty(n, dtype=np.int64)
+    g_cnt = np.zeros(n, dtype=np.int64)
+    g_hash = np.empty(n, dtype=np.uint64)
+    k = 0
+    for i in range(n):
+        if not keep[i]:
+            continue
+        a = off[i] + ins_start[i]
+        length = ins_len[i]
+        h = _hash(arena, a, a + length)
+        slot = np.int64(h & np.uint64(mask))
+        while True:
+            d = table[slot]
+            if d < 0:
+                break
+            if g_hash[d] == h and g_len[d] == length:
+                o = g_off[d]
+                same = True
+                for j in range(length):
+                    if arena[o + j] != arena[a + j]:
+                        same = False
+                        break
+                if same:
+                    break
+            slot = (slot + 1) & mask
+        if d < 0:
+            d = k
+            k += 1
+            g_off[d] = a
+            g_len[d] = length
+            g_hash[d] = h
+            table[slot] = d
+        g_cnt[d] += count[i]
+    return g_off[:k], g_len[:k], g_cnt[:k]
