@@ -706,6 +706,8 @@ def _quantify(
     agg = _Aggregator(samples, ref, min_length, max_length)
     notes = _reference_notes(ref)  # logged there
     cache = assigner.cache
+    if processes > 1:  # no checksum thread may run while workers are forked (fork + threads)
+        checksums.result()
     for res in _run(jobs, assigner, processes, prefetch):
         cache.update(res.calls)
         res.qc["unique_inserts"] = len(res.counts)
