@@ -68,6 +68,7 @@ DEFAULTS: dict[str, Any] = {
     "contrasts": [["condition", "resistant", "parental"]],
     "de_by_fraction": True,  # DE within each fraction (else on all samples)
     "de_engine": "mtncrna",  # or pydeseq2: the DE of every fraction run by pydeseq2 itself
+    "threads": None,  # threads for the DE fits (default: every core); changes no number
     "interaction": "condition",  # fraction x this factor in the enrichment
     "drug": None,
     "cancer": None,
@@ -192,6 +193,11 @@ def _check_types(c: RunConfig) -> None:
         )
     if v["de_engine"] not in ("mtncrna", "pydeseq2"):
         c.fail("de_engine", f"expected mtncrna or pydeseq2, found {v['de_engine']!r}")
+    x = v["threads"]
+    if x is not None and (isinstance(x, bool) or not isinstance(x, int) or x < 1):
+        c.fail(
+            "threads", f"expected a whole number >= 1 (or leave it out: every core), found {x!r}"
+        )
     if v["format"] not in FORMATS:
         c.fail("format", f"expected one of {', '.join(FORMATS)}, found {v['format']!r}")
     factors = v["factors"]
@@ -517,6 +523,7 @@ def _run_in(c: RunConfig, stage: Any, out: Path, progress: bool) -> tuple[list[s
                     alpha=c["alpha"],
                     factors=c["factors"],
                     engine=c["de_engine"],
+                    threads=c["threads"],
                     key_added=key,
                 )
             except MtncrnaError as exc:

@@ -22,6 +22,7 @@ from ._design import (
     formula_variables,
     reduced_design,
 )
+from ._kernels import threads
 from ._shrink import lfc_shrink, lfc_shrink_normal
 from ._stats import p_adjust_bh
 
@@ -41,6 +42,7 @@ __all__ = [
     "p_adjust_bh",
     "reduced_design",
     "size_factors",
+    "threads",
     "vst",
     "wald_test",
 ]
