@@ -325,7 +325,8 @@ def parse_delimited_integers(lines: Lines, sep: str, *, skip: int = 1) -> pd.Dat
         )
     except (pd.errors.ParserError, ValueError, OverflowError):
         return parse_delimited(lines, sep, skip=skip)  # which names the problem
-    typed = [j for j in range(1, frame.shape[1]) if frame.dtypes.iloc[j] == np.int64]
+    dtypes = frame.dtypes.to_numpy()
+    typed = [j for j in range(1, frame.shape[1]) if dtypes[j] == np.int64]
     if len(typed) < frame.shape[1] - 1:  # text, decimals, booleans: as parse_delimited has them
         text = parse_delimited(lines, sep, skip=skip)
         for j in typed:
@@ -337,7 +338,15 @@ def parse_delimited_integers(lines: Lines, sep: str, *, skip: int = 1) -> pd.Dat
 
 def strip_cells(frame: pd.DataFrame) -> pd.DataFrame:
     """Strip surrounding whitespace from every string cell."""
-    return frame.apply(lambda col: col.str.strip() if col.dtype == object else col)
+    text = [
+        c for c, dt in zip(frame.columns, frame.dtypes.to_numpy(), strict=True) if dt.kind == "O"
+    ]
+    if len(text) == frame.shape[1]:
+        return frame.apply(lambda col: col.str.strip())
+    out = frame.copy(deep=False)
+    for c in text:
+        out[c] = frame[c].str.strip()
+    return out
 
 
 def to_counts(
@@ -356,6 +365,10 @@ def to_counts(
     for estimated counts from salmon or RSEM); otherwise they are an error.
     """
     n_rows, n_cols = values.shape
+    if n_cols and all(dt == np.int64 for dt in values.dtypes):  # parsed as whole numbers
+        whole = values.to_numpy()
+        if (whole >= 0).all():
+            return np.ascontiguousarray(whole)
     out = np.empty((n_rows, n_cols), dtype=np.int64)
     first_bad: tuple[int, int, str] | None = None  # (row, column, message)
     n_bad = 0
