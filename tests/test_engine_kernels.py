@@ -180,3 +180,18 @@ def test_threads_must_be_a_positive_whole_number(bad):
     X = pd.DataFrame({"Intercept": np.ones(4), "g": [0.0, 1, 0, 1]})
     with pytest.raises(MtncrnaError, match="threads must be a whole number"):
         engine.deseq(np.ones((4, 3), dtype=int) * 5, X, threads=bad)
+
+
+def test_bh_equals_statsmodels_and_keeps_missing():
+    from statsmodels.stats.multitest import multipletests
+
+    from mtncrna.engine import p_adjust_bh
+
+    rng = np.random.default_rng(2)
+    p = np.concatenate([rng.random(500) ** 3, [0.0, 1.0, 0.5, 0.5, 0.5]])
+    p[[3, 17, 200]] = np.nan
+    ok = ~np.isnan(p)
+    got = p_adjust_bh(p)
+    np.testing.assert_array_equal(got[ok], multipletests(p[ok], method="fdr_bh")[1])
+    assert np.isnan(got[~ok]).all()
+    assert np.isnan(p_adjust_bh(np.array([np.nan]))).all()
