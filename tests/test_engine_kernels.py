@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from scipy.special import digamma, gammaln
 
-from mtncrna.engine import _kernels, _nb
+from mtncrna.engine import _kernels, _nb, _threads
 
 
 def _data(G: int = 40, n: int = 30, p: int = 3, seed: int = 0):
@@ -97,9 +97,9 @@ def test_threads_change_no_number(monkeypatch):
         b = _nb.fit_beta(y, X, sf, np.exp(d["log_alpha"]), beta0, lam=lam)
         return d, b
 
-    monkeypatch.setattr(_kernels, "n_threads", lambda: 3)
+    monkeypatch.setattr(_threads, "n_threads", lambda: 3)
     many = run()
-    monkeypatch.setattr(_kernels, "n_threads", lambda: 1)
+    monkeypatch.setattr(_threads, "n_threads", lambda: 1)
     one = run()
     for a, b in zip(many, one, strict=True):
         for key in a:
@@ -128,7 +128,7 @@ def test_whole_fit_same_numbers_with_any_thread_count(monkeypatch, design, reduc
     counts[3, 5:40] *= 30  # outliers: the replace-and-refit path runs
     sheet = pd.DataFrame({"g": ["a", "b"] * (n // 2), "x": rng.normal(size=n)})
     X = engine.design_matrix(design, sheet)
-    monkeypatch.setattr(_kernels, "block_size", lambda n_samples, cells=0: 7)
+    monkeypatch.setattr(_threads, "block_size", lambda n_samples, cells=0: 7)
     fits = {t: engine.deseq(counts, X, threads=t) for t in (1, 2, 3)}
     assert (fits[1].params["n_replaced"] > 0) == (design == "~ g")
     c = engine.contrast_vector(X, "g", "b", "a")

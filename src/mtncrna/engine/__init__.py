@@ -22,9 +22,9 @@ from ._design import (
     formula_variables,
     reduced_design,
 )
-from ._kernels import threads
 from ._shrink import lfc_shrink, lfc_shrink_normal
 from ._stats import p_adjust_bh
+from ._threads import threads
 
 __all__ = [
     "DeseqFit",

@@ -19,7 +19,7 @@ import pandas as pd
 from scipy.special import chdtrc, fdtri, ndtr, polygamma
 
 from .._errors import MtncrnaError
-from . import _kernels, _nb
+from . import _kernels, _nb, _threads
 from ._nb import MIN_DISP
 from ._stats import p_adjust_bh as _bh
 
@@ -72,7 +72,7 @@ def _median_log_ratios(
     """Per sample, the median over used genes with a count of log(count) - log geometric mean
     (one numba kernel per block of samples, on the engine's threads)."""
     out = np.empty(y.shape[0])
-    _kernels.run_chunks(
+    _threads.run_chunks(
         _kernels.median_ratio_kernel,
         y.shape[0],
         np.ascontiguousarray(logy),
@@ -136,7 +136,7 @@ def gene_wise_dispersions(
         if mu is not None:
             mu[lo:hi] = np.maximum(_linear_model_mu(yn, X, pinv) * sf[None, :], _nb.MINMU)
 
-    _kernels.run_blocks(block, G, _kernels.block_size(m))
+    _threads.run_blocks(block, G, _threads.block_size(m))
     if mu is None:
         fit = fit_glm(y, X, sf, alpha_init)
         mu = np.maximum(fit["mu"], _nb.MINMU)
@@ -443,7 +443,7 @@ def fit_glm(
         else:  # R's start for a rank-deficient (expanded) design: log mean on the intercept
             beta0[lo:hi, intercept] = np.log(yn.mean(axis=1))[:, None]
 
-    _kernels.run_blocks(start, y.shape[0], _kernels.block_size(y.shape[1]))
+    _threads.run_blocks(start, y.shape[0], _threads.block_size(y.shape[1]))
     lam = np.broadcast_to(np.asarray(lambda_log2, dtype=float) / np.log(2) ** 2, (p,)).copy()
     fit = _nb.fit_beta(y, X, sf, alpha, beta0, lam=lam, maxit=maxit)
     ln2 = np.log2(np.e)
@@ -685,7 +685,7 @@ def cooks_distance(
         pr2 = (y[b] - mu[b]) ** 2 / V
         out[b] = pr2 / p * hat[b] / (1 - hat[b]) ** 2
 
-    _kernels.run_blocks(block, y.shape[0], _kernels.block_size(y.shape[1]))
+    _threads.run_blocks(block, y.shape[0], _threads.block_size(y.shape[1]))
     return out
 
 
@@ -748,7 +748,7 @@ def deseq(
     them directly (R's ``sizeFactors(dds) <-``). ``threads`` is how many threads work on the
     genes (default: every core this process may use); it changes no number.
     """
-    with _kernels.threads(threads):
+    with _threads.threads(threads):
         return _deseq(
             counts,
             design,
@@ -815,7 +815,7 @@ def _deseq(
         base_var[lo:hi] = yn.var(axis=1, ddof=1)
         all_zero[lo:hi] = y_all[lo:hi].sum(axis=1) == 0
 
-    _kernels.run_blocks(moments, G, _kernels.block_size(m))
+    _threads.run_blocks(moments, G, _threads.block_size(m))
     nz = ~all_zero
     y = y_all if nz.all() else y_all[nz]
 
@@ -1088,7 +1088,7 @@ def lrt_test(
     if df < 1:
         raise MtncrnaError("the reduced design must have fewer coefficients than the full one")
     disp = fit.disp["dispersion"].to_numpy()
-    with _kernels.threads(threads):
+    with _threads.threads(threads):
         red = fit_glm(fit.fit_counts[nz], Xr, fit.size_factors, disp[nz])
     stat = np.full(len(fit.genes), np.nan)
     stat[nz] = 2.0 * (fit.loglik[nz] - red["loglik"])
@@ -1101,7 +1101,7 @@ def lrt_test(
     # dispersion stage
     X = fit.design.to_numpy(dtype=float)
     cooks = np.full_like(fit.cooks, np.nan)
-    with _kernels.threads(threads):
+    with _threads.threads(threads):
         cooks[nz] = cooks_distance(
             fit.fit_counts[nz], X, fit.size_factors, fit.mu_disp[nz], fit.hat[nz]
         )
