@@ -13,6 +13,16 @@ FORMATS = DATA / "formats"
 
 
 @pytest.fixture(scope="session")
+def demo(tmp_path_factory):
+    """The demo's output folder (mtncrna demo = mtncrna run on the bundled example study)."""
+    from mtncrna.demo import run_demo
+
+    out = tmp_path_factory.mktemp("demo") / "out"
+    run_demo(out)
+    return out
+
+
+@pytest.fixture(scope="session")
 def reference():
     import mtncrna as mt
 

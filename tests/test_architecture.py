@@ -184,3 +184,50 @@ def test_the_checker_catches_backward_imports(tmp_path):
     assert any(b.startswith("io -> tl") for b in bad), bad
     graph = {me: {u for u, _ in t} for me, t in _edges(pkg).items()}
     assert _find_cycle(graph) is not None
+
+
+# ------------------------------------------------------------------ dependencies tell the truth
+
+#: Import name of each distribution whose import name differs from its project name.
+_IMPORT_NAME = {"pyyaml": "yaml"}
+
+
+def _declared() -> dict[str, str]:
+    """Project dependencies from pyproject.toml: import name -> requirement."""
+    import re
+    import tomllib
+
+    project = tomllib.loads((SRC.parents[1] / "pyproject.toml").read_text())["project"]
+    out = {}
+    for req in project["dependencies"]:
+        name = re.match(r"[A-Za-z0-9_.-]+", req).group(0).lower()
+        out[_IMPORT_NAME.get(name, name.replace("-", "_"))] = req
+    return out
+
+
+def _third_party_imports() -> dict[str, set[str]]:
+    """Top-level names of every non-standard-library absolute import in src (any depth)."""
+    import sys
+
+    found: dict[str, set[str]] = defaultdict(set)
+    for path in SRC.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            else:
+                continue
+            for name in names:
+                top = name.split(".")[0]
+                if top != "mtncrna" and top not in sys.stdlib_module_names:
+                    found[top].add(str(path.relative_to(SRC)))
+    return found
+
+
+def test_every_import_is_declared_and_every_dependency_imported():
+    declared, imported = _declared(), _third_party_imports()
+    undeclared = {m: sorted(f) for m, f in imported.items() if m not in declared}
+    assert not undeclared, f"imported but not in pyproject's dependencies: {undeclared}"
+    unused = sorted(set(declared) - set(imported))
+    assert not unused, f"declared dependencies that src never imports: {unused}"

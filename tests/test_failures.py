@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import signal
 import subprocess
@@ -80,6 +81,8 @@ def _files(tmp_path: Path) -> dict[str, Path]:
     f["gtf"] = write(d / "a.gtf", 'chr1\tt\texon\t90\t200\t.\t+\t.\tgene_id "G1";\n')
     f["empty_fq"] = write(d / "empty.fastq", "")
     f["huge"] = write(d / "huge.tsv", COUNTS.replace("\t30\t", "\t1e20\t"))
+    os.mkfifo(d / "pipe")  # as bash's <(zcat ...) gives one; no writer: it must not be opened
+    f["pipe"] = d / "pipe"
     dup = ad.AnnData(
         np.ones((3, 2)),
         obs=pd.DataFrame(index=["S1", "S1", "S2"]),
@@ -270,6 +273,26 @@ CASES = [
         "zero-byte-fastq",
         lambda f, t: ["quant", "smallrna", f["empty_fq"], "-o", t / "q"],
         "holds no reads",
+    ),
+    (
+        "pipe-as-count-table",
+        lambda f, t: ["import", f["pipe"], "-s", f["sheet"], "-o", t / "p.h5ad"],
+        "is a pipe or device; expected a regular count file",
+    ),
+    (
+        "pipe-as-bam",
+        lambda f, t: ["quant", "bam", f["pipe"], "-a", f["gtf"], "-o", t / "c.txt"],
+        "is a pipe or device; expected a regular alignment file",
+    ),
+    (
+        "pipe-as-annotation",
+        lambda f, t: ["quant", "bam", f["nohdr_sam"], "-a", f["pipe"], "-o", t / "c.txt"],
+        "is a pipe or device; expected a regular annotation file",
+    ),
+    (
+        "pipe-as-fastq",
+        lambda f, t: ["quant", "smallrna", f["pipe"], "-o", t / "q"],
+        "is a pipe or device; expected a regular FASTQ file",
     ),
     (
         "count-beyond-int64",

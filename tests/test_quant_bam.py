@@ -117,6 +117,7 @@ def test_write_counts_loads_with_import(tmp_path):
 
     result = count_bam(BAMS, GTF)
     out, summary = write_counts(result, tmp_path / "counts.tsv")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["counts.tsv", "counts.tsv.summary"]
     assert summary.name == "counts.tsv.summary"
     header = "Geneid Chr Start End Strand Length gene_name gene_biotype S1 S2 S3 S4"
     assert out.read_text().splitlines()[0].split("\t") == header.split()
@@ -127,6 +128,47 @@ def test_write_counts_loads_with_import(tmp_path):
     assert adata.var.loc["ENSG00000240405", "gene_name"] == "SAMMSON"
     with pytest.raises(MtncrnaError, match="overwrite the input"):
         write_counts(result, BAMS[0])
+
+
+def test_cli_writes_provenance_and_replaces_the_set_whole(run_cli, tmp_path, monkeypatch):
+    """``quant bam`` records what made the table (versions, options, sha256 of every input) and
+    replaces table, summary and provenance together: a failure while writing keeps the old set."""
+    import hashlib
+    import json
+
+    out = tmp_path / "counts.tsv"
+    code, stdout, err = run_cli(
+        "quant", "bam", *BAMS[:2], "-a", GTF, "--strand", "forward", "-o", out
+    )
+    assert code == 0, err
+    assert "provenance: counts.provenance.json" in stdout
+    prov = json.loads((tmp_path / "counts.provenance.json").read_text())
+    assert prov["step"] == "quant bam" and "numba" in prov["versions"]
+    assert prov["parameters"]["strand"] == "forward"
+    digests = dict(zip(prov["inputs"]["path"], prov["inputs"]["sha256"], strict=True))
+    for p in [*BAMS[:2], GTF]:
+        assert digests[str(p)] == hashlib.sha256(p.read_bytes()).hexdigest()
+    written = {o["path"]: o["sha256"] for o in prov["outputs"]}
+    for name in ("counts.tsv", "counts.tsv.summary"):
+        assert written[name] == hashlib.sha256((tmp_path / name).read_bytes()).hexdigest()
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+
+    import mtncrna.io._write as w
+
+    real = w.to_tsv
+    calls = []
+
+    def failing(df, path, **kw):  # the summary is written, then the table fails half-way
+        calls.append(path)
+        if len(calls) == 2:
+            Path(path).write_text("Geneid\tChr\n")
+            raise OSError(28, "No space left on device")
+        return real(df, path, **kw)
+
+    monkeypatch.setattr("mtncrna.quant._counts.to_tsv", failing)
+    code, _, err = run_cli("quant", "bam", *BAMS, "-a", GTF, "-o", out)
+    assert code == 2 and "No space left on device" in err and len(err.strip().splitlines()) == 1
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
 
 
 # --------------------------------------------------------------------------------------------

@@ -159,16 +159,6 @@ def chromium():
     return exe
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    """The demo's output folder (mtncrna demo = mtncrna run on the bundled example study)."""
-    from mtncrna.demo import run_demo
-
-    out = tmp_path_factory.mktemp("demo") / "out"
-    run_demo(out)
-    return out
-
-
 # Injected into a copy of the report: records console errors and uncaught exceptions from the
 # first moment, then after load measures the page, and drives the first DE table as a user would
 # (paging, sorting, searching), writing what it saw into <pre id="probe"> for --dump-dom.

@@ -98,3 +98,54 @@ def test_run_on_mitoplasts_against_whole_cell(tmp_path):
     names = {p.name for p in (tmp_path / "out").iterdir()}
     assert "small_enrichment_mitoplast_vs_whole.tsv" in names, sorted(names)
     assert "purity" in res.summary
+
+
+def test_run_with_the_study_own_factor_names_gives_the_demo_numbers(tmp_path, demo):
+    """A study that calls its groups 'treatment: sensitive / resistant' (not 'condition:
+    parental / resistant') gets the same analysis: QC groups, enrichment blocking, the
+    interaction's reference level (the contrast's denominator, though 'resistant' sorts first),
+    the score's AUC and the integration's design all follow the design, not fixed names."""
+    import yaml
+
+    words = {"condition": "treatment", "parental": "sensitive"}
+
+    def renamed(text: str) -> str:
+        for a, b in words.items():
+            text = text.replace(a, b)
+        return text
+
+    sheet = tmp_path / "samples.csv"
+    sheet.write_text(renamed((EXAMPLE / "samples.csv").read_text()))
+    cfg = {
+        "samples": str(sheet),
+        "small": str(EXAMPLE / "small_rna_counts.tsv"),
+        "long": str(EXAMPLE / "long_rna_counts.tsv"),
+        "design": "~ cell_line + treatment",
+        "contrasts": [["treatment", "resistant", "sensitive"]],
+        "interaction": "treatment",
+        "drug": "cisplatin",
+    }
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    out = tmp_path / "out"
+    res = mt.run(path, out)
+    assert "integration: 16 of 20 pairs coupled" in res.summary, res.summary
+    theirs = sorted(p.name for p in demo.glob("*.tsv"))
+    ours = sorted(p.name for p in out.glob("*.tsv"))
+    assert ours == sorted(renamed(n) for n in theirs)
+    for name in theirs:
+        expected = pd.read_csv(demo / name, sep="\t", keep_default_na=False)
+        got = pd.read_csv(out / renamed(name), sep="\t", keep_default_na=False)
+        expected.columns = [renamed(c) for c in expected.columns]
+        expected = expected.map(lambda v: renamed(v) if isinstance(v, str) else v)
+        pd.testing.assert_frame_equal(got, expected, check_exact=False, rtol=1e-9, obj=name)
+    small = mt.read_h5ad(out / "small.h5ad")  # written after scoring and integration
+    assert list(small.uns["qc"]["params"]["groups"]) == ["cell_line", "treatment"]
+    score = small.uns["signature_score"]
+    assert (score["group_key"], score["positive"]) == ("treatment", "resistant")
+    assert score["auc_in_sample"] > 0.9
+    pairs = mt.get.integrate_df(small)
+    assert "C(treatment)" in small.uns["integrate"]["params"]["design"]
+    assert pairs["de_agreement"].notna().all() and pairs["de_agreement"].dtype == "boolean"
+    html = (out / "report.html").read_text()
+    assert "resistant vs the other treatment levels" in html

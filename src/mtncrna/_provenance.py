@@ -5,8 +5,10 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import platform
+import stat
 import sys
 from collections.abc import Iterable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -15,7 +17,17 @@ import numpy as np
 
 from ._version import __version__
 
-_PACKAGES = ("numpy", "pandas", "anndata", "scanpy", "pydeseq2", "statsmodels", "pysam", "h5py")
+_PACKAGES = (
+    "numpy",
+    "pandas",
+    "anndata",
+    "scanpy",
+    "pydeseq2",
+    "statsmodels",
+    "pysam",
+    "h5py",
+    "numba",
+)
 
 
 def sha256(path: str | Path) -> str:
@@ -23,6 +35,7 @@ def sha256(path: str | Path) -> str:
 
     For a folder (e.g. a folder of htseq-count files given as one input): the sha256 of the
     sorted list of ``relative path  sha256`` lines of the files in it, as ``sha256sum`` prints.
+    A pipe or device (``<(samtools view -b ...)``) is not read: ``"not a regular file"``.
     """
     p = Path(path)
     if p.is_dir():
@@ -32,11 +45,24 @@ def sha256(path: str | Path) -> str:
             if f.is_file()
         )
         return hashlib.sha256(listing.encode("utf-8")).hexdigest()
+    if not stat.S_ISREG(p.stat().st_mode):  # a pipe or device: reading it would consume it
+        return "not a regular file"
     h = hashlib.sha256()
     with p.open("rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+def sha256_all(paths: Iterable[str | Path]) -> Future[dict[str, str]]:
+    """Start checksumming ``paths`` in a background thread (hashlib and file reads release the
+    GIL, so it overlaps with the work that reads the same files); ``.result()`` maps each path, as
+    given, to its sha256."""
+    todo = [str(p) for p in paths]
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mtncrna-sha256")
+    future = pool.submit(lambda: {p: sha256(p) for p in todo})
+    pool.shutdown(wait=False)
+    return future
 
 
 def versions() -> dict[str, str]:
@@ -73,16 +99,19 @@ def record(
     inputs: Iterable[tuple[str, str | Path]] = (),
     parameters: Mapping[str, Any] | None = None,
     reference_version: str | None = None,
+    checksums: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """A provenance record for one step, storable in ``adata.uns``.
 
-    ``inputs`` are ``(role, path)`` pairs; each path is checksummed.
+    ``inputs`` are ``(role, path)`` pairs; each path is checksummed, unless ``checksums`` (from
+    :func:`sha256_all`, computed while the step ran) already holds its sha256.
     """
     roles, paths, sums = [], [], []
+    known = checksums or {}
     for role, path in inputs:
         roles.append(role)
         paths.append(str(path))
-        sums.append(sha256(path))
+        sums.append(known.get(str(path)) or sha256(path))
     return {
         "step": step,
         "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),

@@ -40,6 +40,7 @@ from .io import (
     write_provenance,
     write_table,
 )
+from .pp._qc import DEFAULT_GROUPS as QC_GROUPS
 from .steps import (
     StepResult,
     check_gene_set_name,
@@ -48,6 +49,7 @@ from .steps import (
     qc_tables,
     reference_version,
 )
+from .tl._enrichment import DEFAULT_BLOCKING as BLOCKING
 
 logger = logging.getLogger("mtncrna")
 
@@ -454,12 +456,20 @@ def _run_in(c: RunConfig, stage: Any, out: Path, progress: bool) -> tuple[list[s
     bar = _Progress(progress, len(libs) * 4 + 2)
     contrasts = [tuple(x) for x in c["contrasts"]]
     fkey, mito, versus = c["fraction_column"], c["mito"], c["versus"]
+    obs0 = next(iter(libs.values())).obs
+    # what makes samples alike for QC and enrichment: the design's factors (a study's own
+    # 'treatment' or 'status'), then the columns the steps look at by default
+    design_factors = [
+        v for v in engine.factor_variables(c["design"], obs0, factors=c["factors"]) if v != fkey
+    ]
+    groups = list(dict.fromkeys([*design_factors, *(g for g in QC_GROUPS if g in obs0)]))
+    blocking = list(dict.fromkeys([*design_factors, *(g for g in BLOCKING if g in obs0)]))
     de_keys: list[str] = []
     written: list[Path] = []
     for lib, a in libs.items():
         fractions = sorted(a.obs[fkey].astype(str).unique()) if fkey in a.obs else []
         has_mito, has_ref = mito in fractions, versus in fractions
-        pp.qc(a, fraction_key=fkey, mito=mito, versus=versus)
+        pp.qc(a, fraction_key=fkey, mito=mito, versus=versus, groups=groups)
         if fkey not in a.obs:
             skipped.append(_Skip(f"{lib}: purity", f"the sample sheet has no '{fkey}' column"))
         elif not has_mito or not has_ref:
@@ -488,6 +498,12 @@ def _run_in(c: RunConfig, stage: Any, out: Path, progress: bool) -> tuple[list[s
                     mito=mito,
                     versus=versus,
                     interaction=inter,
+                    # the contrast's denominator is the interaction's reference level too, so
+                    # its sign means the same (resistant vs sensitive, not the sorted order)
+                    interaction_reference=next(
+                        (den for f, _, den in contrasts if f == inter and inter is not None), None
+                    ),
+                    blocking=blocking,
                     alpha=c["enrichment_alpha"],
                     lfc_threshold=c["enrichment_lfc_threshold"],
                 )
@@ -519,6 +535,9 @@ def _run_in(c: RunConfig, stage: Any, out: Path, progress: bool) -> tuple[list[s
                     a,
                     design=design,
                     contrasts=contrasts,
+                    # the first contrast's denominator is the factor's reference level, as a
+                    # user of R's relevel() sets it: coefficients read 'treatment[T.resistant]'
+                    reference_levels={contrasts[0][0]: contrasts[0][2]} if contrasts else None,
                     subset=subset,
                     alpha=c["alpha"],
                     factors=c["factors"],
@@ -555,7 +574,6 @@ def _run_in(c: RunConfig, stage: Any, out: Path, progress: bool) -> tuple[list[s
         bar.step(f"{lib}: concordance")
         for name, df in tables.items():
             written.append(write_table(df, folder / name, inputs=inputs))
-        written.append(write_h5ad(a, folder / f"{lib}.h5ad", inputs=inputs))
         lines.append(_summary_line(lib, a, tables))
     known = []
     for lib, a in libs.items():
@@ -576,7 +594,10 @@ def _run_in(c: RunConfig, stage: Any, out: Path, progress: bool) -> tuple[list[s
                 de_inputs, alpha=c["signature_alpha"], lfc_threshold=c["signature_lfc_threshold"]
             )
         if sig is not None and len(sig):
-            tl.score(a, sig)
+            if contrasts:  # the AUC of the score: first contrast's numerator vs the rest
+                tl.score(a, sig, group_key=contrasts[0][0], positive=contrasts[0][1])
+            else:
+                tl.score(a, sig, group_key=None)
             written.append(write_table(sig, folder / "signature.tsv", inputs=inputs))
             gmt = folder / "signature.gmt"
             with atomic_path(gmt) as tmp:
@@ -598,7 +619,21 @@ def _run_in(c: RunConfig, stage: Any, out: Path, progress: bool) -> tuple[list[s
     pairs = None
     if "small" in libs and "long" in libs:
         try:
-            pairs = tl.integrate(libs["small"], libs["long"], pairs=c.pairs)
+            small_obs = libs["small"].obs
+            terms = [  # the fraction and what makes samples alike, as factors
+                f"C({t})"
+                for t in dict.fromkeys([fkey, *blocking])
+                if t in small_obs and small_obs[t].astype(str).nunique() > 1
+            ]
+            common = [k for k in de_keys if k in libs["small"].uns and k in libs["long"].uns]
+            pairs = tl.integrate(
+                libs["small"],
+                libs["long"],
+                pairs=c.pairs,
+                design="~ " + (" + ".join(terms) or "1"),
+                # DE agreement on the reference fraction (where targets are translated)
+                de_key=f"de_{versus}" if f"de_{versus}" in common else next(iter(common), None),
+            )
         except MtncrnaError as exc:
             skipped.append(_Skip("miRNA-target integration", str(exc)))
         else:
@@ -609,6 +644,8 @@ def _run_in(c: RunConfig, stage: Any, out: Path, progress: bool) -> tuple[list[s
     else:
         skipped.append(_Skip("miRNA-target integration", "needs both a small and a long library"))
     bar.step("integration")
+    for lib, a in libs.items():  # after every analysis, so the files hold the scores too
+        written.append(write_h5ad(a, folder / f"{lib}.h5ad", inputs=inputs))
     for n in notes:
         logger.warning("%s", n)
     for s in skipped:

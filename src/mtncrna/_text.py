@@ -57,6 +57,13 @@ def check_readable(path: str | Path, *, what: str = "file") -> Path:
         raise InputError(p, f"{what} not found")
     if p.is_dir():
         raise InputError(p, f"is a folder, expected a {what}")
+    if not p.is_file():
+        raise InputError(
+            p,
+            f"is a pipe or device; expected a regular {what} (mtncrna reads each input more "
+            "than once: to check it and detect its format, then to read and checksum it; write "
+            "it to a file first)",
+        )
     try:
         with p.open("rb"):
             pass

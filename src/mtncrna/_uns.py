@@ -58,6 +58,23 @@ def keys_of_kind(adata: ad.AnnData, kind: str) -> list[str]:
     ]
 
 
+def main_factor(adata: ad.AnnData) -> tuple[str, str] | None:
+    """(factor, level of interest) of a study, for grouping and colouring samples.
+
+    The factor and numerator of the first contrast of the first DE result in ``uns``
+    (``treatment``/``resistant`` for ``--contrast treatment resistant sensitive``); else
+    ``condition``/``resistant`` when the sample sheet has a ``condition`` column; else None.
+    """
+    for key in keys_of_kind(adata, "de"):
+        for spec in list(adata.uns[key].get("params", {}).get("contrasts", [])):
+            factor, numerator, _ = [*str(spec).split("|"), "", ""][:3]
+            if factor in adata.obs.columns:
+                return factor, numerator
+    if "condition" in adata.obs.columns:
+        return "condition", "resistant"
+    return None
+
+
 def join_annotation(df: pd.DataFrame, adata: ad.AnnData, on: str = "feature_id") -> pd.DataFrame:
     """Add the reference annotation columns of ``adata.var`` to a per-feature table."""
     cols = [c for c in _ANNOTATION_JOIN if c in adata.var.columns]

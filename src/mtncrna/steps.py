@@ -131,23 +131,25 @@ def write_with_sidecar(
     parameters: Mapping[str, Any],
     ref_version: str = "",
 ) -> list[Path]:
-    """A single-table output and its ``.provenance.json`` side-car, neither over an input."""
+    """A single-table output and its ``.provenance.json`` side-car, neither over an input,
+    written under temporary names and renamed into place together (the table last)."""
     from ._provenance import record
-    from .io import write_provenance, write_table
+    from .io import atomic_group, to_tsv, write_provenance
 
     out = Path(output)
     side = out.with_suffix(".provenance.json")
     check_output(out, inputs)
     check_output(side, [*inputs, out])
-    written = write_table(table, out, inputs=inputs)
     prov = record(
         step=step,
         inputs=[("input", p) for p in inputs],
         parameters=parameters,
         reference_version=ref_version,
     )
-    write_provenance(side, prov, [written])
-    return [written, side]
+    with atomic_group([side, out]) as (tmp_side, tmp_out):
+        to_tsv(table, tmp_out)
+        write_provenance(tmp_side, prov, [tmp_out], names=[out.name], atomic=False)
+    return [out, side]
 
 
 def _input_list(*groups: PathLike | Sequence[PathLike] | None) -> list[Path]:
@@ -836,19 +838,32 @@ def quant_bam(
     **options: Any,
 ) -> StepResult:
     """Count reads per gene in BAM/SAM/CRAM files with featureCounts' rules."""
+    from ._provenance import record, sha256_all
     from .quant import count_bam, read_annotation, write_counts
 
     paths = _paths(bams)
     out = check_output(output, [*paths, annotation])
-    check_output(out.with_name(out.name + ".summary"), [*paths, annotation])
+    for side in (out.with_name(out.name + ".summary"), out.with_suffix(".provenance.json")):
+        check_output(side, [*paths, annotation])
+    checksums = sha256_all([*paths, annotation])
     ann = read_annotation(annotation, feature_type=feature_type, attribute=attribute)
     result = count_bam(paths, ann, **options)
-    table, summary = write_counts(result, out, inputs=[annotation])
+    prov = record(
+        step="quant bam",
+        inputs=[("annotation", annotation), *(("bam", p) for p in paths)],
+        parameters=dict(result.params, threads=options.get("threads", 1)),
+        checksums=checksums.result(),
+    )
+    table, summary, side = write_counts(result, out, inputs=[annotation], provenance=prov)
     msg = f"{table}: {result.counts.shape[0]} features x {result.counts.shape[1]} samples"
     if "Assigned" in result.summary.index:
         assigned = result.summary.loc["Assigned"]
         msg += f"; assigned reads per sample: {int(assigned.min())}-{int(assigned.max())}"
-    return StepResult("quant bam", [table, summary], msg + f" (summary: {summary.name})")
+    return StepResult(
+        "quant bam",
+        [table, summary, side],
+        msg + f" (summary: {summary.name}; provenance: {side.name})",
+    )
 
 
 def quant_smallrna(fastqs: Sequence[PathLike], *, outdir: PathLike, **options: Any) -> StepResult:

@@ -19,6 +19,7 @@ from ._design import (
     contrast_samples,
     contrast_vector,
     design_matrix,
+    factor_variables,
     formula_variables,
     reduced_design,
 )
@@ -34,6 +35,7 @@ __all__ = [
     "contrast_vector",
     "deseq",
     "design_matrix",
+    "factor_variables",
     "formula_variables",
     "independent_filtering",
     "lfc_shrink",

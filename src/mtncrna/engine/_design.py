@@ -58,6 +58,20 @@ def _numeric_values(col: pd.Series) -> pd.Series | None:
     return values.astype(float) if values.notna().all() else None
 
 
+def factor_variables(
+    formula: str, metadata: pd.DataFrame, *, factors: Sequence[str] = ()
+) -> list[str]:
+    """The variables of ``formula`` that :func:`design_matrix` makes factors (not numeric
+    covariates): those wrapped in ``C()``, named in ``factors``, or holding any non-number."""
+    out = []
+    for v in formula_variables(formula):
+        if v not in metadata.columns:
+            continue
+        if v in factors or _wrapped_in_c(formula, v) or _numeric_values(metadata[v]) is None:
+            out.append(v)
+    return out
+
+
 def design_matrix(
     formula: str,
     metadata: pd.DataFrame,

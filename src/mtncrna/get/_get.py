@@ -107,7 +107,14 @@ def concordance_df(adata: ad.AnnData, *, key: str = "concordance") -> pd.DataFra
 def integrate_df(adata: ad.AnnData, *, key: str = "integrate") -> pd.DataFrame:
     """The miRNA-target pair table of :func:`mtncrna.tl.integrate` (stored on the small-RNA
     object)."""
-    return pd.DataFrame(need(adata, key, "tl.integrate")["pairs"]).copy()
+    out = pd.DataFrame(need(adata, key, "tl.integrate")["pairs"]).copy()
+    if "de_agreement" in out:  # stored as text so that the .h5ad can hold it
+        text = out["de_agreement"].astype(str)
+        out["de_agreement"] = pd.array(
+            [True if t == "True" else False if t == "False" else pd.NA for t in text],
+            dtype="boolean",
+        )
+    return out
 
 
 def score_df(adata: ad.AnnData, *, key: str = "signature_score") -> pd.DataFrame:

@@ -9,7 +9,7 @@ from .._lazy import attach
 
 if TYPE_CHECKING:  # imported on first use, see __getattr__
     from .._constants import FORMATS
-    from ._atomic import atomic_path, check_output
+    from ._atomic import atomic_group, atomic_path, check_output
     from ._fastq_sheet import FastqSheet, read_fastq_sheet
     from ._names import sample_name_from_path
     from ._publish import MARKER, Staged, check_folder, publish
@@ -24,7 +24,7 @@ if TYPE_CHECKING:  # imported on first use, see __getattr__
     )
     from ._samplesheet import FRACTIONS, normalise_fraction, read_sample_sheet
     from ._tables import read_result_table
-    from ._write import write_provenance, write_table
+    from ._write import to_tsv, write_provenance, write_table
 
 _LAZY = {
     "FastqSheet": "._fastq_sheet",
@@ -33,6 +33,7 @@ _LAZY = {
     "Staged": "._publish",
     "check_folder": "._publish",
     "publish": "._publish",
+    "atomic_group": "._atomic",
     "atomic_path": "._atomic",
     "check_output": "._atomic",
     "sample_name_from_path": "._names",
@@ -47,6 +48,7 @@ _LAZY = {
     "normalise_fraction": "._samplesheet",
     "read_sample_sheet": "._samplesheet",
     "read_result_table": "._tables",
+    "to_tsv": "._write",
     "write_provenance": "._write",
     "write_table": "._write",
 }
@@ -58,6 +60,7 @@ __all__ = [
     "MARKER",
     "FastqSheet",
     "Staged",
+    "atomic_group",
     "atomic_path",
     "check_folder",
     "check_output",
@@ -72,6 +75,7 @@ __all__ = [
     "read_result_table",
     "read_sample_sheet",
     "sample_name_from_path",
+    "to_tsv",
     "write_h5ad",
     "write_provenance",
     "write_table",

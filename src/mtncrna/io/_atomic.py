@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 from .._errors import OutputError
@@ -48,4 +48,37 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             tmp_path.unlink()
+        raise
+
+
+@contextlib.contextmanager
+def atomic_group(paths: Sequence[str | Path]) -> Iterator[list[Path]]:
+    """Temporary paths beside each of ``paths``, renamed into place together if the block succeeds.
+
+    For an output made of several files (a table, its summary, its provenance side-car): all of
+    them are written under temporary names first, so a failure or a kill while writing (the slow
+    part) leaves every earlier file as it was and nothing half-written; then they are renamed one
+    after the other with nothing in between, the last path last (put the main output there).
+    Each output's sha256 in the provenance side-car lets a reader tell a mixed set.
+    """
+    outs = [Path(p) for p in paths]
+    temps: list[Path] = []
+    try:
+        for out in outs:
+            fd, tmp = tempfile.mkstemp(
+                prefix=f".{out.name}.", suffix=".part", dir=out.parent or "."
+            )
+            os.close(fd)
+            temps.append(Path(tmp))
+        yield list(temps)
+        umask = os.umask(0)
+        os.umask(umask)
+        for tmp in temps:
+            tmp.chmod(0o666 & ~umask)
+        for tmp, out in zip(temps, outs, strict=True):
+            tmp.replace(out)
+    except BaseException:
+        for tmp in temps:
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
         raise

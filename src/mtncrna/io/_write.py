@@ -20,8 +20,13 @@ def write_table(
     """Write a tab-separated table atomically (never over an input); NA is written as ``NA``."""
     out = check_output(path, inputs)
     with atomic_path(out) as tmp:
-        df.to_csv(tmp, sep="\t", index=index, na_rep="NA", float_format="%.10g")
+        to_tsv(df, tmp, index=index)
     return out
+
+
+def to_tsv(df: pd.DataFrame, path: str | Path, *, index: bool = False) -> None:
+    """The project's table layout: tab-separated, NA as ``NA``, 10 significant digits."""
+    df.to_csv(path, sep="\t", index=index, na_rep="NA", float_format="%.10g")
 
 
 def _jsonable(v: Any) -> Any:
@@ -39,12 +44,29 @@ def _jsonable(v: Any) -> Any:
 
 
 def write_provenance(
-    path: str | Path, record: Mapping[str, Any], outputs: Sequence[str | Path] = ()
+    path: str | Path,
+    record: Mapping[str, Any],
+    outputs: Sequence[str | Path] = (),
+    *,
+    names: Sequence[str] | None = None,
+    atomic: bool = True,
 ) -> Path:
-    """Write a provenance record (with the sha256 of each output) as JSON, atomically."""
+    """Write a provenance record (with the sha256 of each output) as JSON, atomically.
+
+    ``names`` are the outputs' file names when ``outputs`` are still temporary files (written
+    with :func:`~mtncrna.io.atomic_group`); ``atomic=False`` writes ``path`` directly (it is
+    itself such a temporary file).
+    """
     data = dict(_jsonable(record))
-    data["outputs"] = [{"path": str(Path(o).name), "sha256": sha256(o)} for o in outputs]
+    shown = [Path(o).name for o in outputs] if names is None else list(names)
+    data["outputs"] = [
+        {"path": n, "sha256": sha256(o)} for n, o in zip(shown, outputs, strict=True)
+    ]
     out = Path(path)
+    text = json.dumps(data, indent=1, sort_keys=True) + "\n"
+    if not atomic:
+        out.write_text(text)
+        return out
     with atomic_path(out) as tmp:
-        tmp.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
+        tmp.write_text(text)
     return out

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from .._errors import MtncrnaError
+from .._uns import main_factor
 
 if TYPE_CHECKING:
     import anndata as ad
@@ -60,12 +61,22 @@ def level_colours(
         levels = sorted(obs[f].dropna().astype(str).unique())
         pal = _PALETTES[i % len(_PALETTES)]
         fixed = _FIXED.get(f, {})
+        if not fixed and set(levels) & set(_FIXED["condition"]):  # a 'treatment' column
+            fixed = _FIXED["condition"]
         free = [c for c in pal if c not in fixed.values()]
         cols: dict[str, str] = {}
         for lv in levels:
             cols[lv] = fixed.get(lv) or free[len([x for x in cols if x not in fixed]) % len(free)]
         out[f] = cols
     return out
+
+
+def sample_factors(adata: ad.AnnData) -> list[str]:
+    """Sample-sheet columns to show on sample plots: the study's main factor (the first DE
+    contrast's, e.g. ``treatment``), then :data:`DESIGN_FACTORS`, those with several values."""
+    main = main_factor(adata)
+    factors = dict.fromkeys([*([main[0]] if main else []), *DESIGN_FACTORS])
+    return [c for c in factors if c in adata.obs and adata.obs[c].astype(str).nunique() > 1]
 
 
 def _figure(width: float = 6.0, height: float = 4.0) -> Figure:
@@ -163,8 +174,10 @@ def purity(adata: ad.AnnData, *, ax: Axes | None = None, save: str | Path | None
             "no contamination estimate: the sample sheet needs mito and cytosol samples"
         )
     fig, ax = _axes(ax, max(5.0, 0.3 * len(obs) + 2), 3.2)
-    colours = level_colours(adata.obs).get("condition", {})
-    cond = obs["condition"].astype(str) if "condition" in obs else None
+    main = main_factor(adata)
+    factor = main[0] if main else ""
+    colours = level_colours(adata.obs, [factor]).get(factor, {}) if factor else {}
+    cond = obs[factor].astype(str) if factor else None
     bar_cols = [colours.get(c, "#7570b3") for c in cond] if cond is not None else "#7570b3"
     ax.bar(np.arange(len(obs)), 100 * obs["contamination"], color=bar_cols)
     ax.set_xticks(np.arange(len(obs)), obs.index, rotation=90, fontsize=7)
@@ -176,7 +189,7 @@ def purity(adata: ad.AnnData, *, ax: Axes | None = None, save: str | Path | None
         ax.legend(
             handles=[Patch(color=colours[c], label=c) for c in sorted(set(cond))],
             fontsize=7,
-            title="condition",
+            title=factor,
             title_fontsize=7,
         )
     return _finish(fig, save)
@@ -192,7 +205,8 @@ def pca(
 ) -> Figure:
     """The QC PCA (``obsm["X_pca"]`` of :func:`pp.qc`) drawn by :func:`scanpy.pl.pca`.
 
-    ``color``: one or more sample-sheet columns; default every design factor the sheet has
+    ``color``: one or more sample-sheet columns; default the study's main factor (the first DE
+    contrast's) and every design factor the sheet has
     (condition, cell_line, fraction, batch, drug), one panel each, with the colours of
     :func:`level_colours`. ``ax`` needs a single ``color``.
     """
@@ -202,9 +216,7 @@ def pca(
     if "X_pca" not in adata.obsm or "pca" not in adata.uns:
         raise MtncrnaError("no PCA in adata.obsm['X_pca']: run mtncrna.pp.qc(adata) first")
     if color is None:
-        colors = [
-            c for c in DESIGN_FACTORS if c in adata.obs and adata.obs[c].astype(str).nunique() > 1
-        ] or [None]
+        colors = sample_factors(adata) or [None]
     else:
         colors = [color] if isinstance(color, str) else list(color)
     for c in colors:
@@ -284,9 +296,7 @@ def correlation_heatmap(
     corr = pd.DataFrame(adata.uns[key]["correlation"])
     n = corr.shape[0]
     if annotate is None:
-        annotate = [
-            c for c in DESIGN_FACTORS if c in adata.obs and adata.obs[c].astype(str).nunique() > 1
-        ]
+        annotate = sample_factors(adata)
     annotate = [c for c in annotate if c in adata.obs.columns]
     order = np.arange(n)
     link = None
@@ -394,7 +404,7 @@ def counts(
     adata: ad.AnnData,
     features: Sequence[str],
     *,
-    groupby: str = "condition",
+    groupby: str | None = None,
     split: str | None = "fraction",
     layer: str | None = "counts",
     save: str | Path | None = None,
@@ -402,7 +412,9 @@ def counts(
     """Normalized counts of a few features per sample (DESeq2's ``plotCounts``), one panel each.
 
     Counts are divided by median-of-ratios size factors over all samples; points are grouped by
-    ``groupby`` (coloured with :func:`level_colours`) within each level of ``split``.
+    ``groupby`` (coloured with :func:`level_colours`) within each level of ``split``. By default
+    ``groupby`` is the factor of the first DE contrast in ``uns``, else ``condition``; with
+    neither, all samples form one group.
     """
     from .. import engine
 
@@ -410,13 +422,20 @@ def counts(
     missing = [f for f in features if f not in adata.var_names]
     if not feats:
         raise MtncrnaError(f"none of the features is in the data: {', '.join(missing)}")
-    if groupby not in adata.obs.columns:
+    if groupby is None:
+        main = main_factor(adata)
+        groupby = main[0] if main else None
+    elif groupby not in adata.obs.columns:
         raise MtncrnaError(f"groupby '{groupby}' is not a sample-sheet column")
     mat = adata.layers[layer] if layer and layer in adata.layers else adata.X
     mat = np.asarray(mat.toarray() if hasattr(mat, "toarray") else mat, dtype=float)
     sf = engine.size_factors(np.rint(mat).astype(np.int64), method="auto")
     norm = pd.DataFrame(mat / sf[:, None], index=adata.obs_names, columns=adata.var_names)
-    groups = adata.obs[groupby].astype(str)
+    groups = (
+        adata.obs[groupby].astype(str)
+        if groupby is not None
+        else pd.Series("all samples", index=adata.obs_names)
+    )
     splits = (
         adata.obs[split].astype(str)
         if split and split in adata.obs.columns
@@ -424,7 +443,7 @@ def counts(
     )
     glev = sorted(groups.unique())
     slev = sorted(splits.unique())
-    colours = level_colours(adata.obs, [groupby])[groupby]
+    colours = level_colours(adata.obs, [groupby])[groupby] if groupby else {"all samples": "C0"}
     from matplotlib.figure import Figure
     from matplotlib.ticker import LogFormatterSciNotation, NullFormatter
 
@@ -614,13 +633,22 @@ def signature_scores(
     adata: ad.AnnData,
     *,
     key: str = "signature_score",
-    groupby: tuple[str, ...] = ("condition", "fraction"),
+    groupby: Sequence[str] | None = None,
     ax: Axes | None = None,
     save: str | Path | None = None,
 ) -> Figure:
-    """Signature scores by group (strip plot), coloured by condition."""
+    """Signature scores by group (strip plot), coloured by the first grouping column.
+
+    By default the groups are the score's ``group_key`` (or the study's main factor: the first
+    DE contrast's, else ``condition``) and the fraction.
+    """
     if key not in adata.obs.columns:
         raise MtncrnaError(f"no obs['{key}']: run mtncrna.tl.score(adata, signature) first")
+    if groupby is None:
+        info = adata.uns.get(key, {})
+        main = main_factor(adata)
+        first = str(info.get("group_key", "")) or (main[0] if main else "")
+        groupby = tuple(c for c in (first, "fraction") if c)
     cols = [c for c in groupby if c in adata.obs.columns]
     groups = (
         adata.obs[cols].astype(str).agg(" | ".join, axis=1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 import anndata as ad
 import numpy as np
@@ -21,13 +22,22 @@ def _counts(adata: ad.AnnData, layer: str | None) -> np.ndarray:
     return matrix(adata, layer)
 
 
+#: Sample-sheet columns that define groups of like samples when the caller names none.
+DEFAULT_GROUPS = ("condition", "cell_line")
+
+
 def _matched_reference(
-    obs: pd.DataFrame, fraction_key: str, mito: str, reference: str, pair_key: str | None
+    obs: pd.DataFrame,
+    fraction_key: str,
+    mito: str,
+    reference: str,
+    pair_key: str | None,
+    groups: Sequence[str] = DEFAULT_GROUPS,
 ) -> dict[str, list[str]]:
     """For each mito sample, the reference-fraction samples to compare it with.
 
     The sample of the same preparation (``pair``) if there is one; else the reference samples
-    of the same condition and cell line; else all reference samples.
+    of the same ``groups`` (e.g. condition and cell line); else all reference samples.
     """
     ref = obs[obs[fraction_key] == reference]
     out: dict[str, list[str]] = {}
@@ -37,7 +47,7 @@ def _matched_reference(
             match = ref.index[ref[pair_key] == row[pair_key]]
         if len(match) == 0:
             sel = np.ones(len(ref), dtype=bool)
-            for col in ("condition", "cell_line"):
+            for col in groups:
                 if col in obs.columns:
                     sel &= (ref[col] == row[col]).to_numpy()
             match = ref.index[sel] if sel.any() else ref.index
@@ -52,6 +62,7 @@ def qc(
     mito: str = "mito",
     versus: str = "cytosol",
     pair_key: str | None = "pair",
+    groups: Sequence[str] | None = None,
     layer: str | None = "counts",
     n_pcs: int = 5,
     outlier_z: float = 3.5,
@@ -76,8 +87,23 @@ def qc(
     neither mtDNA-encoded nor known mtncRNAs. A pure mitochondrial library would not contain
     them, so in a mito library at contamination ``c`` their share is ``c`` times their share in
     the matched cytosolic library; the median of that ratio over those features estimates ``c``.
+
+    ``groups`` are the sample-sheet columns that make samples alike (default ``condition`` and
+    ``cell_line``; ``mtncrna run`` passes the design's factors): a mito sample without a
+    ``pair_key`` partner is matched with the ``versus`` samples of its group, and outliers are
+    judged within groups (with the fraction).
     """
     adata = adata.copy() if copy else adata
+    if groups is None:
+        groups = [g for g in DEFAULT_GROUPS if g in adata.obs.columns]
+    else:
+        groups = list(groups)
+        missing = [g for g in groups if g not in adata.obs.columns]
+        if missing:
+            raise MtncrnaError(
+                f"groups: {', '.join(repr(g) for g in missing)} is not a sample-sheet column "
+                f"({', '.join(map(str, adata.obs.columns))})"
+            )
     if "mt_class" not in adata.var.columns:
         raise MtncrnaError("features are not annotated: run mtncrna.tl.annotate(adata) first")
     X = _counts(adata, layer)
@@ -113,7 +139,7 @@ def qc(
             else np.zeros(adata.n_vars, bool)
         )
         presumed_cyto = ~mt_enc & ~known
-        matches = _matched_reference(obs, fraction_key, mito, versus, pair_key)
+        matches = _matched_reference(obs, fraction_key, mito, versus, pair_key, groups)
         pos = {s: i for i, s in enumerate(adata.obs_names)}
         for sample, refs in matches.items():
             i = pos[sample]
@@ -145,8 +171,8 @@ def qc(
     corr = np.corrcoef(vst)
 
     # outliers: low library size, or low correlation with the samples of the same group
-    group_cols = [c for c in (fraction_key, "condition", "cell_line") if c in obs.columns]
-    groups = (
+    group_cols = [c for c in (fraction_key, *groups) if c in obs.columns]
+    sample_group = (
         obs[group_cols].astype(str).agg("|".join, axis=1)
         if group_cols
         else pd.Series("all", index=obs.index)
@@ -160,7 +186,7 @@ def qc(
     # broken replicate drags the group's mean down; so the best within-group correlation
     mean_corr = np.full(adata.n_obs, np.nan)
     for i in range(adata.n_obs):
-        same = np.flatnonzero((groups == groups.iloc[i]).to_numpy())
+        same = np.flatnonzero((sample_group == sample_group.iloc[i]).to_numpy())
         same = same[same != i]
         if same.size:
             mean_corr[i] = corr[i, same].max()
@@ -195,6 +221,7 @@ def qc(
             "mito": mito,
             "versus": versus,
             "pair_key": pair_key or "",
+            "groups": list(groups),
             "n_pcs": k,
             "outlier_z": outlier_z,
             "n_features_vst": int(keep.sum()),

@@ -357,7 +357,8 @@ def build_sections(
                 {
                     "heading": f"{label}: signature scores",
                     "text": (
-                        f"In-sample AUC (resistant vs parental): {auc:.2f} (optimistic: the "
+                        f"In-sample AUC ({info.get('positive', 'resistant')} vs the other "
+                        f"{info.get('group_key', 'condition')} levels): {auc:.2f} (optimistic: the "
                         "signature was chosen on these samples)."
                         if auc is not None
                         else ""

@@ -54,7 +54,8 @@ def contrast_words(params: Mapping[str, Any], contrast: str) -> tuple[str, str, 
 
 
 def cells(factor: str, level: str) -> str:
-    return f"{level} cells" if factor == "condition" else f"{factor} {level}"
+    cell_state = factor == "condition" or level.lower() in ("resistant", "parental", "sensitive")
+    return f"{level} cells" if cell_state else f"{factor} {level}"
 
 
 def pubmed_url(citation: str, feature: str = "") -> str:

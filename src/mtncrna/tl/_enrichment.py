@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 import anndata as ad
 import numpy as np
@@ -22,10 +23,27 @@ def _paired(obs: pd.DataFrame, pair_key: str, fraction_key: str) -> bool:
     return bool((obs.groupby(pair_key, observed=True)[fraction_key].nunique() == 2).all())
 
 
-def _blocking_terms(obs: pd.DataFrame) -> list[str]:
-    return [
-        c for c in ("cell_line", "condition", "batch") if c in obs.columns and obs[c].nunique() > 1
-    ]
+#: Sample-sheet columns blocked on when the caller names none (and there are no pairs).
+DEFAULT_BLOCKING = ("cell_line", "condition", "batch")
+
+
+def _blocking_terms(
+    obs: pd.DataFrame, blocking: Sequence[str] = DEFAULT_BLOCKING, fraction_key: str = ""
+) -> list[str]:
+    """The ``blocking`` columns that vary among these samples, each kept only if it adds to the
+    ones before (with the fraction): a column confounded with them (a batch that is the cell
+    line) would make the design rank-deficient and explains nothing more."""
+    terms: list[str] = []
+    for c in dict.fromkeys(blocking):
+        if c not in obs.columns or c == fraction_key or obs[c].astype(str).nunique() < 2:
+            continue
+        trial = [*terms, c, *([fraction_key] if fraction_key in obs.columns else [])]
+        X = engine.design_matrix("~ " + " + ".join(trial), obs, factors=[c, *terms])
+        if np.linalg.matrix_rank(X.to_numpy()) == X.shape[1]:
+            terms.append(c)
+        else:
+            logger.info("enrichment: '%s' is confounded with %s; not blocked on", c, terms)
+    return terms
 
 
 def _interaction_design(
@@ -36,6 +54,7 @@ def _interaction_design(
     reference_level: str | None,
     paired: bool,
     pair_key: str,
+    blocking: Sequence[str] = DEFAULT_BLOCKING,
 ) -> tuple[pd.DataFrame, list[str]]:
     """Design with the fraction x factor interaction; pairs absorb the factor's main effect."""
     levels = sorted(obs[factor].astype(str).unique())
@@ -51,7 +70,9 @@ def _interaction_design(
         for p in sorted(obs[pair_key].astype(str).unique()):
             cols[f"{pair_key}[{p}]"] = (obs[pair_key].astype(str) == p).to_numpy(float)
     else:
-        base = engine.design_matrix("~ " + " + ".join(_blocking_terms(obs) or ["1"]), obs)
+        base = engine.design_matrix(
+            "~ " + " + ".join(_blocking_terms(obs, blocking) or ["1"]), obs, factors=blocking
+        )
         cols.update({c: base[c].to_numpy() for c in base.columns})
         for lv in others:
             name = f"{factor}[T.{lv}]"
@@ -77,6 +98,7 @@ def enrichment(
     interaction: str | None = None,
     interaction_reference: str | None = None,
     pair_key: str = "pair",
+    blocking: Sequence[str] | None = None,
     alpha: float = 0.05,
     lfc_threshold: float = 0.5,
     layer: str | None = "counts",
@@ -86,8 +108,9 @@ def enrichment(
     """Mitochondrial enrichment of every feature: mito fraction versus cytosol (or whole cell).
 
     Fits the DESeq2 model with the project's engine on the two fractions, blocking on the
-    preparation (``pair``) when every preparation has both fractions, else on cell line,
-    condition and batch. ``mito_enriched`` calls features whose log2 enrichment is
+    preparation (``pair``) when every preparation has both fractions, else on the ``blocking``
+    columns that vary (default cell line, condition and batch; ``mtncrna run`` passes the
+    design's factors). ``mito_enriched`` calls features whose log2 enrichment is
     significantly above ``lfc_threshold`` (one-sided test of LFC > threshold, BH at ``alpha``).
 
     Contamination: every mito prep carries cytosolic RNA, so a purely cytosolic ncRNA is still
@@ -113,6 +136,15 @@ def enrichment(
     adata = adata.copy() if copy else adata
     if fraction_key not in adata.obs.columns:
         raise MtncrnaError(f"no '{fraction_key}' column in the sample sheet")
+    if blocking is None:
+        blocking = DEFAULT_BLOCKING
+    else:
+        blocking = [b for b in blocking if b != fraction_key]
+        missing = [b for b in blocking if b not in adata.obs.columns]
+        if missing:
+            raise MtncrnaError(
+                f"blocking: {', '.join(repr(b) for b in missing)} is not a sample-sheet column"
+            )
     present = set(adata.obs[fraction_key].astype(str))
     for lv in (mito, versus):
         if lv not in present:
@@ -125,10 +157,11 @@ def enrichment(
     counts = np.rint(matrix(sub, layer)).astype(np.int64)
     counts_df = pd.DataFrame(counts, index=sub.obs_names, columns=sub.var_names)
     paired = _paired(obs, pair_key, fraction_key)
+    terms: list[str] = []
     if design is None:
-        terms = [pair_key] if paired else _blocking_terms(obs)
+        terms = [pair_key] if paired else _blocking_terms(obs, blocking, fraction_key)
         design = "~ " + " + ".join([*terms, fraction_key])
-    X = engine.design_matrix(design, obs, reference_levels={fraction_key: versus})
+    X = engine.design_matrix(design, obs, reference_levels={fraction_key: versus}, factors=terms)
     control = np.ones(sub.n_vars, dtype=bool)
     if "mt_class" in sub.var.columns:
         control = (
@@ -168,7 +201,14 @@ def enrichment(
         if interaction not in obs.columns:
             raise MtncrnaError(f"interaction factor '{interaction}' is not a sample sheet column")
         Xi, names = _interaction_design(
-            obs, fraction_key, mito, interaction, interaction_reference, paired, pair_key
+            obs,
+            fraction_key,
+            mito,
+            interaction,
+            interaction_reference,
+            paired,
+            pair_key,
+            blocking,
         )
         if np.linalg.matrix_rank(Xi.to_numpy()) < Xi.shape[1]:
             raise MtncrnaError("the interaction design is not full rank for these samples")

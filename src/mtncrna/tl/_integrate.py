@@ -171,7 +171,7 @@ def integrate(
     H = X @ np.linalg.pinv(X)
     res_s = vs - H @ vs.to_numpy()
     res_l = vl - H @ vl.to_numpy()
-    n, p = X.shape
+    n, p = X.shape[0], int(np.linalg.matrix_rank(X))  # a confounded term adds no coefficient
     df = n - p - 2
     if df < 1:
         raise MtncrnaError(f"{n} samples for {p} design coefficients: no residual df to test")
@@ -228,7 +228,10 @@ def integrate(
         "n_pairs_tested": int(out["pvalue"].notna().sum()),
     }
     out.attrs["params"] = params
-    stored = out.astype({"de_agreement": "string"})
+    stored = out.copy()  # h5ad-writable: the nullable boolean as text, "" for NA
+    stored["de_agreement"] = (
+        out["de_agreement"].map({True: "True", False: "False"}).fillna("").astype(object)
+    )
     stored[["mirna_feature", "target_feature"]] = stored[
         ["mirna_feature", "target_feature"]
     ].fillna("")
