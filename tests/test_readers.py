@@ -397,3 +397,29 @@ def test_negative_count_named_with_line_and_column_on_the_int_path(tmp_path):
     with pytest.raises(mt.MtncrnaError, match=r"line 3.*S2|S2.*line 3") as exc:
         mt.read_counts(path)
     assert "'-4' is negative" in str(exc.value)
+
+
+def test_large_table_parsed_in_blocks_of_rows_same_as_whole(tmp_path, monkeypatch):
+    """A big table is parsed in blocks of rows on several threads: the same table as one parse,
+    also when a block holds a cell that makes its column text ('x' far down column S7)."""
+    from mtncrna import _text
+    from mtncrna.io import _formats
+
+    rng = np.random.default_rng(0)
+    values = rng.integers(0, 5000, size=(400, 1500))
+    rows = ["id\t" + "\t".join(f"S{j}" for j in range(1500))]
+    rows += [f"g{i}\t" + "\t".join(map(str, v)) for i, v in enumerate(values)]
+    path = tmp_path / "big.tsv"
+    path.write_text("\n".join(rows) + "\n")
+    monkeypatch.setattr(_text.os, "sched_getaffinity", lambda pid: {0, 1, 2})
+    blocks = _formats.read_table(path)
+    np.testing.assert_array_equal(blocks.counts, values)
+    assert blocks.features == [f"g{i}" for i in range(400)]
+    rows[350] = rows[350].replace("\t", "\tx\t", 1).rsplit("\t", 1)[0]  # text far down, same width
+    path.write_text("\n".join(rows) + "\n")
+    lines = _text.read_lines(path)
+    typed = _text.parse_delimited_integers(lines, "\t")
+    monkeypatch.setattr(_text.os, "sched_getaffinity", lambda pid: {0})
+    whole = _text.parse_delimited_integers(lines, "\t")
+    pd.testing.assert_frame_equal(typed, whole)
+    assert typed[1].dtype == object and typed[2].dtype == np.int64

@@ -12,9 +12,11 @@ import bz2
 import csv
 import gzip
 import io
+import os
 import re
 import zipfile
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -319,17 +321,7 @@ def parse_delimited_integers(lines: Lines, sep: str, *, skip: int = 1) -> pd.Dat
     if not body:
         return pd.DataFrame()
     try:
-        frame = pd.read_csv(
-            io.StringIO("\n".join(body)),
-            sep=sep,
-            header=None,
-            dtype={0: str},
-            keep_default_na=False,
-            na_filter=False,
-            quotechar='"',
-            skipinitialspace=False,
-            engine="c",
-        )
+        frame = _parse_typed(body, sep)
     except (pd.errors.ParserError, ValueError, OverflowError):
         return parse_delimited(lines, sep, skip=skip)  # which names the problem
     dtypes = frame.dtypes.to_numpy()
@@ -341,6 +333,43 @@ def parse_delimited_integers(lines: Lines, sep: str, *, skip: int = 1) -> pd.Dat
         return text
     frame.columns = range(frame.shape[1])
     return frame
+
+
+def _parse_typed(body: list[str], sep: str) -> pd.DataFrame:
+    """The rows parsed by pandas' C parser with column 0 as text and the other columns typed.
+
+    A large table without quotes is parsed in blocks of rows on the cores this process may use
+    (the parser releases the GIL while it tokenizes and converts); if the blocks do not agree
+    on the number of columns, as a whole.
+    """
+
+    def parse(rows: list[str]) -> pd.DataFrame:
+        return pd.read_csv(
+            io.StringIO("\n".join(rows)),
+            sep=sep,
+            header=None,
+            dtype={0: str},
+            keep_default_na=False,
+            na_filter=False,
+            quotechar='"',
+            skipinitialspace=False,
+            engine="c",
+        )
+
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        cores = os.cpu_count() or 1
+    size = sum(map(len, body))
+    n = min(cores, len(body) // 64, size // 2**20)
+    if n < 2 or any('"' in row for row in body):  # a quoted cell may hold a line break
+        return parse(body)
+    step = -(-len(body) // n)
+    with ThreadPoolExecutor(n) as pool:
+        frames = list(pool.map(parse, [body[i : i + step] for i in range(0, len(body), step)]))
+    if len({f.shape[1] for f in frames}) != 1:
+        return parse(body)
+    return pd.concat(frames, ignore_index=True)
 
 
 def strip_cells(frame: pd.DataFrame) -> pd.DataFrame:
