@@ -415,10 +415,17 @@ def test_run_says_what_it_skipped(run_cli, tmp_path):
     lines = (EXAMPLE / "samples.csv").read_text().splitlines()
     keep = [lines[0]] + [ln for ln in lines[1:] if ",mito," in ln]
     sheet.write_text("\n".join(keep) + "\n")
-    cfg = _config(tmp_path, samples=str(sheet), drop_unmatched=True)
+    cfg = _config(  # and the contrast the other way round: no literature concordance
+        tmp_path,
+        samples=str(sheet),
+        drop_unmatched=True,
+        contrasts=[["condition", "parental", "resistant"]],
+    )
     code, out, err = run_cli("run", cfg, "-o", tmp_path / "out")
     assert code == 0, err
     assert "enrichment mito vs cytosol skipped: no 'cytosol' library" in out
+    assert "small: literature concordance skipped: contrast condition_parental_vs_resistant" in out
+    assert (tmp_path / "out" / "small_de_mito_condition_parental_vs_resistant.tsv").exists()
     log = (tmp_path / "out" / "run.log").read_text()
     assert "enrichment mito vs cytosol skipped" in log
     html = (tmp_path / "out" / "report.html").read_text()

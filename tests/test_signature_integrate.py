@@ -78,6 +78,25 @@ def test_signature_consistency_filter():
         "mtncrna:up_in_resistant",
         "x",
     ]
+    # contrasts with another numerator (parental over resistant) say so
+    assert mt.tl.to_gmt(sig, name="t", up_in="parental").split("\t")[1] == "mtncrna:up_in_parental"
+
+
+def test_signature_of_a_table_with_several_contrasts():
+    """get.de_df of a 3-level factor stacks two contrasts: each counts as one contrast (as two
+    tables would), never as a feature twice; a repeated feature in one contrast is an error."""
+    a = pd.DataFrame(
+        {"feature_id": ["x", "y"], "log2FoldChange": [2.0, 2.0], "pvalue": [1e-6] * 2,
+         "padj": [1e-5] * 2}
+    )  # fmt: skip
+    b = a.assign(log2FoldChange=[1.5, -1.5], pvalue=[1e-4] * 2, padj=[1e-3] * 2)
+    stacked = pd.concat([a.assign(contrast="c_hi_vs_p"), b.assign(contrast="c_lo_vs_p")])
+    sig = mt.tl.signature({"de": stacked})
+    expected = mt.tl.signature({"a": a, "b": b})
+    assert list(sig["feature_id"]) == ["x"] and (sig["n_contrasts"] == 2).all()
+    pd.testing.assert_frame_equal(sig.reset_index(drop=True), expected.reset_index(drop=True))
+    with pytest.raises(mt.MtncrnaError, match="has feature 'x' more than once"):
+        mt.tl.signature({"de": pd.concat([a, a])})
 
 
 def test_score_and_cross_validation(study, de_tables):

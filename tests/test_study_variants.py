@@ -149,3 +149,20 @@ def test_run_with_the_study_own_factor_names_gives_the_demo_numbers(tmp_path, de
     assert pairs["de_agreement"].notna().all() and pairs["de_agreement"].dtype == "boolean"
     html = (out / "report.html").read_text()
     assert "resistant vs the other treatment levels" in html
+
+
+def test_qc_groups_by_the_columns_named(run_cli, tmp_path):
+    """mtncrna qc --group: purity and outliers judged within the study's own groups."""
+    sheet = tmp_path / "samples.csv"
+    sheet.write_text((EXAMPLE / "samples.csv").read_text().replace("condition", "treatment"))
+    counts = EXAMPLE / "small_rna_counts.tsv"
+    code, _, err = run_cli(
+        "qc", counts, "-s", sheet, "--group", "treatment", "--group", "cell_line",
+        "-o", tmp_path / "qc",
+    )  # fmt: skip
+    assert code == 0, err
+    qc = mt.read_h5ad(tmp_path / "qc" / "qc.h5ad")
+    assert list(qc.uns["qc"]["params"]["groups"]) == ["treatment", "cell_line"]
+    code, _, err = run_cli("qc", counts, "-s", sheet, "--group", "treatmnt", "-o", tmp_path / "q2")
+    assert code == 2 and "'treatmnt' is not a sample-sheet column" in err
+    assert not (tmp_path / "q2").exists()

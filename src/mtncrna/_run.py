@@ -49,6 +49,7 @@ from .steps import (
     qc_tables,
     reference_version,
 )
+from .tl._concordance import contrast_orientation
 from .tl._enrichment import DEFAULT_BLOCKING as BLOCKING
 
 logger = logging.getLogger("mtncrna")
@@ -554,21 +555,24 @@ def _run_in(c: RunConfig, stage: Any, out: Path, progress: bool) -> tuple[list[s
         bar.step(f"{lib}: differential expression")
         lib_keys = [k for k in de_keys if k in a.uns]
         if lib_keys:
-            first = (
-                "de_cytosol"
-                if "de_cytosol" in lib_keys
-                else ("de_whole" if "de_whole" in lib_keys else lib_keys[0])
-            )
-            first_contrast = next(iter(a.uns[first]["results"]))
-            tl.concordance(
-                a,
-                key=first,
-                contrast=first_contrast,
-                drug=c["drug"],
-                cancer=c["cancer"],
-                alpha=c["alpha"],
-            )
-            tables[f"{lib}_concordance.tsv"] = get.concordance_df(a)
+            # the reference fraction's DE (the literature measured whole cells or cytosol), and
+            # a contrast with resistant cells in the numerator when there is one
+            first = f"de_{versus}" if f"de_{versus}" in lib_keys else lib_keys[0]
+            names = list(a.uns[first]["results"])
+            names.sort(key=lambda n: contrast_orientation(n) != "resistant_over_parental")
+            try:
+                tl.concordance(
+                    a,
+                    key=first,
+                    contrast=names[0],
+                    drug=c["drug"],
+                    cancer=c["cancer"],
+                    alpha=c["alpha"],
+                )
+            except MtncrnaError as exc:
+                skipped.append(_Skip(f"{lib}: literature concordance", str(exc)))
+            else:
+                tables[f"{lib}_concordance.tsv"] = get.concordance_df(a)
         else:
             skipped.append(_Skip(f"{lib}: literature concordance", "no DE result to compare"))
         bar.step(f"{lib}: concordance")
@@ -601,7 +605,14 @@ def _run_in(c: RunConfig, stage: Any, out: Path, progress: bool) -> tuple[list[s
             written.append(write_table(sig, folder / "signature.tsv", inputs=inputs))
             gmt = folder / "signature.gmt"
             with atomic_path(gmt) as tmp:
-                tmp.write_text(tl.to_gmt(sig, name=c["signature_name"]), encoding="utf-8")
+                tmp.write_text(
+                    tl.to_gmt(
+                        sig,
+                        name=c["signature_name"],
+                        up_in=contrasts[0][1] if contrasts else "numerator",
+                    ),
+                    encoding="utf-8",
+                )
             written.append(gmt)
             lines.append(f"  signature: {len(sig)} features")
         else:

@@ -653,6 +653,13 @@ _SAMPLES_OPTION = click.option(
     show_default=True,
     help="Reference fraction for purity (cytosol or whole).",
 )
+@click.option(
+    "--group",
+    "groups",
+    multiple=True,
+    help="Sample-sheet column that makes samples alike, e.g. --group treatment --group "
+    "cell_line (repeatable; default: condition and cell_line).",
+)
 @click.option("-o", "--outdir", required=True, type=click.Path(path_type=Path))
 @handle_errors
 def qc_cmd(
@@ -661,6 +668,7 @@ def qc_cmd(
     fraction_column: str,
     mito: str,
     versus: str,
+    groups: Sequence[str],
     outdir: Path,
 ) -> None:
     """Per-sample QC: library size, composition, mitochondrial purity, PCA, outliers.
@@ -673,6 +681,7 @@ def qc_cmd(
         fraction_key=fraction_column,
         mito=mito,
         versus=versus,
+        groups=list(groups) or None,
         outdir=outdir,
     )
     click.echo(res.summary)

@@ -349,6 +349,7 @@ def qc(
     fraction_key: str = "fraction",
     mito: str = "mito",
     versus: str = "cytosol",
+    groups: Sequence[str] | None = None,
     outdir: PathLike,
 ) -> StepResult:
     """Per-sample QC, purity of the mito preps, PCA: ``qc_*.tsv``, ``qc.h5ad``, provenance."""
@@ -358,7 +359,7 @@ def qc(
     mito_c, versus_c = canonical_fraction(mito), canonical_fraction(versus)
     with publish(outdir, inputs=all_inputs) as stage:
         adata = load(inputs, samples)
-        pp.qc(adata, fraction_key=fraction_key, mito=mito_c, versus=versus_c)
+        pp.qc(adata, fraction_key=fraction_key, mito=mito_c, versus=versus_c, groups=groups)
         tables = qc_tables(adata)
         outputs = write_set(
             stage,

@@ -148,7 +148,7 @@ def concordance_table(
             raise MtncrnaError(
                 f"contrast {', '.join(bad)} puts the parental/sensitive cells in the numerator; "
                 "concordance compares with 'up in resistant cells' and needs resistant over "
-                "parental: run mtncrna de with the contrast the other way round"
+                "parental: give the contrast the other way round"
             )
         orientation = (
             "resistant_over_parental"

@@ -37,11 +37,26 @@ def _as_tables(
         tables = {f"contrast{i + 1}": t for i, t in enumerate(de_tables)}
     if not tables:
         raise MtncrnaError("give at least one DE table")
+    out: dict[str, pd.DataFrame] = {}
     for name, t in tables.items():
         missing = [c for c in ("feature_id", "log2FoldChange", "padj") if c not in t.columns]
         if missing:
             raise MtncrnaError(f"DE table '{name}' lacks column(s) {', '.join(missing)}")
-    return tables
+        # a table of several contrasts (get.de_df of a 3-level factor): one contrast each
+        parts = (
+            {f"{name}:{c}": g for c, g in t.groupby("contrast", sort=False)}
+            if "contrast" in t.columns and t["contrast"].nunique() > 1
+            else {name: t}
+        )
+        for part, g in parts.items():
+            dup = g["feature_id"][g["feature_id"].duplicated()]
+            if len(dup):
+                raise MtncrnaError(
+                    f"DE table '{part}' has feature '{dup.iloc[0]}' more than once; give one "
+                    "row per feature (one table per contrast)"
+                )
+            out[part] = g
+    return out
 
 
 def signature(
@@ -122,9 +137,10 @@ def signature(
     return out
 
 
-def to_gmt(sig: pd.DataFrame, *, name: str = "mtncrna_resistance") -> str:
+def to_gmt(sig: pd.DataFrame, *, name: str = "mtncrna_resistance", up_in: str = "resistant") -> str:
     """The signature as GMT text: a ``<name>_UP`` and a ``<name>_DOWN`` gene set.
 
+    ``up_in`` names the contrasts' numerator (the cells in which ``up`` features are higher).
     One set per line: name, description, members, tab-separated. The description has no
     whitespace (``mtncrna:up_in_resistant``), because decoupler's ``read_gmt`` splits lines on
     any whitespace while gseapy's splits on tabs; both then read the same members. A direction
@@ -134,6 +150,7 @@ def to_gmt(sig: pd.DataFrame, *, name: str = "mtncrna_resistance") -> str:
 
     if not name or re.search(r"\s", name):
         raise MtncrnaError(f"gene set name {name!r} must be non-empty without whitespace")
+    up_in = re.sub(r"\s+", "_", str(up_in).strip()) or "numerator"
     members_all = sig["feature_id"].astype(str)
     bad = members_all[members_all.str.contains(r"\s|^$", regex=True)]
     if len(bad):
@@ -147,7 +164,7 @@ def to_gmt(sig: pd.DataFrame, *, name: str = "mtncrna_resistance") -> str:
         if members:
             lines.append(
                 "\t".join(
-                    [f"{name}_{direction.upper()}", f"mtncrna:{direction}_in_resistant", *members]
+                    [f"{name}_{direction.upper()}", f"mtncrna:{direction}_in_{up_in}", *members]
                 )
             )
     return "\n".join(lines) + "\n" if lines else ""
