@@ -1,11 +1,22 @@
-"""Side by side: mtncrna's DE engine, pydeseq2 (n_cpus=2) and R DESeq2 on the same tables.
+"""Side by side: mtncrna (its engine from a script, and `mtncrna de` from the command line),
+pydeseq2 (n_cpus=2) and R DESeq2 on the same tables.
 
     python benchmarks/bench_de.py [--shapes 12x2500,12x60000,...] [--r-max-samples 1000]
-                                  [--no-pydeseq2]
+                                  [--no-pydeseq2] [--no-cli]
 
 For each shape (samples x features) one seeded two-group table is simulated (de_simulate.py)
-and each tool runs on it in its own process, one after the other, so the three share the
-machine's state. Reported per tool:
+and each tool runs on it in its own process, one after the other, so they share the
+machine's state. The tools:
+
+- *mtncrna*: ``de_run_py.py``, the engine as a notebook would call it (pandas reads the table,
+  ``engine.deseq`` + ``wald_test``, the results written as TSV);
+- *CLI*: what a user of the command line gets, ``mtncrna de counts.tsv -s coldata.tsv
+  --design "~ condition" --contrast condition B A --size-factors ratio -o OUT``: the project's
+  reader (validating every cell, matching the sample sheet, annotating features with the
+  bundled reference), the same fit, then the results table, ``de.h5ad`` and provenance;
+- *pydeseq2* (``de_run_pydeseq2.py``) and *R* (``de_run_r.R``, ``DESeq()`` + ``results()``).
+
+Reported per tool:
 
 - *wall*: the whole process (start, imports/library loading, reading the table, the fit and
   the Wald test, writing the results), from /usr/bin/time -v;
@@ -14,7 +25,7 @@ machine's state. Reported per tool:
 - *peak MB*: the largest summed resident memory of the process tree, sampled every 50 ms
   (pydeseq2's n_cpus=2 runs worker processes; GNU time alone would report only the largest
   single process), or GNU time's maximum RSS if that is larger;
-- *fit*: the time the tool reports for its DESeq2 steps alone.
+- *fit*: the time the tool reports for its DESeq2 steps alone (not reported by the CLI).
 
 Agreement (Pearson r of the Wald statistic, Jaccard of padj < 0.1) is computed against R
 where R ran. R is skipped above ``--r-max-samples`` samples (it takes many minutes there).
@@ -26,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import re
 import subprocess
 import sys
@@ -84,11 +96,11 @@ def timed(cmd: list[str]) -> dict[str, float]:
         "wall": int(h or 0) * 3600 + int(m) * 60 + float(s),
         "cpu": user + system,
         "peak": max(peak, rss) / 2**20,
-        "fit": float(re.search(r"fit_seconds ([\d.]+)", out).group(1)),
+        "fit": float(m.group(1)) if (m := re.search(r"fit_seconds ([\d.]+)", out)) else np.nan,
     }
 
 
-def agreement(d: Path, name: str) -> tuple[float, float]:
+def agreement(d: Path, name: str | Path) -> tuple[float, float]:
     r = pd.read_csv(d / "r_results.tsv", sep="\t", index_col=0)
     o = pd.read_csv(d / name, sep="\t", index_col=0).reindex(r.index)
     ok = r["stat"].notna() & o["stat"].notna()
@@ -106,7 +118,9 @@ def main() -> None:
     ap.add_argument("--shapes", default=SHAPES)
     ap.add_argument("--r-max-samples", type=int, default=1000)
     ap.add_argument("--no-pydeseq2", action="store_true")
+    ap.add_argument("--no-cli", action="store_true")
     args = ap.parse_args()
+    cli = str(Path(sys.executable).with_name("mtncrna"))
     with tempfile.TemporaryDirectory() as tmp:  # warm numba's cache (compiled once per install)
         simulate(12, 200, tmp)
         warm = timed([sys.executable, str(HERE / "de_run_py.py"), tmp])
@@ -118,13 +132,24 @@ def main() -> None:
             d = Path(tmp)
             simulate(n, g, tmp)
             row: dict[str, object] = {"shape": f"{n:,} x {g:,}"}
-            tools = {"mtncrna": "de_run_py.py"}
+            tools = {"mtncrna": [sys.executable, str(HERE / "de_run_py.py"), tmp]}
+            if not args.no_cli:
+                tools["CLI"] = [
+                    cli, "de", str(d / "counts.tsv"), "-s", str(d / "coldata.tsv"),
+                    "--design", "~ condition", "--contrast", "condition", "B", "A",
+                    "--size-factors", "ratio", "-o", str(d / "cli"),
+                ]  # fmt: skip
             if not args.no_pydeseq2:
-                tools["pydeseq2"] = "de_run_pydeseq2.py"
-            for tool, script in tools.items():
-                res = timed([sys.executable, str(HERE / script), tmp])
+                tools["pydeseq2"] = [sys.executable, str(HERE / "de_run_pydeseq2.py"), tmp]
+            for tool, cmd in tools.items():
+                res = timed(cmd)
                 for k, v in res.items():
                     row[f"{tool} {k}"] = v
+            if not args.no_cli:  # the CLI's table holds the engine's numbers
+                a = pd.read_csv(d / "py_results.tsv", sep="\t", index_col=0)
+                b = pd.read_csv(d / "cli" / "de_condition_B_vs_A.tsv", sep="\t", index_col=0)
+                diff = (a["stat"] - b["stat"].reindex(a.index)).abs().max()
+                row["CLI = engine"] = bool(diff <= 1e-8 * max(1.0, a["stat"].abs().max()))
             if n <= args.r_max_samples:
                 res = timed(["Rscript", str(HERE / "de_run_r.R"), tmp])
                 for k, v in res.items():
@@ -136,33 +161,40 @@ def main() -> None:
     print(markdown(pd.DataFrame(rows)))
 
 
+def _number(row: pd.Series, key: str) -> float:
+    v = row.get(key)
+    return np.nan if v is None else float(v)
+
+
 def markdown(t: pd.DataFrame) -> str:
     """The README table: wall, ratios, cpu/wall and peak memory per tool."""
 
     def f(x: object, fmt: str = "{:.1f}") -> str:
-        return "-" if x is None or (isinstance(x, float) and np.isnan(x)) else fmt.format(x)
+        missing = x is None or (isinstance(x, float) and np.isnan(x))
+        return "-" if missing else fmt.format(x)
 
+    def ratio(a: object, b: object) -> str:
+        ok = a is not None and b is not None and not np.isnan(a) and not np.isnan(b)
+        return f"**{a / b:.2f}x**" if ok else "-"
+
+    tools = ("mtncrna", "CLI", "pydeseq2", "R")
     head = (
-        "| shape | mtncrna wall s | pydeseq2 wall s | R wall s | **mtncrna / pydeseq2** | "
-        "**mtncrna / R** | cpu/wall mtncrna, pydeseq2, R | peak MB mtncrna, pydeseq2, R | "
-        "stat r, Jaccard vs R |\n|---|---|---|---|---|---|---|---|---|"
+        "| shape | mtncrna wall s | CLI wall s | pydeseq2 wall s | R wall s | "
+        "**mtncrna / pydeseq2** | **mtncrna / R** | **CLI / pydeseq2** | **CLI / R** | "
+        "cpu/wall mtncrna, CLI, pydeseq2, R | peak MB mtncrna, CLI, pydeseq2, R | "
+        "stat r, Jaccard vs R |\n|---|---|---|---|---|---|---|---|---|---|---|---|"
     )
     lines = [head]
     for _, r in t.iterrows():
-        get = r.get
-        mw, pw, rw = get("mtncrna wall"), get("pydeseq2 wall"), get("R wall")
-        cpu = [
-            get(f"{k} cpu", np.nan) / get(f"{k} wall", np.nan)
-            if get(f"{k} wall") is not None
-            else np.nan
-            for k in ("mtncrna", "pydeseq2", "R")
-        ]
+        get = functools.partial(_number, r)
+        wall = {k: get(f"{k} wall") for k in tools}
+        cpu = [get(f"{k} cpu") / wall[k] for k in tools]
         lines.append(
-            f"| {r['shape']} | {f(mw)} | {f(pw)} | {f(rw)} | "
-            f"**{f(mw / pw if pw else np.nan, '{:.2f}x')}** | "
-            f"**{f(mw / rw if rw else np.nan, '{:.2f}x')}** | "
+            f"| {r['shape']} | {' | '.join(f(wall[k]) for k in tools)} | "
+            f"{ratio(wall['mtncrna'], wall['pydeseq2'])} | {ratio(wall['mtncrna'], wall['R'])} | "
+            f"{ratio(wall['CLI'], wall['pydeseq2'])} | {ratio(wall['CLI'], wall['R'])} | "
             f"{', '.join(f(c, '{:.2f}') for c in cpu)} | "
-            f"{', '.join(f(get(f'{k} peak'), '{:.0f}') for k in ('mtncrna', 'pydeseq2', 'R'))} | "
+            f"{', '.join(f(get(f'{k} peak'), '{:.0f}') for k in tools)} | "
             f"{f(get('stat r'), '{:.6f}')}, {f(get('Jaccard'), '{:.3f}')} |"
         )
     return "\n".join(lines)

@@ -400,6 +400,21 @@ def test_cli_de_engine_pydeseq2(run_cli, tmp_path):
     assert code == 2 and "does not support test='lrt'" in stderr
 
 
+def test_cli_de_threads_change_no_number(run_cli, tmp_path):
+    """`mtncrna de --threads N` (tl.de's threads=): the same tables with 1 or 2 threads."""
+    d = mt.datasets.example_dir()
+    args = ["de", d / "small_rna_counts.tsv", "-s", d / "samples.csv", "--design", "~ condition"]
+    args += ["--contrast", "condition", "resistant", "parental", "--subset", "fraction=cytosol"]
+    tables = []
+    for n in (1, 2):
+        code, _, stderr = run_cli(*args, "--threads", str(n), "-o", tmp_path / f"t{n}")
+        assert code == 0, stderr
+        tables.append((tmp_path / f"t{n}" / "de_condition_resistant_vs_parental.tsv").read_text())
+    assert tables[0] == tables[1]
+    code, _, stderr = run_cli(*args, "--threads", "0", "-o", tmp_path / "t0")
+    assert code == 2 and "--threads" in stderr
+
+
 def test_shrink_normal_through_tl_de(small):
     """shrink="normal" is R's lfcShrink(type="normal") (checked against R in
     test_engine_golden.py); through tl.de it fills the same columns and records the method."""

@@ -357,6 +357,7 @@ RUN_CASES = [
     ("unknown-fraction", {"mito": "golgi"}, "'golgi' is not a fraction"),
     ("gmt-name", {"signature_name": "bad\tname"}, "gene-set name"),
     ("de-engine", {"de_engine": "edgeR"}, "de_engine: expected mtncrna or pydeseq2"),
+    ("threads-zero", {"threads": 0}, "threads: expected a whole number >= 1"),
     ("factors-not-a-column", {"factors": ["dose"]}, "factors: 'dose' is not a sample sheet column"),
 ]
 

@@ -362,3 +362,64 @@ def test_quant_uses_the_same_name_rule():
     names = [n for n, _ in _named_inputs(paths)]
     assert names == [mt.io.sample_name_from_path(p) for p in paths]
     assert names[:3] == ["X_1", "X_2", "S1"]
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [
+        # whole numbers everywhere: the C parser's int64 columns
+        ["id\tlength\tS1\tS2", "a\t0012\t1\t2", "b\t7\t0\t3"],
+        # spaces, '+', a decimal and a quoted cell: those columns go the text way
+        ["id\tgene_name\tS1\tS2", "a\tX\t 1 \t2.0", 'b\tY\t+0\t"3"'],
+        # R write.table layout (header one short), a 1e3 and a trailing empty column
+        ['"S1","S2"', '"a",1e3,2,', '"b",4,5,'],
+    ],
+)
+def test_whole_number_columns_read_as_by_the_text_path(tmp_path, monkeypatch, rows):
+    """Count columns parsed straight to int64 give the same table as the cell-by-cell path."""
+    from mtncrna import _text
+    from mtncrna.io import _formats
+
+    path = tmp_path / ("t.csv" if "," in rows[0] else "t.tsv")
+    path.write_text("\n".join(rows) + "\n")
+    fast = _formats.read_table(path)
+    monkeypatch.setattr(_formats, "parse_delimited_integers", _text.parse_delimited)
+    slow = _formats.read_table(path)
+    assert (fast.features, fast.samples) == (slow.features, slow.samples)
+    np.testing.assert_array_equal(fast.counts, slow.counts)
+    assert fast.counts.dtype == np.int64
+    pd.testing.assert_frame_equal(fast.var, slow.var)
+
+
+def test_negative_count_named_with_line_and_column_on_the_int_path(tmp_path):
+    path = tmp_path / "t.tsv"
+    path.write_text("id\tS1\tS2\na\t1\t2\nb\t3\t-4\n")
+    with pytest.raises(mt.MtncrnaError, match=r"line 3.*S2|S2.*line 3") as exc:
+        mt.read_counts(path)
+    assert "'-4' is negative" in str(exc.value)
+
+
+def test_large_table_parsed_in_blocks_of_rows_same_as_whole(tmp_path, monkeypatch):
+    """A big table is parsed in blocks of rows on several threads: the same table as one parse,
+    also when a block holds a cell that makes its column text ('x' far down column S7)."""
+    from mtncrna import _text
+    from mtncrna.io import _formats
+
+    rng = np.random.default_rng(0)
+    values = rng.integers(0, 5000, size=(400, 1500))
+    rows = ["id\t" + "\t".join(f"S{j}" for j in range(1500))]
+    rows += [f"g{i}\t" + "\t".join(map(str, v)) for i, v in enumerate(values)]
+    path = tmp_path / "big.tsv"
+    path.write_text("\n".join(rows) + "\n")
+    monkeypatch.setattr(_text.os, "sched_getaffinity", lambda pid: {0, 1, 2})
+    blocks = _formats.read_table(path)
+    np.testing.assert_array_equal(blocks.counts, values)
+    assert blocks.features == [f"g{i}" for i in range(400)]
+    rows[350] = rows[350].replace("\t", "\tx\t", 1).rsplit("\t", 1)[0]  # text far down, same width
+    path.write_text("\n".join(rows) + "\n")
+    lines = _text.read_lines(path)
+    typed = _text.parse_delimited_integers(lines, "\t")
+    monkeypatch.setattr(_text.os, "sched_getaffinity", lambda pid: {0})
+    whole = _text.parse_delimited_integers(lines, "\t")
+    pd.testing.assert_frame_equal(typed, whole)
+    assert typed[1].dtype == object and typed[2].dtype == np.int64

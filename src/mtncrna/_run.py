@@ -76,6 +76,7 @@ DEFAULTS: dict[str, Any] = {
     "de_alt_hypothesis": "greaterAbs",  # greaterAbs, greater or less (R's altHypothesis)
     "de_shrink": False,  # add shrunken LFCs: false, apeglm (or true) or normal
     "de_cooks_cutoff": True,  # true (R's default cutoff), false, or a number
+    "threads": None,  # threads for the DE fits (default: every core); changes no number
     "interaction": "condition",  # fraction x this factor in the enrichment
     "drug": None,
     "cancer": None,
@@ -201,6 +202,11 @@ def _check_types(c: RunConfig) -> None:
     if v["de_engine"] not in ("mtncrna", "pydeseq2"):
         c.fail("de_engine", f"expected mtncrna or pydeseq2, found {v['de_engine']!r}")
     _check_de_options(c)
+    x = v["threads"]
+    if x is not None and (isinstance(x, bool) or not isinstance(x, int) or x < 1):
+        c.fail(
+            "threads", f"expected a whole number >= 1 (or leave it out: every core), found {x!r}"
+        )
     if v["format"] not in FORMATS:
         c.fail("format", f"expected one of {', '.join(FORMATS)}, found {v['format']!r}")
     factors = v["factors"]
@@ -575,6 +581,7 @@ def _run_in(c: RunConfig, stage: Any, out: Path, progress: bool) -> tuple[list[s
                     alt_hypothesis=c["de_alt_hypothesis"],
                     shrink=c["de_shrink"],
                     cooks_cutoff=c["de_cooks_cutoff"],
+                    threads=c["threads"],
                     key_added=key,
                 )
             except MtncrnaError as exc:

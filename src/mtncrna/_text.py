@@ -12,9 +12,11 @@ import bz2
 import csv
 import gzip
 import io
+import os
 import re
 import zipfile
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -231,8 +233,11 @@ def drop_empty_columns(header: list[str], body: pd.DataFrame) -> tuple[list[str]
     names = list(header) + [""] * (width - len(header))
     keep = []
     for j in range(width):
+        if names[j] != "" or j == 0:  # only a nameless column can be dropped: look no further
+            keep.append(j)
+            continue
         empty_values = j >= body.shape[1] or (body.iloc[:, j].astype(str).str.strip() == "").all()
-        if not (names[j] == "" and empty_values and j > 0):
+        if not empty_values:
             keep.append(j)
     if len(keep) == width:
         return header, body
@@ -305,9 +310,79 @@ def parse_delimited(lines: Lines, sep: str, *, skip: int = 1) -> pd.DataFrame:
     return frame
 
 
+def parse_delimited_integers(lines: Lines, sep: str, *, skip: int = 1) -> pd.DataFrame:
+    """As :func:`parse_delimited`, but a column (after the first) whose every cell the parser
+    reads as a whole number comes back as int64, parsed in C with no Python string per cell.
+
+    Count tables are almost all such cells, and holding them as strings costs several times
+    the parse. Every other column holds exactly the strings :func:`parse_delimited` gives.
+    """
+    body = lines.lines[skip:]
+    if not body:
+        return pd.DataFrame()
+    try:
+        frame = _parse_typed(body, sep)
+    except (pd.errors.ParserError, ValueError, OverflowError):
+        return parse_delimited(lines, sep, skip=skip)  # which names the problem
+    dtypes = frame.dtypes.to_numpy()
+    typed = [j for j in range(1, frame.shape[1]) if dtypes[j] == np.int64]
+    if len(typed) < frame.shape[1] - 1:  # text, decimals, booleans: as parse_delimited has them
+        text = parse_delimited(lines, sep, skip=skip)
+        for j in typed:
+            text[j] = frame[j]
+        return text
+    frame.columns = range(frame.shape[1])
+    return frame
+
+
+def _parse_typed(body: list[str], sep: str) -> pd.DataFrame:
+    """The rows parsed by pandas' C parser with column 0 as text and the other columns typed.
+
+    A large table without quotes is parsed in blocks of rows on the cores this process may use
+    (the parser releases the GIL while it tokenizes and converts); if the blocks do not agree
+    on the number of columns, as a whole.
+    """
+
+    def parse(rows: list[str]) -> pd.DataFrame:
+        return pd.read_csv(
+            io.StringIO("\n".join(rows)),
+            sep=sep,
+            header=None,
+            dtype={0: str},
+            keep_default_na=False,
+            na_filter=False,
+            quotechar='"',
+            skipinitialspace=False,
+            engine="c",
+        )
+
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        cores = os.cpu_count() or 1
+    size = sum(map(len, body))
+    n = min(cores, len(body) // 64, size // 2**20)
+    if n < 2 or any('"' in row for row in body):  # a quoted cell may hold a line break
+        return parse(body)
+    step = -(-len(body) // n)
+    with ThreadPoolExecutor(n) as pool:
+        frames = list(pool.map(parse, [body[i : i + step] for i in range(0, len(body), step)]))
+    if len({f.shape[1] for f in frames}) != 1:
+        return parse(body)
+    return pd.concat(frames, ignore_index=True)
+
+
 def strip_cells(frame: pd.DataFrame) -> pd.DataFrame:
     """Strip surrounding whitespace from every string cell."""
-    return frame.apply(lambda col: col.str.strip() if col.dtype == object else col)
+    text = [
+        c for c, dt in zip(frame.columns, frame.dtypes.to_numpy(), strict=True) if dt.kind == "O"
+    ]
+    if len(text) == frame.shape[1]:
+        return frame.apply(lambda col: col.str.strip())
+    out = frame.copy(deep=False)
+    for c in text:
+        out[c] = frame[c].str.strip()
+    return out
 
 
 def to_counts(
@@ -326,12 +401,20 @@ def to_counts(
     for estimated counts from salmon or RSEM); otherwise they are an error.
     """
     n_rows, n_cols = values.shape
+    if n_cols and all(dt == np.int64 for dt in values.dtypes):  # parsed as whole numbers
+        whole = values.to_numpy()
+        if (whole >= 0).all():
+            return np.ascontiguousarray(whole)
     out = np.empty((n_rows, n_cols), dtype=np.int64)
     first_bad: tuple[int, int, str] | None = None  # (row, column, message)
     n_bad = 0
     n_rounded = 0
     for j in range(n_cols):
-        col = values.iloc[:, j].astype(str).str.strip()
+        col = values.iloc[:, j]
+        if col.dtype == np.int64 and (col.to_numpy() >= 0).all():  # parsed as whole numbers
+            out[:, j] = col.to_numpy()
+            continue
+        col = col.astype(str).str.strip()
         num = pd.to_numeric(col, errors="coerce").to_numpy(dtype=float)
         with np.errstate(invalid="ignore"):
             frac = np.isfinite(num) & (np.abs(num - np.rint(num)) > 1e-8)

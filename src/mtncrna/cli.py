@@ -405,6 +405,12 @@ def _parse_subset(items: Sequence[str]) -> dict[str, list[str]]:
     help="Fit with the project's engine or with pydeseq2 itself (Wald test only).",
 )
 @click.option(
+    "--threads",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Threads for the fit [default: every core]; the numbers do not depend on it.",
+)
+@click.option(
     "-o",
     "--outdir",
     required=True,
@@ -432,6 +438,7 @@ def de_cmd(
     no_cooks: bool,
     cooks_cutoff: float | None,
     engine: str,
+    threads: int | None,
     outdir: Path,
 ) -> None:
     """Differential expression (DESeq2 model), one table per contrast.
@@ -462,6 +469,7 @@ def de_cmd(
         independent_filter=not no_independent_filtering,
         cooks_cutoff=cooks_cutoff if cooks_cutoff is not None else not no_cooks,
         engine=engine,
+        threads=threads,
         outdir=outdir,
     )
     click.echo(res.summary)
@@ -1027,7 +1035,7 @@ def run_cmd(config: Path, outdir: Path) -> None:
 
     Keys (see examples/data/config.yaml): samples, small, long, format, strandedness, reference,
     drop_unmatched, fraction_column, mito, versus, design, factors, contrasts, de_by_fraction,
-    de_engine,
+    de_engine, threads,
     interaction, drug, cancer, alpha, enrichment_alpha, enrichment_lfc_threshold,
     signature_alpha, signature_lfc_threshold, signature_name, targets, title. Everything is
     checked before any work starts; the folder is published whole or not at all.

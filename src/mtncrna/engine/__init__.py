@@ -25,6 +25,7 @@ from ._design import (
 )
 from ._shrink import lfc_shrink, lfc_shrink_normal
 from ._stats import p_adjust_bh
+from ._threads import threads
 
 __all__ = [
     "DeseqFit",
@@ -43,6 +44,7 @@ __all__ = [
     "p_adjust_bh",
     "reduced_design",
     "size_factors",
+    "threads",
     "vst",
     "wald_test",
 ]

@@ -16,11 +16,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import stats
-from scipy.special import polygamma
+from scipy.special import chdtrc, fdtri, ndtr, polygamma
 
 from .._errors import MtncrnaError
-from . import _nb
+from . import _kernels, _nb, _threads
 from ._locfit import Locfit
 from ._lowess import lowess as r_lowess
 from ._nb import MIN_DISP
@@ -52,19 +51,13 @@ def size_factors(counts: np.ndarray, method: str = "ratio") -> np.ndarray:
                 "every gene has at least one zero count, so median-of-ratios size factors are "
                 "undefined; use size_factors='poscounts'"
             )
-        sf = np.empty(y.shape[0])
-        for i in range(y.shape[0]):
-            ok = use & (y[i] > 0)
-            sf[i] = np.exp(np.median(logy[i, ok] - loggeo[ok]))
-        return sf
+        return np.exp(_median_log_ratios(logy, y, loggeo, use))
     if method == "poscounts":
         logpos = np.where(y > 0, logy, 0.0)
         loggeo = logpos.sum(axis=0) / y.shape[0]
         use = np.isfinite(loggeo) & (loggeo > 0)
-        sf = np.empty(y.shape[0])
-        for i in range(y.shape[0]):
-            ok = use & (y[i] > 0)
-            sf[i] = np.exp(np.median(logy[i, ok] - loggeo[ok])) if ok.any() else np.nan
+        med = _median_log_ratios(logy, y, loggeo, use)
+        sf = np.exp(med)  # NaN where a sample has no count on the genes used
         if not np.isfinite(sf).all():
             bad = np.flatnonzero(~np.isfinite(sf))
             raise MtncrnaError(
@@ -75,19 +68,38 @@ def size_factors(counts: np.ndarray, method: str = "ratio") -> np.ndarray:
     raise MtncrnaError(f"unknown size factor method '{method}'; expected ratio, poscounts, auto")
 
 
+def _median_log_ratios(
+    logy: np.ndarray, y: np.ndarray, loggeo: np.ndarray, use: np.ndarray
+) -> np.ndarray:
+    """Per sample, the median over used genes with a count of log(count) - log geometric mean
+    (one numba kernel per block of samples, on the engine's threads)."""
+    out = np.empty(y.shape[0])
+    _threads.run_chunks(
+        _kernels.median_ratio_kernel,
+        y.shape[0],
+        np.ascontiguousarray(logy),
+        np.ascontiguousarray(y),
+        np.ascontiguousarray(loggeo),
+        np.ascontiguousarray(use),
+        out,
+    )
+    return out
+
+
 # ------------------------------------------------------------------------------- dispersions
 
 
-def _linear_model_mu(yn: np.ndarray, X: np.ndarray) -> np.ndarray:
+def _linear_model_mu(yn: np.ndarray, X: np.ndarray, pinv: np.ndarray | None = None) -> np.ndarray:
     """Fitted normalized counts of a least-squares fit of each gene on X (genes x samples)."""
     # (yn X^+') X' rather than yn (X X^+)': never forms the samples x samples hat matrix
-    return (yn @ np.linalg.pinv(X).T) @ X.T
+    pinv = np.linalg.pinv(X) if pinv is None else pinv
+    return (yn @ pinv.T) @ X.T
 
 
-def rough_disp(yn: np.ndarray, X: np.ndarray) -> np.ndarray:
+def rough_disp(yn: np.ndarray, X: np.ndarray, pinv: np.ndarray | None = None) -> np.ndarray:
     """DESeq2's roughDispEstimate: moments of the residuals of a linear model."""
     m, p = X.shape
-    mu = np.maximum(_linear_model_mu(yn, X), 1.0)
+    mu = np.maximum(_linear_model_mu(yn, X, pinv), 1.0)
     est = (((yn - mu) ** 2 - mu) / mu**2).sum(axis=1) / (m - p)
     return np.maximum(est, 0.0)
 
@@ -109,17 +121,25 @@ def gene_wise_dispersions(
     y: np.ndarray, X: np.ndarray, sf: np.ndarray, *, maxit: int = _nb.MAXIT
 ) -> dict[str, np.ndarray]:
     """Gene-wise dispersion estimates (DESeq2's estimateDispersionsGeneEst), genes x samples y."""
-    m = y.shape[1]
-    yn = y / sf[None, :]
+    G, m = y.shape
     max_disp = max(10.0, float(m))
-    rough = rough_disp(yn, X)
-    mom = moments_disp(yn, sf)
-    alpha = np.minimum(rough, mom)
-    alpha = np.where(np.isnan(alpha), rough, alpha)
-    alpha_init = np.clip(alpha, MIN_DISP, max_disp)
-    if _unique_rows(X) == X.shape[1]:
-        mu = np.maximum(_linear_model_mu(yn, X) * sf[None, :], _nb.MINMU)
-    else:
+    pinv = np.linalg.pinv(X)
+    linear_mu = _unique_rows(X) == X.shape[1]
+    alpha_init = np.empty(G)
+    mu = np.empty((G, m)) if linear_mu else None
+
+    def block(lo: int, hi: int) -> None:
+        yn = y[lo:hi] / sf[None, :]
+        rough = rough_disp(yn, X, pinv)
+        mom = moments_disp(yn, sf)
+        alpha = np.minimum(rough, mom)
+        alpha = np.where(np.isnan(alpha), rough, alpha)
+        alpha_init[lo:hi] = np.clip(alpha, MIN_DISP, max_disp)
+        if mu is not None:
+            mu[lo:hi] = np.maximum(_linear_model_mu(yn, X, pinv) * sf[None, :], _nb.MINMU)
+
+    _threads.run_blocks(block, G, _threads.block_size(m))
+    if mu is None:
         fit = fit_glm(y, X, sf, alpha_init)
         mu = np.maximum(fit["mu"], _nb.MINMU)
     res = _nb.fit_disp(
@@ -255,6 +275,8 @@ def fit_trend(
         trend.local_fit = local_trend(base_mean[use], disp_gene[use])
     elif fit_type == "mean":
         use_mean = disp_gene > 10 * MIN_DISP
+        from scipy import stats
+
         trend.mean_disp = float(stats.trim_mean(disp_gene[use_mean], 0.001))
     elif fit_type != "parametric":
         raise MtncrnaError(f"unknown fit_type '{fit_type}'; expected parametric, local or mean")
@@ -385,15 +407,22 @@ def fit_glm(
     Coefficients and standard errors are returned on the log2 scale, as DESeq2 reports them.
     """
     p = X.shape[1]
-    yn = y / sf[None, :]
     if p == 1 and np.all(X == 1) and np.all(np.asarray(lambda_log2) <= 1e-6):
-        return _fit_intercept_only(y, yn, sf, alpha)
-    if np.linalg.matrix_rank(X) == p:
+        return _fit_intercept_only(y, y / sf[None, :], sf, alpha)
+    beta0 = np.zeros((y.shape[0], p))
+    full_rank = np.linalg.matrix_rank(X) == p
+    if full_rank:
         Q, R = np.linalg.qr(X)
-        beta0 = np.linalg.solve(R, Q.T @ np.log(yn + 0.1).T).T
-    else:  # R's start for a rank-deficient (expanded) design: log mean on the intercept
-        beta0 = np.zeros((y.shape[0], p))
-        beta0[:, np.flatnonzero((X == 1).all(axis=0))[:1]] = np.log(yn.mean(axis=1))[:, None]
+    intercept = np.flatnonzero((X == 1).all(axis=0))[:1]
+
+    def start(lo: int, hi: int) -> None:
+        yn = y[lo:hi] / sf[None, :]
+        if full_rank:
+            beta0[lo:hi] = np.linalg.solve(R, Q.T @ np.log(yn + 0.1).T).T
+        else:  # R's start for a rank-deficient (expanded) design: log mean on the intercept
+            beta0[lo:hi, intercept] = np.log(yn.mean(axis=1))[:, None]
+
+    _threads.run_blocks(start, y.shape[0], _threads.block_size(y.shape[1]))
     lam = np.broadcast_to(np.asarray(lambda_log2, dtype=float) / np.log(2) ** 2, (p,)).copy()
     fit = _nb.fit_beta(y, X, sf, alpha, beta0, lam=lam, maxit=maxit)
     ln2 = np.log2(np.e)
@@ -455,6 +484,7 @@ def _optim_row(
 ) -> tuple[np.ndarray, bool, np.ndarray, np.ndarray, float]:
     """DESeq2's fitNbinomGLMsOptim for one gene: L-BFGS-B on the log2-scale coefficients with
     R optim's central-difference gradient (ndeps 1e-3), box [-30, 30]."""
+    from scipy import stats
     from scipy.optimize import minimize
 
     size = 1.0 / alpha
@@ -564,10 +594,11 @@ def _newton_polish(
 
 
 def _trimmed_mean(x: np.ndarray, trim: float) -> np.ndarray:
-    """R's mean(x, trim=) along axis 1."""
+    """R's mean(x, trim=) along axis 1: as R, a partial sort (linear in n, not n log n) puts
+    the kept middle values between positions k and n - k."""
     n = x.shape[1]
     k = int(np.floor(n * trim))
-    s = np.sort(x, axis=1)
+    s = np.partition(x, sorted({k, n - k - 1}), axis=1)
     return s[:, k : n - k].mean(axis=1)
 
 
@@ -626,13 +657,15 @@ def cooks_distance(
     temporaries stay small."""
     p = X.shape[1]
     out = np.empty(y.shape)
-    step = max(1, 2**20 // max(1, y.shape[1]))
-    for lo in range(0, y.shape[0], step):
-        b = slice(lo, lo + step)
+
+    def block(lo: int, hi: int) -> None:
+        b = slice(lo, hi)
         disp = robust_mom_disp(y[b] / sf[None, :], X)
         V = mu[b] + disp[:, None] * mu[b] ** 2
         pr2 = (y[b] - mu[b]) ** 2 / V
         out[b] = pr2 / p * hat[b] / (1 - hat[b]) ** 2
+
+    _threads.run_blocks(block, y.shape[0], _threads.block_size(y.shape[1]))
     return out
 
 
@@ -681,6 +714,7 @@ def deseq(
     test: str = "wald",
     control_features: np.ndarray | None = None,
     sample_size_factors: np.ndarray | None = None,
+    threads: int | None = None,
 ) -> DeseqFit:
     """Run DESeq2's ``DESeq()`` steps (Wald fit) on a samples x genes count matrix.
 
@@ -691,8 +725,33 @@ def deseq(
     whose Cook's distances (and so replacements) use the means of the dispersion stage.
     ``control_features`` (a boolean mask over genes) restricts the size-factor estimation to
     those genes, as R's ``estimateSizeFactors(controlGenes=)``; ``sample_size_factors`` gives
-    them directly (R's ``sizeFactors(dds) <-``).
+    them directly (R's ``sizeFactors(dds) <-``). ``threads`` is how many threads work on the
+    genes (default: every core this process may use); it changes no number.
     """
+    with _threads.threads(threads):
+        return _deseq(
+            counts,
+            design,
+            size_factor_method=size_factor_method,
+            fit_type=fit_type,
+            min_replicates_for_replace=min_replicates_for_replace,
+            test=test,
+            control_features=control_features,
+            sample_size_factors=sample_size_factors,
+        )
+
+
+def _deseq(
+    counts: np.ndarray | pd.DataFrame,
+    design: pd.DataFrame,
+    *,
+    size_factor_method: str,
+    fit_type: str,
+    min_replicates_for_replace: float,
+    test: str,
+    control_features: np.ndarray | None,
+    sample_size_factors: np.ndarray | None,
+) -> DeseqFit:
     if isinstance(counts, pd.DataFrame):
         genes = pd.Index(counts.columns)
         samples = pd.Index(counts.index)
@@ -727,14 +786,18 @@ def deseq(
         sf = size_factors(Y[:, ctrl], size_factor_method)
     else:
         sf = size_factors(Y, size_factor_method)
-    yn_all = y_all / sf[None, :]
-    base_mean = yn_all.mean(axis=1)
-    base_var = yn_all.var(axis=1, ddof=1)
-    del yn_all
-    all_zero = y_all.sum(axis=1) == 0
+    G = y_all.shape[0]
+    base_mean, base_var, all_zero = np.empty(G), np.empty(G), np.empty(G, dtype=bool)
+
+    def moments(lo: int, hi: int) -> None:
+        yn = y_all[lo:hi] / sf[None, :]
+        base_mean[lo:hi] = yn.mean(axis=1)
+        base_var[lo:hi] = yn.var(axis=1, ddof=1)
+        all_zero[lo:hi] = y_all[lo:hi].sum(axis=1) == 0
+
+    _threads.run_blocks(moments, G, _threads.block_size(m))
     nz = ~all_zero
     y = y_all if nz.all() else y_all[nz]
-    G = y_all.shape[0]
 
     gw = gene_wise_dispersions(y, X, sf)
     trend = fit_trend(base_mean[nz], gw["dispGeneEst"], fit_type)
@@ -754,7 +817,7 @@ def deseq(
     )
     n_replaced = 0
     if replaceable.any():
-        cutoff = float(stats.f.ppf(0.99, p, m - p))
+        cutoff = _f_quantile_99(p, m - p)
         idx = (cooks > cutoff) & replaceable[None, :]
         rows = idx.any(axis=1)
         n_replaced = int(rows.sum())
@@ -891,8 +954,15 @@ def independent_filtering(
     return padj_mat[:, j], float(cutoffs[j]), float(theta[j])
 
 
+def _f_quantile_99(dfn: int, dfd: int) -> float:
+    """The 0.99 quantile of the F distribution (R's ``qf(0.99, p, m - p)``)."""
+    return float(fdtri(dfn, dfd, 0.99))
+
+
 def _max_cooks(cooks: np.ndarray, X: np.ndarray) -> np.ndarray:
     use = n_or_more_in_cell(X, 3)
+    if X.shape[0] > X.shape[1] and use.all():
+        return cooks.max(axis=1)
     if X.shape[0] > X.shape[1] and use.any():
         return cooks[:, use].max(axis=1)
     return np.full(cooks.shape[0], np.nan)
@@ -911,7 +981,7 @@ def _cooks_outliers(
     if cutoff is False or m <= p:
         return out
     if cutoff is None or cutoff is True:
-        cutoff = float(stats.f.ppf(0.99, p, m - p))
+        cutoff = _f_quantile_99(p, m - p)
     with np.errstate(invalid="ignore"):
         out = max_cooks > cutoff
     out &= ~np.isnan(max_cooks)
@@ -971,7 +1041,7 @@ def wald_test(
     se = np.sqrt(np.maximum(np.einsum("p,gpq,q->g", c, fit.cov, c), 0))
     with np.errstate(divide="ignore", invalid="ignore"):
         stat = lfc / se
-        pvalue = 2 * stats.norm.sf(np.abs(stat))
+        pvalue = 2 * ndtr(-np.abs(stat))
     zero = _contrast_all_zero(fit, contrast_samples)
     lfc[zero], stat[zero], pvalue[zero] = 0.0, 0.0, 1.0
     if not (t == 0 and alt_hypothesis == "greaterAbs"):
@@ -983,7 +1053,10 @@ def _threshold_test(
     lfc: np.ndarray, se: np.ndarray, t: float, alt: str
 ) -> tuple[np.ndarray, np.ndarray]:
     """R ``results()``'s statistics and p-values against a log2 fold-change threshold."""
-    upper = stats.norm.sf
+
+    def upper(z: np.ndarray) -> np.ndarray:  # the normal upper tail (scipy.stats.norm.sf)
+        return ndtr(-z)
+
     with np.errstate(divide="ignore", invalid="ignore"):
         if alt == "greaterAbs":
             z = (np.abs(lfc) - t) / se
@@ -1008,11 +1081,12 @@ def lrt_test(
     cooks_cutoff: float | bool | None = None,
     independent_filter: bool = True,
     contrast_samples: np.ndarray | None = None,
+    threads: int | None = None,
 ) -> pd.DataFrame:
     """Likelihood-ratio test of the full design against ``reduced`` (DESeq2's nbinomLRT).
 
     log2FoldChange/lfcSE are the Wald estimate of ``contrast`` from the full model (0 for genes
-    with no count in ``contrast_samples``, as R).
+    with no count in ``contrast_samples``, as R). ``threads`` as in :func:`deseq`.
     """
     nz = ~fit.all_zero
     Xr = reduced.to_numpy(dtype=float)
@@ -1020,10 +1094,11 @@ def lrt_test(
     if df < 1:
         raise MtncrnaError("the reduced design must have fewer coefficients than the full one")
     disp = fit.disp["dispersion"].to_numpy()
-    red = fit_glm(fit.fit_counts[nz], Xr, fit.size_factors, disp[nz])
+    with _threads.threads(threads):
+        red = fit_glm(fit.fit_counts[nz], Xr, fit.size_factors, disp[nz])
     stat = np.full(len(fit.genes), np.nan)
     stat[nz] = 2.0 * (fit.loglik[nz] - red["loglik"])
-    pvalue = stats.chi2.sf(stat, df)
+    pvalue = np.where(stat < 0, 1.0, chdtrc(df, np.maximum(stat, 0.0)))
     c = np.asarray(contrast, dtype=float)
     lfc = fit.beta @ c
     se = np.sqrt(np.maximum(np.einsum("p,gpq,q->g", c, fit.cov, c), 0))
@@ -1032,9 +1107,10 @@ def lrt_test(
     # dispersion stage
     X = fit.design.to_numpy(dtype=float)
     cooks = np.full_like(fit.cooks, np.nan)
-    cooks[nz] = cooks_distance(
-        fit.fit_counts[nz], X, fit.size_factors, fit.mu_disp[nz], fit.hat[nz]
-    )
+    with _threads.threads(threads):
+        cooks[nz] = cooks_distance(
+            fit.fit_counts[nz], X, fit.size_factors, fit.mu_disp[nz], fit.hat[nz]
+        )
     replaceable = fit.params.get("replaceable", np.zeros(X.shape[0], dtype=bool))
     if fit.params.get("n_replaced") and replaceable.all():
         max_cooks = np.full(len(fit.genes), np.nan)

@@ -8,8 +8,8 @@ same steps per gene, so the numbers agree with R's to rounding, but:
 - ``lgamma``/``digamma`` of ``y + 1/alpha`` are evaluated once per *distinct* count of a gene
   (a gene of 5,000 samples typically has a few hundred distinct counts), weighted by how often
   it occurs;
-- genes are split into chunks run by a pool of threads (the kernels release the GIL), so every
-  core works and memory stays at the size of the inputs and outputs.
+- genes are split into chunks run by a pool of threads (``_threads``; the kernels release the
+  GIL), so every core works and memory stays at the size of the inputs and outputs.
 
 Each kernel takes a gene range ``[lo, hi)`` and writes its rows of preallocated outputs.
 """
@@ -17,36 +17,11 @@ Each kernel takes a gene range ``[lo, hi)`` and writes its rows of preallocated 
 from __future__ import annotations
 
 import math
-import os
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any
 
 import numba
 import numpy as np
 
 _jit = numba.njit(cache=True, nogil=True)
-
-
-def n_threads() -> int:
-    """Cores this process may use."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - not Linux
-        return max(1, os.cpu_count() or 1)
-
-
-def run_chunks(kernel: Callable[..., Any], n_genes: int, *args: Any) -> None:
-    """Run ``kernel(lo, hi, *args)`` over gene chunks on all cores (dynamic scheduling)."""
-    threads = n_threads()
-    if threads == 1 or n_genes < 64:
-        kernel(0, n_genes, *args)
-        return
-    chunk = max(16, n_genes // (16 * threads))
-    starts = range(0, n_genes, chunk)
-    with ThreadPoolExecutor(threads) as pool:
-        for f in [pool.submit(kernel, lo, min(lo + chunk, n_genes), *args) for lo in starts]:
-            f.result()
 
 
 # ----------------------------------------------------------------------------------- scalars
@@ -723,3 +698,29 @@ def fit_beta_kernel(
         out_iter[g] = iters
         out_dev[g] = dev
         out_loglik[g] = ll
+
+
+# ----------------------------------------------------------------------------- size factors
+
+
+@_jit
+def median_ratio_kernel(
+    lo: int,
+    hi: int,
+    logy: np.ndarray,
+    y: np.ndarray,
+    loggeo: np.ndarray,
+    use: np.ndarray,
+    out: np.ndarray,
+) -> None:
+    """Samples ``lo..hi``: median of ``logy[i, j] - loggeo[j]`` over genes with ``use[j]`` and a
+    positive count (the log of the median-of-ratios size factor); NaN when there is none."""
+    G = logy.shape[1]
+    buf = np.empty(G)
+    for i in range(lo, hi):
+        k = 0
+        for j in range(G):
+            if use[j] and y[i, j] > 0:
+                buf[k] = logy[i, j] - loggeo[j]
+                k += 1
+        out[i] = np.median(buf[:k]) if k else np.nan

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import digamma, gammaln
 
-from . import _kernels
+from . import _kernels, _threads
 
 #: DESeq2's defaults
 MIN_DISP = 1e-8
@@ -30,7 +30,7 @@ LARGE_BETA = 30.0
 def nb_loglik(y: np.ndarray, mu: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     """Per-gene NB log-likelihood, ``sum_j log dnbinom(y_j; size=1/alpha, mu=mu_j)``."""
     out = np.empty(y.shape[0])
-    _kernels.run_chunks(_kernels.nb_loglik_kernel, y.shape[0], _f64(y), _f64(mu), _f64(alpha), out)
+    _threads.run_chunks(_kernels.nb_loglik_kernel, y.shape[0], _f64(y), _f64(mu), _f64(alpha), out)
     return out
 
 
@@ -133,7 +133,7 @@ def fit_disp(
     initial_lp = np.empty(G)
     use_prior = prior_mean is not None
     pm = _f64(prior_mean) if use_prior else np.zeros(G)
-    _kernels.run_chunks(
+    _threads.run_chunks(
         _kernels.fit_disp_kernel,
         G,
         _f64(y),
@@ -175,7 +175,7 @@ def fit_disp_grid(
     out = np.empty(G)
     use_prior = prior_mean is not None
     pm = _f64(prior_mean) if use_prior else np.zeros(G)
-    _kernels.run_chunks(
+    _threads.run_chunks(
         _kernels.fit_disp_grid_kernel,
         G,
         _f64(y),
@@ -222,7 +222,7 @@ def fit_beta(
         "mu": np.empty((G, n)),
         "loglik": np.empty(G),
     }
-    _kernels.run_chunks(
+    _threads.run_chunks(
         _kernels.fit_beta_kernel,
         G,
         _f64(y),

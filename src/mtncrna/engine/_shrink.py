@@ -17,9 +17,7 @@ hand computation of the prior variance (tests/test_de.py).
 from __future__ import annotations
 
 import numpy as np
-from scipy.optimize import brentq
-from scipy.special import gammaln
-from scipy.stats import norm
+from scipy.special import gammaln, ndtri
 
 from .._errors import MtncrnaError
 
@@ -41,6 +39,8 @@ def prior_variance(
         return min_var
     if objective(max_var) > 0:
         return max_var
+    from scipy.optimize import brentq
+
     return float(brentq(objective, min_var, max_var))
 
 
@@ -219,7 +219,7 @@ def _wtd_upper_quantile_var(x: np.ndarray, w: np.ndarray, upper: float = 0.05) -
     # approx(cumsum(wts), x, method="constant", f=1, rule=2)
     q = xs[np.clip(np.searchsorted(cw, [low, high], side="left"), 0, len(xs) - 1)]
     value = (1 - frac) * q[0] + frac * q[1]
-    return float((value / norm.ppf(1 - upper / 2)) ** 2)
+    return float((value / ndtri(1 - upper / 2)) ** 2)
 
 
 def _factor_levels(design) -> dict[str, list[str]]:

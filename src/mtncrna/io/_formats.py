@@ -8,7 +8,7 @@ AnnData happens in :mod:`mtncrna.io._read`.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,9 +20,11 @@ from .._text import (
     Lines,
     drop_empty_columns,
     parse_delimited,
+    parse_delimited_integers,
     read_lines,
     sniff_delimiter,
     split_header,
+    strip_cells,
     to_counts,
 )
 from ._names import sample_name_from_path
@@ -90,6 +92,8 @@ def _check_unique(path: Path, names: Sequence[str], what: str, *, positions: Seq
 
 
 def _numeric_fraction(col: pd.Series) -> float:
+    if col.dtype == np.int64:  # parsed as whole numbers
+        return 1.0
     s = col.astype(str).str.strip()
     return float(pd.to_numeric(s, errors="coerce").notna().mean()) if len(s) else 0.0
 
@@ -133,20 +137,9 @@ def read_table(
         header[0] = header[0].lstrip("#").strip()
     if len(lines) < 2:
         raise InputError(path, "has a header line but no data rows")
-    body = parse_delimited(lines, sep)
-    header, body = drop_empty_columns(header, body)
-    if body.shape[1] != len(header):
-        # A header with one cell fewer than the rows is R's write.table(row.names=TRUE) layout.
-        if body.shape[1] == len(header) + 1:
-            header = ["", *header]
-        else:
-            raise InputError(
-                path,
-                f"header has {len(header)} fields but the data rows have {body.shape[1]}",
-                line=lines.numbers[0],
-            )
-    body.columns = range(body.shape[1])
-    body = body.apply(lambda c: c.str.strip())
+    header_line = list(header)
+    # count columns as int64 (parsed in C), the rest as text
+    header, body = _table_body(path, lines, sep, header, parse_delimited_integers)
     line_numbers = np.asarray(lines.numbers[1:])
 
     if samples_as_rows is None:
@@ -167,6 +160,8 @@ def read_table(
             annot_cols.append(j)
         else:
             count_cols.append(j)
+    if any(body[j].dtype == np.int64 for j in annot_cols):  # annotation keeps its text ("0012")
+        _, body = _table_body(path, lines, sep, header_line, parse_delimited)
     if not count_cols:
         raise InputError(
             path, "no count columns found: every column after the first holds text, not numbers"
@@ -188,6 +183,30 @@ def read_table(
     )
     renamed = {s: h for s, h in zip(samples, sources, strict=True) if s != h}
     return CountTable(fmt, [path], features, samples, counts, var=var, source_columns=renamed)
+
+
+def _table_body(
+    path: Path,
+    lines: Lines,
+    sep: str,
+    header: list[str],
+    parse: Callable[[Lines, str], pd.DataFrame],
+) -> tuple[list[str], pd.DataFrame]:
+    """The data rows as a frame with positional columns, stripped, and the header aligned to
+    them (empty trailing columns dropped; R's one-short header given an empty first name)."""
+    header, body = drop_empty_columns(header, parse(lines, sep))
+    if body.shape[1] != len(header):
+        # A header with one cell fewer than the rows is R's write.table(row.names=TRUE) layout.
+        if body.shape[1] == len(header) + 1:
+            header = ["", *header]
+        else:
+            raise InputError(
+                path,
+                f"header has {len(header)} fields but the data rows have {body.shape[1]}",
+                line=lines.numbers[0],
+            )
+    body.columns = range(body.shape[1])
+    return header, strip_cells(body)
 
 
 def _looks_like_features(names: Sequence[str]) -> float:

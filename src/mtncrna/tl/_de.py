@@ -72,6 +72,7 @@ def de(
     reference_levels: dict[str, str] | None = None,
     factors: Sequence[str] = (),
     engine: str = "mtncrna",
+    threads: int | None = None,
     key_added: str = "de",
     copy: bool = False,
 ) -> ad.AnnData | None:
@@ -120,6 +121,9 @@ def de(
         ``"mtncrna"`` (the project's engine, checked against R DESeq2) or ``"pydeseq2"``: run
         pydeseq2 itself (``DeseqDataSet`` / ``DeseqStats``, Wald test) and store its numbers in
         the same tables, to reproduce a pydeseq2 analysis or to compare the two.
+    threads
+        Threads for the fit (default: every core this process may use; pydeseq2's
+        ``n_cpus``). The numbers do not depend on it.
 
     Returns
     -------
@@ -183,52 +187,54 @@ def de(
         vectors[contrast_name(name, test=test)] = eng.coefficient_vector(X, name)
         if shrink:
             shrink_designs[contrast_name(name, test=test)] = (X, list(X.columns).index(name))
-    if engine == "pydeseq2":
-        results, disp, sf, coef_names, info = _run_pydeseq2(
-            counts,
-            sub.obs,
-            X,
-            design,
-            vectors,
-            contrasts={contrast_name(c, test=test): c for c in contrasts},
-            alpha=alpha,
-            cooks_filter=bool(cooks_cutoff),
-            independent_filter=independent_filter,
-            size_factors=size_factors,
-            fit_type=fit_type,
-            lfc_threshold=lfc_threshold,
-            alt_hypothesis=alt_hypothesis,
-        )
-        for name, res in results.items():
-            n_sig = int((res["padj"] < alpha).sum())
-            logger.info("%s (pydeseq2): %d features with padj < %g", name, n_sig, alpha)
-    else:
-        results, disp, sf, coef_names, info = _run_mtncrna(
-            counts,
-            X,
-            design,
-            vectors,
-            groups,
-            shrink_designs,
-            test=test,
-            Xr=(
-                eng.design_matrix(
-                    reduced, sub.obs, reference_levels=reference_levels, factors=factors
-                )
-                if reduced
-                else None
-            ),
-            alpha=alpha,
-            cooks_cutoff=cooks_cutoff,
-            independent_filter=independent_filter,
-            size_factors=size_factors,
-            fit_type=fit_type,
-            lfc_threshold=lfc_threshold,
-            alt_hypothesis=alt_hypothesis,
-            shrink=shrink,
-            contrasts={contrast_name(c, test=test): c for c in contrasts},
-            coefficients={contrast_name(n, test=test): n for n in coefficients},
-        )
+    with eng.threads(threads):
+        if engine == "pydeseq2":
+            results, disp, sf, coef_names, info = _run_pydeseq2(
+                counts,
+                sub.obs,
+                X,
+                design,
+                vectors,
+                contrasts={contrast_name(c, test=test): c for c in contrasts},
+                alpha=alpha,
+                cooks_filter=bool(cooks_cutoff),
+                independent_filter=independent_filter,
+                size_factors=size_factors,
+                fit_type=fit_type,
+                lfc_threshold=lfc_threshold,
+                alt_hypothesis=alt_hypothesis,
+                n_cpus=threads,
+            )
+            for name, res in results.items():
+                n_sig = int((res["padj"] < alpha).sum())
+                logger.info("%s (pydeseq2): %d features with padj < %g", name, n_sig, alpha)
+        else:
+            results, disp, sf, coef_names, info = _run_mtncrna(
+                counts,
+                X,
+                design,
+                vectors,
+                groups,
+                shrink_designs,
+                test=test,
+                Xr=(
+                    eng.design_matrix(
+                        reduced, sub.obs, reference_levels=reference_levels, factors=factors
+                    )
+                    if reduced
+                    else None
+                ),
+                alpha=alpha,
+                cooks_cutoff=cooks_cutoff,
+                independent_filter=independent_filter,
+                size_factors=size_factors,
+                fit_type=fit_type,
+                lfc_threshold=lfc_threshold,
+                alt_hypothesis=alt_hypothesis,
+                shrink=shrink,
+                contrasts={contrast_name(c, test=test): c for c in contrasts},
+                coefficients={contrast_name(n, test=test): n for n in coefficients},
+            )
     adata.uns[key_added] = {
         "kind": "de",
         "results": results,
@@ -422,13 +428,17 @@ def _run_pydeseq2(
     fit_type: str,
     lfc_threshold: float = 0.0,
     alt_hypothesis: str = "greaterAbs",
+    n_cpus: int | None = None,
 ) -> tuple[dict[str, pd.DataFrame], pd.DataFrame, np.ndarray, list[str], dict]:
     """Run pydeseq2 (DeseqDataSet, then DeseqStats per contrast) and put its numbers in the
     project's tables; the ``reason`` column is derived from where pydeseq2 left NaN."""
     import warnings
 
     from pydeseq2.dds import DeseqDataSet
+    from pydeseq2.default_inference import DefaultInference
     from pydeseq2.ds import DeseqStats
+
+    inference = DefaultInference(n_cpus=n_cpus)
 
     y = counts.to_numpy()
     if size_factors == "auto":
@@ -441,6 +451,7 @@ def _run_pydeseq2(
             design=design.replace(" ", ""),
             fit_type=fit_type,
             size_factors_fit_type=size_factors,
+            inference=inference,
             quiet=True,
         )
         dds.deseq2()
@@ -463,6 +474,7 @@ def _run_pydeseq2(
                 independent_filter=independent_filter,
                 lfc_null=lfc_threshold,
                 alt_hypothesis=None if plain_wald else alt_hypothesis,
+                inference=inference,
                 quiet=True,
             )
             st.summary()

@@ -7,7 +7,6 @@ import logging
 import anndata as ad
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from .. import engine
 from .._errors import MtncrnaError
@@ -176,6 +175,8 @@ def integrate(
     df = n - p - 2
     if df < 1:
         raise MtncrnaError(f"{n} samples for {p} design coefficients: no residual df to test")
+    from scipy import stats  # here, not at import: it costs every command ~0.5 s
+
     rows = []
     for row in pairs.itertuples():
         base = {

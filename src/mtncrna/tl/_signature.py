@@ -8,7 +8,6 @@ from collections.abc import Mapping, Sequence
 import anndata as ad
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from .. import engine
 from .._errors import MtncrnaError
@@ -105,6 +104,8 @@ def signature(
         index=lfc.index,
         columns=lfc.columns,
     )
+    from scipy import stats  # here, not at import: it costs every command ~0.5 s
+
     z = stats.norm.isf(one_sided.clip(1e-300, 1 - 1e-16))
     z = pd.DataFrame(z, index=lfc.index, columns=lfc.columns).where(measured & pvals.notna())
     combined_z = z.sum(axis=1) / np.sqrt(z.notna().sum(axis=1).replace(0, np.nan))
@@ -280,6 +281,8 @@ def score(
 
 def _auc(score: np.ndarray, y: np.ndarray) -> float:
     """Area under the ROC curve (Mann-Whitney U / n1 n0)."""
+    from scipy import stats  # here, not at import: it costs every command ~0.5 s
+
     ranks = stats.rankdata(score)
     n1, n0 = int(y.sum()), int((~y).sum())
     return float((ranks[y].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
