@@ -150,6 +150,31 @@ def test_cv_on_null_data_is_near_chance():
     assert np.isnan(cv.attrs["auc"]) or cv.attrs["auc"] < 0.95
 
 
+def test_integrate_p_is_the_partial_correlation_test(study):
+    """p of each pair = the textbook partial correlation t-test, df = n - rank(design) - 1."""
+    from scipy import stats
+
+    out = mt.tl.integrate(study.small, study.long)
+    df = (
+        mt.get.integrate_df(study.small).attrs.get("params", {}).get("df")
+        or (study.small.uns["integrate"]["params"]["df"])
+    )
+    assert (
+        df
+        == out["n_samples"].iloc[0]
+        - np.linalg.matrix_rank(
+            mt.engine.design_matrix(
+                study.small.uns["integrate"]["params"]["design"], study.small.obs
+            ).to_numpy()
+        )
+        - 1
+    )
+    r = out["partial_r"].to_numpy(float)
+    t = r * np.sqrt(df / (1 - r**2))
+    ok = np.isfinite(r)
+    np.testing.assert_allclose(out["pvalue"][ok], 2 * stats.t.sf(np.abs(t[ok]), df), rtol=1e-8)
+
+
 def test_integrate_finds_coupled_pairs(study):
     out = mt.tl.integrate(study.small, study.long)
     assert list(out.columns[:8]) == [

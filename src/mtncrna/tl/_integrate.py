@@ -100,8 +100,9 @@ def integrate(
 
     Both libraries are variance-stabilised; the design effects (``design``, by default every
     sample-sheet factor among fraction, condition, cell_line and batch that varies) are
-    regressed out of every feature, and the partial correlation of the residuals is tested
-    (t-test with n - p - 2 degrees of freedom), so that a fraction or condition that moves a
+    regressed out of every feature (``partial_r``: the correlation of the residuals), and the
+    miRNA is tested in ``target ~ design + miRNA`` by statsmodels' OLS t-test (n - p - 1 degrees
+    of freedom; the partial correlation test), so that a fraction or condition that moves a
     miRNA and a target together does not count as coupling. ``coupled`` is padj < ``alpha``
     with a negative correlation (repression). ``pairs`` has columns ``mirna`` and ``target`` in
     any naming: miRNAs are found through the reference (``mitomiR-2392``, ``MIMAT0019043``),
@@ -172,10 +173,12 @@ def integrate(
     res_s = vs - H @ vs.to_numpy()
     res_l = vl - H @ vl.to_numpy()
     n, p = X.shape[0], int(np.linalg.matrix_rank(X))  # a confounded term adds no coefficient
-    df = n - p - 2
+    df = n - p - 1  # residual df of target ~ design + miRNA
     if df < 1:
         raise MtncrnaError(f"{n} samples for {p} design coefficients: no residual df to test")
-    from scipy import stats  # here, not at import: it costs every command ~0.5 s
+    # the test is statsmodels' OLS t-test of the miRNA in target ~ design + miRNA, which is the
+    # partial correlation test (imported here, not at import: it costs ~1 s)
+    import statsmodels.api as sm
 
     rows = []
     for row in pairs.itertuples():
@@ -199,8 +202,11 @@ def integrate(
         a = res_s[row.mirna_feature].to_numpy()
         b = res_l[row.target_feature].to_numpy()
         r = np.nan if a.std() == 0 or b.std() == 0 else float(np.corrcoef(a, b)[0, 1])
-        t = r * np.sqrt(df / max(1e-300, 1 - r**2)) if np.isfinite(r) else np.nan
-        pval = float(2 * stats.t.sf(abs(t), df)) if np.isfinite(t) else np.nan
+        pval = np.nan
+        if np.isfinite(r):
+            exog = np.column_stack([X, vs[row.mirna_feature].to_numpy()])
+            fit = sm.OLS(vl[row.target_feature].to_numpy(), exog).fit()
+            pval = float(fit.pvalues[-1])
         rows.append({**base, "partial_r": r, "pvalue": pval})
     out = pd.DataFrame(rows)
     out["padj"] = engine.p_adjust_bh(out["pvalue"].to_numpy(float))
