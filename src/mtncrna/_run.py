@@ -488,7 +488,7 @@ def _run_in(c: RunConfig, stage: Any, out: Path, progress: bool) -> tuple[list[s
     notes: list[str] = []
     lines = [f"mtncrna run -> {out}/"]
     bar = _Progress(progress, len(libs) * 4 + 2)
-    contrasts = [tuple(x) for x in c["contrasts"]]
+    contrasts = [tuple(x) for x in c["contrasts"]]  # at least one (validated)
     fkey, mito, versus = c["fraction_column"], c["mito"], c["versus"]
     obs0 = next(iter(libs.values())).obs
     # what makes samples alike for QC and enrichment: the design's factors (a study's own
@@ -571,7 +571,7 @@ def _run_in(c: RunConfig, stage: Any, out: Path, progress: bool) -> tuple[list[s
                     contrasts=contrasts,
                     # the first contrast's denominator is the factor's reference level, as a
                     # user of R's relevel() sets it: coefficients read 'treatment[T.resistant]'
-                    reference_levels={contrasts[0][0]: contrasts[0][2]} if contrasts else None,
+                    reference_levels={contrasts[0][0]: contrasts[0][2]},
                     subset=subset,
                     alpha=c["alpha"],
                     factors=c["factors"],
@@ -636,10 +636,8 @@ def _run_in(c: RunConfig, stage: Any, out: Path, progress: bool) -> tuple[list[s
                 de_inputs, alpha=c["signature_alpha"], lfc_threshold=c["signature_lfc_threshold"]
             )
         if sig is not None and len(sig):
-            if contrasts:  # the AUC of the score: first contrast's numerator vs the rest
-                tl.score(a, sig, group_key=contrasts[0][0], positive=contrasts[0][1])
-            else:
-                tl.score(a, sig, group_key=None)
+            # the AUC of the score: the first contrast's numerator vs the other samples
+            tl.score(a, sig, group_key=contrasts[0][0], positive=contrasts[0][1])
             written.append(write_table(sig, folder / "signature.tsv", inputs=inputs))
             gmt = folder / "signature.gmt"
             with atomic_path(gmt) as tmp:
@@ -647,7 +645,7 @@ def _run_in(c: RunConfig, stage: Any, out: Path, progress: bool) -> tuple[list[s
                     tl.to_gmt(
                         sig,
                         name=c["signature_name"],
-                        up_in=contrasts[0][1] if contrasts else "numerator",
+                        up_in=contrasts[0][1],
                     ),
                     encoding="utf-8",
                 )
