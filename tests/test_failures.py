@@ -425,6 +425,11 @@ def test_run_says_what_it_skipped(run_cli, tmp_path):
     assert code == 0, err
     assert "enrichment mito vs cytosol skipped: no 'cytosol' library" in out
     assert "small: literature concordance skipped: contrast condition_parental_vs_resistant" in out
+    # the cytosol libraries left out by drop_unmatched are said in the summary and the report
+    said = "not in the sample sheet: CALP1_cytosol"
+    assert "note: small-RNA: sample sheet has 12 samples" in out and said in out, out
+    assert "kept the 12 samples in both (drop_unmatched)" in out
+    assert said in (tmp_path / "out" / "report.html").read_text()
     assert (tmp_path / "out" / "small_de_mito_condition_parental_vs_resistant.tsv").exists()
     log = (tmp_path / "out" / "run.log").read_text()
     assert "enrichment mito vs cytosol skipped" in log

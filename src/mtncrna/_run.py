@@ -507,6 +507,10 @@ def _run_in(c: RunConfig, stage: Any, out: Path, progress: bool) -> tuple[list[s
     bar = _Progress(progress, len(libs) * 4 + 2)
     contrasts = [tuple(x) for x in c["contrasts"]]  # at least one (validated)
     fkey, mito, versus = c["fraction_column"], c["mito"], c["versus"]
+    for lib, a in libs.items():  # samples left out by drop_unmatched: said, not only logged
+        imported = a.uns.get("mtncrna", {}).get("provenance", {}).get("import", {})
+        if imported.get("parameters", {}).get("unmatched"):
+            notes.append(f"{lib}-RNA: {imported['parameters']['unmatched']} (drop_unmatched)")
     obs0 = next(iter(libs.values())).obs
     # what makes samples alike for QC and enrichment: the design's factors (a study's own
     # 'treatment' or 'status'), then the columns the steps look at by default
