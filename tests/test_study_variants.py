@@ -199,3 +199,19 @@ def test_run_says_a_numbered_batch_is_a_covariate(tmp_path):
     assert "holds whole numbers" not in (tmp_path / "fac" / "report.html").read_text()
     small = mt.read_h5ad(tmp_path / "fac" / "small.h5ad")
     assert "batch" in small.uns["qc"]["params"]["groups"]
+
+
+def test_run_on_long_rna_alone_builds_the_signature_from_it(tmp_path):
+    """A study of lncRNAs only (no small-RNA library) still gets its resistance signature,
+    from the long-RNA DE results, and a score per sample."""
+    res = mt.run(
+        {"samples": str(EXAMPLE / "samples.csv"), "long": str(EXAMPLE / "long_rna_counts.tsv")},
+        tmp_path / "out",
+    )
+    assert "long-RNA features" in res.summary and "signature skipped" not in res.summary
+    sig = pd.read_csv(tmp_path / "out" / "signature.tsv", sep="\t")
+    long_de = pd.read_csv(
+        tmp_path / "out" / "long_de_mito_condition_resistant_vs_parental.tsv", sep="\t"
+    )
+    assert len(sig) and set(sig["feature_id"]) <= set(long_de["feature_id"])
+    assert "signature_score" in mt.read_h5ad(tmp_path / "out" / "long.h5ad").obs

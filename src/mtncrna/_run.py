@@ -652,8 +652,10 @@ def _run_in(c: RunConfig, stage: Any, out: Path, progress: bool) -> tuple[list[s
         )
     )
     sig = None
-    if "small" in libs:
-        a = libs["small"]
+    # the signature of the small RNAs (mitomiRs, tRFs); a long-RNA-only study gets its lncRNAs'
+    sig_lib = "small" if "small" in libs else "long"
+    if sig_lib in libs:
+        a = libs[sig_lib]
         de_inputs = {k: get.de_df(a, key=k) for k in de_keys if k in a.uns}
         if de_inputs:
             sig = tl.signature(
@@ -674,18 +676,16 @@ def _run_in(c: RunConfig, stage: Any, out: Path, progress: bool) -> tuple[list[s
                     encoding="utf-8",
                 )
             written.append(gmt)
-            lines.append(f"  signature: {len(sig)} features")
+            lines.append(f"  signature: {len(sig)} {sig_lib}-RNA features")
         else:
             skipped.append(
                 _Skip(
                     "resistance signature",
-                    "no small-RNA feature passed the signature thresholds"
+                    f"no {sig_lib}-RNA feature passed the signature thresholds"
                     if de_inputs
-                    else "no small-RNA DE result",
+                    else f"no {sig_lib}-RNA DE result",
                 )
             )
-    else:
-        skipped.append(_Skip("resistance signature", "no small-RNA library in the config"))
     bar.step("signature")
     pairs = None
     if "small" in libs and "long" in libs:

@@ -398,7 +398,7 @@ def build_sections(
     else:
         skipped["signatures"].append(
             notes.get("signatures")
-            or "No resistance signature: it needs small-RNA DE results in which some features "
+            or "No resistance signature: it needs DE results in which some features "
             "pass the signature thresholds."
         )
     integ_blocks = []
