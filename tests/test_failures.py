@@ -572,3 +572,30 @@ def test_missing_parent_folders_are_made_and_removed_on_failure(run_cli, tmp_pat
     )  # fmt: skip
     assert code == 2 and "nope" in err
     assert _snapshot(tmp_path) == before  # x/y made for the output, removed again
+
+
+def test_run_confounded_design_stops_before_any_analysis(run_cli, tmp_path):
+    """Two drugs, each on its own cell line: '~ drug + cell_line + condition' cannot be fitted.
+    R's DESeq2 stops; so does the run, naming the confounded columns, before writing anything."""
+    sheet = tmp_path / "samples.csv"
+    sheet.write_text(
+        (EXAMPLE / "samples.csv").read_text().replace("SCC-9,cisplatin", "SCC-9,doxorubicin")
+    )
+    cfg = _config(tmp_path, samples=str(sheet), design="~ drug + cell_line + condition")
+    code, _, err = run_cli("run", cfg, "-o", tmp_path / "out")
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert "design" in err and "line" in err
+    assert "drug[T.doxorubicin] and cell_line[T.SCC-9] are confounded" in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_design_rank_names_the_columns():
+    from mtncrna import DesignError, engine
+
+    meta = pd.DataFrame(
+        {"a": ["x", "x", "y", "y", "z", "z"], "b": [1.0, 1, 2, 2, 3, 3], "c": list("pqpqpq")}
+    )
+    X = engine.design_matrix("~ a + b + c", meta)
+    with pytest.raises(DesignError, match=r"a\[T.y\], a\[T.z\] and b are confounded"):
+        engine.check_full_rank(X)
+    engine.check_full_rank(engine.design_matrix("~ a + c", meta))

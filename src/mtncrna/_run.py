@@ -25,7 +25,7 @@ import pandas as pd
 
 from . import engine, get, pp, tl
 from ._constants import FORMATS
-from ._errors import InputError, MtncrnaError, UnmatchedSamplesError
+from ._errors import DesignError, InputError, MtncrnaError, UnmatchedSamplesError
 from ._provenance import record
 from ._text import read_bytes
 from .io import (
@@ -323,6 +323,17 @@ def _check_sheet(c: RunConfig, sheet: pd.DataFrame) -> None:
                     f"contrast level '{lv}' is not a value of '{factor}' in the sample sheet "
                     f"({', '.join(levels)})",
                 )
+    try:  # confounded terms make every fit fail: say so before any analysis (R stops too)
+        X = engine.design_matrix(
+            c["design"],
+            sheet,
+            factors=[*c["factors"], *(f for f, _, _ in c["contrasts"])],
+        )
+        engine.check_full_rank(X)
+    except DesignError as exc:
+        c.fail("design", f"'{c['design']}' cannot be fitted on the sample sheet: {exc}")
+    except MtncrnaError:
+        pass  # other problems (missing values, ...) are named where the data are read
     if c["interaction"] is not None and c["interaction"] not in cols:
         c.fail(
             "interaction", f"'{c['interaction']}' is not a sample sheet column; columns: {listing}"
