@@ -215,3 +215,30 @@ def test_run_on_long_rna_alone_builds_the_signature_from_it(tmp_path):
     )
     assert len(sig) and set(sig["feature_id"]) <= set(long_de["feature_id"])
     assert "signature_score" in mt.read_h5ad(tmp_path / "out" / "long.h5ad").obs
+
+
+def test_run_levels_with_spaces_give_file_safe_names(tmp_path):
+    """Levels written as words ('cisplatin resistant') make file-safe names for the DE and the
+    interaction tables alike, and the report links the files that exist."""
+    text = (EXAMPLE / "samples.csv").read_text()
+    sheet = tmp_path / "samples.csv"
+    sheet.write_text(
+        text.replace(",resistant,", ",cisplatin resistant,").replace(
+            ",parental,", ",parental line,"
+        )
+    )
+    out = tmp_path / "out"
+    mt.run(
+        {
+            "samples": str(sheet),
+            "small": str(EXAMPLE / "small_rna_counts.tsv"),
+            "contrasts": [["condition", "cisplatin resistant", "parental line"]],
+        },
+        out,
+    )
+    names = {p.name for p in out.iterdir()}
+    assert not [n for n in names if " " in n], names
+    assert "small_interaction_condition_cisplatin_resistant.tsv" in names
+    assert "small_de_mito_condition_cisplatin_resistant_vs_parental_line.tsv" in names
+    html = (out / "report.html").read_text()
+    assert 'href="small_interaction_condition_cisplatin_resistant.tsv"' in html

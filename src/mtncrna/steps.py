@@ -409,10 +409,14 @@ def qc(
 
 def enrichment_tables(adata: ad.AnnData, mito: str, versus: str, prefix: str = "") -> dict:
     from . import get
+    from ._text import file_safe
 
     tables = {f"{prefix}enrichment_{mito}_vs_{versus}.tsv": get.enrichment_df(adata)}
     for name in adata.uns["enrichment"].get("interaction", {}):
-        tables[f"{prefix}interaction_{name}.tsv"] = get.enrichment_df(adata, interaction=name)
+        # file-safe as the DE tables' names ('cisplatin resistant' -> cisplatin_resistant)
+        tables[f"{prefix}interaction_{file_safe(name)}.tsv"] = get.enrichment_df(
+            adata, interaction=name
+        )
     return tables
 
 
