@@ -242,3 +242,38 @@ def test_run_levels_with_spaces_give_file_safe_names(tmp_path):
     assert "small_de_mito_condition_cisplatin_resistant_vs_parental_line.tsv" in names
     html = (out / "report.html").read_text()
     assert 'href="small_interaction_condition_cisplatin_resistant.tsv"' in html
+
+
+def _salmon_merged(tmp_path):
+    """nf-core/rnaseq's salmon.merged.gene_counts.tsv: gene_id + gene_name, estimated counts;
+    ids the reference may not know (a newer GENCODE), symbols it does."""
+    counts = pd.read_csv(EXAMPLE / "long_rna_counts.tsv", sep="\t", index_col=0)
+    est = counts.astype(float) + 0.37
+    est.insert(0, "gene_name", counts.index)
+    est.index = pd.Index([f"ENSG9{i:010d}.1" for i in range(len(est))], name="gene_id")
+    path = tmp_path / "salmon.merged.gene_counts.tsv"
+    est.to_csv(path, sep="\t")
+    return path, counts
+
+
+def test_estimated_counts_round_in_every_command_and_in_run(run_cli, tmp_path):
+    salmon, counts = _salmon_merged(tmp_path)
+    sheet = EXAMPLE / "samples.csv"
+    args = ["--design", "~ condition", "--contrast", "condition", "resistant", "parental"]
+    code, _, err = run_cli("de", salmon, "-s", sheet, *args, "-o", tmp_path / "no")
+    assert code == 2 and "--round" in err and "round: true" in err, err
+    code, _, err = run_cli("de", salmon, "-s", sheet, "--round", *args, "-o", tmp_path / "de")
+    assert code == 0, err
+    de = mt.read_h5ad(tmp_path / "de" / "de.h5ad")
+    # rounded as R's round() / tximport's DESeqDataSetFromTximport (x.37 -> x)
+    np.testing.assert_array_equal(
+        de.layers["counts"].T if "counts" in de.layers else de.X.T,
+        counts.loc[de.var["gene_name"], de.obs_names].to_numpy(),
+    )
+    # ids unknown to the reference, resolved through the table's gene_name column
+    assert de.var.loc[de.var["gene_name"] == "MT-TF", "name_match"].iloc[0] == "symbol"
+    assert de.var.loc[de.var["gene_name"] == "MT-TF", "mt_class"].iloc[0] == "mt-tRNA"
+    code, _, err = run_cli("qc", salmon, "-s", sheet, "--round", "-o", tmp_path / "qc")
+    assert code == 0, err
+    res = mt.run({"samples": str(sheet), "long": str(salmon), "round": True}, tmp_path / "run")
+    assert "long-RNA: 24 samples" in res.summary

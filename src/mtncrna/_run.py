@@ -63,6 +63,7 @@ DEFAULTS: dict[str, Any] = {
     "strandedness": "auto",  # STAR ReadsPerGene files: auto, unstranded, forward, reverse
     "reference": None,  # your own evidence table, merged into the bundled reference
     "drop_unmatched": False,  # keep only samples in both the counts and the sheet
+    "round": False,  # round estimated counts (salmon, RSEM: nf-core/rnaseq) instead of failing
     "fraction_column": "fraction",
     "mito": "mito",
     "versus": None,  # cytosol or whole; from the sheet unless both are there
@@ -183,7 +184,7 @@ def _check_types(c: RunConfig) -> None:
     for key in ("versus", "interaction", "drug", "cancer"):
         if v[key] is not None and (not isinstance(v[key], str) or not v[key].strip()):
             c.fail(key, f"expected text, found {_type_name(v[key])} {v[key]!r}")
-    for key in ("de_by_fraction", "drop_unmatched"):
+    for key in ("de_by_fraction", "drop_unmatched", "round"):
         if not isinstance(v[key], bool):
             c.fail(key, f"expected true or false, found {v[key]!r}")
     for key in ("alpha", "enrichment_alpha", "signature_alpha"):
@@ -496,6 +497,7 @@ def _read_libraries(c: RunConfig) -> dict[str, ad.AnnData]:
                 library=lib,
                 format=c["format"],
                 drop_unmatched=c["drop_unmatched"],
+                non_integer="round" if c["round"] else "error",
                 reference=c["reference"],
                 strandedness=c["strandedness"],
             )

@@ -475,7 +475,8 @@ def _count_problem(cell: str, value: float) -> str:
         return f"'{cell}' is negative, {expected}"
     return (
         f"'{cell}' is not a whole number, {expected}; "
-        "use --round (non_integer='round') for estimated counts"
+        "for estimated counts (salmon, RSEM) round them as DESeq2's tximport path does: "
+        "--round, or 'round: true' in a run config (non_integer='round')"
     )
 
 
