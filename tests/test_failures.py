@@ -359,6 +359,17 @@ RUN_CASES = [
     ("de-engine", {"de_engine": "edgeR"}, "de_engine: expected mtncrna or pydeseq2"),
     ("threads-zero", {"threads": 0}, "threads: expected a whole number >= 1"),
     ("factors-not-a-column", {"factors": ["dose"]}, "factors: 'dose' is not a sample sheet column"),
+    (
+        "contrast-with-itself",
+        {"contrasts": [["condition", "resistant", "resistant"]]},
+        "compares 'resistant' with itself",
+    ),
+    (
+        "contrast-twice",
+        {"contrasts": [["condition", "resistant", "parental"]] * 2},
+        "contrast condition_resistant_vs_parental is given twice",
+    ),
+    ("round-as-text", {"round": "yes"}, "round: expected true or false"),
 ]
 
 

@@ -50,6 +50,7 @@ from .steps import (
     reference_version,
 )
 from .tl._concordance import contrast_orientation
+from .tl._de import contrast_name
 from .tl._enrichment import DEFAULT_BLOCKING as BLOCKING
 
 logger = logging.getLogger("mtncrna")
@@ -226,6 +227,13 @@ def _check_types(c: RunConfig) -> None:
     ):
         c.fail("contrasts", "must be a list of [factor, numerator, denominator]")
     v["contrasts"] = [[str(y) for y in x] for x in contrasts]
+    for factor, num, den in v["contrasts"]:
+        if num == den:
+            c.fail("contrasts", f"[{factor}, {num}, {den}] compares '{num}' with itself")
+    seen = [contrast_name(tuple(x)) for x in v["contrasts"]]
+    twice = sorted({n for n in seen if seen.count(n) > 1})
+    if twice:
+        c.fail("contrasts", f"contrast {twice[0]} is given twice (its tables would be one file)")
     try:
         check_gene_set_name(v["signature_name"])
     except MtncrnaError as exc:
