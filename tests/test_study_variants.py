@@ -277,3 +277,17 @@ def test_estimated_counts_round_in_every_command_and_in_run(run_cli, tmp_path):
     assert code == 0, err
     res = mt.run({"samples": str(sheet), "long": str(salmon), "round": True}, tmp_path / "run")
     assert "long-RNA: 24 samples" in res.summary
+
+
+def test_subset_takes_the_fraction_synonyms_the_sheet_takes(run_cli, tmp_path):
+    counts, sheet = EXAMPLE / "small_rna_counts.tsv", EXAMPLE / "samples.csv"
+    args = ["--design", "~ condition", "--contrast", "condition", "resistant", "parental"]
+    for word in ("mito", "Mitochondria"):
+        code, _, err = run_cli(
+            "de", counts, "-s", sheet, *args, "--subset", f"fraction={word}", "-o", tmp_path / word
+        )
+        assert code == 0, err
+    name = "de_condition_resistant_vs_parental.tsv"
+    assert (tmp_path / "mito" / name).read_bytes() == (
+        tmp_path / "Mitochondria" / name
+    ).read_bytes()

@@ -323,7 +323,7 @@ def de(
             coefficients=list(coefficients),
             test=test,
             reduced=reduced,
-            subset=dict(subset) if subset else None,
+            subset=_canonical_subset(subset),
             alpha=alpha,
             size_factors=size_factors,
             fit_type=fit_type,
@@ -354,6 +354,24 @@ def de(
 
 
 # ---------------------------------------------------------------------------------------- qc
+
+
+def _canonical_subset(
+    subset: Mapping[str, str | Sequence[str]] | None,
+) -> dict[str, str | Sequence[str]] | None:
+    """``fraction=mitochondria`` selects what the sheet reader stored as ``mito``."""
+    if not subset:
+        return None
+    out: dict[str, str | Sequence[str]] = {}
+    for col, values in subset.items():
+        if col == "fraction":
+            values = (
+                canonical_fraction(values)
+                if isinstance(values, str)
+                else [canonical_fraction(v) for v in values]
+            )
+        out[col] = values
+    return out
 
 
 def canonical_fraction(label: str) -> str:
