@@ -9,6 +9,7 @@ import re
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -540,6 +541,34 @@ def test_compiled_collapse_takes_what_dnaio_takes(tmp_path, text):
     counts, n = collapse(p)
     assert fast.n_reads == n == 2
     assert dict(zip(fast.sequences(), fast.count.tolist(), strict=True)) == dict(counts)
+
+
+def test_compiled_collapse_grows_its_tables_mid_block():
+    """More distinct reads than the first table holds, and long reads that outgrow the first
+    arena, in blocks that cut records: every distinct read once, counted, in first-seen order."""
+    import io
+    from collections import Counter
+
+    from mtncrna.quant import _collapse_kernel
+    from mtncrna.quant._collapse_kernel import collapse_fastq
+
+    rng = np.random.default_rng(3)
+    seqs = []
+    for n in (60_000, 12_000):  # short reads beyond 40,960 distinct; then 250-300 nt ones
+        lo, hi = (18, 30) if n > 20_000 else (250, 300)
+        for _ in range(n):
+            seqs.append("".join(rng.choice(list("ACGTN"), int(rng.integers(lo, hi)))))
+    seqs += [seqs[int(i)] for i in rng.integers(0, len(seqs), 40_000)]  # repeats, anywhere
+    text = "".join(f"@r{i}\n{s}\n+\n{'F' * len(s)}\n" for i, s in enumerate(seqs)).encode()
+    want = Counter(seqs)
+    mp = pytest.MonkeyPatch()
+    mp.setattr(_collapse_kernel, "BLOCK", 1 << 16)
+    try:
+        got = collapse_fastq(io.BytesIO(text))
+    finally:
+        mp.undo()
+    assert got is not None and got.n_reads == len(seqs)
+    assert list(zip(got.sequences(), got.count.tolist(), strict=True)) == list(want.items())
 
 
 def test_garbage_collector_is_restored(tmp_path):

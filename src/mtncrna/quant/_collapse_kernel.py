@@ -28,7 +28,7 @@ for _c in b"ACGTN":
     _OK[_c] = True
 
 # state slots shared between Python and the kernel
-_S_USED, _S_DISTINCT, _S_RECORDS, _S_STATUS, _S_POS = range(5)
+_S_USED, _S_DISTINCT, _S_RECORDS, _S_STATUS, _S_POS, _S_TOUCHED = range(6)
 #: kernel status: all complete records of the block done / tables full / not for the kernel
 DONE, GROW, FALLBACK = 0, 1, 2
 
@@ -68,6 +68,9 @@ def _hash(buf: np.ndarray, a: int, b: int) -> np.uint64:
     return _final(_mix(h, w), b - a)
 
 
+BATCH = 32
+
+
 @numba.njit(cache=True, nogil=True)
 def _collapse_block(
     buf: np.ndarray,
@@ -82,7 +85,9 @@ def _collapse_block(
 
     ``table`` slots hold ``tag << 32 | id`` (tag: the hash's top 31 bits; -1 empty), so that a
     probe reads one slot; ``ent[id]`` is (offset in ``arena``, length, count, hash), one cache
-    line."""
+    line. Records are parsed ``BATCH`` at a time and their table slots, entries and arena bytes
+    read ahead in independent loads (the tables outgrow the CPU caches: the loads of a batch
+    wait for memory together, not one after the other); then they are counted in order."""
     n = buf.shape[0]
     mask = table.shape[0] - 1
     limit = (table.shape[0] * 5) // 8
@@ -91,100 +96,142 @@ def _collapse_block(
     records = state[_S_RECORDS]
     i = start
     status = DONE
-    while i < n:
-        if buf[i] != 64:  # '@'
-            status = FALLBACK  # the reference reader names what is wrong
-            break
-        e1 = i + 1
-        while e1 < n and buf[e1] != 10:
-            e1 += 1
-        if e1 >= n:
-            break  # an incomplete record waits for the next block
-        # the sequence: found, checked and hashed in one pass (8 bases to a word)
-        s0 = e1 + 1
-        j = s0
-        h = np.uint64(0)
-        w = np.uint64(0)
-        bad = False
-        while j < n:
-            c = buf[j]
-            if c == 10:
+    rec = np.empty(BATCH, dtype=np.int64)  # where each record of the batch starts
+    seq = np.empty(BATCH, dtype=np.int64)
+    lens = np.empty(BATCH, dtype=np.int64)
+    hs = np.empty(BATCH, dtype=np.uint64)
+    slots = np.empty(BATCH, dtype=np.int64)
+    seen = np.empty(BATCH, dtype=np.int64)  # arena offset of the entry a slot points to
+    touched = np.int64(0)
+    while True:
+        # 1. parse (and check) up to BATCH complete records
+        nb = 0
+        stop = DONE
+        while nb < BATCH and i < n:
+            if buf[i] != 64:  # '@'
+                stop = FALLBACK  # the reference reader names what is wrong
                 break
-            if not ok[c]:
-                bad = True
+            e1 = i + 1
+            while e1 < n and buf[e1] != 10:
+                e1 += 1
+            if e1 >= n:
+                break  # an incomplete record waits for the next block
+            # the sequence: found, checked and hashed in one pass (8 bases to a word)
+            s0 = e1 + 1
+            j = s0
+            h = np.uint64(0)
+            w = np.uint64(0)
+            bad = False
+            while j < n:
+                c = buf[j]
+                if c == 10:
+                    break
+                if not ok[c]:
+                    bad = True
+                    break
+                w = (w << np.uint64(8)) | np.uint64(c)
+                j += 1
+                if (j - s0) & 7 == 0:
+                    h = _mix(h, w)
+                    w = np.uint64(0)
+            if bad:
+                stop = FALLBACK  # lower case, '.', CR...: the reference reader folds or names it
                 break
-            w = (w << np.uint64(8)) | np.uint64(c)
-            j += 1
-            if (j - s0) & 7 == 0:
-                h = _mix(h, w)
-                w = np.uint64(0)
-        if bad:
-            status = FALLBACK  # lower case, '.', CR...: the reference reader folds or names it
+            if j >= n:
+                break
+            s1 = j
+            length = s1 - s0
+            h = _final(_mix(h, w), length)
+            p = s1 + 1  # the '+' line, bare
+            if p + 1 >= n:
+                break
+            if buf[p] != 43 or buf[p + 1] != 10:
+                stop = FALLBACK
+                break
+            q0 = p + 2
+            e4 = q0 + length
+            if e4 >= n:
+                break
+            if buf[e4] != 10:
+                stop = FALLBACK
+                break
+            newlines = 0  # no early exit: the loop vectorises
+            for j in range(q0, e4):
+                newlines += buf[j] == 10
+            if newlines:
+                stop = FALLBACK
+                break
+            rec[nb] = i
+            seq[nb] = s0
+            lens[nb] = length
+            hs[nb] = h
+            slots[nb] = np.int64(h & np.uint64(mask))
+            nb += 1
+            i = e4 + 1
+        # 2. read ahead: the batch's slots, then their entries, then their arena bytes
+        for k in range(nb):
+            touched += table[slots[k]]
+        for k in range(nb):
+            v = table[slots[k]]
+            seen[k] = -1
+            if v >= 0 and (v >> 32) == np.int64(hs[k] >> np.uint64(33)):
+                seen[k] = ent[v & 0xFFFFFFFF, 0]
+        for k in range(nb):
+            if seen[k] >= 0:
+                touched += arena[seen[k]]
+        # 3. count, in order
+        for k in range(nb):
+            h = hs[k]
+            s0 = seq[k]
+            length = lens[k]
+            slot = slots[k]
+            tag = np.int64(h >> np.uint64(33))
+            d = -1
+            while True:
+                v = table[slot]
+                if v < 0:
+                    break
+                if (v >> 32) == tag:
+                    d = v & 0xFFFFFFFF
+                    if ent[d, 1] == length:
+                        o = ent[d, 0]
+                        diff = 0  # no early exit: the loop vectorises
+                        for j in range(length):
+                            diff |= arena[o + j] ^ buf[s0 + j]
+                        if diff == 0:
+                            break
+                    d = -1
+                slot = (slot + 1) & mask
+            if d >= 0:
+                ent[d, 2] += 1
+            else:
+                if distinct >= limit or distinct >= ent.shape[0] or used + length > arena.shape[0]:
+                    status = GROW
+                    i = rec[k]
+                    break
+                for j in range(length):
+                    arena[used + j] = buf[s0 + j]
+                ent[distinct, 0] = used
+                ent[distinct, 1] = length
+                ent[distinct, 2] = 1
+                ent[distinct, 3] = np.int64(h)  # the same 64 bits
+                table[slot] = (tag << 32) | distinct
+                distinct += 1
+                used += length
+            records += 1
+        if status == GROW:
             break
-        if j >= n:
-            break
-        s1 = j
-        length = s1 - s0
-        h = _final(_mix(h, w), length)
-        p = s1 + 1  # the '+' line, bare
-        if p + 1 >= n:
-            break
-        if buf[p] != 43 or buf[p + 1] != 10:
+        if stop == FALLBACK:
             status = FALLBACK
             break
-        q0 = p + 2
-        e4 = q0 + length
-        if e4 >= n:
-            break
-        if buf[e4] != 10:
-            status = FALLBACK
-            break
-        newlines = 0  # no early exit: the loop vectorises
-        for j in range(q0, e4):
-            newlines += buf[j] == 10
-        if newlines:
-            status = FALLBACK
-            break
-        slot = np.int64(h & np.uint64(mask))
-        tag = np.int64(h >> np.uint64(33))
-        d = -1
-        while True:
-            v = table[slot]
-            if v < 0:
-                break
-            if (v >> 32) == tag:
-                d = v & 0xFFFFFFFF
-                if ent[d, 1] == length:
-                    o = ent[d, 0]
-                    diff = 0  # no early exit: the loop vectorises
-                    for j in range(length):
-                        diff |= arena[o + j] ^ buf[s0 + j]
-                    if diff == 0:
-                        break
-                d = -1
-            slot = (slot + 1) & mask
-        if d >= 0:
-            ent[d, 2] += 1
-        else:
-            if distinct >= limit or distinct >= ent.shape[0] or used + length > arena.shape[0]:
-                status = GROW
-                break
-            for j in range(length):
-                arena[used + j] = buf[s0 + j]
-            ent[distinct, 0] = used
-            ent[distinct, 1] = length
-            ent[distinct, 2] = 1
-            ent[distinct, 3] = np.int64(h)  # the same 64 bits
-            table[slot] = (tag << 32) | distinct
-            distinct += 1
-            used += length
-        records += 1
-        i = e4 + 1
+        if nb < BATCH:
+            break  # the block's complete records are done
     state[_S_USED] = used
     state[_S_DISTINCT] = distinct
     state[_S_RECORDS] = records
     state[_S_STATUS] = status
     state[_S_POS] = i
+    state[_S_TOUCHED] = touched
 
 
 @numba.njit(cache=True, nogil=True)
@@ -265,7 +312,7 @@ def collapse_fastq(stream, *, expect: int = 1 << 16) -> Distinct | None:
     table = np.full(cap, -1, dtype=np.int64)
     ent = np.empty(((cap * 5) // 8, 4), dtype=np.int64)
     arena = np.empty(max(1 << 20, 64 * len(ent)), dtype=np.uint8)
-    state = np.zeros(5, dtype=np.int64)
+    state = np.zeros(6, dtype=np.int64)
     tail = b""
     while True:
         piece = stream.read(BLOCK)
