@@ -1010,6 +1010,36 @@ def test_mirgff3_follows_the_specification(two_samples, ref):
     )
 
 
+def test_compiled_cigars_and_variant_columns_equal_the_rules(ref):
+    """The compiled CIGARs equal :func:`cigar` (reads past the hairpin's end, runs of 10+,
+    empty reads, mismatches everywhere); the batched variant columns equal :func:`_variant`."""
+    import random
+
+    from mtncrna.quant._mirgff import cigar
+    from mtncrna.quant._smallrna import _variant, _variants
+    from mtncrna.quant._smallrna_kernel import cigars
+
+    rng = random.Random(1)
+    reads, refs = [], []
+    for _ in range(5000):
+        r = "".join(rng.choice("ACGTN") for _ in range(rng.randint(0, 40)))
+        f = "".join(c if rng.random() < 0.85 else rng.choice("ACGT") for c in r)
+        reads.append(r)
+        refs.append(f[: rng.randint(0, len(r) + 2)])
+    reads += ["ACGT" * 6, "ACGTACGTACGTA", ""]
+    refs += ["ACGT" * 6, "ACGTACGTACGTC", ""]
+    assert cigars(reads, refs) == [cigar(r, f, 0) for r, f in zip(reads, refs, strict=True)]
+    assert cigars(["AÇGT"], ["ACGT"]) == ["1MC2M"]  # not ASCII: the rule itself
+    calls = []  # every 5' / 3' shift, tail and mismatch position, on real hairpins
+    for i, (name, h) in enumerate(list(ref.hairpins.items())[:600]):
+        m5, m3 = 10, 32
+        start, end = m5 + i % 5 - 2, m3 + i % 7 - 3
+        add = ("", "A", "AT", "TTA")[i % 4]
+        snv = (1 + i % 22, "A", h[start + i % 22]) if i % 3 == 0 else None
+        calls.append(MirnaCall("m", 1, name, start, end, m5, m3, add, snv))
+    assert _variants(calls, ref.hairpins) == [_variant(c, ref.hairpins) for c in calls]
+
+
 def test_mirtop_reads_our_mirgff3(two_samples, ref, tmp_path):
     import csv
     import subprocess

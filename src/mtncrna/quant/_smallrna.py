@@ -270,8 +270,6 @@ class _SampleCounts:
     n_unique_reads: int
     calls: dict[str, MirnaCall | MtCall]  # assigned inserts only
     umis: dict[str, dict[str, int]] | None = None  # insert -> UMI -> reads
-    #: isomiR columns made in the workers: insert -> (UID, variant columns, locus)
-    derived: dict[str, tuple] | None = None
 
 
 @dataclass
@@ -368,13 +366,13 @@ def _samples_parallel(jobs: list[_Job], assigner: Assigner, processes: int, ctx)
         _SHARED.clear()
 
 
-def _worker_slice(i: int) -> tuple[TrimmedPart, dict[str, MirnaCall | MtCall], dict] | dict:
+def _worker_slice(i: int) -> tuple[TrimmedPart, dict[str, MirnaCall | MtCall]] | dict:
     """Trim and assign every ``n``-th distinct read of the sample the parent collapsed."""
     try:
         reads, n = _SHARED["reads"], _SHARED["n_slices"]
         part = _trim(_SHARED["job"], reads, i, n)
         calls = _assign(_SHARED["assigner"], part.counts)
-        return part, calls, _derive(calls, _SHARED["hairpins"])
+        return part, calls
     except MtncrnaError as exc:
         return _error_data(exc)
 
@@ -440,8 +438,7 @@ def _sample_split(
     n_reads = raw.n_reads
     t1 = time.perf_counter()
     _warm(job, assigner)
-    hairpins = assigner.hairpins
-    _SHARED.update(reads=raw, n_slices=processes, job=job, assigner=assigner, hairpins=hairpins)
+    _SHARED.update(reads=raw, n_slices=processes, job=job, assigner=assigner)
     try:
         with ctx.Pool(processes - 1) as pool:
             others = pool.map_async(_worker_slice, range(1, processes))
@@ -449,12 +446,10 @@ def _sample_split(
             out = [_raise_if_error(r) for r in (mine, *others.get())]
     finally:
         _SHARED.clear()
-    counts, qc, lengths, umis = merge_parts([part for part, _, _ in out])
+    counts, qc, lengths, umis = merge_parts([part for part, _ in out])
     calls: dict[str, MirnaCall | MtCall] = {}
-    derived: dict[str, tuple] = {}
-    for _, c, d in out:
+    for _, c in out:
         calls.update(c)
-        derived.update(d)
     logger.info(
         "%s: %d reads, %d distinct (collapse %.1f s), %d distinct inserts (trim + assign "
         "%.1f s on %d processes)",
@@ -466,7 +461,7 @@ def _sample_split(
         time.perf_counter() - t1,
         processes,
     )
-    return _SampleCounts(job.sample, counts, qc, lengths, len(raw), calls, umis, derived)
+    return _SampleCounts(job.sample, counts, qc, lengths, len(raw), calls, umis)
 
 
 def _molecules(
@@ -610,7 +605,7 @@ def quantify_smallrna(
     """
     # The work allocates millions of small objects and no reference cycles: the cyclic
     # collector would only rescan them (1-3 s on 10 M reads), so it is paused meanwhile
-    # (and the libraries' objects are frozen, see _gc_paused).
+    # (and the libraries' objects are frozen, see _freeze_survivors).
     with _gc_paused():
         return _quantify(
             fastqs,
@@ -633,21 +628,24 @@ def quantify_smallrna(
 
 @contextlib.contextmanager
 def _gc_paused() -> Iterator[None]:
-    """Pause the cyclic collector during the run, after one collection whose survivors (the
-    imported libraries: numpy, pandas, numba's type registries... ~150k objects) are moved to
-    its permanent generation (:func:`gc.freeze`, what Python's documentation advises before
-    ``fork()``). Later collections, and the ones at interpreter exit, then no longer rescan
-    them (~0.5 s per process). Only objects alive now are frozen; they are still freed by
-    reference counting, only a cycle among them would stay."""
     was = gc.isenabled()
     gc.disable()
-    gc.collect()
-    gc.freeze()
     try:
         yield
     finally:
         if was:
             gc.enable()
+
+
+def _freeze_survivors() -> None:
+    """One collection, and its survivors (the imported libraries: numpy, pandas, numba's type
+    registries and loaded kernels, the reference... ~250k objects) moved to the collector's
+    permanent generation (:func:`gc.freeze`, what Python's documentation advises before
+    ``fork()``): later collections, and the ones at interpreter exit, no longer rescan them
+    (~0.5 s per process). Only objects alive now are frozen; they are still freed by reference
+    counting, only a cycle among them would stay."""
+    gc.collect()
+    gc.freeze()
 
 
 def _quantify(
@@ -712,6 +710,7 @@ def _quantify(
     assigner = Assigner(ref, mismatches=mismatches)
     assigner.index  # noqa: B018 - built here, before any worker is forked
     logger.info("reference index built in %.1f s", time.perf_counter() - t_index)
+    _freeze_survivors()
     agg = _Aggregator(samples, ref, min_length, max_length)
     notes = _reference_notes(ref)  # logged there
     cache = assigner.cache
@@ -725,8 +724,6 @@ def _quantify(
             res.umis = None
         res.qc["molecules"] = sum(res.counts.values())
         agg.add(res, cache)
-        if res.derived:
-            agg.derived.update(res.derived)
         logger.info(
             "%s: %d of %d %s assigned",
             res.sample,
@@ -797,8 +794,6 @@ class _Aggregator:
         self.qc: dict[str, dict[str, int]] = {}
         seqs = ref.mature_sequences()
         self.unplaced = frozenset(seqs[n] for n in ref.unplaced if n in seqs)
-        #: isomiR columns the workers made (:func:`_derive`); the others are made here
-        self.derived: dict[str, tuple] = {}
 
     def add(self, res: _SampleCounts, cache: Mapping[str, MirnaCall | MtCall]) -> None:
         """Count one sample; ``cache`` holds the call of every assigned insert (others are
@@ -850,27 +845,26 @@ class _Aggregator:
     def result(self, cache: Mapping[str, MirnaCall | MtCall]) -> SmallRnaResult:
         samples = self.samples
         hairpins = self.ref.hairpins
-        # isomiRs
-        rows = []
-        derived = self.derived
-        for ins, counts in self.iso.items():
-            c = cache[ins]
-            assert isinstance(c, MirnaCall)
-            d = derived.get(ins)
-            uid, variant = (d[0], d[1]) if d is not None else (_uid(ins), _variant(c, hairpins))
-            rows.append((uid, ins, c.mirna, *variant, *counts))
-        iso = pd.DataFrame(rows, columns=[*ISOMIR_COLUMNS, *samples])
-        if len(iso):
-            iso["_total"] = iso[samples].sum(axis=1)
-            iso = iso.sort_values(["miRNA", "_total", "Read"], ascending=[True, False, True])
-            iso = iso.drop(columns="_total").reset_index(drop=True)
-        loci = pd.DataFrame(
-            [
-                d[2] if (d := derived.get(r)) is not None else _locus(r, cache[r], hairpins)
-                for r in iso["Read"]
-            ],
-            columns=["Parent", "start", "end", "Cigar", "Hits"],
+        # isomiRs, ordered by miRNA, reads (most first), sequence
+        iso = self.iso
+        order = sorted(iso, key=lambda r: (cache[r].mirna, -sum(iso[r]), r))
+        calls = [cache[r] for r in order]
+        assert all(type(c) is MirnaCall for c in calls)
+        variants = _variants(calls, hairpins)
+        columns: dict[str, Any] = {
+            "UID": [_uid(r) for r in order],
+            "Read": order,
+            "miRNA": [c.mirna for c in calls],
+        }
+        for j, name in enumerate(ISOMIR_COLUMNS[3:]):
+            columns[name] = [v[j] for v in variants]
+        table = np.array([iso[r] for r in order], dtype=np.int64).reshape(len(order), len(samples))
+        for j, name in enumerate(samples):
+            columns[name] = table[:, j]
+        iso_df = (
+            pd.DataFrame(columns) if order else pd.DataFrame(columns=[*ISOMIR_COLUMNS, *samples])
         )
+        loci = _loci(order, calls, hairpins)
         # mt fragments
         frows = []
         for (gene, cls, sense, strand, start, end, tail), counts in self.frag.items():
@@ -881,8 +875,8 @@ class _Aggregator:
             frag = frag.sort_values(["start", "strand", "end", "tail"]).reset_index(drop=True)
         # feature counts: all reference miRNAs, ties seen, mt-tRNA and mt-rRNA genes
         mir = (
-            iso.groupby("miRNA", sort=False)[samples].sum()
-            if len(iso)
+            iso_df.groupby("miRNA", sort=False)[samples].sum()
+            if len(iso_df)
             else pd.DataFrame(columns=samples, dtype=np.int64)
         )
         names = list(dict.fromkeys(self.ref.mature_names))
@@ -906,7 +900,7 @@ class _Aggregator:
         qc = qc[[*QC_COLUMNS, *lens]].astype(np.int64)
         qc.index.name = "sample"
         return SmallRnaResult(
-            counts=counts, isomirs=iso, mt_fragments=frag, qc=qc, isomir_loci=loci
+            counts=counts, isomirs=iso_df, mt_fragments=frag, qc=qc, isomir_loci=loci
         )
 
 
@@ -970,16 +964,6 @@ def _library_notes(qc: pd.DataFrame, ref: SmallRnaReference, *, trimmed: bool) -
     return notes
 
 
-def _derive(calls: Mapping[str, MirnaCall | MtCall], hairpins: Mapping[str, str]) -> dict:
-    """The isomiR table's columns of each miRNA call that depend on the call alone: ``(UID,
-    variant columns, locus)``; workers make them for their slice so the parent does not."""
-    return {
-        r: (_uid(r), _variant(c, hairpins), _locus(r, c, hairpins))
-        for r, c in calls.items()
-        if type(c) is MirnaCall
-    }
-
-
 def _uid(read: str) -> str:
     """A stable id of the read sequence (``mtn-<length>-<blake2b 64-bit hex>``).
 
@@ -988,12 +972,24 @@ def _uid(read: str) -> str:
     return f"mtn-{len(read)}-{hashlib.blake2b(read.encode(), digest_size=8).hexdigest()}"
 
 
-def _locus(read: str, c: MirnaCall | MtCall, hairpins: Mapping[str, str]) -> tuple:
-    from ._mirgff import cigar
+def _loci(reads: list[str], calls: list[MirnaCall], hairpins: Mapping[str, str]) -> pd.DataFrame:
+    """Where each isomiR lies: ``Parent`` hairpin, 1-based ``start``/``end`` of the read on it,
+    mirGFF3 ``Cigar`` (compiled, :func:`mtncrna.quant._smallrna_kernel.cigars`), ``Hits``."""
+    from ._smallrna_kernel import cigars
 
-    assert isinstance(c, MirnaCall)
-    h = hairpins[c.hairpin]
-    return (c.hairpin, c.start + 1, c.start + len(read), cigar(read, h, c.start), c.n_tied)
+    refs = [
+        hairpins[c.hairpin][c.start : c.start + len(r)] for r, c in zip(reads, calls, strict=True)
+    ]
+    return pd.DataFrame(
+        {
+            "Parent": [c.hairpin for c in calls],
+            "start": [c.start + 1 for c in calls],
+            "end": [c.start + len(r) for r, c in zip(reads, calls, strict=True)],
+            "Cigar": cigars(reads, refs),
+            "Hits": [c.n_tied for c in calls],
+        },
+        columns=["Parent", "start", "end", "Cigar", "Hits"],
+    )
 
 
 def _snv_class(pos: int) -> str:
@@ -1045,6 +1041,28 @@ def _variant(c: MirnaCall, hairpins: Mapping[str, str]) -> tuple[str, ...]:
         c.add or "0",
         f"{c.snv[0]}{c.snv[1]}{c.snv[2]}" if c.snv else "0",
     )
+
+
+def _variants(calls: Sequence[MirnaCall], hairpins: Mapping[str, str]) -> list[tuple[str, ...]]:
+    """:func:`_variant` of many calls: the labels, which depend on the shifts, the tail's
+    length and the mismatch's position only, are made once per combination."""
+    labels: dict[tuple, tuple[str, ...]] = {}
+    out = []
+    for c in calls:
+        _, _, hp, start, end, m5, m3, add, snv = c
+        key = (start - m5, end - m3, len(add), snv[0] if snv else 0)
+        lab = labels.get(key)
+        if lab is None:
+            lab = labels[key] = _variant(c, hairpins)[:5]
+        d5, d3 = key[0], key[1]
+        if d5 or d3:
+            h = hairpins[hp]
+            nt5 = h[start:m5] if d5 < 0 else h[m5:start].lower() if d5 > 0 else "0"
+            nt3 = h[m3:end] if d3 > 0 else h[end:m3].lower() if d3 < 0 else "0"
+        else:
+            nt5 = nt3 = "0"
+        out.append((*lab, nt5, nt3, add or "0", f"{snv[0]}{snv[1]}{snv[2]}" if snv else "0"))
+    return out
 
 
 def _write_gff(result: SmallRnaResult, path: Path, guard: Sequence[str]) -> Path:
