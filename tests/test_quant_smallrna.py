@@ -289,8 +289,28 @@ def test_processes_give_the_same_counts(tmp_path):
     pd.testing.assert_frame_equal(one.counts, split.counts)
     pd.testing.assert_frame_equal(one.qc, split.qc)
     pd.testing.assert_frame_equal(one.isomirs, split.isomirs)
-    pd.testing.assert_frame_equal(one.isomir_loci, split.isomir_loci)  # made in the workers
+    pd.testing.assert_frame_equal(one.isomir_loci, split.isomir_loci)
     pd.testing.assert_frame_equal(one.mt_fragments, split.mt_fragments)
+    # fewer samples than processes: each split in turn, later ones meeting cached calls
+    c = tmp_path / "P3.fastq.gz"
+    sim.simulate(c, n_reads=3_000, seed=3, n_mirnas=60)
+    three = quantify_smallrna([a, b, c])
+    over4 = quantify_smallrna([a, b, c], processes=4)
+    for name in ("counts", "qc", "isomirs", "isomir_loci", "mt_fragments"):
+        pd.testing.assert_frame_equal(getattr(three, name), getattr(over4, name))
+
+
+def test_split_sample_counts_reads_extending_hairpinless_matures(simulated, ref, tmp_path):
+    """unassigned_mature_ext is summed over the slices of a split sample as counted whole."""
+    fq, truth, _ = simulated
+    names = sorted(set(truth.loc[truth["category"] == "miRNA", "feature"]))
+    mat, _ = _mature_and_hairpin_fasta(ref, names, tmp_path)
+    one = quantify_smallrna([fq], mature=mat)
+    split = quantify_smallrna([fq], mature=mat, processes=2)
+    assert one.qc.loc["simA", "unassigned_mature_ext"] > 100
+    pd.testing.assert_frame_equal(one.qc, split.qc)
+    pd.testing.assert_frame_equal(one.counts, split.counts)
+    pd.testing.assert_frame_equal(one.isomirs, split.isomirs)
 
 
 @pytest.mark.parametrize("processes", [1, 2])
@@ -1038,6 +1058,24 @@ def test_compiled_cigars_and_variant_columns_equal_the_rules(ref):
         snv = (1 + i % 22, "A", h[start + i % 22]) if i % 3 == 0 else None
         calls.append(MirnaCall("m", 1, name, start, end, m5, m3, add, snv))
     assert _variants(calls, ref.hairpins) == [_variant(c, ref.hairpins) for c in calls]
+
+
+def test_mirgff3_percent_encodes_reserved_characters():
+    from mtncrna.quant._mirgff import mirgff_lines
+
+    iso = pd.DataFrame(
+        {"UID": ["u1", "u2"], "Read": ["ACGT", "ACGA"], "miRNA": ["m;1,a", "m2"]}
+        | {"Variant": ["NA", "iso_snv"], "S=1": [3, 4]}
+    )
+    loci = pd.DataFrame(
+        {"Parent": ["h&1", "h2"], "start": [1, 1], "end": [4, 4], "Cigar": ["4M", "3MT"]}
+        | {"Hits": [1, 1]}
+    )
+    lines = mirgff_lines(iso, loci, ["S=1"], source="custom", tool="t")
+    assert lines[4] == "## COLDATA: S%3D1"
+    assert lines[5].startswith("h&1\tcustom\tref_miRNA\t1\t4\t")
+    assert "Name=m%3B1%2Ca; Parent=h%261;" in lines[5]
+    assert "UID=u2; Read=ACGA; Name=m2; Parent=h2; Variant=iso_snv; Cigar=3MT;" in lines[6]
 
 
 def test_mirtop_reads_our_mirgff3(two_samples, ref, tmp_path):

@@ -282,6 +282,10 @@ class Distinct:
         )
         return _strings(self.arena, off, length)
 
+    def strings(self, off: np.ndarray, length: np.ndarray) -> list[str]:
+        """Stretches ``arena[off[i]:off[i] + length[i]]`` (e.g. inserts) as strings."""
+        return _strings(self.arena, off, length)
+
 
 def _strings(arena: np.ndarray, off: np.ndarray, length: np.ndarray) -> list[str]:
     """Slices of ``arena`` as strings, joined by newlines in one buffer and split once."""

@@ -58,6 +58,7 @@ from ._collapse import (
     collapse_distinct,
     make_adapter,
     merge_parts,
+    trim_arrays,
     trim_distinct,
 )
 from ._smallrna_assign import Assigner, MirnaCall, MtCall
@@ -270,6 +271,26 @@ class _SampleCounts:
     n_unique_reads: int
     calls: dict[str, MirnaCall | MtCall]  # assigned inserts only
     umis: dict[str, dict[str, int]] | None = None  # insert -> UMI -> reads
+    #: set when ``counts`` holds the assigned inserts only (a sample split over processes):
+    #: distinct inserts, their reads, and the unassigned reads extending a hairpin-less mature
+    n_inserts: int | None = None
+    total: int | None = None
+    mature_ext: int | None = None
+
+
+@dataclass
+class _Slice:
+    """What a worker sends back of its slice of one sample's distinct reads (no UMIs): the
+    inserts as ``(off, length)`` in the reads' arena (the parent has it too; only to count the
+    distinct inserts of all slices), QC, and the assigned inserts' reads and calls."""
+
+    off: np.ndarray
+    length: np.ndarray
+    qc: dict[str, int]
+    lengths: dict[int, int]
+    assigned: dict[str, int]
+    calls: dict[str, MirnaCall | MtCall]  # those not in the cache when the workers started
+    mature_ext: int
 
 
 @dataclass
@@ -366,13 +387,36 @@ def _samples_parallel(jobs: list[_Job], assigner: Assigner, processes: int, ctx)
         _SHARED.clear()
 
 
-def _worker_slice(i: int) -> tuple[TrimmedPart, dict[str, MirnaCall | MtCall]] | dict:
+def _worker_slice(
+    i: int,
+) -> tuple[TrimmedPart, dict[str, MirnaCall | MtCall]] | _Slice | dict:
     """Trim and assign every ``n``-th distinct read of the sample the parent collapsed."""
     try:
-        reads, n = _SHARED["reads"], _SHARED["n_slices"]
-        part = _trim(_SHARED["job"], reads, i, n)
-        calls = _assign(_SHARED["assigner"], part.counts)
-        return part, calls
+        reads, n, job = _SHARED["reads"], _SHARED["n_slices"], _SHARED["job"]
+        assigner = _SHARED["assigner"]
+        if job.umi:
+            part = _trim(job, reads, i, n)
+            return part, _assign(assigner, part.counts)
+        got = trim_arrays(
+            reads,
+            job.kit,
+            min_length=job.min_length,
+            max_length=job.max_length,
+            part=i,
+            parts=n,
+        )
+        inserts = reads.strings(got.off, got.length)
+        calls = _assign(assigner, inserts)
+        cache = assigner.cache  # calls of every assigned insert
+        count = got.count.tolist()
+        assigned = {r: c for r, c in zip(inserts, count, strict=True) if r in cache}
+        unplaced = _SHARED["unplaced"]
+        ext = (
+            _mature_extended(dict(zip(inserts, count, strict=True)), cache, unplaced)
+            if unplaced
+            else 0
+        )
+        return _Slice(got.off, got.length, got.qc, got.lengths, assigned, calls, ext)
     except MtncrnaError as exc:
         return _error_data(exc)
 
@@ -438,7 +482,8 @@ def _sample_split(
     n_reads = raw.n_reads
     t1 = time.perf_counter()
     _warm(job, assigner)
-    _SHARED.update(reads=raw, n_slices=processes, job=job, assigner=assigner)
+    unplaced = _unplaced(assigner.reference)
+    _SHARED.update(reads=raw, n_slices=processes, job=job, assigner=assigner, unplaced=unplaced)
     try:
         with ctx.Pool(processes - 1) as pool:
             others = pool.map_async(_worker_slice, range(1, processes))
@@ -446,10 +491,14 @@ def _sample_split(
             out = [_raise_if_error(r) for r in (mine, *others.get())]
     finally:
         _SHARED.clear()
-    counts, qc, lengths, umis = merge_parts([part for part, _ in out])
-    calls: dict[str, MirnaCall | MtCall] = {}
-    for _, c in out:
-        calls.update(c)
+    if job.umi:
+        counts, qc, lengths, umis = merge_parts([part for part, _ in out])
+        calls: dict[str, MirnaCall | MtCall] = {}
+        for _, c in out:
+            calls.update(c)
+        res = _SampleCounts(job.sample, counts, qc, lengths, len(raw), calls, umis)
+    else:
+        res = _merge_slices(job.sample, raw, out)
     logger.info(
         "%s: %d reads, %d distinct (collapse %.1f s), %d distinct inserts (trim + assign "
         "%.1f s on %d processes)",
@@ -457,11 +506,43 @@ def _sample_split(
         n_reads,
         len(raw),
         t1 - t0,
-        len(counts),
+        len(res.counts) if res.n_inserts is None else res.n_inserts,
         time.perf_counter() - t1,
         processes,
     )
-    return _SampleCounts(job.sample, counts, qc, lengths, len(raw), calls, umis)
+    return res
+
+
+def _merge_slices(sample: str, reads, slices: list[_Slice]) -> _SampleCounts:
+    """One sample's counts from its slices: the assigned inserts' reads summed (an insert can
+    come from reads of several slices), the distinct inserts counted over all slices."""
+    from ._collapse_kernel import group_inserts
+
+    off = np.concatenate([s.off for s in slices])
+    length = np.concatenate([s.length for s in slices])
+    one = np.ones(len(off), dtype=np.int64)
+    distinct = group_inserts(reads.arena, off, 0 * one, length, one, one.astype(np.bool_))[0]
+    counts: dict[str, int] = {}
+    calls: dict[str, MirnaCall | MtCall] = {}
+    qc: Counter[str] = Counter()
+    lengths: Counter[int] = Counter()
+    for s in slices:
+        for r, n in s.assigned.items():
+            counts[r] = counts.get(r, 0) + n
+        calls.update(s.calls)
+        qc.update(s.qc)
+        lengths.update(s.lengths)
+    return _SampleCounts(
+        sample,
+        counts,
+        {k: int(qc.get(k, 0)) for k in slices[0].qc},
+        dict(lengths),
+        len(reads),
+        calls,
+        n_inserts=len(distinct),
+        total=int(qc["passed"]),
+        mature_ext=sum(s.mature_ext for s in slices),
+    )
 
 
 def _molecules(
@@ -718,11 +799,11 @@ def _quantify(
         checksums.result()
     for res in _run(jobs, assigner, processes, prefetch):
         cache.update(res.calls)
-        res.qc["unique_inserts"] = len(res.counts)
+        res.qc["unique_inserts"] = len(res.counts) if res.n_inserts is None else res.n_inserts
         if res.umis is not None:
             res.counts = _molecules(res.umis, cache, umi_length=k.umi_length, method=umi_method)
             res.umis = None
-        res.qc["molecules"] = sum(res.counts.values())
+        res.qc["molecules"] = sum(res.counts.values()) if res.total is None else res.total
         agg.add(res, cache)
         logger.info(
             "%s: %d of %d %s assigned",
@@ -792,8 +873,7 @@ class _Aggregator:
         self.iso: dict[str, list[int]] = {}
         self.frag: dict[tuple, list[int]] = {}
         self.qc: dict[str, dict[str, int]] = {}
-        seqs = ref.mature_sequences()
-        self.unplaced = frozenset(seqs[n] for n in ref.unplaced if n in seqs)
+        self.unplaced = _unplaced(ref)
 
     def add(self, res: _SampleCounts, cache: Mapping[str, MirnaCall | MtCall]) -> None:
         """Count one sample; ``cache`` holds the call of every assigned insert (others are
@@ -823,9 +903,14 @@ class _Aggregator:
                 if row is None:
                     row = frag[key] = [0] * n_samples
                 row[j] += n
-        cats["unassigned"] = sum(counts.values()) - assigned
+        total = sum(counts.values()) if res.total is None else res.total
+        cats["unassigned"] = total - assigned
         if self.unplaced:
-            cats["unassigned_mature_ext"] = _mature_extended(counts, cache, self.unplaced)
+            cats["unassigned_mature_ext"] = (
+                _mature_extended(counts, cache, self.unplaced)
+                if res.mature_ext is None
+                else res.mature_ext
+            )
         qc = dict(res.qc)
         for key in (
             "mirna",
@@ -902,6 +987,12 @@ class _Aggregator:
         return SmallRnaResult(
             counts=counts, isomirs=iso_df, mt_fragments=frag, qc=qc, isomir_loci=loci
         )
+
+
+def _unplaced(ref: SmallRnaReference) -> frozenset[str]:
+    """Sequences of the mature miRNAs without a hairpin."""
+    seqs = ref.mature_sequences()
+    return frozenset(seqs[n] for n in ref.unplaced if n in seqs)
 
 
 def _mature_extended(
