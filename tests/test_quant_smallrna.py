@@ -1115,3 +1115,21 @@ def test_mirtop_reads_our_mirgff3(two_samples, ref, tmp_path):
     for s in ("G1", "G2"):
         got = table[s].astype(int).groupby(table["miRNA"]).sum()
         assert (got == res.counts.loc[got.index, s]).all()
+
+
+def test_mt_derived_matures_are_found_on_both_strands_and_at_any_length(ref):
+    from mtncrna.quant._smallrna_reference import SmallRnaReference
+
+    mt = ref.mt_genome
+    seqs = {
+        "plus": mt[1000:1022],
+        "minus": revcomp(mt[5000:5019]),
+        "short": mt[200:210],  # shorter than the 12-mer lookup
+        "end": mt[-16:],  # the genome's last bases
+        "no": "ACGT" * 6,
+    }
+    hairpins = {f"h-{n}": "GG" + s + "CC" for n, s in seqs.items()}
+    sites = [(n, f"h-{n}", 2, 2 + len(s)) for n, s in seqs.items()]
+    custom = SmallRnaReference(list(seqs), hairpins, sites, ref.mt_name, mt, ref.mt_genes, "test")
+    want = sorted(n for n, s in seqs.items() if s in mt or s in revcomp(mt))
+    assert custom.mt_derived() == want == ["end", "minus", "plus", "short"]
