@@ -443,11 +443,14 @@ def trim_arrays(
     max_length: int,
     part: int = 0,
     parts: int = 1,
+    sel: np.ndarray | None = None,
 ) -> TrimmedArrays:
-    """:func:`trim_distinct` of reads without UMIs, the inserts left as arrays."""
+    """:func:`trim_distinct` of reads without UMIs (those at the indexes ``sel``, or
+    ``part::parts``), the inserts left as arrays."""
     from ._collapse_kernel import adapter_hits, group_inserts
 
-    sel = np.arange(part, len(reads), parts, dtype=np.int64)
+    if sel is None:
+        sel = np.arange(part, len(reads), parts, dtype=np.int64)
     count = reads.count[sel]
     off, length = reads.off[sel], reads.length[sel]
     r5, r3 = kit.random_5p, kit.random_3p

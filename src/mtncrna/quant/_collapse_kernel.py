@@ -439,3 +439,18 @@ def group_inserts(
             table[slot] = d
         g_cnt[d] += count[i]
     return g_off[:k], g_len[:k], g_cnt[:k]
+
+
+@numba.njit(cache=True, nogil=True)
+def prefix_parts(
+    arena: np.ndarray, off: np.ndarray, length: np.ndarray, start: int, k: int, parts: int
+) -> np.ndarray:
+    """A part in ``0..parts-1`` for each read, from the hash of its bases ``start:start + k``
+    (fewer if the read is shorter): reads whose inserts begin with the same ``k`` bases at
+    ``start`` fall in the same part."""
+    out = np.empty(off.shape[0], dtype=np.int64)
+    for i in range(off.shape[0]):
+        a = off[i] + min(start, length[i])
+        b = off[i] + min(start + k, length[i])
+        out[i] = np.int64(_hash(arena, a, b) % np.uint64(parts))
+    return out

@@ -280,12 +280,11 @@ class _SampleCounts:
 
 @dataclass
 class _Slice:
-    """What a worker sends back of its slice of one sample's distinct reads (no UMIs): the
-    inserts as ``(off, length)`` in the reads' arena (the parent has it too; only to count the
-    distinct inserts of all slices), QC, and the assigned inserts' reads and calls."""
+    """What a worker sends back of its slice of one sample's distinct reads (no UMIs; the
+    slices hold disjoint sets of inserts): distinct inserts, QC, and the assigned inserts'
+    reads and calls."""
 
-    off: np.ndarray
-    length: np.ndarray
+    n_inserts: int
     qc: dict[str, int]
     lengths: dict[int, int]
     assigned: dict[str, int]
@@ -402,21 +401,17 @@ def _worker_slice(
             job.kit,
             min_length=job.min_length,
             max_length=job.max_length,
-            part=i,
-            parts=n,
+            sel=np.flatnonzero(_SHARED["parts"] == i),
         )
         inserts = reads.strings(got.off, got.length)
+        cache = assigner.cache  # calls of every assigned insert (earlier samples')
+        known = [r for r in inserts if r in cache] if cache else []
         calls = _assign(assigner, inserts)
-        cache = assigner.cache  # calls of every assigned insert
-        count = got.count.tolist()
-        assigned = {r: c for r, c in zip(inserts, count, strict=True) if r in cache}
+        count = dict(zip(inserts, got.count.tolist(), strict=True))
+        assigned = {r: count[r] for r in (*known, *calls)}
         unplaced = _SHARED["unplaced"]
-        ext = (
-            _mature_extended(dict(zip(inserts, count, strict=True)), cache, unplaced)
-            if unplaced
-            else 0
-        )
-        return _Slice(got.off, got.length, got.qc, got.lengths, assigned, calls, ext)
+        ext = _mature_extended(count, cache, unplaced) if unplaced else 0
+        return _Slice(len(inserts), got.qc, got.lengths, assigned, calls, ext)
     except MtncrnaError as exc:
         return _error_data(exc)
 
@@ -483,7 +478,16 @@ def _sample_split(
     t1 = time.perf_counter()
     _warm(job, assigner)
     unplaced = _unplaced(assigner.reference)
-    _SHARED.update(reads=raw, n_slices=processes, job=job, assigner=assigner, unplaced=unplaced)
+    # without UMIs the reads are dealt by the first min_length bases of their insert (which
+    # begins at the kit's random_5p): every insert is then trimmed and counted in one slice
+    from ._collapse_kernel import prefix_parts
+
+    parts = prefix_parts(
+        raw.arena, raw.off, raw.length, job.kit.random_5p, job.min_length, processes
+    )
+    _SHARED.update(
+        reads=raw, n_slices=processes, job=job, assigner=assigner, unplaced=unplaced, parts=parts
+    )
     try:
         with ctx.Pool(processes - 1) as pool:
             others = pool.map_async(_worker_slice, range(1, processes))
@@ -514,21 +518,13 @@ def _sample_split(
 
 
 def _merge_slices(sample: str, reads, slices: list[_Slice]) -> _SampleCounts:
-    """One sample's counts from its slices: the assigned inserts' reads summed (an insert can
-    come from reads of several slices), the distinct inserts counted over all slices."""
-    from ._collapse_kernel import group_inserts
-
-    off = np.concatenate([s.off for s in slices])
-    length = np.concatenate([s.length for s in slices])
-    one = np.ones(len(off), dtype=np.int64)
-    distinct = group_inserts(reads.arena, off, 0 * one, length, one, one.astype(np.bool_))[0]
+    """One sample's counts from its slices (disjoint sets of inserts)."""
     counts: dict[str, int] = {}
     calls: dict[str, MirnaCall | MtCall] = {}
     qc: Counter[str] = Counter()
     lengths: Counter[int] = Counter()
     for s in slices:
-        for r, n in s.assigned.items():
-            counts[r] = counts.get(r, 0) + n
+        counts.update(s.assigned)
         calls.update(s.calls)
         qc.update(s.qc)
         lengths.update(s.lengths)
@@ -539,7 +535,7 @@ def _merge_slices(sample: str, reads, slices: list[_Slice]) -> _SampleCounts:
         dict(lengths),
         len(reads),
         calls,
-        n_inserts=len(distinct),
+        n_inserts=sum(s.n_inserts for s in slices),
         total=int(qc["passed"]),
         mature_ext=sum(s.mature_ext for s in slices),
     )
