@@ -309,26 +309,53 @@ def _gather(arena: np.ndarray, off: np.ndarray, length: np.ndarray, out: np.ndar
         p += 1
 
 
+def _fill(stream, view: np.ndarray) -> int:
+    """Read into ``view`` until it is full or the stream ends; the bytes read."""
+    readinto = getattr(stream, "readinto", None)
+    got = 0
+    while got < len(view):
+        if readinto is not None:
+            n = readinto(view[got:])
+        else:
+            piece = stream.read(len(view) - got)
+            n = len(piece)
+            view[got : got + n] = np.frombuffer(piece, dtype=np.uint8)
+        if not n:
+            break
+        got += n
+    return got
+
+
 def collapse_fastq(stream, *, expect: int = 1 << 16) -> Distinct | None:
     """Distinct reads of an open binary FASTQ ``stream`` (already inflated), or None when the
-    kernel leaves the file to the reference reader (see the module docstring)."""
+    kernel leaves the file to the reference reader (see the module docstring).
+
+    The stream is read into one buffer, ``BLOCK`` bytes at a time behind the record cut at the
+    previous block's end (moved to the buffer's start)."""
     cap = 1 << max(16, int(expect * 2).bit_length())
     table = np.full(cap, -1, dtype=np.int64)
     ent = np.empty(((cap * 5) // 8, 4), dtype=np.int64)
     arena = np.empty(max(1 << 20, 64 * len(ent)), dtype=np.uint8)
     state = np.zeros(6, dtype=np.int64)
-    tail = b""
+    buf = np.empty(BLOCK + (1 << 16), dtype=np.uint8)
+    kept = 0  # bytes of an incomplete record at the buffer's start
     while True:
-        piece = stream.read(BLOCK)
-        data = tail + piece if tail else piece
-        if not piece and data and data[-1:] != b"\n":
-            data += b"\n"  # the last record may lack its line end, as dnaio allows
-        if not data:
+        if kept + BLOCK + 1 > len(buf):  # a record longer than the room left
+            bigger = np.empty(kept + BLOCK + (1 << 16), dtype=np.uint8)
+            bigger[:kept] = buf[:kept]
+            buf = bigger
+        got = _fill(stream, buf[kept : kept + BLOCK])
+        end = kept + got
+        eof = got < BLOCK
+        if eof and end and buf[end - 1] != 10:
+            buf[end] = 10  # the last record may lack its line end, as dnaio allows
+            end += 1
+        if not end:
             break
-        buf = np.frombuffer(data, dtype=np.uint8)
+        data = buf[:end]
         pos = 0
         while True:
-            _collapse_block(buf, pos, _OK, table, ent, arena, state)
+            _collapse_block(data, pos, _OK, table, ent, arena, state)
             status, pos = int(state[_S_STATUS]), int(state[_S_POS])
             if status == FALLBACK:
                 return None
@@ -342,13 +369,14 @@ def collapse_fastq(stream, *, expect: int = 1 << 16) -> Distinct | None:
                 grown = np.empty(((cap * 5) // 8, 4), dtype=np.int64)
                 grown[:n] = ent[:n]
                 ent = grown
-            if int(state[_S_USED]) + len(buf) - pos > arena.shape[0]:
-                arena = np.resize(arena, 2 * arena.shape[0] + len(buf))
-        if not piece:
-            if pos < len(buf):  # a record without all its lines
+            if int(state[_S_USED]) + end - pos > arena.shape[0]:
+                arena = np.resize(arena, 2 * arena.shape[0] + end)
+        if eof:
+            if pos < end:  # a record without all its lines
                 return None
             break
-        tail = data[pos:]
+        kept = end - pos
+        buf[:kept] = buf[pos:end].copy()
     n = int(state[_S_DISTINCT])
     used = int(state[_S_USED])
     return Distinct(
