@@ -928,7 +928,8 @@ class _Aggregator:
         hairpins = self.ref.hairpins
         # isomiRs, ordered by miRNA, reads (most first), sequence
         iso = self.iso
-        order = sorted(iso, key=lambda r: (cache[r].mirna, -sum(iso[r]), r))
+        keys = sorted([(cache[r].mirna, -sum(v), r) for r, v in iso.items()])
+        order = [k[2] for k in keys]
         calls = [cache[r] for r in order]
         assert all(type(c) is MirnaCall for c in calls)
         variants = _variants(calls, hairpins)
