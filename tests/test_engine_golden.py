@@ -138,6 +138,39 @@ def test_vst_matches_r(dataset):
     )
 
 
+@pytest.mark.parametrize(
+    ("dataset", "fit_type"),
+    [
+        ("pasilla", "local"),
+        ("pasilla", "mean"),
+        ("thyroid_mirna", "local"),
+        pytest.param(
+            "thyroid_mirna",
+            "mean",
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="one gene at the dispersion floor: R's line search ends at 1e-8 (minDisp), "
+                "ours at 1.05e-7, just above the 10 x minDisp that R's mean trend uses, so the "
+                "trimmed mean differs by 0.13% (VST up to 0.002 apart)",
+            ),
+        ),
+    ],
+)
+def test_vst_with_nonparametric_trends_matches_r(dataset, fit_type):
+    """R's vst()/varianceStabilizingTransformation() with fitType local (numeric integration
+    and R's fmm spline) and mean (tests/data/golden/make_vst_golden.R)."""
+    counts = pd.read_csv(GOLDEN / dataset / "counts.tsv.gz", sep="\t", index_col=0)
+    coldata = pd.read_csv(GOLDEN / dataset / "coldata.tsv", sep="\t", index_col=0)
+    counts = counts[coldata.index]
+    r = pd.read_csv(GOLDEN / "vst" / f"{dataset}_{fit_type}.tsv.gz", sep="\t", index_col=0)
+    made_by = (GOLDEN / "vst" / "README.txt").read_text()
+    nsub = 1000 if f"{dataset}_{fit_type}: vst(" in made_by else None
+    ours = engine.vst(counts.T.to_numpy(), nsub=nsub, fit_type=fit_type)
+    np.testing.assert_allclose(
+        ours.T, r.loc[counts.index, counts.columns].to_numpy(), rtol=1e-8, atol=1e-8
+    )
+
+
 def test_cooks_distances_match_r():
     fit, *_ = _fit("pasilla", "type_condition", {})
     r = _golden("pasilla", "type_condition", "cooks.tsv.gz")

@@ -919,6 +919,46 @@ def umi_library(tmp_path_factory):
     return fq, truth
 
 
+UMI_TOOLS = ROOT / "tests" / "data" / "umi_tools"
+
+
+def _umi_tools_golden() -> tuple[pd.DataFrame, pd.Series]:
+    """umi_tools' input (miRNA, UMI, reads) and its directional molecule counts per miRNA, made by
+    umi_tools 1.1.6 (tests/data/umi_tools/make_golden.py)."""
+    groups = pd.read_csv(UMI_TOOLS / "groups.tsv.gz", sep="\t", keep_default_na=False)
+    molecules = pd.read_csv(UMI_TOOLS / "directional.tsv", sep="\t", comment="#", index_col=0)
+    return groups, molecules["molecules"]
+
+
+def test_directional_grouping_gives_umi_tools_molecules():
+    """Our directional grouping, on the UMIs umi_tools was given, makes as many molecules per
+    miRNA as umi_tools' UMIClusterer did (committed output of the real tool)."""
+    from mtncrna.quant._smallrna_kernel import directional_heads, umi_codes
+
+    groups, expected = _umi_tools_golden()
+    group = pd.factorize(groups["mirna"])[0].astype("int64")
+    code = umi_codes(groups["umi"].tolist(), 12)
+    heads = directional_heads(group, code, groups["reads"].to_numpy("int64"), 12)
+    got = pd.Series(heads.astype(int), index=groups["mirna"]).groupby(level=0).sum()
+    # the library has UMI errors: deduplication that ignored them would count more molecules
+    assert len(groups) > expected.sum() + 100
+    assert expected.sum() > 3000
+    pd.testing.assert_series_equal(got.sort_index(), expected.sort_index(), check_names=False)
+
+
+def test_quantified_umis_match_umi_tools(umi_library):
+    """End to end: the simulated library's counts are umi_tools' molecule counts for it."""
+    fq, _ = umi_library
+    groups, expected = _umi_tools_golden()
+    fresh = [(m, u, n) for m, per in sorted(_per_feature_umis(fq).items()) for u, n in per.items()]
+    # the golden was made from this library's grouping; if it changed, remake it
+    # (python tests/data/umi_tools/make_golden.py)
+    assert sorted(fresh) == sorted(groups.itertuples(index=False, name=None))
+    got = quantify_smallrna([fq], kit="qiaseq").counts["Q"]
+    for mirna, n in expected.items():
+        assert got[mirna] == n, mirna
+
+
 def test_directional_umis_agree_with_umi_tools(umi_library):
     """umi_tools' own clustering (UMIClusterer, what `umi_tools count --method directional`
     runs per gene) on each miRNA's UMIs gives our molecule counts exactly. umi_tools 1.1.6 from

@@ -166,3 +166,36 @@ def test_qc_groups_by_the_columns_named(run_cli, tmp_path):
     code, _, err = run_cli("qc", counts, "-s", sheet, "--group", "treatmnt", "-o", tmp_path / "q2")
     assert code == 2 and "'treatmnt' is not a sample-sheet column" in err
     assert not (tmp_path / "q2").exists()
+
+
+def test_run_says_a_numbered_batch_is_a_covariate(tmp_path):
+    """A batch numbered 1/2 in the design is fitted as a numeric covariate, as in R; the run
+    says so where the user looks (summary, report, provenance), and `factors:` makes it the
+    group it names: then QC groups samples by it too."""
+    import html
+
+    import yaml
+
+    sheet = _sheet_with(tmp_path, batch=lambda r: int(r.batch.removeprefix("day")))
+    cfg = {
+        "samples": str(sheet),
+        "small": str(EXAMPLE / "small_rna_counts.tsv"),
+        "design": "~ batch + condition",
+        "contrasts": [["condition", "resistant", "parental"]],
+    }
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    res = mt.run(path, tmp_path / "cov")
+    said = "design variable 'batch' holds whole numbers: fitted as a numeric covariate"
+    assert said in res.summary
+    assert said in html.unescape((tmp_path / "cov" / "report.html").read_text())
+    assert said in (tmp_path / "cov" / "provenance.json").read_text()
+    small = mt.read_h5ad(tmp_path / "cov" / "small.h5ad")
+    assert "batch" not in small.uns["qc"]["params"]["groups"]
+
+    path.write_text(yaml.safe_dump({**cfg, "factors": ["batch"]}))
+    res = mt.run(path, tmp_path / "fac")
+    assert "holds whole numbers" not in res.summary
+    assert "holds whole numbers" not in (tmp_path / "fac" / "report.html").read_text()
+    small = mt.read_h5ad(tmp_path / "fac" / "small.h5ad")
+    assert "batch" in small.uns["qc"]["params"]["groups"]

@@ -413,6 +413,23 @@ class _Skip:
         return f"{self.analysis} skipped: {self.reason}"
 
 
+def _numeric_design_notes(design: str, obs: pd.DataFrame, factors: list[str]) -> list[str]:
+    """A note for each design variable holding whole numbers that the run fits as a numeric
+    covariate (as R's DESeq2 does, with its message): it is then no group for QC or blocking."""
+    out = []
+    for v in engine.formula_variables(design):
+        if v in factors or v not in obs:
+            continue
+        values = pd.to_numeric(obs[v].astype(str).str.strip(), errors="coerce")
+        if values.notna().all() and (values == values.round()).all():
+            out.append(
+                f"design variable '{v}' holds whole numbers: fitted as a numeric covariate (one "
+                "fold change per unit, as R's DESeq2 does) and not used to group QC or block the "
+                f"enrichment; if its values name groups, list it under 'factors:' (factors: [{v}])"
+            )
+    return out
+
+
 def _design_within(design: str, obs: pd.DataFrame, where: str, notes: list[str]) -> str:
     """The design for a subset of samples: terms constant within it are left out, and said so."""
     rhs = [t.strip() for t in design.split("~", 1)[1].split("+") if t.strip()]
@@ -493,9 +510,12 @@ def _run_in(c: RunConfig, stage: Any, out: Path, progress: bool) -> tuple[list[s
     obs0 = next(iter(libs.values())).obs
     # what makes samples alike for QC and enrichment: the design's factors (a study's own
     # 'treatment' or 'status'), then the columns the steps look at by default
+    # a contrast's variable is always a factor (tl.de makes it one)
+    as_factors = [*c["factors"], *(f for f, _, _ in contrasts)]
     design_factors = [
-        v for v in engine.factor_variables(c["design"], obs0, factors=c["factors"]) if v != fkey
+        v for v in engine.factor_variables(c["design"], obs0, factors=as_factors) if v != fkey
     ]
+    notes.extend(_numeric_design_notes(c["design"], obs0, [*design_factors, fkey]))
     groups = list(dict.fromkeys([*design_factors, *(g for g in QC_GROUPS if g in obs0)]))
     blocking = list(dict.fromkeys([*design_factors, *(g for g in BLOCKING if g in obs0)]))
     de_keys: list[str] = []
@@ -720,6 +740,7 @@ def _run_in(c: RunConfig, stage: Any, out: Path, progress: bool) -> tuple[list[s
             signature=sig if sig is not None and len(sig) else None,
             provenance=prov,
             notes=_section_notes(skipped),
+            messages=notes,
         )
     )
     for name, text in report.multiqc_files(libs).items():  # MultiQC custom content

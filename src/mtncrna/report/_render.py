@@ -12,7 +12,7 @@ import datetime as _dt
 import io
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -160,11 +160,14 @@ def build_sections(
     provenance: Mapping[str, Any] | None = None,
     notes: Mapping[str, str] | None = None,
     folder: Path | None = None,
+    messages: Sequence[str] = (),
 ) -> list[dict]:
     """The report's sections (data only) from analysed libraries; each has a stable ``id``.
 
     ``notes``: section id -> why it was skipped (e.g. from ``mtncrna run``); ``folder``: where
-    the report goes, to link the TSV files found there.
+    the report goes, to link the TSV files found there; ``messages``: what the reader must know
+    about how the analysis differs from what was asked (a design term left out, a variable
+    fitted as a covariate), shown at the top of the summary.
     """
     notes = dict(notes or {})
     files = _Files(folder)
@@ -172,6 +175,7 @@ def build_sections(
     study = tx.study_sentence(libraries)
     qc_blocks, enr_blocks, de_blocks, conc_blocks, sig_blocks = [], [], [], [], []
     skipped: dict[str, list[str]] = {k: [] for k in SECTION_IDS}
+    skipped["summary"].extend(f"Note: {m}" for m in messages)
     lit_methods: list[str] = []
     for lib, a in libraries.items():
         label = f"{lib}-RNA"
@@ -505,11 +509,13 @@ def render(
     provenance: Mapping[str, Any] | None = None,
     reference_version: str = "",
     notes: Mapping[str, str] | None = None,
+    messages: Sequence[str] = (),
 ) -> Path:
     """Render the report for analysed ``libraries`` (name -> AnnData) to ``path`` (atomically).
 
     Tables written beside ``path`` under ``mtncrna run``'s names are linked from the page;
-    ``notes`` (section id -> reason) say why a section was skipped.
+    ``notes`` (section id -> reason) say why a section was skipped; ``messages`` are shown at
+    the top of the summary.
     """
     import jinja2
     from markupsafe import Markup
@@ -525,6 +531,7 @@ def render(
         provenance=provenance,
         notes=notes,
         folder=out.parent,
+        messages=messages,
     )
     for s in sections:
         for b in s["blocks"]:
