@@ -716,7 +716,7 @@ def _gc_paused() -> Iterator[None]:
 
 def _freeze_survivors() -> None:
     """One collection, and its survivors (the imported libraries: numpy, pandas, numba's type
-    registries and loaded kernels, the reference... ~250k objects) moved to the collector's
+    registries and loaded kernels, the reference: ~150k objects) moved to the collector's
     permanent generation (:func:`gc.freeze`, what Python's documentation advises before
     ``fork()``): later collections, and the ones at interpreter exit, no longer rescan them
     (~0.5 s per process). Only objects alive now are frozen; they are still freed by reference
