@@ -359,6 +359,17 @@ RUN_CASES = [
     ("de-engine", {"de_engine": "edgeR"}, "de_engine: expected mtncrna or pydeseq2"),
     ("threads-zero", {"threads": 0}, "threads: expected a whole number >= 1"),
     ("factors-not-a-column", {"factors": ["dose"]}, "factors: 'dose' is not a sample sheet column"),
+    (
+        "contrast-with-itself",
+        {"contrasts": [["condition", "resistant", "resistant"]]},
+        "compares 'resistant' with itself",
+    ),
+    (
+        "contrast-twice",
+        {"contrasts": [["condition", "resistant", "parental"]] * 2},
+        "contrast condition_resistant_vs_parental is given twice",
+    ),
+    ("round-as-text", {"round": "yes"}, "round: expected true or false"),
 ]
 
 
@@ -425,6 +436,11 @@ def test_run_says_what_it_skipped(run_cli, tmp_path):
     assert code == 0, err
     assert "enrichment mito vs cytosol skipped: no 'cytosol' library" in out
     assert "small: literature concordance skipped: contrast condition_parental_vs_resistant" in out
+    # the cytosol libraries left out by drop_unmatched are said in the summary and the report
+    said = "not in the sample sheet: CALP1_cytosol"
+    assert "note: small-RNA: sample sheet has 12 samples" in out and said in out, out
+    assert "kept the 12 samples in both (drop_unmatched)" in out
+    assert said in (tmp_path / "out" / "report.html").read_text()
     assert (tmp_path / "out" / "small_de_mito_condition_parental_vs_resistant.tsv").exists()
     log = (tmp_path / "out" / "run.log").read_text()
     assert "enrichment mito vs cytosol skipped" in log
@@ -567,3 +583,30 @@ def test_missing_parent_folders_are_made_and_removed_on_failure(run_cli, tmp_pat
     )  # fmt: skip
     assert code == 2 and "nope" in err
     assert _snapshot(tmp_path) == before  # x/y made for the output, removed again
+
+
+def test_run_confounded_design_stops_before_any_analysis(run_cli, tmp_path):
+    """Two drugs, each on its own cell line: '~ drug + cell_line + condition' cannot be fitted.
+    R's DESeq2 stops; so does the run, naming the confounded columns, before writing anything."""
+    sheet = tmp_path / "samples.csv"
+    sheet.write_text(
+        (EXAMPLE / "samples.csv").read_text().replace("SCC-9,cisplatin", "SCC-9,doxorubicin")
+    )
+    cfg = _config(tmp_path, samples=str(sheet), design="~ drug + cell_line + condition")
+    code, _, err = run_cli("run", cfg, "-o", tmp_path / "out")
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert "design" in err and "line" in err
+    assert "drug[T.doxorubicin] and cell_line[T.SCC-9] are confounded" in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_design_rank_names_the_columns():
+    from mtncrna import DesignError, engine
+
+    meta = pd.DataFrame(
+        {"a": ["x", "x", "y", "y", "z", "z"], "b": [1.0, 1, 2, 2, 3, 3], "c": list("pqpqpq")}
+    )
+    X = engine.design_matrix("~ a + b + c", meta)
+    with pytest.raises(DesignError, match=r"a\[T.y\], a\[T.z\] and b are confounded"):
+        engine.check_full_rank(X)
+    engine.check_full_rank(engine.design_matrix("~ a + c", meta))

@@ -199,3 +199,81 @@ def test_run_says_a_numbered_batch_is_a_covariate(tmp_path):
     assert "holds whole numbers" not in (tmp_path / "fac" / "report.html").read_text()
     small = mt.read_h5ad(tmp_path / "fac" / "small.h5ad")
     assert "batch" in small.uns["qc"]["params"]["groups"]
+
+
+def test_run_on_long_rna_alone_builds_the_signature_from_it(tmp_path):
+    """A study of lncRNAs only (no small-RNA library) still gets its resistance signature,
+    from the long-RNA DE results, and a score per sample."""
+    res = mt.run(
+        {"samples": str(EXAMPLE / "samples.csv"), "long": str(EXAMPLE / "long_rna_counts.tsv")},
+        tmp_path / "out",
+    )
+    assert "long-RNA features" in res.summary and "signature skipped" not in res.summary
+    sig = pd.read_csv(tmp_path / "out" / "signature.tsv", sep="\t")
+    long_de = pd.read_csv(
+        tmp_path / "out" / "long_de_mito_condition_resistant_vs_parental.tsv", sep="\t"
+    )
+    assert len(sig) and set(sig["feature_id"]) <= set(long_de["feature_id"])
+    assert "signature_score" in mt.read_h5ad(tmp_path / "out" / "long.h5ad").obs
+
+
+def test_run_levels_with_spaces_give_file_safe_names(tmp_path):
+    """Levels written as words ('cisplatin resistant') make file-safe names for the DE and the
+    interaction tables alike, and the report links the files that exist."""
+    text = (EXAMPLE / "samples.csv").read_text()
+    sheet = tmp_path / "samples.csv"
+    sheet.write_text(
+        text.replace(",resistant,", ",cisplatin resistant,").replace(
+            ",parental,", ",parental line,"
+        )
+    )
+    out = tmp_path / "out"
+    mt.run(
+        {
+            "samples": str(sheet),
+            "small": str(EXAMPLE / "small_rna_counts.tsv"),
+            "contrasts": [["condition", "cisplatin resistant", "parental line"]],
+        },
+        out,
+    )
+    names = {p.name for p in out.iterdir()}
+    assert not [n for n in names if " " in n], names
+    assert "small_interaction_condition_cisplatin_resistant.tsv" in names
+    assert "small_de_mito_condition_cisplatin_resistant_vs_parental_line.tsv" in names
+    html = (out / "report.html").read_text()
+    assert 'href="small_interaction_condition_cisplatin_resistant.tsv"' in html
+
+
+def _salmon_merged(tmp_path):
+    """nf-core/rnaseq's salmon.merged.gene_counts.tsv: gene_id + gene_name, estimated counts;
+    ids the reference may not know (a newer GENCODE), symbols it does."""
+    counts = pd.read_csv(EXAMPLE / "long_rna_counts.tsv", sep="\t", index_col=0)
+    est = counts.astype(float) + 0.37
+    est.insert(0, "gene_name", counts.index)
+    est.index = pd.Index([f"ENSG9{i:010d}.1" for i in range(len(est))], name="gene_id")
+    path = tmp_path / "salmon.merged.gene_counts.tsv"
+    est.to_csv(path, sep="\t")
+    return path, counts
+
+
+def test_estimated_counts_round_in_every_command_and_in_run(run_cli, tmp_path):
+    salmon, counts = _salmon_merged(tmp_path)
+    sheet = EXAMPLE / "samples.csv"
+    args = ["--design", "~ condition", "--contrast", "condition", "resistant", "parental"]
+    code, _, err = run_cli("de", salmon, "-s", sheet, *args, "-o", tmp_path / "no")
+    assert code == 2 and "--round" in err and "round: true" in err, err
+    code, _, err = run_cli("de", salmon, "-s", sheet, "--round", *args, "-o", tmp_path / "de")
+    assert code == 0, err
+    de = mt.read_h5ad(tmp_path / "de" / "de.h5ad")
+    # rounded as R's round() / tximport's DESeqDataSetFromTximport (x.37 -> x)
+    np.testing.assert_array_equal(
+        de.layers["counts"].T if "counts" in de.layers else de.X.T,
+        counts.loc[de.var["gene_name"], de.obs_names].to_numpy(),
+    )
+    # ids unknown to the reference, resolved through the table's gene_name column
+    assert de.var.loc[de.var["gene_name"] == "MT-TF", "name_match"].iloc[0] == "symbol"
+    assert de.var.loc[de.var["gene_name"] == "MT-TF", "mt_class"].iloc[0] == "mt-tRNA"
+    code, _, err = run_cli("qc", salmon, "-s", sheet, "--round", "-o", tmp_path / "qc")
+    assert code == 0, err
+    res = mt.run({"samples": str(sheet), "long": str(salmon), "round": True}, tmp_path / "run")
+    assert "long-RNA: 24 samples" in res.summary

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ._errors import (
+    DesignError,
     FormatError,
     InputError,
     MtncrnaError,
@@ -55,6 +56,7 @@ _LAZY = {
 }
 
 __all__ = [
+    "DesignError",
     "FormatError",
     "InputError",
     "MtncrnaError",

@@ -77,6 +77,10 @@ class UnmatchedSamplesError(SampleSheetError):
         return UnmatchedSamplesError(self.path, self.mismatch, self.n_both, hint=hint)
 
 
+class DesignError(MtncrnaError):
+    """A design whose model matrix cannot be fitted (confounded terms, a level with no sample)."""
+
+
 class ReferenceDataError(MtncrnaError):
     """The mtncRNA reference (bundled or a user's extension) is invalid."""
 

@@ -25,7 +25,7 @@ import pandas as pd
 
 from . import engine, get, pp, tl
 from ._constants import FORMATS
-from ._errors import InputError, MtncrnaError, UnmatchedSamplesError
+from ._errors import DesignError, InputError, MtncrnaError, UnmatchedSamplesError
 from ._provenance import record
 from ._text import read_bytes
 from .io import (
@@ -50,6 +50,7 @@ from .steps import (
     reference_version,
 )
 from .tl._concordance import contrast_orientation
+from .tl._de import contrast_name
 from .tl._enrichment import DEFAULT_BLOCKING as BLOCKING
 
 logger = logging.getLogger("mtncrna")
@@ -63,6 +64,7 @@ DEFAULTS: dict[str, Any] = {
     "strandedness": "auto",  # STAR ReadsPerGene files: auto, unstranded, forward, reverse
     "reference": None,  # your own evidence table, merged into the bundled reference
     "drop_unmatched": False,  # keep only samples in both the counts and the sheet
+    "round": False,  # round estimated counts (salmon, RSEM: nf-core/rnaseq) instead of failing
     "fraction_column": "fraction",
     "mito": "mito",
     "versus": None,  # cytosol or whole; from the sheet unless both are there
@@ -183,7 +185,7 @@ def _check_types(c: RunConfig) -> None:
     for key in ("versus", "interaction", "drug", "cancer"):
         if v[key] is not None and (not isinstance(v[key], str) or not v[key].strip()):
             c.fail(key, f"expected text, found {_type_name(v[key])} {v[key]!r}")
-    for key in ("de_by_fraction", "drop_unmatched"):
+    for key in ("de_by_fraction", "drop_unmatched", "round"):
         if not isinstance(v[key], bool):
             c.fail(key, f"expected true or false, found {v[key]!r}")
     for key in ("alpha", "enrichment_alpha", "signature_alpha"):
@@ -225,6 +227,13 @@ def _check_types(c: RunConfig) -> None:
     ):
         c.fail("contrasts", "must be a list of [factor, numerator, denominator]")
     v["contrasts"] = [[str(y) for y in x] for x in contrasts]
+    for factor, num, den in v["contrasts"]:
+        if num == den:
+            c.fail("contrasts", f"[{factor}, {num}, {den}] compares '{num}' with itself")
+    seen = [contrast_name(tuple(x)) for x in v["contrasts"]]
+    twice = sorted({n for n in seen if seen.count(n) > 1})
+    if twice:
+        c.fail("contrasts", f"contrast {twice[0]} is given twice (its tables would be one file)")
     try:
         check_gene_set_name(v["signature_name"])
     except MtncrnaError as exc:
@@ -323,6 +332,17 @@ def _check_sheet(c: RunConfig, sheet: pd.DataFrame) -> None:
                     f"contrast level '{lv}' is not a value of '{factor}' in the sample sheet "
                     f"({', '.join(levels)})",
                 )
+    try:  # confounded terms make every fit fail: say so before any analysis (R stops too)
+        X = engine.design_matrix(
+            c["design"],
+            sheet,
+            factors=[*c["factors"], *(f for f, _, _ in c["contrasts"])],
+        )
+        engine.check_full_rank(X)
+    except DesignError as exc:
+        c.fail("design", f"'{c['design']}' cannot be fitted on the sample sheet: {exc}")
+    except MtncrnaError:
+        pass  # other problems (missing values, ...) are named where the data are read
     if c["interaction"] is not None and c["interaction"] not in cols:
         c.fail(
             "interaction", f"'{c['interaction']}' is not a sample sheet column; columns: {listing}"
@@ -485,6 +505,7 @@ def _read_libraries(c: RunConfig) -> dict[str, ad.AnnData]:
                 library=lib,
                 format=c["format"],
                 drop_unmatched=c["drop_unmatched"],
+                non_integer="round" if c["round"] else "error",
                 reference=c["reference"],
                 strandedness=c["strandedness"],
             )
@@ -507,6 +528,10 @@ def _run_in(c: RunConfig, stage: Any, out: Path, progress: bool) -> tuple[list[s
     bar = _Progress(progress, len(libs) * 4 + 2)
     contrasts = [tuple(x) for x in c["contrasts"]]  # at least one (validated)
     fkey, mito, versus = c["fraction_column"], c["mito"], c["versus"]
+    for lib, a in libs.items():  # samples left out by drop_unmatched: said, not only logged
+        imported = a.uns.get("mtncrna", {}).get("provenance", {}).get("import", {})
+        if imported.get("parameters", {}).get("unmatched"):
+            notes.append(f"{lib}-RNA: {imported['parameters']['unmatched']} (drop_unmatched)")
     obs0 = next(iter(libs.values())).obs
     # what makes samples alike for QC and enrichment: the design's factors (a study's own
     # 'treatment' or 'status'), then the columns the steps look at by default
@@ -648,8 +673,10 @@ def _run_in(c: RunConfig, stage: Any, out: Path, progress: bool) -> tuple[list[s
         )
     )
     sig = None
-    if "small" in libs:
-        a = libs["small"]
+    # the signature of the small RNAs (mitomiRs, tRFs); a long-RNA-only study gets its lncRNAs'
+    sig_lib = "small" if "small" in libs else "long"
+    if sig_lib in libs:
+        a = libs[sig_lib]
         de_inputs = {k: get.de_df(a, key=k) for k in de_keys if k in a.uns}
         if de_inputs:
             sig = tl.signature(
@@ -670,18 +697,16 @@ def _run_in(c: RunConfig, stage: Any, out: Path, progress: bool) -> tuple[list[s
                     encoding="utf-8",
                 )
             written.append(gmt)
-            lines.append(f"  signature: {len(sig)} features")
+            lines.append(f"  signature: {len(sig)} {sig_lib}-RNA features")
         else:
             skipped.append(
                 _Skip(
                     "resistance signature",
-                    "no small-RNA feature passed the signature thresholds"
+                    f"no {sig_lib}-RNA feature passed the signature thresholds"
                     if de_inputs
-                    else "no small-RNA DE result",
+                    else f"no {sig_lib}-RNA DE result",
                 )
             )
-    else:
-        skipped.append(_Skip("resistance signature", "no small-RNA library in the config"))
     bar.step("signature")
     pairs = None
     if "small" in libs and "long" in libs:

@@ -35,6 +35,12 @@ _INT64_LIMIT = 2.0**63
 _NA_STRINGS = frozenset({"na", "nan", "n/a", "null", "none", "#n/a", "-nan"})
 
 
+def file_safe(name: str) -> str:
+    """A name as a file name's part: runs of anything but letters, digits, ``_.-`` become one
+    ``_`` (``condition_cisplatin resistant`` -> ``condition_cisplatin_resistant``)."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("_")
+
+
 def sniff_kind(path: Path) -> str:
     """'gzip', 'bzip2', 'zip', 'hdf5', 'empty' or 'plain', from the first bytes of ``path``."""
     with path.open("rb") as fh:
@@ -469,7 +475,8 @@ def _count_problem(cell: str, value: float) -> str:
         return f"'{cell}' is negative, {expected}"
     return (
         f"'{cell}' is not a whole number, {expected}; "
-        "use --round (non_integer='round') for estimated counts"
+        "for estimated counts (salmon, RSEM) round them as DESeq2's tximport path does: "
+        "--round, or 'round: true' in a run config (non_integer='round')"
     )
 
 

@@ -7,6 +7,7 @@ anything else is a bug and keeps its traceback.
 from __future__ import annotations
 
 import errno
+import functools
 import logging
 import sys
 from collections.abc import Callable, Sequence
@@ -135,6 +136,39 @@ def cli(verbose: int, quiet: bool) -> None:
 _FORMAT_CHOICE = click.Choice(list(FORMATS))
 
 
+_FORMAT_OPTION = click.option(
+    "--format",
+    "fmt",
+    type=_FORMAT_CHOICE,
+    default="auto",
+    show_default=True,
+    help="Input format; detected from the content by default.",
+)
+_ROUND_OPTION = click.option(
+    "--round",
+    "round_",
+    is_flag=True,
+    help="Round non-integer (estimated: salmon, RSEM) counts instead of failing.",
+)
+_DROP_OPTION = click.option(
+    "--drop-unmatched",
+    is_flag=True,
+    help="Keep the samples in both the table and the sheet instead of failing.",
+)
+
+
+def _read_options(func: F) -> F:
+    """``--format``, ``--round`` and ``--drop-unmatched`` for a command that reads count tables,
+    given to it as ``read=steps.ReadOptions(...)``."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, fmt: str, round_: bool, drop_unmatched: bool, **kwargs: Any) -> Any:
+        read = steps.ReadOptions(format=fmt, round=round_, drop_unmatched=drop_unmatched)
+        return func(*args, read=read, **kwargs)
+
+    return _FORMAT_OPTION(_ROUND_OPTION(_DROP_OPTION(wrapper)))  # type: ignore[return-value]
+
+
 @cli.command("import")
 @click.argument("counts", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("-s", "--samples", type=click.Path(path_type=Path), help="Sample sheet (CSV/TSV).")
@@ -144,25 +178,9 @@ _FORMAT_CHOICE = click.Choice(list(FORMATS))
     default=None,
     help="Library type; guessed from the feature names if omitted.",
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=_FORMAT_CHOICE,
-    default="auto",
-    show_default=True,
-    help="Input format; detected from the content by default.",
-)
-@click.option(
-    "--round",
-    "round_",
-    is_flag=True,
-    help="Round non-integer (estimated) counts instead of failing.",
-)
-@click.option(
-    "--drop-unmatched",
-    is_flag=True,
-    help="Keep the samples in both the table and the sheet instead of failing.",
-)
+@_FORMAT_OPTION
+@_ROUND_OPTION
+@_DROP_OPTION
 @click.option(
     "--reference",
     "reference",
@@ -417,10 +435,12 @@ def _parse_subset(items: Sequence[str]) -> dict[str, list[str]]:
     type=click.Path(path_type=Path),
     help="Output folder (created).",
 )
+@_read_options
 @handle_errors
 def de_cmd(
     inputs: Sequence[Path],
     samples: Path | None,
+    read: steps.ReadOptions,
     design: str,
     contrasts: Sequence[tuple[str, str, str]],
     coefs: Sequence[str],
@@ -470,6 +490,7 @@ def de_cmd(
         cooks_cutoff=cooks_cutoff if cooks_cutoff is not None else not no_cooks,
         engine=engine,
         threads=threads,
+        read=read,
         outdir=outdir,
     )
     click.echo(res.summary)
@@ -706,10 +727,12 @@ _SAMPLES_OPTION = click.option(
     "cell_line (repeatable; default: condition and cell_line).",
 )
 @click.option("-o", "--outdir", required=True, type=click.Path(path_type=Path))
+@_read_options
 @handle_errors
 def qc_cmd(
     inputs: Sequence[Path],
     samples: Path | None,
+    read: steps.ReadOptions,
     fraction_column: str,
     mito: str,
     versus: str,
@@ -727,6 +750,7 @@ def qc_cmd(
         mito=mito,
         versus=versus,
         groups=list(groups) or None,
+        read=read,
         outdir=outdir,
     )
     click.echo(res.summary)
@@ -762,10 +786,12 @@ def qc_cmd(
     help="Call mito_enriched when log2 enrichment is significantly above this.",
 )
 @click.option("-o", "--outdir", required=True, type=click.Path(path_type=Path))
+@_read_options
 @handle_errors
 def enrich_cmd(
     inputs: Sequence[Path],
     samples: Path | None,
+    read: steps.ReadOptions,
     fraction_column: str,
     mito: str,
     versus: str,
@@ -791,6 +817,7 @@ def enrich_cmd(
         interaction=interaction,
         alpha=alpha,
         lfc_threshold=lfc_threshold,
+        read=read,
         outdir=outdir,
     )
     click.echo(res.summary)
@@ -923,10 +950,12 @@ def signature_cmd(
 @click.option("--group-column", default="condition", show_default=True)
 @click.option("--positive", default="resistant", show_default=True)
 @click.option("-o", "--output", required=True, type=click.Path(path_type=Path))
+@_read_options
 @handle_errors
 def score_cmd(
     inputs: Sequence[Path],
     samples: Path | None,
+    read: steps.ReadOptions,
     signature_file: Path,
     group_column: str,
     positive: str,
@@ -939,6 +968,7 @@ def score_cmd(
         signature=signature_file,
         group_key=group_column,
         positive=positive,
+        read=read,
         output=output,
     )
     click.echo(res.summary)

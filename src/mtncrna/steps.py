@@ -65,6 +65,16 @@ def _paths(items: PathLike | Sequence[PathLike] | None) -> list[Path]:
     return [Path(p) for p in items]
 
 
+@dataclass(frozen=True)
+class ReadOptions:
+    """How an analysis step reads count tables (``mtncrna import``'s options): the format,
+    rounding of estimated counts, keeping only the samples in both table and sheet."""
+
+    format: str = "auto"
+    round: bool = False
+    drop_unmatched: bool = False
+
+
 def load(
     inputs: PathLike | Sequence[PathLike],
     samples: PathLike | None = None,
@@ -73,6 +83,7 @@ def load(
     library: str | None = None,
     drop_unmatched: bool = False,
     reference: PathLike | None = None,
+    round: bool = False,
 ) -> ad.AnnData:
     """An .h5ad from ``mtncrna import``, or count table(s) plus a sample sheet."""
     from .io import read_counts
@@ -84,7 +95,15 @@ def load(
         library=library,
         drop_unmatched=drop_unmatched,
         reference=reference,
+        non_integer="round" if round else "error",
     )
+
+
+def _load(
+    inputs: PathLike | Sequence[PathLike], samples: PathLike | None, read: ReadOptions | None
+) -> ad.AnnData:
+    r = read or ReadOptions()
+    return load(inputs, samples, format=r.format, round=r.round, drop_unmatched=r.drop_unmatched)
 
 
 def write_set(
@@ -282,6 +301,7 @@ def de(
     shrink: bool | str = False,
     independent_filter: bool = True,
     cooks_cutoff: bool | float = True,
+    read: ReadOptions | None = None,
     outdir: PathLike,
     **engine_options: Any,
 ) -> StepResult:
@@ -295,7 +315,7 @@ def de(
     if not contrasts and not coefficients:
         raise MtncrnaError("give at least one contrast (--contrast FACTOR NUMERATOR DENOMINATOR)")
     with publish(outdir, inputs=all_inputs) as stage:
-        adata = load(inputs, samples)
+        adata = _load(inputs, samples, read)
         tl.de(
             adata,
             design=design,
@@ -381,6 +401,7 @@ def qc(
     mito: str = "mito",
     versus: str = "cytosol",
     groups: Sequence[str] | None = None,
+    read: ReadOptions | None = None,
     outdir: PathLike,
 ) -> StepResult:
     """Per-sample QC, purity of the mito preps, PCA: ``qc_*.tsv``, ``qc.h5ad``, provenance."""
@@ -389,7 +410,7 @@ def qc(
     all_inputs = _input_list(inputs, samples)
     mito_c, versus_c = canonical_fraction(mito), canonical_fraction(versus)
     with publish(outdir, inputs=all_inputs) as stage:
-        adata = load(inputs, samples)
+        adata = _load(inputs, samples, read)
         pp.qc(adata, fraction_key=fraction_key, mito=mito_c, versus=versus_c, groups=groups)
         tables = qc_tables(adata)
         outputs = write_set(
@@ -409,10 +430,14 @@ def qc(
 
 def enrichment_tables(adata: ad.AnnData, mito: str, versus: str, prefix: str = "") -> dict:
     from . import get
+    from ._text import file_safe
 
     tables = {f"{prefix}enrichment_{mito}_vs_{versus}.tsv": get.enrichment_df(adata)}
     for name in adata.uns["enrichment"].get("interaction", {}):
-        tables[f"{prefix}interaction_{name}.tsv"] = get.enrichment_df(adata, interaction=name)
+        # file-safe as the DE tables' names ('cisplatin resistant' -> cisplatin_resistant)
+        tables[f"{prefix}interaction_{file_safe(name)}.tsv"] = get.enrichment_df(
+            adata, interaction=name
+        )
     return tables
 
 
@@ -427,6 +452,7 @@ def enrich(
     interaction: str | None = None,
     alpha: float = 0.05,
     lfc_threshold: float = 0.5,
+    read: ReadOptions | None = None,
     outdir: PathLike,
 ) -> StepResult:
     """Mitochondrial enrichment (mito vs cytosol or whole cell), with an optional interaction."""
@@ -435,7 +461,7 @@ def enrich(
     all_inputs = _input_list(inputs, samples)
     mito_c, versus_c = canonical_fraction(mito), canonical_fraction(versus)
     with publish(outdir, inputs=all_inputs) as stage:
-        adata = load(inputs, samples)
+        adata = _load(inputs, samples, read)
         tl.enrichment(
             adata,
             fraction_key=fraction_key,
@@ -617,6 +643,7 @@ def score(
     signature: PathLike,
     group_key: str = "condition",
     positive: str = "resistant",
+    read: ReadOptions | None = None,
     output: PathLike,
 ) -> StepResult:
     """Score samples with a signature (weighted mean of z-scored VST values)."""
@@ -633,7 +660,7 @@ def score(
         what="a signature table",
         unique="feature_id",
     )
-    adata = load(inputs, samples)
+    adata = _load(inputs, samples, read)
     tl.score(adata, sig, group_key=group_key, positive=positive)
     table = get.score_df(adata)
     info = dict(adata.uns["signature_score"])

@@ -15,6 +15,7 @@ from ._deseq import (
     wald_test,
 )
 from ._design import (
+    check_full_rank,
     coefficient_vector,
     contrast_samples,
     contrast_vector,
@@ -30,6 +31,7 @@ from ._threads import threads
 __all__ = [
     "DeseqFit",
     "DispersionTrend",
+    "check_full_rank",
     "coefficient_vector",
     "contrast_samples",
     "contrast_vector",

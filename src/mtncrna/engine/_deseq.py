@@ -20,6 +20,7 @@ from scipy.special import chdtrc, fdtri, ndtr, polygamma
 
 from .._errors import MtncrnaError
 from . import _kernels, _nb, _threads
+from ._design import check_full_rank
 from ._locfit import Locfit
 from ._lowess import lowess as r_lowess
 from ._nb import MIN_DISP
@@ -764,11 +765,7 @@ def _deseq(
     m, p = X.shape
     if Y.shape[0] != m:
         raise MtncrnaError(f"design has {m} rows but the counts have {Y.shape[0]} samples")
-    if np.linalg.matrix_rank(X) < p:
-        raise MtncrnaError(
-            "the design matrix is not full rank: some coefficients cannot be estimated "
-            "(a factor level confounded with another, or a level with no samples)"
-        )
+    check_full_rank(design if isinstance(design, pd.DataFrame) else pd.DataFrame(X))
     if m <= p:
         raise MtncrnaError(
             f"{m} samples for {p} coefficients: there are no residual degrees of freedom "

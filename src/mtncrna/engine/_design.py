@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from .._errors import MtncrnaError
+from .._errors import DesignError, MtncrnaError
 
 logger = logging.getLogger("mtncrna")
 
@@ -56,6 +56,41 @@ def _numeric_values(col: pd.Series) -> pd.Series | None:
         return col.astype(float)
     values = pd.to_numeric(col.astype(str).str.strip(), errors="coerce")
     return values.astype(float) if values.notna().all() else None
+
+
+def check_full_rank(design: pd.DataFrame) -> None:
+    """Raise, naming the coefficients involved, when some columns of the model matrix are
+    linear combinations of others (confounded terms, a level with no samples): as R's DESeq2,
+    which stops on such a design."""
+    X = design.to_numpy(dtype=float)
+    if X.size == 0:
+        return
+    _, sv, vt = np.linalg.svd(X, full_matrices=True)
+    tol = sv.max() * max(X.shape) * np.finfo(float).eps if len(sv) else 0.0
+    rank = int((sv > tol).sum())
+    if rank == X.shape[1]:
+        return
+    null = vt[rank:]  # each row: a combination of columns that is zero on every sample
+    involved = [
+        str(name) for j, name in enumerate(design.columns) if np.abs(null[:, j]).max() > 1e-8
+    ]
+    # the intercept is no term a user can remove: name the others when there are two or more
+    if len([n for n in involved if n != "Intercept"]) >= 2:
+        involved = [n for n in involved if n != "Intercept"]
+    empty = [str(name) for j, name in enumerate(design.columns) if not X[:, j].any()]
+    if empty:
+        detail = f"{' and '.join(empty)} {'has' if len(empty) == 1 else 'have'} no sample"
+    elif len(involved) == 2:
+        detail = f"{involved[0]} and {involved[1]} are confounded (the same samples)"
+    else:
+        detail = (
+            f"{', '.join(involved[:-1])} and {involved[-1]} are confounded (each is a "
+            "combination of the others)"
+        )
+    raise DesignError(
+        "the design matrix is not full rank: "
+        f"{detail}; remove a term or combine the confounded ones into one factor"
+    )
 
 
 def factor_variables(

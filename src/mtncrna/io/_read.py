@@ -244,7 +244,8 @@ def guess_library(features: Sequence[str]) -> str:
 
 def _match_samples(
     table: CountTable, sheet: pd.DataFrame, *, drop_unmatched: bool, sheet_path: str
-) -> list[str]:
+) -> tuple[list[str], str | None]:
+    """The samples of both the sheet and the table, and what was left out (None: nothing)."""
     sheet_ids = list(sheet.index)
     _rename_r_mangled(table, sheet_ids)
     in_counts = table.samples
@@ -277,8 +278,8 @@ def _match_samples(
         if not drop_unmatched:
             raise UnmatchedSamplesError(sheet_path, msg, len(keep))
         logger.warning("%s; keeping the %d samples in both", msg, len(keep))
-        return keep
-    return sheet_ids
+        return keep, f"{msg}; kept the {len(keep)} samples in both"
+    return sheet_ids, None
 
 
 def r_make_names(name: str) -> str:
@@ -396,10 +397,11 @@ def read_counts(
             f"--strandedness chooses a column of STAR ReadsPerGene.out.tab; the input is {fmt}",
         )
     table_meta: dict[str, str] = {}
+    unmatched = None
     if fmt == "h5ad":
         adata = _read_h5ad_counts(paths, sample_names)
         if sheet is not None:
-            keep = _match_samples(
+            keep, unmatched = _match_samples(
                 CountTable(
                     "h5ad", paths, list(adata.var_names), list(adata.obs_names), np.empty((0, 0))
                 ),
@@ -426,7 +428,7 @@ def read_counts(
         _name_samples(table, sample_names)
         table_meta = table.meta
         if sheet is not None:
-            keep = _match_samples(
+            keep, unmatched = _match_samples(
                 table, sheet, drop_unmatched=drop_unmatched, sheet_path=sheet_path
             )
         else:
@@ -448,6 +450,7 @@ def read_counts(
             "library": lib,
             "non_integer": non_integer,
             "drop_unmatched": drop_unmatched,
+            **({"unmatched": unmatched} if unmatched else {}),
             **{k: v for k, v in table_meta.items() if k == "strandedness"},
             **({"sample_names": list(sample_names)} if sample_names is not None else {}),
         },

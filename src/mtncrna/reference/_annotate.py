@@ -26,7 +26,18 @@ ANNOTATION_COLUMNS = (
     "name_match",
 )
 
-NAME_MATCH_STATUSES = ("exact", "alias", "group", "coordinates", "ambiguous", "unknown")
+NAME_MATCH_STATUSES = (
+    "exact",
+    "alias",
+    "group",
+    "symbol",
+    "coordinates",
+    "ambiguous",
+    "unknown",
+)
+#: Columns of a count table holding each feature's gene symbol beside its id (nf-core/rnaseq's
+#: ``gene_name``, GTF-derived tables): tried for ids the reference does not know.
+SYMBOL_COLUMNS = ("gene_name", "gene_symbol", "symbol", "genesymbol", "gene_names", "name")
 
 
 #: Features up to this length (small-RNA reads and clusters, 18-35 nt and a little more) are
@@ -88,6 +99,16 @@ def annotate_var(var: pd.DataFrame, ref: Reference) -> tuple[pd.DataFrame, dict[
     ids = res["reference_id"].to_numpy(dtype=object)
     status = res["status"].to_numpy(dtype=object)
     unresolved = np.array([r is None for r in ids], dtype=bool)
+    symbols = next((c for c in var.columns if str(c).lower() in SYMBOL_COLUMNS), None)
+    if symbols is not None and unresolved.any():  # an id the reference lacks: its gene symbol
+        idx = np.flatnonzero(unresolved)
+        names = var[symbols].iloc[idx].astype(str).str.strip().tolist()
+        by_symbol = ref.resolve_many(names)["reference_id"].tolist()
+        for i, rid in zip(idx, by_symbol, strict=True):
+            if rid is not None:
+                ids[i] = rid
+                status[i] = "symbol"
+        unresolved = np.array([r is None for r in ids], dtype=bool)
     for i, rid in _coordinate_match(var, ref, unresolved).items():
         ids[i] = rid
         status[i] = "coordinates"

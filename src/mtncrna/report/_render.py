@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from .. import get, pl
+from .._text import file_safe
 from .._version import __version__
 from . import _text as tx
 
@@ -264,7 +265,7 @@ def build_sections(
                         "table": _table(
                             it,
                             f"interaction-{lib}-{name}",
-                            file=files(f"{lib}_interaction_{name}.tsv"),
+                            file=files(f"{lib}_interaction_{file_safe(name)}.tsv"),
                         ),
                     }
                 )
@@ -398,7 +399,7 @@ def build_sections(
     else:
         skipped["signatures"].append(
             notes.get("signatures")
-            or "No resistance signature: it needs small-RNA DE results in which some features "
+            or "No resistance signature: it needs DE results in which some features "
             "pass the signature thresholds."
         )
     integ_blocks = []

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Sequence
 
 import anndata as ad
@@ -13,6 +12,7 @@ import pandas as pd
 from .. import engine as eng
 from .._errors import MtncrnaError
 from .._provenance import versions
+from .._text import file_safe
 from .._uns import matrix
 
 logger = logging.getLogger("mtncrna")
@@ -28,7 +28,7 @@ def contrast_name(contrast: Contrast | str, *, test: str = "wald") -> str:
     else:
         factor, num, den = contrast
         name = f"{factor}_{num}_vs_{den}"
-    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("_")
+    name = file_safe(name)
     return name if test == "wald" else f"{name}_{test}"
 
 
