@@ -81,7 +81,8 @@ ref = bundled_reference()
 mark("bundled reference (cached)")
 assigner = Assigner(ref)
 assigner.index
-mark("compiled index (+ loading the kernels)")
+S._freeze_survivors()  # as quantify_smallrna does here
+mark("compiled index (+ loading the kernels, gc freeze)")
 reads = collapse_distinct(path, threads=1)
 mark("collapse (kernel; ISA-L in a helper thread)")
 part = trim_distinct(reads, KITS["illumina"], min_length=16, max_length=45, umi=False)
@@ -99,6 +100,26 @@ result.parameters = {"reference": ref.description}
 mark("count + tables")
 S.write_smallrna(result, sys.argv[2])
 mark("write (tsv, mirGFF3, provenance)")
+print(json.dumps([(b[0], b[1] - a[1], b[2] - a[2]) for a, b in zip(marks, marks[1:])]))
+"""
+
+
+# Wall and CPU (this process only; workers' CPU is in the GNU time total) between the log
+# messages of a run with N processes, as a user runs it
+PHASES_LOG_RUN = """
+import json, logging, sys, time
+marks = [("start", time.process_time(), time.perf_counter())]
+class Mark(logging.Handler):
+    def emit(self, record):
+        marks.append((record.getMessage()[:60], time.process_time(), time.perf_counter()))
+log = logging.getLogger("mtncrna")
+log.addHandler(Mark())
+log.setLevel(logging.INFO)
+from mtncrna.quant import quantify_smallrna, write_smallrna
+log.info("imported (Python start not included)")
+res = quantify_smallrna([sys.argv[1]], kit="illumina", processes=int(sys.argv[3]))
+write_smallrna(res, sys.argv[2])
+log.info("written")
 print(json.dumps([(b[0], b[1] - a[1], b[2] - a[2]) for a, b in zip(marks, marks[1:])]))
 """
 
@@ -244,7 +265,9 @@ def main(argv: list[str] | None = None) -> int:
         "--one-core-only", action="store_true", help="only the 1-process / 1-thread pair"
     )
     ap.add_argument(
-        "--phases", action="store_true", help="also CPU / wall seconds of each phase (1 process)"
+        "--phases",
+        action="store_true",
+        help="also CPU / wall seconds of each phase (1 process; and per log message, 1 and N)",
     )
     args = ap.parse_args(argv)
     d = Path(args.workdir)
@@ -269,6 +292,17 @@ def main(argv: list[str] | None = None) -> int:
         for name, cpu, wall in json.loads(ph["stdout"]):
             print(f"| {name} | {cpu:.2f} | {wall:.2f} |")
         print(f"| whole process (GNU time) | {ph['cpu_s']:.2f} | {ph['wall_s']:.2f} |")
+        for p in sorted({1, args.processes}):
+            out = d / f"mtncrna_log_p{p}"
+            ph = timed([sys.executable, "-c", PHASES_LOG_RUN, str(fq), str(out), str(p)])
+            print(
+                f"\n| {p} process(es), up to the log message | CPU s of this process "
+                "(its threads) | wall s |"
+            )
+            print("|---|---|---|")
+            for name, cpu, wall in json.loads(ph["stdout"]):
+                print(f"| {name} | {cpu:.2f} | {wall:.2f} |")
+            print(f"| whole process tree (GNU time) | {ph['cpu_s']:.2f} | {ph['wall_s']:.2f} |")
     rows = []
     usual_wall: dict[int, float] = {}
     usual_cpu: dict[int, float] = {}

@@ -9,6 +9,7 @@ import re
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -288,8 +289,28 @@ def test_processes_give_the_same_counts(tmp_path):
     pd.testing.assert_frame_equal(one.counts, split.counts)
     pd.testing.assert_frame_equal(one.qc, split.qc)
     pd.testing.assert_frame_equal(one.isomirs, split.isomirs)
-    pd.testing.assert_frame_equal(one.isomir_loci, split.isomir_loci)  # made in the workers
+    pd.testing.assert_frame_equal(one.isomir_loci, split.isomir_loci)
     pd.testing.assert_frame_equal(one.mt_fragments, split.mt_fragments)
+    # fewer samples than processes: each split in turn, later ones meeting cached calls
+    c = tmp_path / "P3.fastq.gz"
+    sim.simulate(c, n_reads=3_000, seed=3, n_mirnas=60)
+    three = quantify_smallrna([a, b, c])
+    over4 = quantify_smallrna([a, b, c], processes=4)
+    for name in ("counts", "qc", "isomirs", "isomir_loci", "mt_fragments"):
+        pd.testing.assert_frame_equal(getattr(three, name), getattr(over4, name))
+
+
+def test_split_sample_counts_reads_extending_hairpinless_matures(simulated, ref, tmp_path):
+    """unassigned_mature_ext is summed over the slices of a split sample as counted whole."""
+    fq, truth, _ = simulated
+    names = sorted(set(truth.loc[truth["category"] == "miRNA", "feature"]))
+    mat, _ = _mature_and_hairpin_fasta(ref, names, tmp_path)
+    one = quantify_smallrna([fq], mature=mat)
+    split = quantify_smallrna([fq], mature=mat, processes=2)
+    assert one.qc.loc["simA", "unassigned_mature_ext"] > 100
+    pd.testing.assert_frame_equal(one.qc, split.qc)
+    pd.testing.assert_frame_equal(one.counts, split.counts)
+    pd.testing.assert_frame_equal(one.isomirs, split.isomirs)
 
 
 @pytest.mark.parametrize("processes", [1, 2])
@@ -540,6 +561,34 @@ def test_compiled_collapse_takes_what_dnaio_takes(tmp_path, text):
     counts, n = collapse(p)
     assert fast.n_reads == n == 2
     assert dict(zip(fast.sequences(), fast.count.tolist(), strict=True)) == dict(counts)
+
+
+def test_compiled_collapse_grows_its_tables_mid_block():
+    """More distinct reads than the first table holds, and long reads that outgrow the first
+    arena, in blocks that cut records: every distinct read once, counted, in first-seen order."""
+    import io
+    from collections import Counter
+
+    from mtncrna.quant import _collapse_kernel
+    from mtncrna.quant._collapse_kernel import collapse_fastq
+
+    rng = np.random.default_rng(3)
+    seqs = []
+    for n in (60_000, 12_000):  # short reads beyond 40,960 distinct; then 250-300 nt ones
+        lo, hi = (18, 30) if n > 20_000 else (250, 300)
+        for _ in range(n):
+            seqs.append("".join(rng.choice(list("ACGTN"), int(rng.integers(lo, hi)))))
+    seqs += [seqs[int(i)] for i in rng.integers(0, len(seqs), 40_000)]  # repeats, anywhere
+    text = "".join(f"@r{i}\n{s}\n+\n{'F' * len(s)}\n" for i, s in enumerate(seqs)).encode()
+    want = Counter(seqs)
+    mp = pytest.MonkeyPatch()
+    mp.setattr(_collapse_kernel, "BLOCK", 1 << 16)
+    try:
+        got = collapse_fastq(io.BytesIO(text))
+    finally:
+        mp.undo()
+    assert got is not None and got.n_reads == len(seqs)
+    assert list(zip(got.sequences(), got.count.tolist(), strict=True)) == list(want.items())
 
 
 def test_garbage_collector_is_restored(tmp_path):
@@ -1021,6 +1070,54 @@ def test_mirgff3_follows_the_specification(two_samples, ref):
     )
 
 
+def test_compiled_cigars_and_variant_columns_equal_the_rules(ref):
+    """The compiled CIGARs equal :func:`cigar` (reads past the hairpin's end, runs of 10+,
+    empty reads, mismatches everywhere); the batched variant columns equal :func:`_variant`."""
+    import random
+
+    from mtncrna.quant._mirgff import cigar
+    from mtncrna.quant._smallrna import _variant, _variants
+    from mtncrna.quant._smallrna_kernel import cigars
+
+    rng = random.Random(1)
+    reads, refs = [], []
+    for _ in range(5000):
+        r = "".join(rng.choice("ACGTN") for _ in range(rng.randint(0, 40)))
+        f = "".join(c if rng.random() < 0.85 else rng.choice("ACGT") for c in r)
+        reads.append(r)
+        refs.append(f[: rng.randint(0, len(r) + 2)])
+    reads += ["ACGT" * 6, "ACGTACGTACGTA", ""]
+    refs += ["ACGT" * 6, "ACGTACGTACGTC", ""]
+    assert cigars(reads, refs) == [cigar(r, f, 0) for r, f in zip(reads, refs, strict=True)]
+    assert cigars(["AÇGT"], ["ACGT"]) == ["1MC2M"]  # not ASCII: the rule itself
+    calls = []  # every 5' / 3' shift, tail and mismatch position, on real hairpins
+    for i, (name, h) in enumerate(list(ref.hairpins.items())[:600]):
+        m5, m3 = 10, 32
+        start, end = m5 + i % 5 - 2, m3 + i % 7 - 3
+        add = ("", "A", "AT", "TTA")[i % 4]
+        snv = (1 + i % 22, "A", h[start + i % 22]) if i % 3 == 0 else None
+        calls.append(MirnaCall("m", 1, name, start, end, m5, m3, add, snv))
+    assert _variants(calls, ref.hairpins) == [_variant(c, ref.hairpins) for c in calls]
+
+
+def test_mirgff3_percent_encodes_reserved_characters():
+    from mtncrna.quant._mirgff import mirgff_lines
+
+    iso = pd.DataFrame(
+        {"UID": ["u1", "u2"], "Read": ["ACGT", "ACGA"], "miRNA": ["m;1,a", "m2"]}
+        | {"Variant": ["NA", "iso_snv"], "S=1": [3, 4]}
+    )
+    loci = pd.DataFrame(
+        {"Parent": ["h&1", "h2"], "start": [1, 1], "end": [4, 4], "Cigar": ["4M", "3MT"]}
+        | {"Hits": [1, 1]}
+    )
+    lines = mirgff_lines(iso, loci, ["S=1"], source="custom", tool="t")
+    assert lines[4] == "## COLDATA: S%3D1"
+    assert lines[5].startswith("h&1\tcustom\tref_miRNA\t1\t4\t")
+    assert "Name=m%3B1%2Ca; Parent=h%261;" in lines[5]
+    assert "UID=u2; Read=ACGA; Name=m2; Parent=h2; Variant=iso_snv; Cigar=3MT;" in lines[6]
+
+
 def test_mirtop_reads_our_mirgff3(two_samples, ref, tmp_path):
     import csv
     import subprocess
@@ -1058,3 +1155,21 @@ def test_mirtop_reads_our_mirgff3(two_samples, ref, tmp_path):
     for s in ("G1", "G2"):
         got = table[s].astype(int).groupby(table["miRNA"]).sum()
         assert (got == res.counts.loc[got.index, s]).all()
+
+
+def test_mt_derived_matures_are_found_on_both_strands_and_at_any_length(ref):
+    from mtncrna.quant._smallrna_reference import SmallRnaReference
+
+    mt = ref.mt_genome
+    seqs = {
+        "plus": mt[1000:1022],
+        "minus": revcomp(mt[5000:5019]),
+        "short": mt[200:210],  # shorter than the 12-mer lookup
+        "end": mt[-16:],  # the genome's last bases
+        "no": "ACGT" * 6,
+    }
+    hairpins = {f"h-{n}": "GG" + s + "CC" for n, s in seqs.items()}
+    sites = [(n, f"h-{n}", 2, 2 + len(s)) for n, s in seqs.items()]
+    custom = SmallRnaReference(list(seqs), hairpins, sites, ref.mt_name, mt, ref.mt_genes, "test")
+    want = sorted(n for n, s in seqs.items() if s in mt or s in revcomp(mt))
+    assert custom.mt_derived() == want == ["end", "minus", "plus", "short"]

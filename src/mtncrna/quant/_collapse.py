@@ -405,19 +405,53 @@ def trim_distinct(
     aligner, and the inserts are grouped without a Python object per read. UMI kits take
     :func:`trim_uniques` itself (their UMI bookkeeping is per read).
     """
-    from ._collapse_kernel import _strings, adapter_hits, group_inserts
+    from ._collapse_kernel import _strings
 
-    sel = np.arange(part, len(reads), parts, dtype=np.int64)
-    count = reads.count[sel]
     if umi:
-        seqs = reads.sequences(sel)
+        sel = np.arange(part, len(reads), parts, dtype=np.int64)
         return trim_uniques(
-            zip(seqs, count.tolist(), strict=True),
+            zip(reads.sequences(sel), reads.count[sel].tolist(), strict=True),
             kit,
             min_length=min_length,
             max_length=max_length,
             umi=umi,
         )
+    got = trim_arrays(
+        reads, kit, min_length=min_length, max_length=max_length, part=part, parts=parts
+    )
+    inserts = dict(zip(_strings(reads.arena, got.off, got.length), got.count.tolist(), strict=True))
+    return TrimmedPart(inserts, None, got.qc, got.lengths)
+
+
+@dataclass
+class TrimmedArrays:
+    """:class:`TrimmedPart` without UMIs, its inserts kept as ``(off, length)`` in the reads'
+    arena with their ``count`` (first-seen order): what a worker hands back, cheap to send."""
+
+    off: np.ndarray
+    length: np.ndarray
+    count: np.ndarray
+    qc: dict[str, int]
+    lengths: dict[int, int]
+
+
+def trim_arrays(
+    reads: Distinct,
+    kit: Kit,
+    *,
+    min_length: int,
+    max_length: int,
+    part: int = 0,
+    parts: int = 1,
+    sel: np.ndarray | None = None,
+) -> TrimmedArrays:
+    """:func:`trim_distinct` of reads without UMIs (those at the indexes ``sel``, or
+    ``part::parts``), the inserts left as arrays."""
+    from ._collapse_kernel import adapter_hits, group_inserts
+
+    if sel is None:
+        sel = np.arange(part, len(reads), parts, dtype=np.int64)
+    count = reads.count[sel]
     off, length = reads.off[sel], reads.length[sel]
     r5, r3 = kit.random_5p, kit.random_3p
     start = np.full(len(sel), -1, dtype=np.int64)
@@ -446,7 +480,6 @@ def trim_distinct(
     long_ = ~dimer & (ins_len > max_length)
     keep = ~(dimer | short | long_)
     g_off, g_len, g_cnt = group_inserts(reads.arena, off, ins_start, ins_len, count, keep)
-    inserts = dict(zip(_strings(reads.arena, g_off, g_len), g_cnt.tolist(), strict=True))
     hist = np.bincount(ins_len[keep], weights=count[keep], minlength=1).astype(np.int64)
     lengths = {int(k): int(hist[k]) for k in np.flatnonzero(hist)}
     reads_in = int(count.sum())
@@ -461,4 +494,4 @@ def trim_distinct(
         "umi_missing": 0,
         "passed": int(g_cnt.sum()),
     }
-    return TrimmedPart(inserts, None, qc, lengths)
+    return TrimmedArrays(g_off, g_len, g_cnt, qc, lengths)

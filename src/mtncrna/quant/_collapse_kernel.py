@@ -28,7 +28,7 @@ for _c in b"ACGTN":
     _OK[_c] = True
 
 # state slots shared between Python and the kernel
-_S_USED, _S_DISTINCT, _S_RECORDS, _S_STATUS, _S_POS = range(5)
+_S_USED, _S_DISTINCT, _S_RECORDS, _S_STATUS, _S_POS, _S_TOUCHED = range(6)
 #: kernel status: all complete records of the block done / tables full / not for the kernel
 DONE, GROW, FALLBACK = 0, 1, 2
 
@@ -68,6 +68,9 @@ def _hash(buf: np.ndarray, a: int, b: int) -> np.uint64:
     return _final(_mix(h, w), b - a)
 
 
+BATCH = 32
+
+
 @numba.njit(cache=True, nogil=True)
 def _collapse_block(
     buf: np.ndarray,
@@ -82,7 +85,9 @@ def _collapse_block(
 
     ``table`` slots hold ``tag << 32 | id`` (tag: the hash's top 31 bits; -1 empty), so that a
     probe reads one slot; ``ent[id]`` is (offset in ``arena``, length, count, hash), one cache
-    line."""
+    line. Records are parsed ``BATCH`` at a time and their table slots, entries and arena bytes
+    read ahead in independent loads (the tables outgrow the CPU caches: the loads of a batch
+    wait for memory together, not one after the other); then they are counted in order."""
     n = buf.shape[0]
     mask = table.shape[0] - 1
     limit = (table.shape[0] * 5) // 8
@@ -91,100 +96,142 @@ def _collapse_block(
     records = state[_S_RECORDS]
     i = start
     status = DONE
-    while i < n:
-        if buf[i] != 64:  # '@'
-            status = FALLBACK  # the reference reader names what is wrong
-            break
-        e1 = i + 1
-        while e1 < n and buf[e1] != 10:
-            e1 += 1
-        if e1 >= n:
-            break  # an incomplete record waits for the next block
-        # the sequence: found, checked and hashed in one pass (8 bases to a word)
-        s0 = e1 + 1
-        j = s0
-        h = np.uint64(0)
-        w = np.uint64(0)
-        bad = False
-        while j < n:
-            c = buf[j]
-            if c == 10:
+    rec = np.empty(BATCH, dtype=np.int64)  # where each record of the batch starts
+    seq = np.empty(BATCH, dtype=np.int64)
+    lens = np.empty(BATCH, dtype=np.int64)
+    hs = np.empty(BATCH, dtype=np.uint64)
+    slots = np.empty(BATCH, dtype=np.int64)
+    seen = np.empty(BATCH, dtype=np.int64)  # arena offset of the entry a slot points to
+    touched = np.int64(0)
+    while True:
+        # 1. parse (and check) up to BATCH complete records
+        nb = 0
+        stop = DONE
+        while nb < BATCH and i < n:
+            if buf[i] != 64:  # '@'
+                stop = FALLBACK  # the reference reader names what is wrong
                 break
-            if not ok[c]:
-                bad = True
+            e1 = i + 1
+            while e1 < n and buf[e1] != 10:
+                e1 += 1
+            if e1 >= n:
+                break  # an incomplete record waits for the next block
+            # the sequence: found, checked and hashed in one pass (8 bases to a word)
+            s0 = e1 + 1
+            j = s0
+            h = np.uint64(0)
+            w = np.uint64(0)
+            bad = False
+            while j < n:
+                c = buf[j]
+                if c == 10:
+                    break
+                if not ok[c]:
+                    bad = True
+                    break
+                w = (w << np.uint64(8)) | np.uint64(c)
+                j += 1
+                if (j - s0) & 7 == 0:
+                    h = _mix(h, w)
+                    w = np.uint64(0)
+            if bad:
+                stop = FALLBACK  # lower case, '.', CR...: the reference reader folds or names it
                 break
-            w = (w << np.uint64(8)) | np.uint64(c)
-            j += 1
-            if (j - s0) & 7 == 0:
-                h = _mix(h, w)
-                w = np.uint64(0)
-        if bad:
-            status = FALLBACK  # lower case, '.', CR...: the reference reader folds or names it
+            if j >= n:
+                break
+            s1 = j
+            length = s1 - s0
+            h = _final(_mix(h, w), length)
+            p = s1 + 1  # the '+' line, bare
+            if p + 1 >= n:
+                break
+            if buf[p] != 43 or buf[p + 1] != 10:
+                stop = FALLBACK
+                break
+            q0 = p + 2
+            e4 = q0 + length
+            if e4 >= n:
+                break
+            if buf[e4] != 10:
+                stop = FALLBACK
+                break
+            newlines = 0  # no early exit: the loop vectorises
+            for j in range(q0, e4):
+                newlines += buf[j] == 10
+            if newlines:
+                stop = FALLBACK
+                break
+            rec[nb] = i
+            seq[nb] = s0
+            lens[nb] = length
+            hs[nb] = h
+            slots[nb] = np.int64(h & np.uint64(mask))
+            nb += 1
+            i = e4 + 1
+        # 2. read ahead: the batch's slots, then their entries, then their arena bytes
+        for k in range(nb):
+            touched += table[slots[k]]
+        for k in range(nb):
+            v = table[slots[k]]
+            seen[k] = -1
+            if v >= 0 and (v >> 32) == np.int64(hs[k] >> np.uint64(33)):
+                seen[k] = ent[v & 0xFFFFFFFF, 0]
+        for k in range(nb):
+            if seen[k] >= 0:
+                touched += arena[seen[k]]
+        # 3. count, in order
+        for k in range(nb):
+            h = hs[k]
+            s0 = seq[k]
+            length = lens[k]
+            slot = slots[k]
+            tag = np.int64(h >> np.uint64(33))
+            d = -1
+            while True:
+                v = table[slot]
+                if v < 0:
+                    break
+                if (v >> 32) == tag:
+                    d = v & 0xFFFFFFFF
+                    if ent[d, 1] == length:
+                        o = ent[d, 0]
+                        diff = 0  # no early exit: the loop vectorises
+                        for j in range(length):
+                            diff |= arena[o + j] ^ buf[s0 + j]
+                        if diff == 0:
+                            break
+                    d = -1
+                slot = (slot + 1) & mask
+            if d >= 0:
+                ent[d, 2] += 1
+            else:
+                if distinct >= limit or distinct >= ent.shape[0] or used + length > arena.shape[0]:
+                    status = GROW
+                    i = rec[k]
+                    break
+                for j in range(length):
+                    arena[used + j] = buf[s0 + j]
+                ent[distinct, 0] = used
+                ent[distinct, 1] = length
+                ent[distinct, 2] = 1
+                ent[distinct, 3] = np.int64(h)  # the same 64 bits
+                table[slot] = (tag << 32) | distinct
+                distinct += 1
+                used += length
+            records += 1
+        if status == GROW:
             break
-        if j >= n:
-            break
-        s1 = j
-        length = s1 - s0
-        h = _final(_mix(h, w), length)
-        p = s1 + 1  # the '+' line, bare
-        if p + 1 >= n:
-            break
-        if buf[p] != 43 or buf[p + 1] != 10:
+        if stop == FALLBACK:
             status = FALLBACK
             break
-        q0 = p + 2
-        e4 = q0 + length
-        if e4 >= n:
-            break
-        if buf[e4] != 10:
-            status = FALLBACK
-            break
-        newlines = 0  # no early exit: the loop vectorises
-        for j in range(q0, e4):
-            newlines += buf[j] == 10
-        if newlines:
-            status = FALLBACK
-            break
-        slot = np.int64(h & np.uint64(mask))
-        tag = np.int64(h >> np.uint64(33))
-        d = -1
-        while True:
-            v = table[slot]
-            if v < 0:
-                break
-            if (v >> 32) == tag:
-                d = v & 0xFFFFFFFF
-                if ent[d, 1] == length:
-                    o = ent[d, 0]
-                    diff = 0  # no early exit: the loop vectorises
-                    for j in range(length):
-                        diff |= arena[o + j] ^ buf[s0 + j]
-                    if diff == 0:
-                        break
-                d = -1
-            slot = (slot + 1) & mask
-        if d >= 0:
-            ent[d, 2] += 1
-        else:
-            if distinct >= limit or distinct >= ent.shape[0] or used + length > arena.shape[0]:
-                status = GROW
-                break
-            for j in range(length):
-                arena[used + j] = buf[s0 + j]
-            ent[distinct, 0] = used
-            ent[distinct, 1] = length
-            ent[distinct, 2] = 1
-            ent[distinct, 3] = np.int64(h)  # the same 64 bits
-            table[slot] = (tag << 32) | distinct
-            distinct += 1
-            used += length
-        records += 1
-        i = e4 + 1
+        if nb < BATCH:
+            break  # the block's complete records are done
     state[_S_USED] = used
     state[_S_DISTINCT] = distinct
     state[_S_RECORDS] = records
     state[_S_STATUS] = status
     state[_S_POS] = i
+    state[_S_TOUCHED] = touched
 
 
 @numba.njit(cache=True, nogil=True)
@@ -235,6 +282,10 @@ class Distinct:
         )
         return _strings(self.arena, off, length)
 
+    def strings(self, off: np.ndarray, length: np.ndarray) -> list[str]:
+        """Stretches ``arena[off[i]:off[i] + length[i]]`` (e.g. inserts) as strings."""
+        return _strings(self.arena, off, length)
+
 
 def _strings(arena: np.ndarray, off: np.ndarray, length: np.ndarray) -> list[str]:
     """Slices of ``arena`` as strings, joined by newlines in one buffer and split once."""
@@ -258,26 +309,53 @@ def _gather(arena: np.ndarray, off: np.ndarray, length: np.ndarray, out: np.ndar
         p += 1
 
 
+def _fill(stream, view: np.ndarray) -> int:
+    """Read into ``view`` until it is full or the stream ends; the bytes read."""
+    readinto = getattr(stream, "readinto", None)
+    got = 0
+    while got < len(view):
+        if readinto is not None:
+            n = readinto(view[got:])
+        else:
+            piece = stream.read(len(view) - got)
+            n = len(piece)
+            view[got : got + n] = np.frombuffer(piece, dtype=np.uint8)
+        if not n:
+            break
+        got += n
+    return got
+
+
 def collapse_fastq(stream, *, expect: int = 1 << 16) -> Distinct | None:
     """Distinct reads of an open binary FASTQ ``stream`` (already inflated), or None when the
-    kernel leaves the file to the reference reader (see the module docstring)."""
+    kernel leaves the file to the reference reader (see the module docstring).
+
+    The stream is read into one buffer, ``BLOCK`` bytes at a time behind the record cut at the
+    previous block's end (moved to the buffer's start)."""
     cap = 1 << max(16, int(expect * 2).bit_length())
     table = np.full(cap, -1, dtype=np.int64)
     ent = np.empty(((cap * 5) // 8, 4), dtype=np.int64)
     arena = np.empty(max(1 << 20, 64 * len(ent)), dtype=np.uint8)
-    state = np.zeros(5, dtype=np.int64)
-    tail = b""
+    state = np.zeros(6, dtype=np.int64)
+    buf = np.empty(BLOCK + (1 << 16), dtype=np.uint8)
+    kept = 0  # bytes of an incomplete record at the buffer's start
     while True:
-        piece = stream.read(BLOCK)
-        data = tail + piece if tail else piece
-        if not piece and data and data[-1:] != b"\n":
-            data += b"\n"  # the last record may lack its line end, as dnaio allows
-        if not data:
+        if kept + BLOCK + 1 > len(buf):  # a record longer than the room left
+            bigger = np.empty(kept + BLOCK + (1 << 16), dtype=np.uint8)
+            bigger[:kept] = buf[:kept]
+            buf = bigger
+        got = _fill(stream, buf[kept : kept + BLOCK])
+        end = kept + got
+        eof = got < BLOCK
+        if eof and end and buf[end - 1] != 10:
+            buf[end] = 10  # the last record may lack its line end, as dnaio allows
+            end += 1
+        if not end:
             break
-        buf = np.frombuffer(data, dtype=np.uint8)
+        data = buf[:end]
         pos = 0
         while True:
-            _collapse_block(buf, pos, _OK, table, ent, arena, state)
+            _collapse_block(data, pos, _OK, table, ent, arena, state)
             status, pos = int(state[_S_STATUS]), int(state[_S_POS])
             if status == FALLBACK:
                 return None
@@ -291,13 +369,14 @@ def collapse_fastq(stream, *, expect: int = 1 << 16) -> Distinct | None:
                 grown = np.empty(((cap * 5) // 8, 4), dtype=np.int64)
                 grown[:n] = ent[:n]
                 ent = grown
-            if int(state[_S_USED]) + len(buf) - pos > arena.shape[0]:
-                arena = np.resize(arena, 2 * arena.shape[0] + len(buf))
-        if not piece:
-            if pos < len(buf):  # a record without all its lines
+            if int(state[_S_USED]) + end - pos > arena.shape[0]:
+                arena = np.resize(arena, 2 * arena.shape[0] + end)
+        if eof:
+            if pos < end:  # a record without all its lines
                 return None
             break
-        tail = data[pos:]
+        kept = end - pos
+        buf[:kept] = buf[pos:end].copy()
     n = int(state[_S_DISTINCT])
     used = int(state[_S_USED])
     return Distinct(
@@ -388,3 +467,18 @@ def group_inserts(
             table[slot] = d
         g_cnt[d] += count[i]
     return g_off[:k], g_len[:k], g_cnt[:k]
+
+
+@numba.njit(cache=True, nogil=True)
+def prefix_parts(
+    arena: np.ndarray, off: np.ndarray, length: np.ndarray, start: int, k: int, parts: int
+) -> np.ndarray:
+    """A part in ``0..parts-1`` for each read, from the hash of its bases ``start:start + k``
+    (fewer if the read is shorter): reads whose inserts begin with the same ``k`` bases at
+    ``start`` fall in the same part."""
+    out = np.empty(off.shape[0], dtype=np.int64)
+    for i in range(off.shape[0]):
+        a = off[i] + min(start, length[i])
+        b = off[i] + min(start + k, length[i])
+        out[i] = np.int64(_hash(arena, a, b) % np.uint64(parts))
+    return out

@@ -33,6 +33,7 @@ import pandas as pd
 
 VERSION = "1.2"
 _ESCAPE = str.maketrans({";": "%3B", "=": "%3D", "&": "%26", ",": "%2C"})
+_RESERVED = frozenset(";=&,")
 
 
 def _esc(value: object) -> str:
@@ -80,7 +81,10 @@ def mirgff_lines(
     expression = [",".join(map(str, row)) for row in expr.tolist()]
 
     def esc(values: pd.Series) -> list[str]:
-        return [str(v).translate(_ESCAPE) for v in values.tolist()]
+        out = [str(v) for v in values.tolist()]
+        if _RESERVED.isdisjoint("".join(out)):  # mostly nothing to encode
+            return out
+        return [v.translate(_ESCAPE) for v in out]
 
     parents = [str(p) for p in loci["Parent"].tolist()]
     for uid, read, name, parent, parent_esc, variant, start, end, cig, hits, ex in zip(

@@ -58,6 +58,7 @@ from ._collapse import (
     collapse_distinct,
     make_adapter,
     merge_parts,
+    trim_arrays,
     trim_distinct,
 )
 from ._smallrna_assign import Assigner, MirnaCall, MtCall
@@ -270,8 +271,25 @@ class _SampleCounts:
     n_unique_reads: int
     calls: dict[str, MirnaCall | MtCall]  # assigned inserts only
     umis: dict[str, dict[str, int]] | None = None  # insert -> UMI -> reads
-    #: isomiR columns made in the workers: insert -> (UID, variant columns, locus)
-    derived: dict[str, tuple] | None = None
+    #: set when ``counts`` holds the assigned inserts only (a sample split over processes):
+    #: distinct inserts, their reads, and the unassigned reads extending a hairpin-less mature
+    n_inserts: int | None = None
+    total: int | None = None
+    mature_ext: int | None = None
+
+
+@dataclass
+class _Slice:
+    """What a worker sends back of its slice of one sample's distinct reads (no UMIs; the
+    slices hold disjoint sets of inserts): distinct inserts, QC, and the assigned inserts'
+    reads and calls."""
+
+    n_inserts: int
+    qc: dict[str, int]
+    lengths: dict[int, int]
+    assigned: dict[str, int]
+    calls: dict[str, MirnaCall | MtCall]  # those not in the cache when the workers started
+    mature_ext: int
 
 
 @dataclass
@@ -368,13 +386,32 @@ def _samples_parallel(jobs: list[_Job], assigner: Assigner, processes: int, ctx)
         _SHARED.clear()
 
 
-def _worker_slice(i: int) -> tuple[TrimmedPart, dict[str, MirnaCall | MtCall], dict] | dict:
+def _worker_slice(
+    i: int,
+) -> tuple[TrimmedPart, dict[str, MirnaCall | MtCall]] | _Slice | dict:
     """Trim and assign every ``n``-th distinct read of the sample the parent collapsed."""
     try:
-        reads, n = _SHARED["reads"], _SHARED["n_slices"]
-        part = _trim(_SHARED["job"], reads, i, n)
-        calls = _assign(_SHARED["assigner"], part.counts)
-        return part, calls, _derive(calls, _SHARED["hairpins"])
+        reads, n, job = _SHARED["reads"], _SHARED["n_slices"], _SHARED["job"]
+        assigner = _SHARED["assigner"]
+        if job.umi:
+            part = _trim(job, reads, i, n)
+            return part, _assign(assigner, part.counts)
+        got = trim_arrays(
+            reads,
+            job.kit,
+            min_length=job.min_length,
+            max_length=job.max_length,
+            sel=np.flatnonzero(_SHARED["parts"] == i),
+        )
+        inserts = reads.strings(got.off, got.length)
+        cache = assigner.cache  # calls of every assigned insert (earlier samples')
+        known = [r for r in inserts if r in cache] if cache else []
+        calls = _assign(assigner, inserts)
+        count = dict(zip(inserts, got.count.tolist(), strict=True))
+        assigned = {r: count[r] for r in (*known, *calls)}
+        unplaced = _SHARED["unplaced"]
+        ext = _mature_extended(count, cache, unplaced) if unplaced else 0
+        return _Slice(len(inserts), got.qc, got.lengths, assigned, calls, ext)
     except MtncrnaError as exc:
         return _error_data(exc)
 
@@ -440,8 +477,17 @@ def _sample_split(
     n_reads = raw.n_reads
     t1 = time.perf_counter()
     _warm(job, assigner)
-    hairpins = assigner.hairpins
-    _SHARED.update(reads=raw, n_slices=processes, job=job, assigner=assigner, hairpins=hairpins)
+    unplaced = _unplaced(assigner.reference)
+    # without UMIs the reads are dealt by the first min_length bases of their insert (which
+    # begins at the kit's random_5p): every insert is then trimmed and counted in one slice
+    from ._collapse_kernel import prefix_parts
+
+    parts = prefix_parts(
+        raw.arena, raw.off, raw.length, job.kit.random_5p, job.min_length, processes
+    )
+    _SHARED.update(
+        reads=raw, n_slices=processes, job=job, assigner=assigner, unplaced=unplaced, parts=parts
+    )
     try:
         with ctx.Pool(processes - 1) as pool:
             others = pool.map_async(_worker_slice, range(1, processes))
@@ -449,12 +495,14 @@ def _sample_split(
             out = [_raise_if_error(r) for r in (mine, *others.get())]
     finally:
         _SHARED.clear()
-    counts, qc, lengths, umis = merge_parts([part for part, _, _ in out])
-    calls: dict[str, MirnaCall | MtCall] = {}
-    derived: dict[str, tuple] = {}
-    for _, c, d in out:
-        calls.update(c)
-        derived.update(d)
+    if job.umi:
+        counts, qc, lengths, umis = merge_parts([part for part, _ in out])
+        calls: dict[str, MirnaCall | MtCall] = {}
+        for _, c in out:
+            calls.update(c)
+        res = _SampleCounts(job.sample, counts, qc, lengths, len(raw), calls, umis)
+    else:
+        res = _merge_slices(job.sample, raw, out)
     logger.info(
         "%s: %d reads, %d distinct (collapse %.1f s), %d distinct inserts (trim + assign "
         "%.1f s on %d processes)",
@@ -462,11 +510,35 @@ def _sample_split(
         n_reads,
         len(raw),
         t1 - t0,
-        len(counts),
+        len(res.counts) if res.n_inserts is None else res.n_inserts,
         time.perf_counter() - t1,
         processes,
     )
-    return _SampleCounts(job.sample, counts, qc, lengths, len(raw), calls, umis, derived)
+    return res
+
+
+def _merge_slices(sample: str, reads, slices: list[_Slice]) -> _SampleCounts:
+    """One sample's counts from its slices (disjoint sets of inserts)."""
+    counts: dict[str, int] = {}
+    calls: dict[str, MirnaCall | MtCall] = {}
+    qc: Counter[str] = Counter()
+    lengths: Counter[int] = Counter()
+    for s in slices:
+        counts.update(s.assigned)
+        calls.update(s.calls)
+        qc.update(s.qc)
+        lengths.update(s.lengths)
+    return _SampleCounts(
+        sample,
+        counts,
+        {k: int(qc.get(k, 0)) for k in slices[0].qc},
+        dict(lengths),
+        len(reads),
+        calls,
+        n_inserts=sum(s.n_inserts for s in slices),
+        total=int(qc["passed"]),
+        mature_ext=sum(s.mature_ext for s in slices),
+    )
 
 
 def _molecules(
@@ -609,7 +681,8 @@ def quantify_smallrna(
         and :mod:`mtncrna.quant._smallrna_assign` for the assignment rules.
     """
     # The work allocates millions of small objects and no reference cycles: the cyclic
-    # collector would only rescan them (1-3 s on 10 M reads), so it is paused meanwhile.
+    # collector would only rescan them (1-3 s on 10 M reads), so it is paused meanwhile
+    # (and the libraries' objects are frozen, see _freeze_survivors).
     with _gc_paused():
         return _quantify(
             fastqs,
@@ -639,6 +712,17 @@ def _gc_paused() -> Iterator[None]:
     finally:
         if was:
             gc.enable()
+
+
+def _freeze_survivors() -> None:
+    """One collection, and its survivors (the imported libraries: numpy, pandas, numba's type
+    registries and loaded kernels, the reference: ~150k objects) moved to the collector's
+    permanent generation (:func:`gc.freeze`, what Python's documentation advises before
+    ``fork()``): later collections, and the ones at interpreter exit, no longer rescan them
+    (~0.5 s per process). Only objects alive now are frozen; they are still freed by reference
+    counting, only a cycle among them would stay."""
+    gc.collect()
+    gc.freeze()
 
 
 def _quantify(
@@ -703,6 +787,7 @@ def _quantify(
     assigner = Assigner(ref, mismatches=mismatches)
     assigner.index  # noqa: B018 - built here, before any worker is forked
     logger.info("reference index built in %.1f s", time.perf_counter() - t_index)
+    _freeze_survivors()
     agg = _Aggregator(samples, ref, min_length, max_length)
     notes = _reference_notes(ref)  # logged there
     cache = assigner.cache
@@ -710,14 +795,12 @@ def _quantify(
         checksums.result()
     for res in _run(jobs, assigner, processes, prefetch):
         cache.update(res.calls)
-        res.qc["unique_inserts"] = len(res.counts)
+        res.qc["unique_inserts"] = len(res.counts) if res.n_inserts is None else res.n_inserts
         if res.umis is not None:
             res.counts = _molecules(res.umis, cache, umi_length=k.umi_length, method=umi_method)
             res.umis = None
-        res.qc["molecules"] = sum(res.counts.values())
+        res.qc["molecules"] = sum(res.counts.values()) if res.total is None else res.total
         agg.add(res, cache)
-        if res.derived:
-            agg.derived.update(res.derived)
         logger.info(
             "%s: %d of %d %s assigned",
             res.sample,
@@ -786,10 +869,7 @@ class _Aggregator:
         self.iso: dict[str, list[int]] = {}
         self.frag: dict[tuple, list[int]] = {}
         self.qc: dict[str, dict[str, int]] = {}
-        seqs = ref.mature_sequences()
-        self.unplaced = frozenset(seqs[n] for n in ref.unplaced if n in seqs)
-        #: isomiR columns the workers made (:func:`_derive`); the others are made here
-        self.derived: dict[str, tuple] = {}
+        self.unplaced = _unplaced(ref)
 
     def add(self, res: _SampleCounts, cache: Mapping[str, MirnaCall | MtCall]) -> None:
         """Count one sample; ``cache`` holds the call of every assigned insert (others are
@@ -819,9 +899,14 @@ class _Aggregator:
                 if row is None:
                     row = frag[key] = [0] * n_samples
                 row[j] += n
-        cats["unassigned"] = sum(counts.values()) - assigned
+        total = sum(counts.values()) if res.total is None else res.total
+        cats["unassigned"] = total - assigned
         if self.unplaced:
-            cats["unassigned_mature_ext"] = _mature_extended(counts, cache, self.unplaced)
+            cats["unassigned_mature_ext"] = (
+                _mature_extended(counts, cache, self.unplaced)
+                if res.mature_ext is None
+                else res.mature_ext
+            )
         qc = dict(res.qc)
         for key in (
             "mirna",
@@ -841,27 +926,27 @@ class _Aggregator:
     def result(self, cache: Mapping[str, MirnaCall | MtCall]) -> SmallRnaResult:
         samples = self.samples
         hairpins = self.ref.hairpins
-        # isomiRs
-        rows = []
-        derived = self.derived
-        for ins, counts in self.iso.items():
-            c = cache[ins]
-            assert isinstance(c, MirnaCall)
-            d = derived.get(ins)
-            uid, variant = (d[0], d[1]) if d is not None else (_uid(ins), _variant(c, hairpins))
-            rows.append((uid, ins, c.mirna, *variant, *counts))
-        iso = pd.DataFrame(rows, columns=[*ISOMIR_COLUMNS, *samples])
-        if len(iso):
-            iso["_total"] = iso[samples].sum(axis=1)
-            iso = iso.sort_values(["miRNA", "_total", "Read"], ascending=[True, False, True])
-            iso = iso.drop(columns="_total").reset_index(drop=True)
-        loci = pd.DataFrame(
-            [
-                d[2] if (d := derived.get(r)) is not None else _locus(r, cache[r], hairpins)
-                for r in iso["Read"]
-            ],
-            columns=["Parent", "start", "end", "Cigar", "Hits"],
+        # isomiRs, ordered by miRNA, reads (most first), sequence
+        iso = self.iso
+        keys = sorted([(cache[r].mirna, -sum(v), r) for r, v in iso.items()])
+        order = [k[2] for k in keys]
+        calls = [cache[r] for r in order]
+        assert all(type(c) is MirnaCall for c in calls)
+        variants = _variants(calls, hairpins)
+        columns: dict[str, Any] = {
+            "UID": [_uid(r) for r in order],
+            "Read": order,
+            "miRNA": [c.mirna for c in calls],
+        }
+        for j, name in enumerate(ISOMIR_COLUMNS[3:]):
+            columns[name] = [v[j] for v in variants]
+        table = np.array([iso[r] for r in order], dtype=np.int64).reshape(len(order), len(samples))
+        for j, name in enumerate(samples):
+            columns[name] = table[:, j]
+        iso_df = (
+            pd.DataFrame(columns) if order else pd.DataFrame(columns=[*ISOMIR_COLUMNS, *samples])
         )
+        loci = _loci(order, calls, hairpins)
         # mt fragments
         frows = []
         for (gene, cls, sense, strand, start, end, tail), counts in self.frag.items():
@@ -872,8 +957,8 @@ class _Aggregator:
             frag = frag.sort_values(["start", "strand", "end", "tail"]).reset_index(drop=True)
         # feature counts: all reference miRNAs, ties seen, mt-tRNA and mt-rRNA genes
         mir = (
-            iso.groupby("miRNA", sort=False)[samples].sum()
-            if len(iso)
+            iso_df.groupby("miRNA", sort=False)[samples].sum()
+            if len(iso_df)
             else pd.DataFrame(columns=samples, dtype=np.int64)
         )
         names = list(dict.fromkeys(self.ref.mature_names))
@@ -897,8 +982,14 @@ class _Aggregator:
         qc = qc[[*QC_COLUMNS, *lens]].astype(np.int64)
         qc.index.name = "sample"
         return SmallRnaResult(
-            counts=counts, isomirs=iso, mt_fragments=frag, qc=qc, isomir_loci=loci
+            counts=counts, isomirs=iso_df, mt_fragments=frag, qc=qc, isomir_loci=loci
         )
+
+
+def _unplaced(ref: SmallRnaReference) -> frozenset[str]:
+    """Sequences of the mature miRNAs without a hairpin."""
+    seqs = ref.mature_sequences()
+    return frozenset(seqs[n] for n in ref.unplaced if n in seqs)
 
 
 def _mature_extended(
@@ -961,16 +1052,6 @@ def _library_notes(qc: pd.DataFrame, ref: SmallRnaReference, *, trimmed: bool) -
     return notes
 
 
-def _derive(calls: Mapping[str, MirnaCall | MtCall], hairpins: Mapping[str, str]) -> dict:
-    """The isomiR table's columns of each miRNA call that depend on the call alone: ``(UID,
-    variant columns, locus)``; workers make them for their slice so the parent does not."""
-    return {
-        r: (_uid(r), _variant(c, hairpins), _locus(r, c, hairpins))
-        for r, c in calls.items()
-        if type(c) is MirnaCall
-    }
-
-
 def _uid(read: str) -> str:
     """A stable id of the read sequence (``mtn-<length>-<blake2b 64-bit hex>``).
 
@@ -979,12 +1060,24 @@ def _uid(read: str) -> str:
     return f"mtn-{len(read)}-{hashlib.blake2b(read.encode(), digest_size=8).hexdigest()}"
 
 
-def _locus(read: str, c: MirnaCall | MtCall, hairpins: Mapping[str, str]) -> tuple:
-    from ._mirgff import cigar
+def _loci(reads: list[str], calls: list[MirnaCall], hairpins: Mapping[str, str]) -> pd.DataFrame:
+    """Where each isomiR lies: ``Parent`` hairpin, 1-based ``start``/``end`` of the read on it,
+    mirGFF3 ``Cigar`` (compiled, :func:`mtncrna.quant._smallrna_kernel.cigars`), ``Hits``."""
+    from ._smallrna_kernel import cigars
 
-    assert isinstance(c, MirnaCall)
-    h = hairpins[c.hairpin]
-    return (c.hairpin, c.start + 1, c.start + len(read), cigar(read, h, c.start), c.n_tied)
+    refs = [
+        hairpins[c.hairpin][c.start : c.start + len(r)] for r, c in zip(reads, calls, strict=True)
+    ]
+    return pd.DataFrame(
+        {
+            "Parent": [c.hairpin for c in calls],
+            "start": [c.start + 1 for c in calls],
+            "end": [c.start + len(r) for r, c in zip(reads, calls, strict=True)],
+            "Cigar": cigars(reads, refs),
+            "Hits": [c.n_tied for c in calls],
+        },
+        columns=["Parent", "start", "end", "Cigar", "Hits"],
+    )
 
 
 def _snv_class(pos: int) -> str:
@@ -1036,6 +1129,28 @@ def _variant(c: MirnaCall, hairpins: Mapping[str, str]) -> tuple[str, ...]:
         c.add or "0",
         f"{c.snv[0]}{c.snv[1]}{c.snv[2]}" if c.snv else "0",
     )
+
+
+def _variants(calls: Sequence[MirnaCall], hairpins: Mapping[str, str]) -> list[tuple[str, ...]]:
+    """:func:`_variant` of many calls: the labels, which depend on the shifts, the tail's
+    length and the mismatch's position only, are made once per combination."""
+    labels: dict[tuple, tuple[str, ...]] = {}
+    out = []
+    for c in calls:
+        _, _, hp, start, end, m5, m3, add, snv = c
+        key = (start - m5, end - m3, len(add), snv[0] if snv else 0)
+        lab = labels.get(key)
+        if lab is None:
+            lab = labels[key] = _variant(c, hairpins)[:5]
+        d5, d3 = key[0], key[1]
+        if d5 or d3:
+            h = hairpins[hp]
+            nt5 = h[start:m5] if d5 < 0 else h[m5:start].lower() if d5 > 0 else "0"
+            nt3 = h[m3:end] if d3 > 0 else h[end:m3].lower() if d3 < 0 else "0"
+        else:
+            nt5 = nt3 = "0"
+        out.append((*lab, nt5, nt3, add or "0", f"{snv[0]}{snv[1]}{snv[2]}" if snv else "0"))
+    return out
 
 
 def _write_gff(result: SmallRnaResult, path: Path, guard: Sequence[str]) -> Path:

@@ -376,6 +376,10 @@ class Assigner:
         return self._ref.hairpins
 
     @property
+    def reference(self) -> SmallRnaReference:
+        return self._ref
+
+    @property
     def mt(self) -> MtIndex:
         return self._indexes()[0]
 

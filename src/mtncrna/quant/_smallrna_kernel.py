@@ -656,3 +656,65 @@ def directional_heads(group: np.ndarray, code: np.ndarray, count: np.ndarray, le
     np.cumsum(np.bincount(src, minlength=n), out=adj_start[1:])
     order = np.lexsort((code, -count, group)).astype(np.int64)
     return _directional_heads(order, adj_start, dst.astype(np.int64), n)
+
+
+# ------------------------------------------------------------------------------ mirGFF3 CIGAR
+
+
+@numba.njit(cache=True, nogil=True)
+def _cigars(
+    rd: np.ndarray,
+    r_off: np.ndarray,
+    r_len: np.ndarray,
+    rf: np.ndarray,
+    f_off: np.ndarray,
+    f_len: np.ndarray,
+    out: np.ndarray,
+) -> int:
+    """:func:`mtncrna.quant._mirgff.cigar` of each read against its reference stretch (which
+    may be shorter: ``S`` past its end), written into ``out`` one per line; returns the bytes
+    written."""
+    p = 0
+    digits = np.empty(20, dtype=np.uint8)
+    for i in range(r_off.shape[0]):
+        n, m, ro, fo = r_len[i], f_len[i], r_off[i], f_off[i]
+        prev = 0
+        for k in range(n + 1):
+            if k < n and k < m and rd[ro + k] == rf[fo + k]:
+                continue
+            run = k - prev
+            if run > 0:  # "<run>M"
+                nd = 0
+                while run > 0:
+                    digits[nd] = 48 + run % 10
+                    run //= 10
+                    nd += 1
+                for d in range(nd - 1, -1, -1):
+                    out[p] = digits[d]
+                    p += 1
+                out[p] = 77  # M
+                p += 1
+            if k < n:
+                out[p] = rf[fo + k] if k < m else 83  # the reference's nucleotide, or S
+                p += 1
+            prev = k + 1
+        out[p] = 10
+        p += 1
+    return p
+
+
+def cigars(reads: Sequence[str], refs: Sequence[str]) -> list[str]:
+    """mirGFF3 CIGARs of ``reads`` laid on ``refs`` (the hairpin from the read's start, as long
+    as the read or cut by the hairpin's end), as :func:`mtncrna.quant._mirgff.cigar` writes
+    them, in one compiled pass."""
+    from ._mirgff import cigar
+
+    if not len(reads):
+        return []
+    if not ("".join(reads).isascii() and "".join(refs).isascii()):  # one byte per letter
+        return [cigar(r, f, 0) for r, f in zip(reads, refs, strict=True)]
+    rd, r_off = _as_bytes(reads)
+    rf, f_off = _as_bytes(refs)
+    out = np.empty(4 * len(rd) + 2 * len(reads) + 16, dtype=np.uint8)
+    p = _cigars(rd, r_off[:-1], np.diff(r_off), rf, f_off[:-1], np.diff(f_off), out)
+    return out[: p - 1].tobytes().decode("ascii").split("\n")

@@ -69,7 +69,19 @@ class SmallRnaReference:
         """Matures whose whole sequence is in the mt genome (either strand), e.g. miRBase's
         hsa-miR-1973 or hsa-miR-4485-3p: the rules assign their reads to the mt genome first."""
         both = self.mt_genome + "|" + revcomp(self.mt_genome)
-        return sorted(n for n, seq in self.mature_sequences().items() if seq in both)
+        k = 12  # each mature is looked for where its first 12-mer is (shorter ones: anywhere)
+        where: dict[str, list[int]] = {}
+        for i in range(len(both) - k + 1):
+            where.setdefault(both[i : i + k], []).append(i)
+        return sorted(
+            n
+            for n, seq in self.mature_sequences().items()
+            if (
+                any(both.startswith(seq, i) for i in where.get(seq[:k], ()))
+                if len(seq) >= k
+                else seq in both
+            )
+        )
 
 
 # ------------------------------------------------------------------------------------ loading
