@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+from pathlib import Path
 
 import anndata as ad
 import numpy as np
@@ -312,6 +313,20 @@ def test_several_tables_are_merged_on_feature_id(tmp_path, sheet):
     assert df.loc["S3", "hsa-miR-2392"] == 0  # absent from b.tsv
     assert df.loc["S4", "hsa-let-7a-5p"] == 110
     assert df.loc["S1", "hsa-miR-5787"] == 0
+    # said, and recorded where a run's summary finds it
+    said = adata.uns["mtncrna"]["provenance"]["import"]["parameters"]["zero_filled"]
+    assert "2 of the 2 count files lack some of the 3 features" in said
+
+
+def test_featurecounts_files_of_different_annotations_are_refused(tmp_path):
+    """featureCounts writes every gene of its annotation: files with other genes were counted
+    with another annotation, and zeros for the missing genes would be false."""
+    fc = Path(__file__).parent / "data" / "formats" / "featurecounts" / "counts.txt"
+    lines = fc.read_text().splitlines()
+    a = write(tmp_path / "a.txt", "\n".join(lines) + "\n")
+    b = write(tmp_path / "b.txt", "\n".join(lines[:2] + lines[3:]).replace("bam/S", "bam/T") + "\n")
+    with pytest.raises(mt.FormatError, match=r"lacks 1 of the .* genes .* different annotations"):
+        mt.read_counts([a, b])
 
 
 def test_several_files_must_share_a_format(tmp_path, counts):

@@ -530,8 +530,11 @@ def _run_in(c: RunConfig, stage: Any, out: Path, progress: bool) -> tuple[list[s
     fkey, mito, versus = c["fraction_column"], c["mito"], c["versus"]
     for lib, a in libs.items():  # samples left out by drop_unmatched: said, not only logged
         imported = a.uns.get("mtncrna", {}).get("provenance", {}).get("import", {})
-        if imported.get("parameters", {}).get("unmatched"):
-            notes.append(f"{lib}-RNA: {imported['parameters']['unmatched']} (drop_unmatched)")
+        said = imported.get("parameters", {})
+        if said.get("unmatched"):
+            notes.append(f"{lib}-RNA: {said['unmatched']} (drop_unmatched)")
+        if said.get("zero_filled"):
+            notes.append(f"{lib}-RNA: {said['zero_filled']}")
     obs0 = next(iter(libs.values())).obs
     # what makes samples alike for QC and enrichment: the design's factors (a study's own
     # 'treatment' or 'status'), then the columns the steps look at by default

@@ -161,18 +161,30 @@ def _merge_tables(tables: list[CountTable]) -> CountTable:
     index = {f: i for i, f in enumerate(features)}
     counts = np.zeros((len(features), len(samples)), dtype=np.int64)
     col = 0
-    n_missing = 0
+    short = [t for t in tables if len(t.features) < len(features)]
     for t in tables:
         rows = np.array([index[f] for f in t.features])
         counts[rows, col : col + len(t.samples)] = t.counts
-        n_missing += len(features) - len(t.features)
         col += len(t.samples)
-    if n_missing:
-        logger.info(
-            "merged %d files: %d feature entries absent from some files were set to 0",
-            len(tables),
-            n_missing,
+    meta: dict[str, str] = {}
+    if short:
+        first, n = short[0].files[0], len(features) - len(short[0].features)
+        have = set(short[0].features)
+        lacking = next(f for f in features if f not in have)
+        if tables[0].format == "featurecounts":  # it writes every gene of its annotation
+            raise FormatError(
+                first,
+                f"lacks {n} of the {len(features)} genes of the other featureCounts files (e.g. "
+                f"'{lacking}'): the files were counted with different annotations; count every "
+                "sample with one annotation",
+            )
+        message = (
+            f"{len(short)} of the {len(tables)} count files lack some of the {len(features)} "
+            f"features ({first.name}: {n}, e.g. '{lacking}'); they were counted as 0 there (tools "
+            "such as miRge, mirtop or a filtered table leave out features without reads)"
         )
+        logger.warning("%s", message)
+        meta["zero_filled"] = message
     frames = [t.var for t in tables if t.var.shape[1]]
     if frames:
         var = pd.concat(frames)
@@ -192,6 +204,7 @@ def _merge_tables(tables: list[CountTable]) -> CountTable:
         var=var,
         qc=qc,
         source_columns=sources,
+        meta=meta,
     )
 
 
@@ -451,6 +464,7 @@ def read_counts(
             "non_integer": non_integer,
             "drop_unmatched": drop_unmatched,
             **({"unmatched": unmatched} if unmatched else {}),
+            **({"zero_filled": table_meta["zero_filled"]} if "zero_filled" in table_meta else {}),
             **{k: v for k, v in table_meta.items() if k == "strandedness"},
             **({"sample_names": list(sample_names)} if sample_names is not None else {}),
         },
