@@ -6,6 +6,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
@@ -291,3 +293,21 @@ def test_subset_takes_the_fraction_synonyms_the_sheet_takes(run_cli, tmp_path):
     assert (tmp_path / "mito" / name).read_bytes() == (
         tmp_path / "Mitochondria" / name
     ).read_bytes()
+
+
+def test_deseq2_results_as_r_users_save_them(run_cli, tmp_path):
+    """R's write.csv / write.table / results(tidy=TRUE) of a DESeq2 result (made by R,
+    tests/data/formats/deseq2_results/make.R) read as the same table: the row names are the
+    feature ids."""
+    from mtncrna.steps import read_de_table
+
+    folder = Path(__file__).parent / "data" / "formats" / "deseq2_results"
+    tidy = read_de_table(folder / "tidy.csv")
+    assert len(tidy) == 400 and tidy["feature_id"].iloc[0] == "hsa-let-7a-2-3p"
+    for name in ("write_csv.csv", "write_table.txt", "write_table_tab.tsv"):
+        t = read_de_table(folder / name)
+        pd.testing.assert_frame_equal(t, tidy, check_exact=False, rtol=1e-12)
+    code, _, err = run_cli(
+        "signature", folder / "write_table.txt", "--alpha", "0.1", "-o", tmp_path / "sig"
+    )
+    assert code == 0, err

@@ -14,6 +14,13 @@ from .._text import parse_delimited, read_lines, sniff_delimiter, split_header
 _MISSING = frozenset({"", "na", "nan", "n/a", "null", "none"})
 
 
+#: Names of a first column that holds the feature ids of a result table written by R or pandas
+#: (``write.csv`` leaves it empty, DESeq2's ``results(tidy=TRUE)`` calls it ``row``).
+_ID_COLUMNS = frozenset(
+    {"", "row", "x", "...1", "unnamed: 0", "id", "gene", "gene_id", "geneid", "feature", "mirna"}
+)
+
+
 def read_result_table(
     path: str | Path,
     *,
@@ -43,7 +50,14 @@ def read_result_table(
                 line=lines.numbers[0],
             )
         seen[h] = j
-    missing = [c for c in required if c not in header]
+    rownames = False
+    if "feature_id" in required and "feature_id" not in header:
+        if header and header[0].strip().lower() in _ID_COLUMNS:
+            # R's write.csv(results(dds)) ("" first), DESeq2's tidy "row", a pandas index
+            header = ["feature_id", *header[1:]]
+        else:
+            rownames = True  # R's write.table: the header is one field short (checked below)
+    missing = [c for c in required if c not in header and not (rownames and c == "feature_id")]
     if missing:
         raise InputError(
             p,
@@ -53,6 +67,14 @@ def read_result_table(
     body = parse_delimited(lines, sep)
     if body.empty:
         return pd.DataFrame(columns=header)
+    if rownames and body.shape[1] == len(header) + 1:
+        header = ["feature_id", *header]
+    if "feature_id" in required and "feature_id" not in header:
+        raise InputError(
+            p,
+            f"no column(s) feature_id; expected {what} (found {', '.join(header)})",
+            line=lines.numbers[0],
+        )
     if body.shape[1] != len(header):
         raise InputError(
             p,
