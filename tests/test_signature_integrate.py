@@ -313,3 +313,26 @@ def test_cli_score_bad_weight(run_cli, tmp_path):
     assert code == 2
     assert "sig.tsv, line 2, column weight: 'x' is not a number" in err
     assert not (tmp_path / "s.tsv").exists()
+
+
+def test_mirtarbase_export_is_a_target_table(tmp_path):
+    """miRTarBase's export (its own column names, 'miRNA' and 'Target Gene') is read as the
+    (mirna, target) table the integration takes."""
+    from mtncrna.io import TARGET_ALIASES, read_result_table
+
+    path = tmp_path / "hsa_MTI.csv"
+    path.write_text(
+        "miRTarBase ID,miRNA,Species (miRNA),Target Gene,Target Gene (Entrez ID),"
+        "Species (Target Gene),Experiments,Support Type,References (PMID)\n"
+        "MIRT000002,hsa-miR-20a-5p,Homo sapiens,HIF1A,3091,Homo sapiens,Luciferase reporter assay,"
+        "Functional MTI,18632605\n"
+        "MIRT000006,hsa-miR-146a-5p,Homo sapiens,CXCR4,7852,Homo sapiens,qRT-PCR,"
+        "Functional MTI,18568019\n"
+    )
+    t = read_result_table(
+        path, required=("mirna", "target"), what="a miRNA-target table", aliases=TARGET_ALIASES
+    )
+    assert t[["mirna", "target"]].values.tolist() == [
+        ["hsa-miR-20a-5p", "HIF1A"],
+        ["hsa-miR-146a-5p", "CXCR4"],
+    ]

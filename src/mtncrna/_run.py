@@ -30,6 +30,7 @@ from ._provenance import record
 from ._text import read_bytes
 from .io import (
     FRACTIONS,
+    TARGET_ALIASES,
     atomic_path,
     normalise_fraction,
     publish,
@@ -414,7 +415,10 @@ def validate_config(
     _resolve_paths(c)
     if c["targets"] is not None:
         c.pairs = read_result_table(
-            c["targets"], required=("mirna", "target"), what="a miRNA-target table"
+            c["targets"],
+            required=("mirna", "target"),
+            what="a miRNA-target table",
+            aliases=TARGET_ALIASES,
         )
     c.sheet = read_sample_sheet(c["samples"])
     _check_sheet(c, c.sheet)

@@ -712,7 +712,7 @@ def integrate(
 ) -> StepResult:
     """Couple miRNAs (small RNA) with their targets (long RNA) beyond the design effects."""
     from . import tl
-    from .io import read_result_table
+    from .io import TARGET_ALIASES, read_result_table
 
     inputs = _input_list(small, long, samples, targets)
     check_output(output, inputs)
@@ -720,7 +720,12 @@ def integrate(
     a_small = load(small, samples, library="small", drop_unmatched=True)
     a_long = load(long, samples, library="long", drop_unmatched=True)
     pairs = (
-        read_result_table(targets, required=("mirna", "target"), what="a miRNA-target table")
+        read_result_table(
+            targets,
+            required=("mirna", "target"),
+            what="a miRNA-target table",
+            aliases=TARGET_ALIASES,
+        )
         if targets
         else None
     )

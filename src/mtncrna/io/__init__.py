@@ -23,7 +23,7 @@ if TYPE_CHECKING:  # imported on first use, see __getattr__
         write_h5ad,
     )
     from ._samplesheet import FRACTIONS, normalise_fraction, read_sample_sheet
-    from ._tables import read_result_table
+    from ._tables import TARGET_ALIASES, read_result_table
     from ._write import to_tsv, write_provenance, write_table
 
 _LAZY = {
@@ -48,6 +48,7 @@ _LAZY = {
     "normalise_fraction": "._samplesheet",
     "read_sample_sheet": "._samplesheet",
     "read_result_table": "._tables",
+    "TARGET_ALIASES": "._tables",
     "to_tsv": "._write",
     "write_provenance": "._write",
     "write_table": "._write",
@@ -58,6 +59,7 @@ __all__ = [
     "FRACTIONS",
     "LIBRARIES",
     "MARKER",
+    "TARGET_ALIASES",
     "FastqSheet",
     "Staged",
     "atomic_group",

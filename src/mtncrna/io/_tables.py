@@ -21,6 +21,14 @@ _ID_COLUMNS = frozenset(
 )
 
 
+#: Other names of a miRNA-target table's two columns (miRTarBase's export, TargetScan, tables
+#: written by hand).
+TARGET_ALIASES: dict[str, tuple[str, ...]] = {
+    "mirna": ("mirna_name", "mature_mirna", "mirna_id", "mir"),
+    "target": ("target gene", "target_gene", "target_symbol", "gene symbol", "gene_symbol", "gene"),
+}
+
+
 def read_result_table(
     path: str | Path,
     *,
@@ -29,8 +37,12 @@ def read_result_table(
     what: str = "a table",
     unique: str | Sequence[str] | None = None,
     ranges: Mapping[str, tuple[float, float]] | None = None,
+    aliases: Mapping[str, Sequence[str]] | None = None,
 ) -> pd.DataFrame:
     """Read a TSV/CSV with a header; check ``required`` columns and parse ``numeric`` ones.
+
+    ``aliases[column]`` lists other names (any case) under which a file may hold ``column``
+    (miRTarBase's ``Target Gene`` for ``target``); the first present is renamed to ``column``.
 
     Missing values (empty, NA, NaN) become NaN; any other non-number in a ``numeric`` column is
     an :class:`InputError` naming the line and column. Other columns stay text. A column named
@@ -50,6 +62,13 @@ def read_result_table(
                 line=lines.numbers[0],
             )
         seen[h] = j
+    for column, names in (aliases or {}).items():
+        if column in header:
+            continue
+        wanted = {n.lower() for n in (column, *names)}
+        j = next((j for j, h in enumerate(header) if h.strip().lower() in wanted), None)
+        if j is not None:
+            header = [*header[:j], column, *header[j + 1 :]]
     rownames = False
     if "feature_id" in required and "feature_id" not in header:
         if header and header[0].strip().lower() in _ID_COLUMNS:
