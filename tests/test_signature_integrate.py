@@ -278,7 +278,7 @@ def test_cli_signature_score_integrate(run_cli, tmp_path):
     pairs = pd.read_csv(tmp_path / "pairs.tsv", sep="\t")
     assert pairs["coupled"].sum() >= 8
     bad = tmp_path / "targets.tsv"
-    bad.write_text("mir\ttarget\nx\ty\n")
+    bad.write_text("first\ttarget\nx\ty\n")
     code, _, err = run_cli(
         "integrate",
         "--small",
