@@ -311,3 +311,25 @@ def test_deseq2_results_as_r_users_save_them(run_cli, tmp_path):
         "signature", folder / "write_table.txt", "--alpha", "0.1", "-o", tmp_path / "sig"
     )
     assert code == 0, err
+
+
+def test_run_pooling_fractions_without_a_fraction_term_is_said(tmp_path):
+    res = mt.run(
+        {
+            "samples": str(EXAMPLE / "samples.csv"),
+            "small": str(EXAMPLE / "small_rna_counts.tsv"),
+            "de_by_fraction": False,
+        },
+        tmp_path / "out",
+    )
+    assert "the DE pools the cytosol, mito libraries as replicates" in res.summary
+    res = mt.run(
+        {
+            "samples": str(EXAMPLE / "samples.csv"),
+            "small": str(EXAMPLE / "small_rna_counts.tsv"),
+            "de_by_fraction": False,
+            "design": "~ fraction + cell_line + condition",
+        },
+        tmp_path / "with",
+    )
+    assert "pools" not in res.summary

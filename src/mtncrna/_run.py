@@ -548,6 +548,17 @@ def _run_in(c: RunConfig, stage: Any, out: Path, progress: bool) -> tuple[list[s
         v for v in engine.factor_variables(c["design"], obs0, factors=as_factors) if v != fkey
     ]
     notes.extend(_numeric_design_notes(c["design"], obs0, [*design_factors, fkey]))
+    if (
+        not c["de_by_fraction"]
+        and fkey in obs0
+        and obs0[fkey].nunique() > 1
+        and fkey not in engine.formula_variables(c["design"])
+    ):
+        notes.append(
+            f"de_by_fraction is false and the design '{c['design']}' has no '{fkey}' term: the DE "
+            f"pools the {', '.join(sorted(obs0[fkey].astype(str).unique()))} libraries as "
+            f"replicates; add '{fkey}' to the design to account for it"
+        )
     groups = list(dict.fromkeys([*design_factors, *(g for g in QC_GROUPS if g in obs0)]))
     blocking = list(dict.fromkeys([*design_factors, *(g for g in BLOCKING if g in obs0)]))
     de_keys: list[str] = []
