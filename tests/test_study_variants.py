@@ -333,3 +333,23 @@ def test_run_pooling_fractions_without_a_fraction_term_is_said(tmp_path):
         tmp_path / "with",
     )
     assert "pools" not in res.summary
+
+
+def test_run_integrates_when_the_long_library_has_one_fraction(tmp_path):
+    """Long RNA sequenced from the cytosol only: the integration pairs the cytosol samples, and
+    its design leaves out the fraction, constant there (it was skipped for it)."""
+    counts = pd.read_csv(EXAMPLE / "long_rna_counts.tsv", sep="\t", index_col=0)
+    long = tmp_path / "long_cytosol.tsv"
+    counts[[c for c in counts.columns if c.endswith("_cytosol")]].to_csv(long, sep="\t")
+    res = mt.run(
+        {
+            "samples": str(EXAMPLE / "samples.csv"),
+            "small": str(EXAMPLE / "small_rna_counts.tsv"),
+            "long": str(long),
+            "drop_unmatched": True,
+        },
+        tmp_path / "out",
+    )
+    assert "integration skipped" not in res.summary, res.summary
+    pairs = pd.read_csv(tmp_path / "out" / "mirna_target_pairs.tsv", sep="\t")
+    assert len(pairs) and pairs["coupled"].any()

@@ -729,7 +729,8 @@ def _run_in(c: RunConfig, stage: Any, out: Path, progress: bool) -> tuple[list[s
     pairs = None
     if "small" in libs and "long" in libs:
         try:
-            small_obs = libs["small"].obs
+            both = libs["small"].obs_names.intersection(libs["long"].obs_names)
+            small_obs = libs["small"].obs.loc[both]  # the samples the integration pairs
             terms = [  # the fraction and what makes samples alike, as factors
                 f"C({t})"
                 for t in dict.fromkeys([fkey, *blocking])
