@@ -456,6 +456,26 @@ def test_truncated_gzip_is_a_clear_error(tmp_path, processes):
     assert e.value.line is not None and e.value.line % 4 == 1 and e.value.line > 1000
 
 
+def test_small_truncated_gzip_names_the_line_after_its_last_record(tmp_path):
+    """A cut file smaller than the reader's buffer: the error names the line after the last
+    complete record (it said 'line 1, after 0 complete records')."""
+    import zlib
+
+    import numpy as np
+
+    rng = np.random.default_rng(1)
+    reads = [read_for("".join(rng.choice(list("ACGT"), 25))) for _ in range(3_000)]
+    good = fastq(tmp_path / "good.fastq.gz", reads, gz=True)
+    data = good.read_bytes()[: len(good.read_bytes()) * 2 // 5]
+    cut = tmp_path / "cut.fastq.gz"
+    cut.write_bytes(data)
+    text = zlib.decompressobj(wbits=31).decompress(data)  # what can be read before the cut
+    complete = text.count(b"\n") // 4
+    with pytest.raises(InputError, match=f"after {complete:,} complete records") as e:
+        quantify_smallrna([cut])
+    assert complete > 100 and e.value.line == 4 * complete + 1
+
+
 def test_bad_parameters(tmp_path):
     fq = fastq(tmp_path / "p.fastq", [read_for("A" * 20)])
     with pytest.raises(InputError, match="unknown kit"):

@@ -177,6 +177,24 @@ def _format_error(path: Path, exc: Exception) -> InputError:
     )
 
 
+def _records_before_corruption(path: Path) -> int:
+    """How many complete 4-line records a damaged compressed FASTQ holds before the damage
+    (the reader's own count stops at its last full buffer)."""
+    import bz2
+    import gzip
+
+    with open(path, "rb") as raw:
+        opener = bz2.open if raw.read(3) == b"BZh" else gzip.open
+    lines = 0
+    try:
+        with opener(path, "rb") as fh:
+            while chunk := fh.read1(1 << 16):
+                lines += chunk.count(b"\n")
+    except (EOFError, OSError, zlib.error):
+        pass  # the damage: count what came before it
+    return lines // 4
+
+
 def collapse(path: str | Path, *, threads: int = 1) -> tuple[Counter[str], int]:
     """Count identical reads of a FASTQ(.gz); return (sequence -> count, number of reads).
 
@@ -194,7 +212,7 @@ def collapse(path: str | Path, *, threads: int = 1) -> tuple[Counter[str], int]:
     except FastqFormatError as exc:
         raise _format_error(p, exc) from None
     except (EOFError, OSError, zlib.error) as exc:
-        n = reader.number_of_records if reader is not None else 0
+        n = _records_before_corruption(p)
         raise InputError(
             p,
             f"compressed data ends early or is corrupt after {n:,} complete records ({exc}); "
