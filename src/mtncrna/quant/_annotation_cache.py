@@ -19,7 +19,6 @@ import glob
 import hashlib
 import json
 import os
-import tempfile
 import zipfile
 import zlib
 from pathlib import Path
@@ -27,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from .._logging import logger
+from ..io._atomic import atomic_path
 
 try:  # isa-l's crc32 is several times zlib's (same checksum)
     from isal.isal_zlib import crc32 as _crc32
@@ -111,22 +111,12 @@ class Cached:
         caches of older versions of the same file there. Failing to write is not an error."""
         ident = np.frombuffer(json.dumps(self.identity, sort_keys=True).encode(), dtype=np.uint8)
         for where in _candidates(self.path, self.key):
-            tmp: Path | None = None
             try:
                 where.parent.mkdir(parents=True, exist_ok=True)
-                fd, name = tempfile.mkstemp(".part", f"{where.name}.", where.parent)
-                tmp = Path(name)
-                with os.fdopen(fd, "wb") as fh:
+                with atomic_path(where) as tmp, open(tmp, "wb") as fh:
                     np.savez(fh, __identity__=ident, **arrays)
-                umask = os.umask(0)
-                os.umask(umask)
-                tmp.chmod(0o666 & ~umask)  # mkstemp makes 0600; give the usual permissions
-                tmp.replace(where)
             except OSError as exc:
                 logger.debug("cannot write an annotation cache at %s (%s)", where, exc)
-                if tmp is not None:
-                    with contextlib.suppress(OSError):
-                        tmp.unlink()
                 continue
             for old in where.parent.glob(f".{glob.escape(self.path.name)}.*{_SUFFIX}"):
                 if old != where:

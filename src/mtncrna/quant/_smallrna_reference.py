@@ -276,22 +276,15 @@ def _from_json(d: dict, key: str) -> SmallRnaReference:
 def _store(path: Path, data: dict) -> None:
     import contextlib
     import json
-    import os
-    import tempfile
 
-    tmp = None
+    from ..io._atomic import atomic_path
+
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(".part", f"{path.name}.", path.parent)
-        tmp = Path(name)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh)
-        tmp.replace(path)
+        with atomic_path(path) as tmp:
+            tmp.write_text(json.dumps(data), encoding="utf-8")
     except OSError as exc:
         logger.debug("cannot write the small-RNA reference cache %s (%s)", path, exc)
-        if tmp is not None:
-            with contextlib.suppress(OSError):
-                tmp.unlink()
         return
     for old in path.parent.glob("bundled-*.json"):
         if old != path:
