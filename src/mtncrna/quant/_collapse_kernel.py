@@ -17,8 +17,9 @@ aligner. :func:`group_inserts` counts the inserts cut from the distinct reads in
 
 from __future__ import annotations
 
-import numba
 import numpy as np
+
+from ._jit import numba
 
 #: bytes of inflated FASTQ handed to the kernel at a time
 BLOCK = 4 << 20
