@@ -377,6 +377,13 @@ def _fill(stream, view: np.ndarray) -> int:
     return got
 
 
+def load_kernel() -> None:
+    """Load the collapse kernel now (from numba's cache, or compile it on first use)."""
+    import io
+
+    collapse_fastq(io.BytesIO(b"@r\nACGT\n+\nFFFF\n"))
+
+
 def _buffer(size: int) -> np.ndarray:
     """Room for ``size`` bytes, whole 8-byte words of it and one more (the kernel reads a
     record's bytes 8 at a time, up to the word after the last byte it needs)."""

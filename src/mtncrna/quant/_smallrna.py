@@ -418,11 +418,18 @@ def _worker_slice(
 
 class _Prefetch:
     """A sample's collapse running in a thread (the kernel and ISA-L release the GIL), so that
-    the reference and its index are built meanwhile; :meth:`result` waits for it."""
+    the reference and its index are built meanwhile; :meth:`result` waits for it.
+
+    The collapse kernel is loaded here, before the thread starts: numba loads one function at a
+    time (a process-wide lock), and the index's functions, loaded next by the caller, would
+    otherwise hold the collapse back (~0.3 s of numba's first-load set-up)."""
 
     def __init__(self, path: str) -> None:
         import threading
 
+        from ._collapse_kernel import load_kernel
+
+        load_kernel()
         self.path = path
         self._out: Any = None
         self._error: BaseException | None = None
@@ -715,13 +722,12 @@ def _gc_paused() -> Iterator[None]:
 
 
 def _freeze_survivors() -> None:
-    """One collection, and its survivors (the imported libraries: numpy, pandas, numba's type
-    registries and loaded kernels, the reference: ~150k objects) moved to the collector's
-    permanent generation (:func:`gc.freeze`, what Python's documentation advises before
-    ``fork()``): later collections, and the ones at interpreter exit, no longer rescan them
-    (~0.5 s per process). Only objects alive now are frozen; they are still freed by reference
-    counting, only a cycle among them would stay."""
-    gc.collect()
+    """Move every object alive now (the imported libraries: numpy, pandas, numba's type
+    registries and loaded kernels, the reference: ~150k objects) to the collector's permanent
+    generation (:func:`gc.freeze`, what Python's documentation advises before ``fork()``): later
+    collections, and the ones at interpreter exit, no longer rescan them (~0.5 s per process).
+    They are still freed by reference counting; only a cycle among them would stay. No collection
+    first: it took ~0.1 s for the few cycles the imports leave."""
     gc.freeze()
 
 
