@@ -1193,3 +1193,60 @@ def test_mt_derived_matures_are_found_on_both_strands_and_at_any_length(ref):
     custom = SmallRnaReference(list(seqs), hairpins, sites, ref.mt_name, mt, ref.mt_genes, "test")
     want = sorted(n for n, s in seqs.items() if s in mt or s in revcomp(mt))
     assert custom.mt_derived() == want == ["end", "minus", "plus", "short"]
+
+
+@pytest.mark.parametrize(
+    "adapter", ["TGGAATTCTCGGGTGCCAAGG", "AACTGTAGGCACCATCAAT", "AGATCGGAAGAGC", "ACGT"]
+)
+def test_compiled_aligner_is_cutadapts(adapter):
+    """The compiled copy of cutadapt's 3' adapter alignment gives cutadapt's (start, stop) on
+    reads with the adapter cut at the read's end, with mismatches, insertions and deletions in
+    it, with Ns, and without it (cutadapt's own k-mer pre-filter + aligner is the reference)."""
+    from mtncrna.quant._collapse import align_all, compiled_aligner
+    from mtncrna.quant._collapse_kernel import locate_back
+
+    rng = np.random.default_rng(7)
+
+    def mutated(s: str) -> str:
+        out = list(s)
+        for _ in range(int(rng.integers(0, 4))):
+            op, p = int(rng.integers(0, 3)), int(rng.integers(0, len(out) + 1))
+            if op == 0 and p < len(out):
+                out[p] = "ACGTN"[int(rng.integers(0, 5))]
+            elif op == 1:
+                out.insert(p, "ACGT"[int(rng.integers(0, 4))])
+            elif op == 2 and p < len(out):
+                del out[p]
+        return "".join(out)
+
+    def bases(n: int) -> str:
+        return "".join(rng.choice(list("ACGTN"), n, p=[0.24, 0.24, 0.24, 0.24, 0.04]))
+
+    reads = []
+    for _ in range(20_000):
+        cut = int(rng.integers(0, len(adapter) + 4))
+        reads.append(
+            bases(int(rng.integers(0, 45)))
+            + mutated(adapter)[:cut]
+            + bases(int(rng.integers(0, 6)))
+        )
+    reads += [bases(int(rng.integers(0, 60))) for _ in range(5_000)]
+    params = compiled_aligner(adapter)
+    assert params == (0.1, 3)
+    arena = np.frombuffer("".join(reads).encode(), dtype=np.uint8)
+    length = np.fromiter(map(len, reads), dtype=np.int64, count=len(reads))
+    off = np.concatenate([[0], np.cumsum(length)[:-1]]).astype(np.int64)
+    whole = np.frombuffer(adapter.encode(), dtype=np.uint8)
+    start, stop = locate_back(arena, off, length, whole, *params)
+    got = [None if a < 0 else (a, b) for a, b in zip(start.tolist(), stop.tolist(), strict=True)]
+    want = align_all(adapter, reads)
+    assert sum(w is not None for w in want) > 5_000  # a third of the reads hold the adapter
+    assert got == want
+
+
+def test_compiled_aligner_only_for_what_it_copies():
+    from mtncrna.quant._collapse import compiled_aligner
+
+    assert compiled_aligner("TGGAATTCTCGG") == (0.1, 3)
+    assert compiled_aligner("TGGAATTNTCGG") is None  # a wildcard: cutadapt aligns
+    assert compiled_aligner("TGGAATTRTCGG") is None

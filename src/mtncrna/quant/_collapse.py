@@ -18,6 +18,7 @@ import zlib
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from operator import attrgetter
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -119,6 +120,23 @@ def adapter_aligner(sequence: str):
         return None if hit is None else (hit[2], hit[3])
 
     return align
+
+
+@lru_cache(maxsize=8)
+def compiled_aligner(sequence: str) -> tuple[float, int] | None:
+    """(error rate, minimal overlap) when cutadapt aligns ``sequence`` as our compiled copy of
+    its aligner does (:func:`mtncrna.quant._collapse_kernel.locate_back`: a regular 3' adapter
+    of A/C/G/T only, indel cost 1, no wildcards), else None (cutadapt itself aligns)."""
+    if not sequence or set(sequence.upper()) - set("ACGT"):
+        return None
+    aligner = getattr(make_adapter(sequence), "aligner", None)
+    try:
+        ref, rate, flags, wild_ref, wild_query, indel, overlap = aligner.__reduce__()[1]
+    except (AttributeError, TypeError, ValueError):
+        return None
+    if ref != sequence.upper() or flags != 14 or wild_ref or wild_query or indel != 1:
+        return None
+    return float(rate), int(overlap)
 
 
 def align_all(sequence: str, reads: list[str]) -> list[tuple[int, int] | None]:
@@ -485,7 +503,7 @@ def trim_arrays(
 ) -> TrimmedArrays:
     """:func:`trim_distinct` of reads without UMIs (those at the indexes ``sel``, or
     ``part::parts``), the inserts left as arrays."""
-    from ._collapse_kernel import adapter_hits, group_inserts
+    from ._collapse_kernel import adapter_hits, group_inserts, locate_back
 
     if sel is None:
         sel = np.arange(part, len(reads), parts, dtype=np.int64)
@@ -499,10 +517,16 @@ def trim_arrays(
         start = adapter_hits(reads.arena, off, length, whole)
         stop = np.where(start >= 0, start + len(whole), -1)
         miss = np.flatnonzero(start < 0)
-        hits = align_all(kit.adapter, reads.sequences(sel[miss]))
-        at = [i for i, h in zip(miss.tolist(), hits, strict=True) if h is not None]
-        if at:
-            start[at], stop[at] = np.array([h for h in hits if h is not None]).T
+        params = compiled_aligner(kit.adapter)
+        if params is not None:  # cutadapt's aligner, compiled
+            start[miss], stop[miss] = locate_back(
+                reads.arena, off[miss], length[miss], whole, *params
+            )
+        else:
+            hits = align_all(kit.adapter, reads.sequences(sel[miss]))
+            at = [i for i, h in zip(miss.tolist(), hits, strict=True) if h is not None]
+            if at:
+                start[at], stop[at] = np.array([h for h in hits if h is not None]).T
     found = start >= 0
     # the insert: seq[r5:] without adapter; seq[:start] with it, less r5 / r3 random bases
     ins_start = np.where(found, 0, r5).astype(np.int64)

@@ -480,6 +480,127 @@ def adapter_hits(
 
 
 @numba.njit(cache=True, nogil=True)
+def _locate_back(
+    ad: np.ndarray,
+    read: np.ndarray,
+    a: int,
+    n: int,
+    max_error_rate: float,
+    min_overlap: int,
+    cost: np.ndarray,
+    origin: np.ndarray,
+    score: np.ndarray,
+) -> tuple[int, int]:
+    """cutadapt's alignment of a regular 3' adapter ``ad`` to ``read[a:a + n]``: (start, stop)
+    in the read, or (-1, -1).
+
+    The same dynamic programme as cutadapt's ``Aligner.locate`` (cutadapt 5, MIT licence) with
+    the flags of a ``BackAdapter`` (the adapter's start aligned, the read's start and end and
+    the adapter's end free): edit costs 1, scores +1 match / -1 mismatch / -2 indel, one column
+    kept with the cell above-left remembered, Ukkonen's cut-off at ``k = int(rate * m)`` errors,
+    a full-adapter hit taken when it is the first, overlaps the best (origin within m // 2) with
+    a higher score, or is longer with a higher score, stopping at an exact one; then the last
+    column's partial hits by the same rule. Characters compare as equal bytes (cutadapt's plain
+    ASCII mode, used for adapters of A/C/G/T only); an N in the read matches nothing."""
+    m = ad.shape[0]
+    k = np.int64(max_error_rate * m)
+    for i in range(m + 1):
+        score[i] = -2 * i
+        cost[i] = i
+        origin[i] = 0
+    none = m + n + 1
+    b_cost = none
+    b_origin = 0
+    b_score = 0
+    b_ref_stop = m
+    b_query_stop = n
+    last = min(m, k + 1)
+    last_filled = 0
+    for j in range(1, n + 1):
+        d_cost, d_origin, d_score = cost[0], origin[0], score[0]
+        origin[0] += 1
+        c = read[a + j - 1]
+        for i in range(1, last + 1):
+            if ad[i - 1] == c:
+                nc, no, ns = d_cost, d_origin, d_score + 1
+            else:
+                c_diag = d_cost + 1
+                c_ins = cost[i] + 1
+                c_del = cost[i - 1] + 1
+                if c_diag <= c_del and c_diag <= c_ins:
+                    nc, no, ns = c_diag, d_origin, d_score - 1
+                elif c_del <= c_ins:
+                    nc, no, ns = c_del, origin[i - 1], score[i - 1] - 2
+                else:
+                    nc, no, ns = c_ins, origin[i], score[i] - 2
+            d_cost, d_origin, d_score = cost[i], origin[i], score[i]
+            cost[i], origin[i], score[i] = nc, no, ns
+        last_filled = last
+        while last >= 0 and cost[last] > k:
+            last -= 1
+        if last < m:
+            last += 1
+        else:
+            cc, sc, og = cost[m], score[m], origin[m]
+            length = m + min(og, 0)
+            best_length = m + min(b_origin, 0)
+            if (
+                length >= min_overlap
+                and cc <= length * max_error_rate
+                and (
+                    b_cost == none
+                    or (og <= b_origin + m // 2 and sc > b_score)
+                    or (length > best_length and sc > b_score)
+                )
+            ):
+                b_score, b_cost, b_origin, b_ref_stop, b_query_stop = sc, cc, og, m, j
+                if cc == 0 and og >= 0:
+                    break
+    for i in range(last_filled, -1, -1):
+        length = i + min(origin[i], 0)
+        cc, sc = cost[i], score[i]
+        best_length = b_ref_stop + min(b_origin, 0)
+        if (
+            length >= min_overlap
+            and cc <= length * max_error_rate
+            and (
+                b_cost == none
+                or (origin[i] <= b_origin + m // 2 and sc > b_score)
+                or (length > best_length and sc > b_score)
+            )
+        ):
+            b_score, b_cost, b_origin, b_ref_stop, b_query_stop = sc, cc, origin[i], i, n
+    if b_cost == none:
+        return -1, -1
+    return (b_origin if b_origin >= 0 else 0), b_query_stop
+
+
+@numba.njit(cache=True, nogil=True)
+def locate_back(
+    arena: np.ndarray,
+    off: np.ndarray,
+    length: np.ndarray,
+    adapter: np.ndarray,
+    max_error_rate: float,
+    min_overlap: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_locate_back` of every read ``arena[off[i]:off[i] + length[i]]``: start and stop
+    arrays (-1 where there is no acceptable alignment)."""
+    n = off.shape[0]
+    start = np.full(n, -1, dtype=np.int64)
+    stop = np.full(n, -1, dtype=np.int64)
+    m = adapter.shape[0]
+    cost = np.empty(m + 1, dtype=np.int64)
+    origin = np.empty(m + 1, dtype=np.int64)
+    score = np.empty(m + 1, dtype=np.int64)
+    for r in range(n):
+        start[r], stop[r] = _locate_back(
+            adapter, arena, off[r], length[r], max_error_rate, min_overlap, cost, origin, score
+        )
+    return start, stop
+
+
+@numba.njit(cache=True, nogil=True)
 def group_inserts(
     arena: np.ndarray,
     off: np.ndarray,
