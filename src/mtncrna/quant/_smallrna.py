@@ -455,7 +455,7 @@ class _Prefetch:
 def _warm(job: _Job, assigner: Assigner) -> None:
     """Load the compiled functions the workers call, before they are forked (else each worker
     loads them again)."""
-    from ._collapse_kernel import Distinct
+    from ._collapse_kernel import Distinct, prefix_parts
 
     tiny = Distinct(
         np.frombuffer(b"ACGTACGTACGTACGTACGTAC", dtype=np.uint8).copy(),
@@ -466,6 +466,7 @@ def _warm(job: _Job, assigner: Assigner) -> None:
     )
     part = _trim(job, tiny)
     assigner.assign_many(list(part.counts) or ["ACGTACGTACGTACGTACGTAC"])
+    prefix_parts(tiny.arena, tiny.off, tiny.length, 0, 16, 2)
 
 
 def _sample_split(
@@ -475,6 +476,10 @@ def _sample_split(
     trim and assign the distinct reads in ``processes`` disjoint slices, one here and the others
     in workers forked afterwards (so they share the reads and the index without copying
     them)."""
+    from ._collapse_kernel import prefix_parts
+
+    _warm(job, assigner)  # while the prefetched collapse runs, if there is one
+    unplaced = _unplaced(assigner.reference)
     t0 = time.perf_counter()
     if prefetch is not None and prefetch.path == job.path:
         raw = prefetch.result()
@@ -483,11 +488,8 @@ def _sample_split(
         raw = collapse_distinct(job.path, threads=1)
     n_reads = raw.n_reads
     t1 = time.perf_counter()
-    _warm(job, assigner)
-    unplaced = _unplaced(assigner.reference)
     # without UMIs the reads are dealt by the first min_length bases of their insert (which
     # begins at the kit's random_5p): every insert is then trimmed and counted in one slice
-    from ._collapse_kernel import prefix_parts
 
     parts = prefix_parts(
         raw.arena, raw.off, raw.length, job.kit.random_5p, job.min_length, processes
