@@ -7,8 +7,9 @@ featureCounts' ``parse_bin`` (CIGAR sections) and ``vote_and_add_count`` (assign
 
 from __future__ import annotations
 
-import numba
 import numpy as np
+
+from ._jit import numba
 
 MAX_SECTIONS = 10  # featureCounts' default --maxMOp
 ERR_CORRUPT, ERR_WEIGHT, ERR_PAIRED, ERR_REFID = 1, 2, 3, 4

@@ -17,8 +17,12 @@ aligner. :func:`group_inserts` counts the inserts cut from the distinct reads in
 
 from __future__ import annotations
 
-import numba
 import numpy as np
+from llvmlite import ir
+from numba import types
+from numba.extending import intrinsic
+
+from ._jit import numba
 
 #: bytes of inflated FASTQ handed to the kernel at a time
 BLOCK = 4 << 20
@@ -68,12 +72,75 @@ def _hash(buf: np.ndarray, a: int, b: int) -> np.uint64:
     return _final(_mix(h, w), b - a)
 
 
+_NL8 = np.uint64(0x0A0A0A0A0A0A0A0A)  # '\n' in every byte
+_LO8 = np.uint64(0x0101010101010101)
+_HI8 = np.uint64(0x8080808080808080)
+
+
+@intrinsic
+def _cttz(typingctx, x):
+    """Trailing zero bits of a uint64 (LLVM's cttz)."""
+    sig = types.uint64(types.uint64)
+
+    def codegen(context, builder, signature, args):
+        return builder.cttz(args[0], ir.Constant(ir.IntType(1), 0))
+
+    return sig, codegen
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _newline(words: np.ndarray, j: int, n: int) -> int:
+    """The first line end at or after ``j`` in the bytes ``words`` views (8 at a time), or ``n``
+    if there is none before ``n``."""
+    k = j >> 3
+    r = j & 7
+    w = words[k] ^ _NL8  # a line end is a zero byte now
+    if r:
+        w |= (np.uint64(1) << np.uint64(8 * r)) - np.uint64(1)  # bytes before j: not zero
+    while True:
+        z = (w - _LO8) & ~w & _HI8  # the lowest set bit marks the first zero byte
+        if z:
+            return min((k << 3) + np.int64(_cttz(z) >> np.uint64(3)), n)
+        k += 1
+        if k << 3 >= n:
+            return n
+        w = words[k] ^ _NL8
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _hash_at(words: np.ndarray, a: int, length: int) -> np.uint64:
+    """Hash of the ``length`` bytes at ``a`` (of the bytes ``words`` views), 8 bytes to a word
+    whatever their alignment: equal sequences hash alike wherever they lie."""
+    h = np.uint64(0)
+    k = a >> 3
+    full = length >> 3
+    r = np.uint64(8 * (a & 7))
+    if r == 0:
+        for t in range(full):
+            h = _mix(h, words[k + t])
+        last = words[k + full]
+    else:
+        left = np.uint64(64) - r
+        lo = words[k]
+        for t in range(full):
+            hi = words[k + t + 1]
+            h = _mix(h, (lo >> r) | (hi << left))
+            lo = hi
+        last = (lo >> r) | (words[k + full + 1] << left)
+    rem = length & 7
+    if rem:
+        h = _mix(h, last & ((np.uint64(1) << np.uint64(8 * rem)) - np.uint64(1)))
+    return _final(h, length)
+
+
 BATCH = 32
 
 
 @numba.njit(cache=True, nogil=True)
 def _collapse_block(
     buf: np.ndarray,
+    words: np.ndarray,
+    n: int,
     start: int,
     ok: np.ndarray,
     table: np.ndarray,
@@ -88,7 +155,6 @@ def _collapse_block(
     line. Records are parsed ``BATCH`` at a time and their table slots, entries and arena bytes
     read ahead in independent loads (the tables outgrow the CPU caches: the loads of a batch
     wait for memory together, not one after the other); then they are counted in order."""
-    n = buf.shape[0]
     mask = table.shape[0] - 1
     limit = (table.shape[0] * 5) // 8
     used = state[_S_USED]
@@ -111,37 +177,15 @@ def _collapse_block(
             if buf[i] != 64:  # '@'
                 stop = FALLBACK  # the reference reader names what is wrong
                 break
-            e1 = i + 1
-            while e1 < n and buf[e1] != 10:
-                e1 += 1
+            e1 = _newline(words, i + 1, n)
             if e1 >= n:
                 break  # an incomplete record waits for the next block
-            # the sequence: found, checked and hashed in one pass (8 bases to a word)
             s0 = e1 + 1
-            j = s0
-            h = np.uint64(0)
-            w = np.uint64(0)
-            bad = False
-            while j < n:
-                c = buf[j]
-                if c == 10:
-                    break
-                if not ok[c]:
-                    bad = True
-                    break
-                w = (w << np.uint64(8)) | np.uint64(c)
-                j += 1
-                if (j - s0) & 7 == 0:
-                    h = _mix(h, w)
-                    w = np.uint64(0)
-            if bad:
-                stop = FALLBACK  # lower case, '.', CR...: the reference reader folds or names it
+            s1 = _newline(words, s0, n)
+            if s1 >= n:
                 break
-            if j >= n:
-                break
-            s1 = j
             length = s1 - s0
-            h = _final(_mix(h, w), length)
+            h = _hash_at(words, s0, length)
             p = s1 + 1  # the '+' line, bare
             if p + 1 >= n:
                 break
@@ -209,6 +253,13 @@ def _collapse_block(
                     status = GROW
                     i = rec[k]
                     break
+                bad = False  # a new sequence is checked (a repeat is the same bytes)
+                for j in range(length):
+                    bad |= not ok[buf[s0 + j]]
+                if bad:  # lower case, '.', CR...: the reference reader folds or names it
+                    status = FALLBACK
+                    i = rec[k]
+                    break
                 for j in range(length):
                     arena[used + j] = buf[s0 + j]
                 ent[distinct, 0] = used
@@ -219,7 +270,7 @@ def _collapse_block(
                 distinct += 1
                 used += length
             records += 1
-        if status == GROW:
+        if status != DONE:
             break
         if stop == FALLBACK:
             status = FALLBACK
@@ -326,6 +377,12 @@ def _fill(stream, view: np.ndarray) -> int:
     return got
 
 
+def _buffer(size: int) -> np.ndarray:
+    """Room for ``size`` bytes, whole 8-byte words of it and one more (the kernel reads a
+    record's bytes 8 at a time, up to the word after the last byte it needs)."""
+    return np.empty(((size + 7) // 8 + 1) * 8, dtype=np.uint8)
+
+
 def collapse_fastq(stream, *, expect: int = 1 << 16) -> Distinct | None:
     """Distinct reads of an open binary FASTQ ``stream`` (already inflated), or None when the
     kernel leaves the file to the reference reader (see the module docstring).
@@ -337,11 +394,11 @@ def collapse_fastq(stream, *, expect: int = 1 << 16) -> Distinct | None:
     ent = np.empty(((cap * 5) // 8, 4), dtype=np.int64)
     arena = np.empty(max(1 << 20, 64 * len(ent)), dtype=np.uint8)
     state = np.zeros(6, dtype=np.int64)
-    buf = np.empty(BLOCK + (1 << 16), dtype=np.uint8)
+    buf = _buffer(BLOCK + (1 << 16))
     kept = 0  # bytes of an incomplete record at the buffer's start
     while True:
         if kept + BLOCK + 1 > len(buf):  # a record longer than the room left
-            bigger = np.empty(kept + BLOCK + (1 << 16), dtype=np.uint8)
+            bigger = _buffer(kept + BLOCK + (1 << 16))
             bigger[:kept] = buf[:kept]
             buf = bigger
         got = _fill(stream, buf[kept : kept + BLOCK])
@@ -352,10 +409,10 @@ def collapse_fastq(stream, *, expect: int = 1 << 16) -> Distinct | None:
             end += 1
         if not end:
             break
-        data = buf[:end]
+        words = buf.view(np.uint64)
         pos = 0
         while True:
-            _collapse_block(data, pos, _OK, table, ent, arena, state)
+            _collapse_block(buf, words, end, pos, _OK, table, ent, arena, state)
             status, pos = int(state[_S_STATUS]), int(state[_S_POS])
             if status == FALLBACK:
                 return None

@@ -23,8 +23,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import numba
 import numpy as np
+
+from ._jit import numba
 
 #: The rules' numbers (:mod:`mtncrna.quant._smallrna_assign`): largest 5' / 3' offset from the
 #: annotated mature ends, longest non-templated A/U tail, shortest templated part of a miRNA hit
