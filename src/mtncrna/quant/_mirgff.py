@@ -63,13 +63,20 @@ def cigar(read: str, hairpin: str, start: int) -> str:
     return "".join(out)
 
 
-def _texts(values: Any) -> list[str]:
-    """A column (a pandas Series, array or list) as a list of strings."""
-    return [str(v) for v in (values.tolist() if hasattr(values, "tolist") else values)]
+def _values(column: Any) -> list:
+    """A column (a pandas Series, array or list) as a list."""
+    return column.tolist() if hasattr(column, "tolist") else list(column)
 
 
-def _escaped(values: list[str]) -> list[str]:
-    if _RESERVED.isdisjoint("".join(values)):  # mostly nothing to encode
+def _escaped(column: Any) -> list[str]:
+    """A column as text with the reserved characters percent-encoded."""
+    values = _values(column)
+    try:
+        joined = "".join(values)
+    except TypeError:  # not all text
+        values = [str(v) for v in values]
+        joined = "".join(values)
+    if _RESERVED.isdisjoint(joined):  # mostly nothing to encode
         return values
     return [v.translate(_ESCAPE) for v in values]
 
@@ -95,7 +102,7 @@ def mirgff_lines(
         f"## COLDATA: {','.join(_esc(s) for s in samples)}",
     ]
     counts = [list(map(str, np.asarray(isomirs[s]).astype("int64").tolist())) for s in samples]
-    parents = _texts(loci["Parent"])
+    parents = _values(loci["Parent"])
     if len(counts) == 1:
         expression = counts[0]
     elif counts:
@@ -103,16 +110,16 @@ def mirgff_lines(
     else:
         expression = [""] * len(parents)
     for uid, read, name, parent, parent_esc, variant, start, end, cig, hits, ex in zip(
-        _escaped(_texts(isomirs["UID"])),
-        _texts(isomirs["Read"]),
-        _escaped(_texts(isomirs["miRNA"])),
+        _escaped(isomirs["UID"]),
+        _values(isomirs["Read"]),
+        _escaped(isomirs["miRNA"]),
         parents,
-        _escaped(list(parents)),
-        _texts(isomirs["Variant"]),
-        _texts(loci["start"]),
-        _texts(loci["end"]),
-        _texts(loci["Cigar"]),
-        _texts(loci["Hits"]),
+        _escaped(parents),
+        _values(isomirs["Variant"]),
+        _values(loci["start"]),
+        _values(loci["end"]),
+        _values(loci["Cigar"]),
+        _values(loci["Hits"]),
         expression,
         strict=True,
     ):

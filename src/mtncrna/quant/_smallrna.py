@@ -37,12 +37,13 @@ import gc
 import hashlib
 import logging
 import multiprocessing as mp
+import operator
 import re
 import time
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from itertools import pairwise
+from itertools import chain, pairwise, repeat
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -1072,7 +1073,8 @@ class _Aggregator:
         self.col = {s: j for j, s in enumerate(samples)}
         self.ref = ref
         self.min_length, self.max_length = min_length, max_length
-        self.iso: dict[str, list[int]] = {}
+        #: per sample: reads (or molecules) of each insert assigned to a miRNA
+        self.iso: list[dict[str, int]] = [{} for _ in samples]
         self.frag: dict[tuple, list[int]] = {}
         self.qc: dict[str, dict[str, int]] = {}
         self.unplaced = _unplaced(ref)
@@ -1082,71 +1084,83 @@ class _Aggregator:
         unassigned)."""
         j = self.col[res.sample]
         n_samples = len(self.samples)
-        cats: Counter[str] = Counter()
-        iso, frag = self.iso, self.frag
+        frag = self.frag
         counts = res.counts
-        assigned = 0
+        mirs: dict[str, int] = {}
+        ambiguous = 0
+        mt = dict.fromkeys(("mt_trna", "mt_rrna", "mt_other"), 0)
         for ins in counts.keys() & cache.keys():
-            n = counts[ins]
             c = cache[ins]
-            assigned += n
             if type(c) is MirnaCall:
-                cats["mirna"] += n
+                n = mirs[ins] = counts[ins]
                 if c.n_tied > 1:
-                    cats["mirna_ambiguous"] += n
-                row = iso.get(ins)
-                if row is None:
-                    row = iso[ins] = [0] * n_samples
-                row[j] += n
+                    ambiguous += n
             else:
-                cats[c.qc_key] += n
+                n = counts[ins]
+                mt[c.qc_key] += n
                 key = (c.gene, c.rna_class, c.sense, c.strand, c.start, c.end, c.tail)
                 row = frag.get(key)
                 if row is None:
                     row = frag[key] = [0] * n_samples
                 row[j] += n
+        self.iso[j] = mirs
+        mirna = sum(mirs.values())
         total = sum(counts.values()) if res.total is None else res.total
-        cats["unassigned"] = total - assigned
+        qc = dict(res.qc)
+        qc["mirna"] = mirna
+        qc["mirna_ambiguous"] = ambiguous
+        qc.update(mt)
+        qc["unassigned"] = total - mirna - sum(mt.values())
+        qc["unassigned_mature_ext"] = 0
         if self.unplaced:
-            cats["unassigned_mature_ext"] = (
+            qc["unassigned_mature_ext"] = (
                 _mature_extended(counts, cache, self.unplaced)
                 if res.mature_ext is None
                 else res.mature_ext
             )
-        qc = dict(res.qc)
-        for key in (
-            "mirna",
-            "mirna_ambiguous",
-            "mt_trna",
-            "mt_rrna",
-            "mt_other",
-            "unassigned",
-            "unassigned_mature_ext",
-        ):
-            qc[key] = cats.get(key, 0)
         qc["unique_reads"] = res.n_unique_reads
         for n in range(self.min_length, self.max_length + 1):
             qc[f"len_{n}"] = res.lengths.get(n, 0)
         self.qc[res.sample] = qc
+
+    def _isomirs(self, cache: Mapping[str, MirnaCall | MtCall]) -> tuple[list[str], np.ndarray]:
+        """Every insert assigned to a miRNA, ordered by miRNA, reads (most first) and sequence,
+        with its counts (inserts x samples)."""
+        iso = self.iso
+        if len(iso) == 1:
+            inserts = list(iso[0])
+            table = np.fromiter(iso[0].values(), np.int64, len(inserts)).reshape(-1, 1)
+        else:
+            inserts = list(dict.fromkeys(chain.from_iterable(iso)))
+            table = np.empty((len(inserts), len(iso)), dtype=np.int64)
+            for j, d in enumerate(iso):
+                table[:, j] = np.fromiter(map(d.get, inserts, repeat(0)), np.int64, len(inserts))
+        n = len(inserts)
+        if n < 2:
+            return inserts, table
+        mirnas = [c.mirna for c in map(cache.__getitem__, inserts)]  # type: ignore[union-attr]
+        rank = {m: i for i, m in enumerate(sorted(set(mirnas)))}
+        code = np.fromiter(map(rank.__getitem__, mirnas), np.int64, n)
+        # sequence order first, then a stable sort by miRNA and reads keeps it among equals
+        by_read = np.array(sorted(range(n), key=inserts.__getitem__), dtype=np.int64)
+        perm = by_read[np.lexsort((-table.sum(axis=1)[by_read], code[by_read]))]
+        return [inserts[i] for i in perm.tolist()], table[perm]
 
     def result(self, cache: Mapping[str, MirnaCall | MtCall]) -> SmallRnaResult:
         """The result, held as columns (its DataFrames are built when first asked for)."""
         samples = self.samples
         n_samples = len(samples)
         hairpins = self.ref.hairpins
-        # isomiRs, ordered by miRNA, reads (most first), sequence
-        iso = self.iso
-        keys = sorted([(cache[r].mirna, -sum(v), r) for r, v in iso.items()])
-        order = [k[2] for k in keys]
-        mirnas = [k[0] for k in keys]
+        order, table = self._isomirs(cache)
         calls = [cache[r] for r in order]
         assert all(type(c) is MirnaCall for c in calls)
+        mirnas = [c.mirna for c in calls]  # type: ignore[union-attr]
         text = {"UID": _uids(order), "Read": order, "miRNA": mirnas}
-        variants = _variants(calls, hairpins)
+        variants = _variants(calls, hairpins)  # type: ignore[arg-type]
+        columns = [list(c) for c in zip(*variants, strict=True)] if variants else None
         for j, name in enumerate(ISOMIR_COLUMNS[3:]):
-            text[name] = [v[j] for v in variants]
-        table = np.array([iso[r] for r in order], dtype=np.int64).reshape(len(order), n_samples)
-        loci = _loci(order, calls, hairpins)
+            text[name] = columns[j] if columns else []
+        loci = _loci(order, calls, hairpins)  # type: ignore[arg-type]
         # mt fragments, ordered by start, strand, end and tail
         frows = []
         for (gene, cls, sense, strand, start, end, tail), counts in self.frag.items():
@@ -1295,16 +1309,17 @@ def _loci(reads: list[str], calls: list[MirnaCall], hairpins: Mapping[str, str])
     :func:`mtncrna.quant._smallrna_kernel.cigars`), ``Hits``."""
     from ._smallrna_kernel import cigars
 
-    parents = [c.hairpin for c in calls]
-    starts = [c.start for c in calls]
-    ends = [s + len(r) for r, s in zip(reads, starts, strict=True)]
+    if not calls:
+        return {name: [] for name in LOCI_COLUMNS}
+    _, hits, parents, starts, *_ = map(list, zip(*calls, strict=True))
+    ends = list(map(operator.add, starts, map(len, reads)))
     refs = [hairpins[h][s:e] for h, s, e in zip(parents, starts, ends, strict=True)]
     return {
         "Parent": parents,
         "start": [s + 1 for s in starts],
         "end": ends,
         "Cigar": cigars(reads, refs),
-        "Hits": [c.n_tied for c in calls],
+        "Hits": hits,
     }
 
 
