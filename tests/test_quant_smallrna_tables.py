@@ -207,3 +207,22 @@ def test_quantify_and_write_do_not_import_pandas(libraries, tmp_path, monkeypatc
     assert (tmp_path / "out1" / "counts_mature.tsv").read_bytes() == (
         tmp_path / "out2" / "counts_mature.tsv"
     ).read_bytes()
+    # the provenance names the libraries that ran, with their versions, and not pandas
+    versions = json.loads((tmp_path / "out2" / "provenance.json").read_text())["versions"]
+    assert set(versions) == {"mtncrna", "python", "numpy", "numba", "llvmlite"} | {
+        "cutadapt",
+        "dnaio",
+        "xopen",
+        "isal",
+    }
+    from importlib.metadata import version
+
+    assert versions["cutadapt"] == version("cutadapt") and versions["numba"] == version("numba")
+
+
+def test_provenance_names_pandas_when_it_ran(libraries, tmp_path):
+    result = quantify_smallrna([libraries["I3"]])
+    result.qc  # noqa: B018 - pandas is loaded in this process
+    paths = write_smallrna(result, tmp_path / "out")
+    versions = json.loads(paths["provenance"].read_text())["versions"]
+    assert versions["pandas"] == pd.__version__ and "cutadapt" in versions

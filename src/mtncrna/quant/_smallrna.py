@@ -39,6 +39,7 @@ import logging
 import multiprocessing as mp
 import operator
 import re
+import sys
 import time
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
@@ -1396,6 +1397,11 @@ def _variants(calls: Sequence[MirnaCall], hairpins: Mapping[str, str]) -> list[t
     return out
 
 
+#: The libraries a small-RNA run may use: those loaded are named, with their versions, in
+#: provenance.json.
+_LIBRARIES = ("numpy", "numba", "llvmlite", "cutadapt", "dnaio", "xopen", "isal", "pandas")
+
+
 def _write_gff(result: SmallRnaResult, path: Path, guard: Sequence[str]) -> Path:
     from .._version import __version__
     from ._mirgff import write_mirgff
@@ -1448,7 +1454,9 @@ def write_smallrna(
     ``isomirs.tsv`` (mirtop isomiR table), ``isomirs.gff3`` (the same isomiRs as mirGFF3 1.2, see
     :mod:`mtncrna.quant._mirgff`), ``mt_fragments.tsv`` (first column ``fragment``),
     ``qc.tsv`` (sample x counters). Each is written atomically and never over an input (the
-    FASTQs, reference files and ``inputs``). Returns ``{name: path}``.
+    FASTQs, reference files and ``inputs``). ``provenance.json`` records the versions of mtncrna,
+    Python and the libraries the run used (pandas only if it was loaded, e.g. to build the
+    result's DataFrames or to read a GTF). Returns ``{name: path}``.
     """
     from .._provenance import record
     from ..io import write_provenance
@@ -1474,6 +1482,7 @@ def write_smallrna(
         checksums=result.checksums,
         parameters=result.parameters,
         reference_version=str(result.parameters.get("reference", "")),
+        packages=[p for p in _LIBRARIES if p in sys.modules],
     )
     paths["provenance"] = write_provenance(
         out / "provenance.json", prov, outputs=list(paths.values())
