@@ -44,6 +44,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from itertools import chain, pairwise, repeat
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -1139,13 +1140,13 @@ class _Aggregator:
         n = len(inserts)
         if n < 2:
             return inserts, table
-        mirnas = [c.mirna for c in map(cache.__getitem__, inserts)]  # type: ignore[union-attr]
+        mirnas = list(map(_MIRNA, map(cache.__getitem__, inserts)))
         rank = {m: i for i, m in enumerate(sorted(set(mirnas)))}
         code = np.fromiter(map(rank.__getitem__, mirnas), np.int64, n)
         # sequence order first, then a stable sort by miRNA and reads keeps it among equals
         by_read = np.array(sorted(range(n), key=inserts.__getitem__), dtype=np.int64)
         perm = by_read[np.lexsort((-table.sum(axis=1)[by_read], code[by_read]))]
-        return [inserts[i] for i in perm.tolist()], table[perm]
+        return list(map(inserts.__getitem__, perm.tolist())), table[perm]
 
     def result(self, cache: Mapping[str, MirnaCall | MtCall]) -> SmallRnaResult:
         """The result, held as columns (its DataFrames are built when first asked for)."""
@@ -1153,14 +1154,13 @@ class _Aggregator:
         n_samples = len(samples)
         hairpins = self.ref.hairpins
         order, table = self._isomirs(cache)
-        calls = [cache[r] for r in order]
-        assert all(type(c) is MirnaCall for c in calls)
-        mirnas = [c.mirna for c in calls]  # type: ignore[union-attr]
+        calls = list(map(cache.__getitem__, order))
+        assert set(map(type, calls)) <= {MirnaCall}
+        mirnas = list(map(_MIRNA, calls))
         text = {"UID": _uids(order), "Read": order, "miRNA": mirnas}
         variants = _variants(calls, hairpins)  # type: ignore[arg-type]
-        columns = [list(c) for c in zip(*variants, strict=True)] if variants else None
-        for j, name in enumerate(ISOMIR_COLUMNS[3:]):
-            text[name] = columns[j] if columns else []
+        for name, column in zip(ISOMIR_COLUMNS[3:], variants, strict=True):
+            text[name] = column
         loci = _loci(order, calls, hairpins)  # type: ignore[arg-type]
         # mt fragments, ordered by start, strand, end and tail
         frows = []
@@ -1300,8 +1300,11 @@ def _uid(read: str) -> str:
 
 def _uids(reads: Sequence[str]) -> list[str]:
     """:func:`_uid` of each read."""
-    blake2b = hashlib.blake2b
-    return [f"mtn-{len(r)}-{blake2b(r.encode(), digest_size=8).hexdigest()}" for r in reads]
+    digests = map(partial(hashlib.blake2b, digest_size=8), map(str.encode, reads))
+    return list(map("mtn-{}-{}".format, map(len, reads), map(_HEX, digests)))
+
+
+_HEX = operator.methodcaller("hexdigest")
 
 
 def _loci(reads: list[str], calls: list[MirnaCall], hairpins: Mapping[str, str]) -> dict[str, list]:
@@ -1375,27 +1378,38 @@ def _variant(c: MirnaCall, hairpins: Mapping[str, str]) -> tuple[str, ...]:
     )
 
 
-def _variants(calls: Sequence[MirnaCall], hairpins: Mapping[str, str]) -> list[tuple[str, ...]]:
-    """:func:`_variant` of many calls: the labels, which depend on the shifts, the tail's
-    length and the mismatch's position only, are made once per combination."""
-    labels: dict[tuple, tuple[str, ...]] = {}
-    out = []
-    for c in calls:
-        _, _, hp, start, end, m5, m3, add, snv = c
-        key = (start - m5, end - m3, len(add), snv[0] if snv else 0)
-        lab = labels.get(key)
-        if lab is None:
-            lab = labels[key] = _variant(c, hairpins)[:5]
-        d5, d3 = key[0], key[1]
-        if d5 or d3:
-            h = hairpins[hp]
-            nt5 = h[start:m5] if d5 < 0 else h[m5:start].lower() if d5 > 0 else "0"
-            nt3 = h[m3:end] if d3 > 0 else h[end:m3].lower() if d3 < 0 else "0"
-        else:
-            nt5 = nt3 = "0"
-        out.append((*lab, nt5, nt3, add or "0", f"{snv[0]}{snv[1]}{snv[2]}" if snv else "0"))
-    return out
+def _variants(calls: Sequence[MirnaCall], hairpins: Mapping[str, str]) -> list[list[str]]:
+    """:func:`_variant` of many calls, as its 9 columns. The labels, which depend on the
+    shifts, the tail's length and the mismatch's position only, are made once per combination;
+    the rest column by column."""
+    if not calls:
+        return [[] for _ in range(9)]
+    _, _, hps, starts, ends, m5s, m3s, adds, snvs = zip(*calls, strict=True)
+    d5s = list(map(operator.sub, starts, m5s))
+    d3s = list(map(operator.sub, ends, m3s))
+    positions = [v[0] if v else 0 for v in snvs]
+    keys = list(zip(d5s, d3s, map(len, adds), positions, strict=True))
+    one_each = dict(zip(keys, calls, strict=True))
+    labels = {k: _variant(c, hairpins)[:5] for k, c in one_each.items()}
+    columns = list(map(list, zip(*map(labels.__getitem__, keys), strict=True)))
+    columns.append(
+        [
+            "0" if not d else hairpins[h][s:m] if d < 0 else hairpins[h][m:s].lower()
+            for h, s, m, d in zip(hps, starts, m5s, d5s, strict=True)
+        ]
+    )
+    columns.append(
+        [
+            "0" if not d else hairpins[h][m:e] if d > 0 else hairpins[h][e:m].lower()
+            for h, e, m, d in zip(hps, ends, m3s, d3s, strict=True)
+        ]
+    )
+    columns.append([a or "0" for a in adds])
+    columns.append([f"{v[0]}{v[1]}{v[2]}" if v else "0" for v in snvs])
+    return columns
 
+
+_MIRNA = operator.attrgetter("mirna")
 
 #: The libraries a small-RNA run may use: those loaded are named, with their versions, in
 #: provenance.json.
