@@ -1117,7 +1117,9 @@ def test_compiled_cigars_and_variant_columns_equal_the_rules(ref):
         add = ("", "A", "AT", "TTA")[i % 4]
         snv = (1 + i % 22, "A", h[start + i % 22]) if i % 3 == 0 else None
         calls.append(MirnaCall("m", 1, name, start, end, m5, m3, add, snv))
-    assert _variants(calls, ref.hairpins) == [_variant(c, ref.hairpins) for c in calls]
+    rows = list(zip(*_variants(calls, ref.hairpins), strict=True))
+    assert rows == [_variant(c, ref.hairpins) for c in calls]
+    assert _variants([], ref.hairpins) == [[]] * 9
 
 
 def test_mirgff3_percent_encodes_reserved_characters():

@@ -65,10 +65,11 @@ def sha256_all(paths: Iterable[str | Path]) -> Future[dict[str, str]]:
     return future
 
 
-def versions() -> dict[str, str]:
-    """Versions of mtncrna, Python and the scientific stack, for the provenance record."""
+def versions(packages: Iterable[str] | None = None) -> dict[str, str]:
+    """Versions of mtncrna, Python and the scientific stack (or of ``packages``), for the
+    provenance record."""
     out = {"mtncrna": __version__, "python": platform.python_version()}
-    for pkg in _PACKAGES:
+    for pkg in _PACKAGES if packages is None else packages:
         try:
             out[pkg] = metadata.version(pkg)
         except metadata.PackageNotFoundError:
@@ -100,11 +101,13 @@ def record(
     parameters: Mapping[str, Any] | None = None,
     reference_version: str | None = None,
     checksums: Mapping[str, str] | None = None,
+    packages: Iterable[str] | None = None,
 ) -> dict[str, Any]:
     """A provenance record for one step, storable in ``adata.uns``.
 
     ``inputs`` are ``(role, path)`` pairs; each path is checksummed, unless ``checksums`` (from
-    :func:`sha256_all`, computed while the step ran) already holds its sha256.
+    :func:`sha256_all`, computed while the step ran) already holds its sha256. ``packages``: the
+    libraries whose versions are recorded (default: the scientific stack, see :func:`versions`).
     """
     roles, paths, sums = [], [], []
     known = checksums or {}
@@ -116,7 +119,7 @@ def record(
         "step": step,
         "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         "command": " ".join(sys.argv) if sys.argv else "",
-        "versions": versions(),
+        "versions": versions(packages),
         "parameters": _h5_safe(dict(parameters or {})),
         "reference_version": reference_version or "",
         "inputs": {

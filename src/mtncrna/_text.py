@@ -19,12 +19,15 @@ import zlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from ._errors import FormatError, InputError
 from ._logging import logger
+
+if TYPE_CHECKING:  # pandas is imported where a table is parsed: reading a FASTA does not need it
+    import pandas as pd
 
 _GZIP_MAGIC = b"\x1f\x8b"
 _BZ2_MAGIC = b"BZh"
@@ -286,6 +289,8 @@ def parse_delimited(lines: Lines, sep: str, *, skip: int = 1) -> pd.DataFrame:
 
     Rows with more fields than the widest expected row raise an InputError naming the line.
     """
+    import pandas as pd
+
     body = lines.lines[skip:]
     if not body:
         return pd.DataFrame()
@@ -323,6 +328,8 @@ def parse_delimited_integers(lines: Lines, sep: str, *, skip: int = 1) -> pd.Dat
     Count tables are almost all such cells, and holding them as strings costs several times
     the parse. Every other column holds exactly the strings :func:`parse_delimited` gives.
     """
+    import pandas as pd
+
     body = lines.lines[skip:]
     if not body:
         return pd.DataFrame()
@@ -348,6 +355,7 @@ def _parse_typed(body: list[str], sep: str) -> pd.DataFrame:
     (the parser releases the GIL while it tokenizes and converts); if the blocks do not agree
     on the number of columns, as a whole.
     """
+    import pandas as pd
 
     def parse(rows: list[str]) -> pd.DataFrame:
         return pd.read_csv(
@@ -406,6 +414,8 @@ def to_counts(
     decimals ("12.0", "1e3") are accepted. With ``non_integer="round"`` decimals are rounded (as
     for estimated counts from salmon or RSEM); otherwise they are an error.
     """
+    import pandas as pd
+
     n_rows, n_cols = values.shape
     if n_cols and all(dt == np.int64 for dt in values.dtypes):  # parsed as whole numbers
         whole = values.to_numpy()

@@ -5,13 +5,15 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from .._provenance import sha256
 from ._atomic import atomic_path, check_output
+
+if TYPE_CHECKING:  # only the frames given need pandas (write_provenance does not)
+    import pandas as pd
 
 
 def write_table(

@@ -28,8 +28,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
-import pandas as pd
+import numpy as np
 
 VERSION = "1.2"
 _ESCAPE = str.maketrans({";": "%3B", "=": "%3D", "&": "%26", ",": "%2C"})
@@ -62,10 +63,33 @@ def cigar(read: str, hairpin: str, start: int) -> str:
     return "".join(out)
 
 
+def _values(column: Any) -> list:
+    """A column (a pandas Series, array or list) as a list."""
+    return column.tolist() if hasattr(column, "tolist") else list(column)
+
+
+def _escaped(column: Any) -> list[str]:
+    """A column as text with the reserved characters percent-encoded."""
+    values = _values(column)
+    try:
+        joined = "".join(values)
+    except TypeError:  # not all text
+        values = [str(v) for v in values]
+        joined = "".join(values)
+    if _RESERVED.isdisjoint(joined):  # mostly nothing to encode
+        return values
+    return [v.translate(_ESCAPE) for v in values]
+
+
 def mirgff_lines(
-    isomirs: pd.DataFrame, loci: pd.DataFrame, samples: Sequence[str], *, source: str, tool: str
+    isomirs: Any, loci: Any, samples: Sequence[str], *, source: str, tool: str
 ) -> list[str]:
-    """The lines of a mirGFF3 file for the isomiR table (rows aligned with ``loci``)."""
+    """The lines of a mirGFF3 file for the isomiR table (rows aligned with ``loci``).
+
+    ``isomirs`` (``UID``, ``Read``, ``miRNA``, ``Variant`` and the samples' counts) and ``loci``
+    (``Parent``, ``start``, ``end``, ``Cigar``, ``Hits``) are DataFrames, or mappings of those
+    column names to sequences.
+    """
     ontology = (
         "doi:10.25504/fairsharing.hmgte8" if source.lower().startswith("mirbase") else "custom"
     )
@@ -77,42 +101,40 @@ def mirgff_lines(
         # last: mirtop (0.4) reads the lines after COLDATA as features
         f"## COLDATA: {','.join(_esc(s) for s in samples)}",
     ]
-    expr = isomirs[list(samples)].astype("int64").to_numpy()
-    expression = [",".join(map(str, row)) for row in expr.tolist()]
-
-    def esc(values: pd.Series) -> list[str]:
-        out = [str(v) for v in values.tolist()]
-        if _RESERVED.isdisjoint("".join(out)):  # mostly nothing to encode
-            return out
-        return [v.translate(_ESCAPE) for v in out]
-
-    parents = [str(p) for p in loci["Parent"].tolist()]
+    counts = [list(map(str, np.asarray(isomirs[s]).astype("int64").tolist())) for s in samples]
+    parents = _values(loci["Parent"])
+    if len(counts) == 1:
+        expression = counts[0]
+    elif counts:
+        expression = list(map(",".join, zip(*counts, strict=True)))
+    else:
+        expression = [""] * len(parents)
     for uid, read, name, parent, parent_esc, variant, start, end, cig, hits, ex in zip(
-        esc(isomirs["UID"]),
-        isomirs["Read"].tolist(),
-        esc(isomirs["miRNA"]),
+        _escaped(isomirs["UID"]),
+        _values(isomirs["Read"]),
+        _escaped(isomirs["miRNA"]),
         parents,
-        esc(loci["Parent"]),
-        isomirs["Variant"].tolist(),
-        loci["start"].tolist(),
-        loci["end"].tolist(),
-        loci["Cigar"].tolist(),
-        loci["Hits"].tolist(),
+        _escaped(parents),
+        _values(isomirs["Variant"]),
+        _values(loci["start"]),
+        _values(loci["end"]),
+        _values(loci["Cigar"]),
+        _values(loci["Hits"]),
         expression,
         strict=True,
     ):
         kind = "ref_miRNA" if variant == "NA" else "isomiR"
-        attrs = (
-            f"UID={uid}; Read={read}; Name={name}; Parent={parent_esc}; Variant={variant}; "
-            f"Cigar={cig}; Hits={hits}; Expression={ex}; Filter=Pass"
+        lines.append(
+            f"{parent}\t{source}\t{kind}\t{start}\t{end}\t.\t+\t.\tUID={uid}; Read={read}; "
+            f"Name={name}; Parent={parent_esc}; Variant={variant}; Cigar={cig}; Hits={hits}; "
+            f"Expression={ex}; Filter=Pass"
         )
-        lines.append(f"{parent}\t{source}\t{kind}\t{start}\t{end}\t.\t+\t.\t{attrs}")
     return lines
 
 
 def write_mirgff(
-    isomirs: pd.DataFrame,
-    loci: pd.DataFrame,
+    isomirs: Any,
+    loci: Any,
     samples: Sequence[str],
     path: str | Path,
     *,

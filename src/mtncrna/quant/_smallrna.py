@@ -37,16 +37,19 @@ import gc
 import hashlib
 import logging
 import multiprocessing as mp
+import operator
 import re
+import sys
 import time
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import partial
+from itertools import chain, pairwise, repeat
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from .._errors import InputError, MtncrnaError
 from ..io._names import sample_name_from_path
@@ -63,6 +66,9 @@ from ._collapse import (
 )
 from ._smallrna_assign import Assigner, MirnaCall, MtCall
 from ._smallrna_reference import SmallRnaReference, bundled_reference, custom_reference
+
+if TYPE_CHECKING:  # the result's DataFrames are built on first access (see SmallRnaResult)
+    import pandas as pd
 
 logger = logging.getLogger("mtncrna")
 
@@ -106,8 +112,107 @@ MT_FRAGMENT_COLUMNS = ("fragment", "gene", "class", "sense", "strand", "start", 
 
 
 @dataclass
+class _Tables:
+    """The result's tables as plain columns (no pandas): what :class:`_Aggregator` makes, what
+    :func:`write_smallrna` writes, and what the DataFrames are built from on first access."""
+
+    samples: list[str]
+    #: isomiR rows: the ``ISOMIR_COLUMNS`` (text), the counts (rows x samples) and the loci
+    iso: dict[str, list[str]]
+    iso_counts: np.ndarray
+    loci: dict[str, list]
+    #: mt fragments: one tuple per row (the ``MT_FRAGMENT_COLUMNS``, then the counts), in order
+    fragments: list[tuple]
+    features: list[str]
+    counts: np.ndarray  # features x samples
+    qc_columns: list[str]
+    qc: np.ndarray  # samples x qc_columns
+
+    def frame(self, name: str) -> pd.DataFrame:
+        """The DataFrame of table ``name`` (what the result's attribute of that name holds)."""
+        import pandas as pd
+
+        samples = self.samples
+        if name == "counts":
+            return pd.DataFrame(
+                self.counts, index=pd.Index(self.features, name="feature"), columns=samples
+            )
+        if name == "qc":
+            return pd.DataFrame(
+                self.qc, index=pd.Index(samples, name="sample"), columns=self.qc_columns
+            )
+        if name == "isomirs":
+            if not len(self.iso_counts):
+                return pd.DataFrame(columns=[*ISOMIR_COLUMNS, *samples])
+            columns: dict[str, Any] = dict(self.iso)
+            for j, s in enumerate(samples):
+                columns[s] = self.iso_counts[:, j]
+            return pd.DataFrame(columns)
+        if name == "isomir_loci":
+            return pd.DataFrame(self.loci, columns=list(LOCI_COLUMNS))
+        if name == "mt_fragments":
+            return pd.DataFrame(self.fragments, columns=[*MT_FRAGMENT_COLUMNS, *samples])
+        raise KeyError(name)
+
+    def tsv(self, name: str) -> str | None:
+        """The text of table ``name`` as :func:`mtncrna.io.write_table` writes its DataFrame
+        (tab-separated, one ``\\n`` per row, integers in decimal), made from the columns; None
+        when a cell or name holds a tab, quote or line break (pandas would quote it: the caller
+        writes the DataFrame then)."""
+        samples = self.samples
+        if name == "counts":
+            header = ["feature", *samples]
+            cols = [self.features, *_int_texts(self.counts)]
+            text = [self.features]
+        elif name == "qc":
+            header = ["sample", *self.qc_columns]
+            cols = [samples, *_int_texts(self.qc)]
+            text = [samples]
+        elif name == "isomirs":
+            header = [*ISOMIR_COLUMNS, *samples]
+            text = [self.iso[c] for c in ISOMIR_COLUMNS]
+            cols = [*text, *_int_texts(self.iso_counts)]
+        elif name == "mt_fragments":
+            header = [*MT_FRAGMENT_COLUMNS, *samples]
+            rows = self.fragments
+            if not rows:
+                cols, text = [], []
+            else:
+                cols = [list(map(str, c)) for c in zip(*rows, strict=True)]
+                text = cols[:5] + cols[7:8]  # fragment, gene, class, sense, strand, tail
+        else:
+            raise KeyError(name)
+        if _needs_quotes(header) or any(_needs_quotes(c) for c in text):
+            return None
+        lines = ["\t".join(header)]
+        if cols and cols[0]:
+            lines.extend(map("\t".join, zip(*cols, strict=True)))
+        return "\n".join(lines) + "\n"
+
+
+#: Columns of :attr:`SmallRnaResult.isomir_loci`.
+LOCI_COLUMNS = ("Parent", "start", "end", "Cigar", "Hits")
+_QUOTED = ("\t", '"', "\n", "\r")
+
+
+def _needs_quotes(values: Sequence[str]) -> bool:
+    """Whether a CSV writer (pandas') would quote any of ``values``."""
+    joined = "".join(values)
+    return any(c in joined for c in _QUOTED)
+
+
+def _int_texts(table: np.ndarray) -> list[list[str]]:
+    """The decimal text of each column of an integer table."""
+    return [list(map(str, table[:, j].tolist())) for j in range(table.shape[1])]
+
+
 class SmallRnaResult:
     """What :func:`quantify_smallrna` found; every table has one column per sample.
+
+    The tables are pandas DataFrames, built on first access (a run that only writes the files,
+    :func:`write_smallrna`, never imports pandas); setting an attribute replaces its table.
+    A result can also be made of DataFrames: ``SmallRnaResult(counts, isomirs, mt_fragments,
+    qc, ...)``.
 
     Attributes
     ----------
@@ -117,6 +222,7 @@ class SmallRnaResult:
         (miRBase names), each
         tie of several miRNAs seen in the data (``name1/name2``), then every mt-tRNA and mt-rRNA
         gene (``MT-TF``, ``MT-RNR2``...) with its *sense* fragments (CCA-tailed or not).
+        Index ``feature``.
     isomirs
         One row per distinct insert assigned to a miRNA, in mirtop's isomiR table layout (``UID
         Read miRNA Variant iso_5p iso_3p iso_add3p iso_snp`` + the ``*_nt`` columns), then the
@@ -129,7 +235,10 @@ class SmallRnaResult:
     qc
         Samples x counters: reads in, with adapter, dimers, too short/long, passed, then per
         category (in molecules with UMIs, else reads), distinct reads/inserts and the insert length
-        histogram ``len_<min_length>`` .. ``len_<max_length>`` (reads).
+        histogram ``len_<min_length>`` .. ``len_<max_length>`` (reads). Index ``sample``.
+    isomir_loci
+        Where each isomiR row lies (``Parent`` hairpin, 1-based ``start``/``end`` of the read,
+        ``Cigar``, ``Hits``), aligned with ``isomirs``; used for the mirGFF3 file.
     parameters
         The settings that produced the result (recorded in ``provenance.json``).
     inputs
@@ -138,21 +247,121 @@ class SmallRnaResult:
         What a user must know to read the counts right (also logged as warnings, recorded in
         ``provenance.json`` and printed by the CLI): matures without a hairpin, miRBase entries
         that are mtDNA fragments, a library that looks already trimmed.
+    checksums
+        sha256 of the input files (path -> hex), computed in a thread while the run worked; the
+        provenance record uses them instead of reading the files again.
     """
 
-    counts: pd.DataFrame
-    isomirs: pd.DataFrame
-    mt_fragments: pd.DataFrame
-    qc: pd.DataFrame
-    parameters: dict[str, Any] = field(default_factory=dict)
-    inputs: list[tuple[str, str]] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    #: Where each isomiR row lies (``Parent`` hairpin, 1-based ``start``/``end`` of the read,
-    #: ``Cigar``, ``Hits``), aligned with ``isomirs``; used for the mirGFF3 file.
-    isomir_loci: pd.DataFrame = field(default_factory=pd.DataFrame)
-    #: sha256 of the input files (path -> hex), computed in a thread while the run worked; the
-    #: provenance record uses them instead of reading the files again
-    checksums: dict[str, str] = field(default_factory=dict)
+    def __init__(
+        self,
+        counts: pd.DataFrame,
+        isomirs: pd.DataFrame,
+        mt_fragments: pd.DataFrame,
+        qc: pd.DataFrame,
+        parameters: dict[str, Any] | None = None,
+        inputs: list[tuple[str, str]] | None = None,
+        notes: list[str] | None = None,
+        isomir_loci: pd.DataFrame | None = None,
+        checksums: dict[str, str] | None = None,
+    ) -> None:
+        self._tables: _Tables | None = None
+        self._frames: dict[str, pd.DataFrame] = {
+            "counts": counts,
+            "isomirs": isomirs,
+            "mt_fragments": mt_fragments,
+            "qc": qc,
+        }
+        if isomir_loci is not None:
+            self._frames["isomir_loci"] = isomir_loci
+        self.parameters: dict[str, Any] = {} if parameters is None else parameters
+        self.inputs: list[tuple[str, str]] = [] if inputs is None else inputs
+        self.notes: list[str] = [] if notes is None else notes
+        self.checksums: dict[str, str] = {} if checksums is None else checksums
+
+    @classmethod
+    def _of_tables(cls, tables: _Tables) -> SmallRnaResult:
+        """A result whose DataFrames are built from ``tables`` when first asked for."""
+        self = cls.__new__(cls)
+        self._tables = tables
+        self._frames = {}
+        self.parameters, self.inputs, self.notes, self.checksums = {}, [], [], {}
+        return self
+
+    def _frame(self, name: str) -> pd.DataFrame:
+        frame = self._frames.get(name)
+        if frame is None:
+            if self._tables is not None:
+                frame = self._tables.frame(name)
+            else:  # made of DataFrames without loci
+                import pandas as pd
+
+                frame = pd.DataFrame()
+            self._frames[name] = frame
+        return frame
+
+    def _text(self, name: str) -> str | None:
+        """Table ``name`` as TSV text made from the columns, if its DataFrame was never built
+        (a built frame may have been changed: it is then written itself)."""
+        if self._tables is None or name in self._frames:
+            return None
+        return self._tables.tsv(name)
+
+    def _qc_columns(self) -> tuple[list[str], dict[str, np.ndarray]]:
+        """Samples and the QC counters as arrays (without building the DataFrame)."""
+        if self._tables is not None and "qc" not in self._frames:
+            t = self._tables
+            return t.samples, {c: t.qc[:, j] for j, c in enumerate(t.qc_columns)}
+        qc = self.qc
+        return list(qc.index), {str(c): qc[c].to_numpy() for c in qc.columns}
+
+    @property
+    def counts(self) -> pd.DataFrame:
+        """Features x samples (see the class docstring)."""
+        return self._frame("counts")
+
+    @counts.setter
+    def counts(self, value: pd.DataFrame) -> None:
+        self._frames["counts"] = value
+
+    @property
+    def isomirs(self) -> pd.DataFrame:
+        """The isomiR table, mirtop's layout (see the class docstring)."""
+        return self._frame("isomirs")
+
+    @isomirs.setter
+    def isomirs(self, value: pd.DataFrame) -> None:
+        self._frames["isomirs"] = value
+
+    @property
+    def mt_fragments(self) -> pd.DataFrame:
+        """mtDNA fragments with their counts (see the class docstring)."""
+        return self._frame("mt_fragments")
+
+    @mt_fragments.setter
+    def mt_fragments(self, value: pd.DataFrame) -> None:
+        self._frames["mt_fragments"] = value
+
+    @property
+    def qc(self) -> pd.DataFrame:
+        """Samples x QC counters (see the class docstring)."""
+        return self._frame("qc")
+
+    @qc.setter
+    def qc(self, value: pd.DataFrame) -> None:
+        self._frames["qc"] = value
+
+    @property
+    def isomir_loci(self) -> pd.DataFrame:
+        """Where each isomiR lies, aligned with ``isomirs``."""
+        return self._frame("isomir_loci")
+
+    @isomir_loci.setter
+    def isomir_loci(self, value: pd.DataFrame) -> None:
+        self._frames["isomir_loci"] = value
+
+    def __repr__(self) -> str:
+        samples = self._tables.samples if self._tables is not None else list(self.qc.index)
+        return f"SmallRnaResult(samples={samples!r}, notes={len(self.notes)})"
 
 
 def _resolve_kit(
@@ -817,7 +1026,7 @@ def _quantify(
             "molecules" if use_umi else "reads",
         )
     result = agg.result(assigner.cache)
-    later = _library_notes(result.qc, ref, trimmed=k.adapter is None)
+    later = _library_notes(*result._qc_columns(), ref, trimmed=k.adapter is None)
     for note in later:
         logger.warning("%s", note)
     notes += later
@@ -874,7 +1083,8 @@ class _Aggregator:
         self.col = {s: j for j, s in enumerate(samples)}
         self.ref = ref
         self.min_length, self.max_length = min_length, max_length
-        self.iso: dict[str, list[int]] = {}
+        #: per sample: reads (or molecules) of each insert assigned to a miRNA
+        self.iso: list[dict[str, int]] = [{} for _ in samples]
         self.frag: dict[tuple, list[int]] = {}
         self.qc: dict[str, dict[str, int]] = {}
         self.unplaced = _unplaced(ref)
@@ -884,113 +1094,128 @@ class _Aggregator:
         unassigned)."""
         j = self.col[res.sample]
         n_samples = len(self.samples)
-        cats: Counter[str] = Counter()
-        iso, frag = self.iso, self.frag
+        frag = self.frag
         counts = res.counts
-        assigned = 0
+        mirs: dict[str, int] = {}
+        ambiguous = 0
+        mt = dict.fromkeys(("mt_trna", "mt_rrna", "mt_other"), 0)
         for ins in counts.keys() & cache.keys():
-            n = counts[ins]
             c = cache[ins]
-            assigned += n
             if type(c) is MirnaCall:
-                cats["mirna"] += n
+                n = mirs[ins] = counts[ins]
                 if c.n_tied > 1:
-                    cats["mirna_ambiguous"] += n
-                row = iso.get(ins)
-                if row is None:
-                    row = iso[ins] = [0] * n_samples
-                row[j] += n
+                    ambiguous += n
             else:
-                cats[c.qc_key] += n
+                n = counts[ins]
+                mt[c.qc_key] += n
                 key = (c.gene, c.rna_class, c.sense, c.strand, c.start, c.end, c.tail)
                 row = frag.get(key)
                 if row is None:
                     row = frag[key] = [0] * n_samples
                 row[j] += n
+        self.iso[j] = mirs
+        mirna = sum(mirs.values())
         total = sum(counts.values()) if res.total is None else res.total
-        cats["unassigned"] = total - assigned
+        qc = dict(res.qc)
+        qc["mirna"] = mirna
+        qc["mirna_ambiguous"] = ambiguous
+        qc.update(mt)
+        qc["unassigned"] = total - mirna - sum(mt.values())
+        qc["unassigned_mature_ext"] = 0
         if self.unplaced:
-            cats["unassigned_mature_ext"] = (
+            qc["unassigned_mature_ext"] = (
                 _mature_extended(counts, cache, self.unplaced)
                 if res.mature_ext is None
                 else res.mature_ext
             )
-        qc = dict(res.qc)
-        for key in (
-            "mirna",
-            "mirna_ambiguous",
-            "mt_trna",
-            "mt_rrna",
-            "mt_other",
-            "unassigned",
-            "unassigned_mature_ext",
-        ):
-            qc[key] = cats.get(key, 0)
         qc["unique_reads"] = res.n_unique_reads
         for n in range(self.min_length, self.max_length + 1):
             qc[f"len_{n}"] = res.lengths.get(n, 0)
         self.qc[res.sample] = qc
 
-    def result(self, cache: Mapping[str, MirnaCall | MtCall]) -> SmallRnaResult:
-        samples = self.samples
-        hairpins = self.ref.hairpins
-        # isomiRs, ordered by miRNA, reads (most first), sequence
+    def _isomirs(self, cache: Mapping[str, MirnaCall | MtCall]) -> tuple[list[str], np.ndarray]:
+        """Every insert assigned to a miRNA, ordered by miRNA, reads (most first) and sequence,
+        with its counts (inserts x samples)."""
         iso = self.iso
-        keys = sorted([(cache[r].mirna, -sum(v), r) for r, v in iso.items()])
-        order = [k[2] for k in keys]
-        calls = [cache[r] for r in order]
-        assert all(type(c) is MirnaCall for c in calls)
-        variants = _variants(calls, hairpins)
-        columns: dict[str, Any] = {
-            "UID": [_uid(r) for r in order],
-            "Read": order,
-            "miRNA": [c.mirna for c in calls],
-        }
-        for j, name in enumerate(ISOMIR_COLUMNS[3:]):
-            columns[name] = [v[j] for v in variants]
-        table = np.array([iso[r] for r in order], dtype=np.int64).reshape(len(order), len(samples))
-        for j, name in enumerate(samples):
-            columns[name] = table[:, j]
-        iso_df = (
-            pd.DataFrame(columns) if order else pd.DataFrame(columns=[*ISOMIR_COLUMNS, *samples])
-        )
-        loci = _loci(order, calls, hairpins)
-        # mt fragments
+        if len(iso) == 1:
+            inserts = list(iso[0])
+            table = np.fromiter(iso[0].values(), np.int64, len(inserts)).reshape(-1, 1)
+        else:
+            inserts = list(dict.fromkeys(chain.from_iterable(iso)))
+            table = np.empty((len(inserts), len(iso)), dtype=np.int64)
+            for j, d in enumerate(iso):
+                table[:, j] = np.fromiter(map(d.get, inserts, repeat(0)), np.int64, len(inserts))
+        n = len(inserts)
+        if n < 2:
+            return inserts, table
+        mirnas = list(map(_MIRNA, map(cache.__getitem__, inserts)))
+        rank = {m: i for i, m in enumerate(sorted(set(mirnas)))}
+        code = np.fromiter(map(rank.__getitem__, mirnas), np.int64, n)
+        # sequence order first, then a stable sort by miRNA and reads keeps it among equals
+        by_read = np.array(sorted(range(n), key=inserts.__getitem__), dtype=np.int64)
+        perm = by_read[np.lexsort((-table.sum(axis=1)[by_read], code[by_read]))]
+        return list(map(inserts.__getitem__, perm.tolist())), table[perm]
+
+    def result(self, cache: Mapping[str, MirnaCall | MtCall]) -> SmallRnaResult:
+        """The result, held as columns (its DataFrames are built when first asked for)."""
+        samples = self.samples
+        n_samples = len(samples)
+        hairpins = self.ref.hairpins
+        order, table = self._isomirs(cache)
+        calls = list(map(cache.__getitem__, order))
+        assert set(map(type, calls)) <= {MirnaCall}
+        mirnas = list(map(_MIRNA, calls))
+        text = {"UID": _uids(order), "Read": order, "miRNA": mirnas}
+        variants = _variants(calls, hairpins)  # type: ignore[arg-type]
+        for name, column in zip(ISOMIR_COLUMNS[3:], variants, strict=True):
+            text[name] = column
+        loci = _loci(order, calls, hairpins)  # type: ignore[arg-type]
+        # mt fragments, ordered by start, strand, end and tail
         frows = []
         for (gene, cls, sense, strand, start, end, tail), counts in self.frag.items():
             fid = f"{gene}:{strand}:{start}-{end}" + (f":{tail}" if tail else "")
             frows.append((fid, gene, cls, sense, strand, start, end, tail or "none", *counts))
-        frag = pd.DataFrame(frows, columns=[*MT_FRAGMENT_COLUMNS, *samples])
-        if len(frag):
-            frag = frag.sort_values(["start", "strand", "end", "tail"]).reset_index(drop=True)
+        frows.sort(key=lambda row: (row[5], row[4], row[6], row[7]))
         # feature counts: all reference miRNAs, ties seen, mt-tRNA and mt-rRNA genes
-        mir = (
-            iso_df.groupby("miRNA", sort=False)[samples].sum()
-            if len(iso_df)
-            else pd.DataFrame(columns=samples, dtype=np.int64)
-        )
         names = list(dict.fromkeys(self.ref.mature_names))
-        ties = sorted(set(mir.index) - set(names))
-        mt_genes = [g.symbol for g in self.ref.mt_genes if g.rna_class in ("mt-tRNA", "mt-rRNA")]
-        sense = (
-            frag[(frag["sense"] == "sense") & frag["class"].isin(["mt-tRNA", "mt-rRNA"])]
-            .groupby("gene")[samples]
-            .sum()
-            if len(frag)
-            else pd.DataFrame(columns=samples, dtype=np.int64)
+        seen = list(dict.fromkeys(mirnas))  # in order: mirnas is sorted
+        ties = sorted(set(seen) - set(names))
+        genes = list(
+            dict.fromkeys(
+                g.symbol for g in self.ref.mt_genes if g.rna_class in ("mt-tRNA", "mt-rRNA")
+            )
         )
-        counts = pd.concat(
-            [mir.reindex(names + ties), sense.reindex(list(dict.fromkeys(mt_genes)))]
-        )
-        counts = counts.fillna(0).astype(np.int64)
-        counts.index.name = "feature"
-        counts.columns.name = None
-        qc = pd.DataFrame.from_dict(self.qc, orient="index").reindex(samples)
+        features = names + ties + genes
+        counts = np.zeros((len(features), n_samples), dtype=np.int64)
+        if order:
+            first = np.flatnonzero([True, *(a != b for a, b in pairwise(mirnas))])
+            row_of = {n: i for i, n in enumerate(names + ties)}
+            counts[[row_of[n] for n in seen]] = np.add.reduceat(table, first, axis=0)
+        per_gene: dict[str, np.ndarray] = {}
+        for row in frows:
+            if row[3] == "sense" and row[2] in ("mt-tRNA", "mt-rRNA"):
+                got = per_gene.get(row[1])
+                per_gene[row[1]] = np.asarray(row[8:], dtype=np.int64) + (0 if got is None else got)
+        for i, g in enumerate(genes, len(names) + len(ties)):
+            if g in per_gene:
+                counts[i] = per_gene[g]
         lens = [f"len_{n}" for n in range(self.min_length, self.max_length + 1)]
-        qc = qc[[*QC_COLUMNS, *lens]].astype(np.int64)
-        qc.index.name = "sample"
-        return SmallRnaResult(
-            counts=counts, isomirs=iso_df, mt_fragments=frag, qc=qc, isomir_loci=loci
+        qc_columns = [*QC_COLUMNS, *lens]
+        qc = np.array(
+            [[self.qc[s][c] for c in qc_columns] for s in samples], dtype=np.int64
+        ).reshape(n_samples, len(qc_columns))
+        return SmallRnaResult._of_tables(
+            _Tables(
+                samples=list(samples),
+                iso=text,
+                iso_counts=table,
+                loci=loci,
+                fragments=frows,
+                features=features,
+                counts=counts,
+                qc_columns=qc_columns,
+                qc=qc,
+            )
         )
 
 
@@ -1036,21 +1261,34 @@ def _reference_notes(ref: SmallRnaReference) -> list[str]:
     return notes
 
 
-def _library_notes(qc: pd.DataFrame, ref: SmallRnaReference, *, trimmed: bool) -> list[str]:
+def _library_notes(
+    samples: Sequence[str],
+    qc: Mapping[str, np.ndarray],
+    ref: SmallRnaReference,
+    *,
+    trimmed: bool,
+) -> list[str]:
+    """Notes on the libraries, from the QC counters (``qc``: counter -> one value per sample)."""
     notes = []
-    if ref.unplaced and len(qc):
+    if ref.unplaced and len(samples):
         ext = qc["unassigned_mature_ext"]
-        share = ext / (qc["mirna"] + ext).clip(lower=1)
+        share = ext / np.maximum(qc["mirna"] + ext, 1)
         notes.append(
             "reads left unassigned that begin with a hairpin-less mature miRNA and extend it by "
             f"1-3 nt (likely templated 3' isomiRs): {int(ext.min()):,}-{int(ext.max()):,} per "
             f"sample, {share.min():.1%}-{share.max():.1%} of the miRNA reads "
             "(qc.tsv: unassigned_mature_ext)"
         )
-    if not trimmed and len(qc):
-        reads = qc["reads_in"].clip(lower=1)
-        low = qc.index[(qc["with_adapter"] / reads < 0.5) & (qc["reads_in"] >= 1000)]
-        if len(low):
+    if not trimmed and len(samples):
+        reads = np.maximum(qc["reads_in"], 1)
+        low = [
+            s
+            for s, few in zip(
+                samples, (qc["with_adapter"] / reads < 0.5) & (qc["reads_in"] >= 1000), strict=True
+            )
+            if few
+        ]
+        if low:
             shown = ", ".join(map(str, low[:3])) + (", ..." if len(low) > 3 else "")
             notes.append(
                 f"fewer than half of the reads have the adapter in {len(low)} sample(s) "
@@ -1068,24 +1306,33 @@ def _uid(read: str) -> str:
     return f"mtn-{len(read)}-{hashlib.blake2b(read.encode(), digest_size=8).hexdigest()}"
 
 
-def _loci(reads: list[str], calls: list[MirnaCall], hairpins: Mapping[str, str]) -> pd.DataFrame:
-    """Where each isomiR lies: ``Parent`` hairpin, 1-based ``start``/``end`` of the read on it,
-    mirGFF3 ``Cigar`` (compiled, :func:`mtncrna.quant._smallrna_kernel.cigars`), ``Hits``."""
+def _uids(reads: Sequence[str]) -> list[str]:
+    """:func:`_uid` of each read."""
+    digests = map(partial(hashlib.blake2b, digest_size=8), map(str.encode, reads))
+    return list(map("mtn-{}-{}".format, map(len, reads), map(_HEX, digests)))
+
+
+_HEX = operator.methodcaller("hexdigest")
+
+
+def _loci(reads: list[str], calls: list[MirnaCall], hairpins: Mapping[str, str]) -> dict[str, list]:
+    """Where each isomiR lies (the columns of ``LOCI_COLUMNS``): ``Parent`` hairpin, 1-based
+    ``start``/``end`` of the read on it, mirGFF3 ``Cigar`` (compiled,
+    :func:`mtncrna.quant._smallrna_kernel.cigars`), ``Hits``."""
     from ._smallrna_kernel import cigars
 
-    refs = [
-        hairpins[c.hairpin][c.start : c.start + len(r)] for r, c in zip(reads, calls, strict=True)
-    ]
-    return pd.DataFrame(
-        {
-            "Parent": [c.hairpin for c in calls],
-            "start": [c.start + 1 for c in calls],
-            "end": [c.start + len(r) for r, c in zip(reads, calls, strict=True)],
-            "Cigar": cigars(reads, refs),
-            "Hits": [c.n_tied for c in calls],
-        },
-        columns=["Parent", "start", "end", "Cigar", "Hits"],
-    )
+    if not calls:
+        return {name: [] for name in LOCI_COLUMNS}
+    _, hits, parents, starts, *_ = map(list, zip(*calls, strict=True))
+    ends = list(map(operator.add, starts, map(len, reads)))
+    refs = [hairpins[h][s:e] for h, s, e in zip(parents, starts, ends, strict=True)]
+    return {
+        "Parent": parents,
+        "start": [s + 1 for s in starts],
+        "end": ends,
+        "Cigar": cigars(reads, refs),
+        "Hits": hits,
+    }
 
 
 def _snv_class(pos: int) -> str:
@@ -1139,39 +1386,63 @@ def _variant(c: MirnaCall, hairpins: Mapping[str, str]) -> tuple[str, ...]:
     )
 
 
-def _variants(calls: Sequence[MirnaCall], hairpins: Mapping[str, str]) -> list[tuple[str, ...]]:
-    """:func:`_variant` of many calls: the labels, which depend on the shifts, the tail's
-    length and the mismatch's position only, are made once per combination."""
-    labels: dict[tuple, tuple[str, ...]] = {}
-    out = []
-    for c in calls:
-        _, _, hp, start, end, m5, m3, add, snv = c
-        key = (start - m5, end - m3, len(add), snv[0] if snv else 0)
-        lab = labels.get(key)
-        if lab is None:
-            lab = labels[key] = _variant(c, hairpins)[:5]
-        d5, d3 = key[0], key[1]
-        if d5 or d3:
-            h = hairpins[hp]
-            nt5 = h[start:m5] if d5 < 0 else h[m5:start].lower() if d5 > 0 else "0"
-            nt3 = h[m3:end] if d3 > 0 else h[end:m3].lower() if d3 < 0 else "0"
-        else:
-            nt5 = nt3 = "0"
-        out.append((*lab, nt5, nt3, add or "0", f"{snv[0]}{snv[1]}{snv[2]}" if snv else "0"))
-    return out
+def _variants(calls: Sequence[MirnaCall], hairpins: Mapping[str, str]) -> list[list[str]]:
+    """:func:`_variant` of many calls, as its 9 columns. The labels, which depend on the
+    shifts, the tail's length and the mismatch's position only, are made once per combination;
+    the rest column by column."""
+    if not calls:
+        return [[] for _ in range(9)]
+    _, _, hps, starts, ends, m5s, m3s, adds, snvs = zip(*calls, strict=True)
+    d5s = list(map(operator.sub, starts, m5s))
+    d3s = list(map(operator.sub, ends, m3s))
+    positions = [v[0] if v else 0 for v in snvs]
+    keys = list(zip(d5s, d3s, map(len, adds), positions, strict=True))
+    one_each = dict(zip(keys, calls, strict=True))
+    labels = {k: _variant(c, hairpins)[:5] for k, c in one_each.items()}
+    columns = list(map(list, zip(*map(labels.__getitem__, keys), strict=True)))
+    columns.append(
+        [
+            "0" if not d else hairpins[h][s:m] if d < 0 else hairpins[h][m:s].lower()
+            for h, s, m, d in zip(hps, starts, m5s, d5s, strict=True)
+        ]
+    )
+    columns.append(
+        [
+            "0" if not d else hairpins[h][m:e] if d > 0 else hairpins[h][e:m].lower()
+            for h, e, m, d in zip(hps, ends, m3s, d3s, strict=True)
+        ]
+    )
+    columns.append([a or "0" for a in adds])
+    columns.append([f"{v[0]}{v[1]}{v[2]}" if v else "0" for v in snvs])
+    return columns
+
+
+_MIRNA = operator.attrgetter("mirna")
+
+#: The libraries a small-RNA run may use: those loaded are named, with their versions, in
+#: provenance.json.
+_LIBRARIES = ("numpy", "numba", "llvmlite", "cutadapt", "dnaio", "xopen", "isal", "pandas")
 
 
 def _write_gff(result: SmallRnaResult, path: Path, guard: Sequence[str]) -> Path:
     from .._version import __version__
     from ._mirgff import write_mirgff
 
-    samples = [c for c in result.isomirs.columns if c not in ISOMIR_COLUMNS]
     bundled = not str(result.parameters.get("reference", "")).startswith("mature ")
-    loci = result.isomir_loci
-    if len(loci) != len(result.isomirs):  # a result built by hand: no loci to write
-        raise InputError(path, "the result has no isomiR loci; cannot write mirGFF3")
+    t = result._tables
+    if t is not None and not {"isomirs", "isomir_loci"} & result._frames.keys():
+        samples: list[str] = t.samples
+        isomirs: Any = dict(t.iso)
+        for j, s in enumerate(samples):
+            isomirs[s] = t.iso_counts[:, j]
+        loci: Any = t.loci
+    else:  # DataFrames (given, or built and perhaps changed)
+        isomirs, loci = result.isomirs, result.isomir_loci
+        samples = [c for c in isomirs.columns if c not in ISOMIR_COLUMNS]
+        if len(loci) != len(isomirs):  # a result built by hand: no loci to write
+            raise InputError(path, "the result has no isomiR loci; cannot write mirGFF3")
     return write_mirgff(
-        result.isomirs,
+        isomirs,
         loci,
         samples,
         path,
@@ -1179,6 +1450,21 @@ def _write_gff(result: SmallRnaResult, path: Path, guard: Sequence[str]) -> Path
         tool=f"mtncrna {__version__}",
         inputs=guard,
     )
+
+
+def _write_table(
+    result: SmallRnaResult, name: str, path: Path, guard: Sequence[str], *, index: bool = False
+) -> Path:
+    """Write one table: its text made from the columns, else its DataFrame (the same bytes)."""
+    from ..io import atomic_path, check_output, write_table
+
+    text = result._text(name)
+    if text is None:
+        return write_table(getattr(result, name), path, inputs=guard, index=index)
+    out = check_output(path, guard)
+    with atomic_path(out) as tmp:
+        tmp.write_bytes(text.encode("utf-8"))
+    return out
 
 
 def write_smallrna(
@@ -1190,10 +1476,12 @@ def write_smallrna(
     ``isomirs.tsv`` (mirtop isomiR table), ``isomirs.gff3`` (the same isomiRs as mirGFF3 1.2, see
     :mod:`mtncrna.quant._mirgff`), ``mt_fragments.tsv`` (first column ``fragment``),
     ``qc.tsv`` (sample x counters). Each is written atomically and never over an input (the
-    FASTQs, reference files and ``inputs``). Returns ``{name: path}``.
+    FASTQs, reference files and ``inputs``). ``provenance.json`` records the versions of mtncrna,
+    Python and the libraries the run used (pandas only if it was loaded, e.g. to build the
+    result's DataFrames or to read a GTF). Returns ``{name: path}``.
     """
     from .._provenance import record
-    from ..io import write_provenance, write_table
+    from ..io import write_provenance
 
     out = Path(outdir)
     try:
@@ -1202,13 +1490,13 @@ def write_smallrna(
         raise InputError(out, f"cannot create the output folder: {exc.strerror or exc}") from None
     guard = [p for _, p in result.inputs] + [str(p) for p in inputs]
     paths = {
-        "counts_mature": write_table(
-            result.counts, out / "counts_mature.tsv", inputs=guard, index=True
+        "counts_mature": _write_table(
+            result, "counts", out / "counts_mature.tsv", guard, index=True
         ),
-        "isomirs": write_table(result.isomirs, out / "isomirs.tsv", inputs=guard),
+        "isomirs": _write_table(result, "isomirs", out / "isomirs.tsv", guard),
         "isomirs_gff": _write_gff(result, out / "isomirs.gff3", guard),
-        "mt_fragments": write_table(result.mt_fragments, out / "mt_fragments.tsv", inputs=guard),
-        "qc": write_table(result.qc, out / "qc.tsv", inputs=guard, index=True),
+        "mt_fragments": _write_table(result, "mt_fragments", out / "mt_fragments.tsv", guard),
+        "qc": _write_table(result, "qc", out / "qc.tsv", guard, index=True),
     }
     prov = record(
         step="quant smallrna",
@@ -1216,6 +1504,7 @@ def write_smallrna(
         checksums=result.checksums,
         parameters=result.parameters,
         reference_version=str(result.parameters.get("reference", "")),
+        packages=[p for p in _LIBRARIES if p in sys.modules],
     )
     paths["provenance"] = write_provenance(
         out / "provenance.json", prov, outputs=list(paths.values())

@@ -172,12 +172,18 @@ def _cache_key() -> str:
     """Digest of the cache layout, the package version, the code that builds the reference
     (this module and the reference loader) and the content of every file it is made of."""
     import hashlib
+    from importlib.util import find_spec
 
     from .._version import __version__
-    from ..reference import _reference, reference_dir
+    from ..reference import reference_dir
 
+    # the loader's file, found without importing it (it imports pandas, which a run on the
+    # cached reference does not need)
+    spec = find_spec("mtncrna.reference._reference")
+    if spec is None or spec.origin is None:  # pragma: no cover - a broken install
+        raise OSError("mtncrna.reference._reference not found")
     h = hashlib.sha256(f"{_CACHE_LAYOUT}\0{__version__}\0".encode())
-    for code in (Path(__file__), Path(_reference.__file__)):
+    for code in (Path(__file__), Path(spec.origin)):
         h.update(code.read_bytes())
     directory = reference_dir()
     for name in _SOURCES:
