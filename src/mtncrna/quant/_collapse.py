@@ -414,7 +414,7 @@ def _open_inflated(path: Path, threads: int):
         if gz:
             try:
                 from isal import igzip_threaded
-            except ImportError:  # pragma: no cover - isal is a dependency
+            except ImportError:  # pragma: no cover - isal has no wheel for this platform
                 pass
             else:
                 from ._collapse_kernel import BLOCK
