@@ -68,8 +68,8 @@ import json, sys, time
 marks = [("start", time.process_time(), time.perf_counter())]
 def mark(name):
     marks.append((name, time.process_time(), time.perf_counter()))
-import numpy, pandas
-mark("import numpy + pandas")
+import numpy
+mark("import numpy")
 from mtncrna.quant import _smallrna as S
 from mtncrna.quant._collapse import KITS, check_fastq, collapse_distinct, trim_distinct
 from mtncrna.quant._smallrna_assign import Assigner
