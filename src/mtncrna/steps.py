@@ -960,7 +960,7 @@ def quant_smallrna(fastqs: Sequence[PathLike], *, outdir: PathLike, **options: A
     with publish(outdir, inputs=[*paths, *ref_files]) as stage:
         result = quantify_smallrna(paths, **options)
         files = write_smallrna(result, stage.path, inputs=paths)
-        for name, text in _report.multiqc_read_qc(result.qc).items():  # MultiQC content
+        for name, text in _report.multiqc_read_qc(result.qc_rows()).items():  # MultiQC content
             with atomic_path(stage / name) as tmp:
                 tmp.write_text(text, encoding="utf-8")
             files[name] = stage / name

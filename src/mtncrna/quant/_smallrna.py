@@ -314,6 +314,11 @@ class SmallRnaResult:
         qc = self.qc
         return list(qc.index), {str(c): qc[c].to_numpy() for c in qc.columns}
 
+    def qc_rows(self) -> dict[str, dict[str, Any]]:
+        """The QC counters as ``{sample: {counter: value}}``, without building :attr:`qc`."""
+        samples, columns = self._qc_columns()
+        return {s: {c: v[i].item() for c, v in columns.items()} for i, s in enumerate(samples)}
+
     @property
     def counts(self) -> pd.DataFrame:
         """Features x samples (see the class docstring)."""

@@ -10,12 +10,14 @@ The functions return file name -> text; the caller writes them (atomically) wher
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import anndata as ad
 import numpy as np
-import pandas as pd
 import yaml
+
+if TYPE_CHECKING:
+    import anndata as ad
+    import pandas as pd
 
 CLASSES = ("mitomiR", "mito-lncRNA", "mt-tRNA", "mt-rRNA", "mt-mRNA", "other")
 # every read ends in exactly one of these (reads_in = removed + passed; passed reads, or their
@@ -46,6 +48,8 @@ def multiqc_files(libraries: Mapping[str, ad.AnnData]) -> dict[str, str]:
     bar graph) and, with mito and cytosol samples, ``mtncrna_<lib>_purity_mqc.yaml``
     (mitochondrial vs cytosolic share of each mito library).
     """
+    import pandas as pd
+
     out: dict[str, str] = {}
     for order, (lib, a) in enumerate(libraries.items()):
         if "total_counts" not in a.obs.columns:
@@ -180,24 +184,29 @@ def multiqc_files(libraries: Mapping[str, ad.AnnData]) -> dict[str, str]:
     return out
 
 
-def multiqc_read_qc(qc: pd.DataFrame) -> dict[str, str]:
-    """MultiQC files for the read-level QC of ``mtncrna quant smallrna`` (its ``qc.tsv`` frame).
+def multiqc_read_qc(qc: pd.DataFrame | Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
+    """MultiQC files for the read-level QC of ``mtncrna quant smallrna``: its ``qc.tsv`` frame
+    (samples x counters, or a ``sample`` column), or the same as ``{sample: {counter: value}}``
+    (:meth:`mtncrna.quant.SmallRnaResult.qc_rows`, no pandas needed).
 
     ``mtncrna_reads_mqc.yaml``: what happened to every read (adapter dimers, too short/long,
     no adapter, assigned to miRNAs or mt-tRNA/rRNA fragments, unassigned);
     ``mtncrna_lengths_mqc.yaml``: insert length distribution after trimming.
     """
-    qc = qc.copy()
-    if "sample" in qc.columns:
-        qc = qc.set_index("sample")
+    if isinstance(qc, Mapping):
+        rows = {str(s): dict(r) for s, r in qc.items()}
+    else:
+        frame = qc.set_index("sample") if "sample" in qc.columns else qc
+        rows = {str(s): r.to_dict() for s, r in frame.iterrows()}
+    columns = list(dict.fromkeys(c for r in rows.values() for c in r))
     data = {}
-    for s, r in qc.iterrows():
-        row = {c: _num(r[c]) for c in REMOVED if c in qc.columns}
-        if "molecules" in qc.columns and r.get("molecules") == r.get("passed"):
-            row.update({c: _num(r[c]) for c in ASSIGNED if c in qc.columns})
+    for s, r in rows.items():
+        row = {c: _num(r[c]) for c in REMOVED if c in r}
+        if "molecules" in r and r.get("molecules") == r.get("passed"):
+            row.update({c: _num(r[c]) for c in ASSIGNED if c in r})
         else:  # UMI-deduplicated: assignments count molecules, not reads
             row["passed"] = _num(r["passed"])
-        data[str(s)] = row
+        data[s] = row
     out = {
         "mtncrna_reads_mqc.yaml": _dump(
             {
@@ -220,7 +229,7 @@ def multiqc_read_qc(qc: pd.DataFrame) -> dict[str, str]:
             }
         )
     }
-    lens = sorted((int(c[4:]), c) for c in qc.columns if c.startswith("len_") and c[4:].isdigit())
+    lens = sorted((int(c[4:]), c) for c in columns if c.startswith("len_") and c[4:].isdigit())
     if lens:
         out["mtncrna_lengths_mqc.yaml"] = _dump(
             {
@@ -238,7 +247,7 @@ def multiqc_read_qc(qc: pd.DataFrame) -> dict[str, str]:
                     "xlab": "insert length (nt)",
                     "ylab": "reads",
                 },
-                "data": {str(s): {n: _num(r[c]) for n, c in lens} for s, r in qc.iterrows()},
+                "data": {s: {n: _num(r.get(c)) for n, c in lens} for s, r in rows.items()},
             }
         )
     return out
