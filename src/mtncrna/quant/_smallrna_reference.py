@@ -69,18 +69,12 @@ class SmallRnaReference:
         """Matures whose whole sequence is in the mt genome (either strand), e.g. miRBase's
         hsa-miR-1973 or hsa-miR-4485-3p: the rules assign their reads to the mt genome first."""
         both = self.mt_genome + "|" + revcomp(self.mt_genome)
-        k = 12  # each mature is looked for where its first 12-mer is (shorter ones: anywhere)
-        where: dict[str, list[int]] = {}
-        for i in range(len(both) - k + 1):
-            where.setdefault(both[i : i + k], []).append(i)
+        k = 12  # only a mature whose first 12-mer is in the genome is looked for in it
+        kmers = {both[i : i + k] for i in range(len(both) - k + 1)}
         return sorted(
             n
             for n, seq in self.mature_sequences().items()
-            if (
-                any(both.startswith(seq, i) for i in where.get(seq[:k], ()))
-                if len(seq) >= k
-                else seq in both
-            )
+            if (len(seq) < k or seq[:k] in kmers) and seq in both
         )
 
 
