@@ -34,7 +34,7 @@ import numpy as np
 
 VERSION = "1.2"
 _ESCAPE = str.maketrans({";": "%3B", "=": "%3D", "&": "%26", ",": "%2C"})
-_RESERVED = frozenset(";=&,")
+_RESERVED = ";=&,"
 
 
 def _esc(value: object) -> str:
@@ -76,7 +76,7 @@ def _escaped(column: Any) -> list[str]:
     except TypeError:  # not all text
         values = [str(v) for v in values]
         joined = "".join(values)
-    if _RESERVED.isdisjoint(joined):  # mostly nothing to encode
+    if not any(c in joined for c in _RESERVED):  # mostly nothing to encode
         return values
     return [v.translate(_ESCAPE) for v in values]
 
