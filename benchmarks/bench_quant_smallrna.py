@@ -227,7 +227,7 @@ def run_usual(fq: Path, d: Path, cutadapt: str, adapter: str, processes: int) ->
 
 
 def run_mtncrna(fq: Path, d: Path, kit: str, processes: int, repeat: int) -> dict:
-    out = d / f"mtncrna_p{processes}"
+    out = d / f"mtncrna_cli_p{processes}"  # written by the command only (it keeps its folders)
     best = None
     for _ in range(repeat):
         cli = [sys.executable, "-m", "mtncrna.cli", "quant", "smallrna", "--kit", kit]
