@@ -435,3 +435,45 @@ def test_shrink_normal_through_tl_de(small):
     ).mean() > 0.95
     with pytest.raises(mt.MtncrnaError, match="unknown shrink"):
         mt.tl.de(a, design="~ condition", contrasts=("condition", "a", "b"), shrink="ashr")
+
+
+@pytest.mark.parametrize(
+    ("contrasts", "coefficients", "message"),
+    [
+        (
+            [("condition", "resistant", "parental")] * 2,
+            [],
+            "two contrasts have the name condition_resistant_vs_parental",
+        ),
+        ([("condition", "resistant", "resistant")], [], "compares 'resistant' with itself"),
+        ([("condition", "resistant")], [], "a contrast is (factor, numerator, denominator)"),
+    ],
+)
+def test_contrasts_given_twice_or_with_themselves_are_refused(
+    small, contrasts, coefficients, message
+):
+    """One result per contrast name: a second copy would silently replace the first."""
+    with pytest.raises(mt.MtncrnaError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        mt.tl.de(small.copy(), design="~ condition", contrasts=contrasts, coefficients=coefficients)
+
+
+def test_cli_de_refuses_a_contrast_given_twice(run_cli, tmp_path):
+    d = mt.datasets.example_dir()
+    out = tmp_path / "de"
+    contrast = ["--contrast", "condition", "resistant", "parental"]
+    code, _stdout, stderr = run_cli(
+        "de",
+        d / "small_rna_counts.tsv",
+        "-s",
+        d / "samples.csv",
+        "--design",
+        "~ condition",
+        *contrast,
+        *contrast,
+        "-o",
+        out,
+    )
+    assert code == 2
+    assert "given twice" in stderr and "Traceback" not in stderr
+    assert len(stderr.strip().splitlines()) == 1
+    assert not out.exists()

@@ -148,6 +148,19 @@ def de(
     contrasts = [tuple(c) for c in (contrasts or [])]  # type: ignore[misc]
     if not contrasts and not coefficients:
         raise MtncrnaError("give at least one contrast (factor, numerator, denominator)")
+    for c in contrasts:
+        if len(c) != 3:
+            raise MtncrnaError(f"a contrast is (factor, numerator, denominator), got {c}")
+        if c[1] == c[2]:
+            raise MtncrnaError(f"contrast {' '.join(c)} compares '{c[1]}' with itself")
+    names = [contrast_name(c, test=test) for c in contrasts]
+    names += [contrast_name(n, test=test) for n in coefficients]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:  # one result per name: the second would silently replace the first
+        raise MtncrnaError(
+            f"two contrasts have the name {twice[0]} (the same contrast given twice?); "
+            "give each contrast once"
+        )
     sub = _subset(adata, subset)
     if sub.n_obs < 3:
         raise MtncrnaError(f"only {sub.n_obs} samples after subsetting; need at least 3")
