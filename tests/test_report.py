@@ -412,3 +412,16 @@ def test_signature_gmt_reads_the_same_in_gseapy_and_decoupler(tmp_path):
         mt.tl.to_gmt(sig.assign(feature_id=["a b", "x", "y", "z", "w"]))
     with pytest.raises(mt.MtncrnaError, match="whitespace"):
         mt.tl.to_gmt(sig, name="my set")
+
+
+def test_run_notes_come_before_the_conclusions(tmp_path):
+    """What differs from what was asked (a sample left out, a covariate) is read first."""
+    a = mt.datasets.simulate_study(0).small
+    mt.tl.annotate(a)
+    mt.pp.qc(a)
+    note = "2 samples of the sheet have no count column and were left out (drop_unmatched)"
+    out = mt.report.render({"small": a}, tmp_path / "r.html", de_keys=(), messages=[note])
+    summary = out.read_text().split('<section id="summary">')[1].split("</section>")[0]
+    assert note in summary
+    assert '<ul class="conclusions">' in summary
+    assert summary.index(note) < summary.index('<ul class="conclusions">')

@@ -176,7 +176,7 @@ def build_sections(
     study = tx.study_sentence(libraries)
     qc_blocks, enr_blocks, de_blocks, conc_blocks, sig_blocks = [], [], [], [], []
     skipped: dict[str, list[str]] = {k: [] for k in SECTION_IDS}
-    skipped["summary"].extend(f"Note: {m}" for m in messages)
+    notices = {"summary": [f"Note: {m}" for m in messages]}  # shown before the conclusions
     lit_methods: list[str] = []
     for lib, a in libraries.items():
         label = f"{lib}-RNA"
@@ -496,6 +496,7 @@ def build_sections(
     ]
     for s in sections:
         s["skipped"] = skipped.get(s["id"], [])
+        s["notices"] = notices.get(s["id"], [])
     return sections
 
 
