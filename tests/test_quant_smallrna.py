@@ -1252,3 +1252,33 @@ def test_compiled_aligner_only_for_what_it_copies():
     assert compiled_aligner("TGGAATTCTCGG") == (0.1, 3)
     assert compiled_aligner("TGGAATTNTCGG") is None  # a wildcard: cutadapt aligns
     assert compiled_aligner("TGGAATTRTCGG") is None
+
+
+def test_concatenated_and_bgzf_gzip_read_whole(tmp_path):
+    """gzip files of several members (``cat a.gz b.gz``; BGZF, as bgzip and some pipelines write
+    FASTQs) are read to the end by the compiled collapse, as by the reference reader."""
+    import pysam
+
+    from mtncrna.quant._collapse import collapse, collapse_distinct
+
+    rng = np.random.default_rng(5)
+    reads = [
+        read_for("".join(rng.choice(list("ACGT"), int(rng.integers(18, 26))))) for _ in range(3000)
+    ]
+    reads += reads[:1000]
+    plain = fastq(tmp_path / "all.fastq", reads)
+    half = len(reads) // 2
+    parts = [
+        fastq(tmp_path / f"p{i}.fastq", r, gz=True)
+        for i, r in enumerate((reads[:half], reads[half:]))
+    ]
+    multi = tmp_path / "multi.fastq.gz"
+    multi.write_bytes(b"".join(p.read_bytes() for p in parts))
+    bgzf = tmp_path / "bgzf.fastq.gz"
+    pysam.tabix_compress(str(plain), str(bgzf), force=True)
+    want, n = collapse(plain)
+    for path in (multi, bgzf):
+        for threads in (0, 1):
+            got = collapse_distinct(path, threads=threads)
+            assert got.n_reads == n == len(reads)
+            assert dict(zip(got.sequences(), got.count.tolist(), strict=True)) == dict(want)
