@@ -1282,3 +1282,11 @@ def test_concatenated_and_bgzf_gzip_read_whole(tmp_path):
             got = collapse_distinct(path, threads=threads)
             assert got.n_reads == n == len(reads)
             assert dict(zip(got.sequences(), got.count.tolist(), strict=True)) == dict(want)
+
+
+def test_plain_fastq_named_gz_is_one_clear_line(run_cli, tmp_path):
+    p = fastq(tmp_path / "S1.fastq.gz", [read_for("A" * 22)])  # not compressed
+    code, _out, err = run_cli("quant", "smallrna", "-o", tmp_path / "out", p)
+    assert code == 2
+    assert "is named '.gz' but is not compressed (it is plain text" in err
+    assert len(err.strip().splitlines()) == 1 and not (tmp_path / "out").exists()

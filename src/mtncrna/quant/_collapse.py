@@ -166,6 +166,14 @@ def check_fastq(path: str | Path) -> Path:
         with xopen(p, "rb", threads=0) as fh:
             head = fh.read(1)
     except (EOFError, OSError, zlib.error) as exc:
+        with open(p, "rb") as raw:
+            first = raw.read(1)
+        if first in (b"@", b">"):  # text under a compressed file's name
+            raise InputError(
+                p,
+                f"is named '{p.suffix}' but is not compressed (it is plain text, starting with "
+                f"{first.decode()!r}): remove '{p.suffix}' from its name, or compress it",
+            ) from None
         raise InputError(p, f"cannot be decompressed ({exc}); is it a truncated copy?") from None
     if head == b">":
         raise InputError(
