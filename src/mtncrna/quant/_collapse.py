@@ -5,9 +5,10 @@ straight from the inflated bytes (:mod:`mtncrna.quant._collapse_kernel`; gzip in
 in a helper thread), so memory grows with the number of *distinct* reads, not with the number of
 reads. :func:`collapse` (dnaio + ``collections.Counter``) is the reference reader: it takes the
 files the kernel leaves (and names the line of a malformed record). Adapter finding then runs
-once per distinct read and its count is carried along: :func:`trim_distinct` (compiled, with
-cutadapt's aligner for reads without the whole adapter) or :func:`trim_uniques` (the rules in
-Python, for UMI kits, and the reference the compiled trim is tested against).
+once per distinct read and its count is carried along: :func:`trim_distinct` (compiled, reads
+without the whole adapter aligned by cutadapt's alignment, compiled too for A/C/G/T adapters) or
+:func:`trim_uniques` (the rules in Python, for UMI kits, and the reference the compiled trim is
+tested against).
 """
 
 from __future__ import annotations
@@ -465,9 +466,10 @@ def trim_distinct(
 ) -> TrimmedPart:
     """:func:`trim_uniques` of the distinct reads ``part::parts``, by the same rules.
 
-    The whole adapter is found by a compiled scan; only the reads without it go to cutadapt's
-    aligner, and the inserts are grouped without a Python object per read. UMI kits take
-    :func:`trim_uniques` itself (their UMI bookkeeping is per read).
+    The whole adapter is found by a compiled scan; only the reads without it are aligned
+    (cutadapt's alignment: :func:`compiled_aligner`), and the inserts are grouped without a
+    Python object per read. UMI kits take :func:`trim_uniques` itself (their UMI bookkeeping is
+    per read).
     """
     from ._collapse_kernel import _strings
 

@@ -11,8 +11,9 @@ characters, Windows line ends, a truncated stream) is read again by the referenc
 that names the line, so results and messages are the same either way.
 
 :func:`adapter_hits` finds the kit's whole adapter in every distinct read (leftmost exact
-occurrence, what cutadapt's aligner would report for it); only reads without it go to cutadapt's
-aligner. :func:`group_inserts` counts the inserts cut from the distinct reads in a second table.
+occurrence, what cutadapt's aligner would report for it); only reads without it are aligned,
+by :func:`locate_back` (cutadapt's alignment, compiled). :func:`group_inserts` counts the inserts
+cut from the distinct reads in a second table.
 """
 
 from __future__ import annotations
@@ -479,6 +480,33 @@ def adapter_hits(
     return out
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def _better(
+    i: int,
+    cost: int,
+    score: int,
+    origin: int,
+    first: bool,
+    b_ref_stop: int,
+    b_score: int,
+    b_origin: int,
+    m: int,
+    min_overlap: int,
+    max_error_rate: float,
+) -> bool:
+    """cutadapt's rule for taking the hit ending at adapter position ``i`` over the best so far:
+    long enough, within the error rate, and the first, or overlapping the best (origin within
+    m // 2) with a higher score, or longer with a higher score."""
+    length = i + min(origin, 0)
+    if length < min_overlap or cost > length * max_error_rate:
+        return False
+    return (
+        first
+        or (origin <= b_origin + m // 2 and score > b_score)
+        or (length > b_ref_stop + min(b_origin, 0) and score > b_score)
+    )
+
+
 @numba.njit(cache=True, nogil=True)
 def _locate_back(
     ad: np.ndarray,
@@ -542,32 +570,36 @@ def _locate_back(
             last += 1
         else:
             cc, sc, og = cost[m], score[m], origin[m]
-            length = m + min(og, 0)
-            best_length = m + min(b_origin, 0)
-            if (
-                length >= min_overlap
-                and cc <= length * max_error_rate
-                and (
-                    b_cost == none
-                    or (og <= b_origin + m // 2 and sc > b_score)
-                    or (length > best_length and sc > b_score)
-                )
+            if _better(
+                m,
+                cc,
+                sc,
+                og,
+                b_cost == none,
+                b_ref_stop,
+                b_score,
+                b_origin,
+                m,
+                min_overlap,
+                max_error_rate,
             ):
                 b_score, b_cost, b_origin, b_ref_stop, b_query_stop = sc, cc, og, m, j
                 if cc == 0 and og >= 0:
                     break
     for i in range(last_filled, -1, -1):
-        length = i + min(origin[i], 0)
         cc, sc = cost[i], score[i]
-        best_length = b_ref_stop + min(b_origin, 0)
-        if (
-            length >= min_overlap
-            and cc <= length * max_error_rate
-            and (
-                b_cost == none
-                or (origin[i] <= b_origin + m // 2 and sc > b_score)
-                or (length > best_length and sc > b_score)
-            )
+        if _better(
+            i,
+            cc,
+            sc,
+            origin[i],
+            b_cost == none,
+            b_ref_stop,
+            b_score,
+            b_origin,
+            m,
+            min_overlap,
+            max_error_rate,
         ):
             b_score, b_cost, b_origin, b_ref_stop, b_query_stop = sc, cc, origin[i], i, n
     if b_cost == none:

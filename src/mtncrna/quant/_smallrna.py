@@ -7,9 +7,10 @@ sequence and carries the count along:
 1. **collapse**: identical reads are counted by a compiled kernel over the inflated FASTQ bytes
    (ISA-L inflating in a helper thread; :mod:`mtncrna.quant._collapse_kernel`); memory grows
    with the number of distinct reads only.
-2. **trim**: cutadapt's adapter finder (as a library: a regular 3' adapter, 10% errors, >= 3 bases
-   overlap, i.e. ``cutadapt -a``) runs once per distinct read that does not hold the whole
-   adapter exactly (those are found by a compiled scan). Kit presets: ``illumina`` (TruSeq
+2. **trim**: cutadapt's adapter alignment (a regular 3' adapter, 10% errors, >= 3 bases overlap,
+   i.e. ``cutadapt -a``; compiled for A/C/G/T adapters, cutadapt itself for others) runs once per
+   distinct read that does not hold the whole adapter exactly (those are found by a compiled
+   scan). Kit presets: ``illumina`` (TruSeq
    small RNA, TGGAATTCTCGGGTGCCAAGG), ``nextflex`` (same adapter, 4 random nt removed at both ends
    of the insert), ``qiaseq`` (AACTGTAGGCACCATCAAT followed by a 12-nt UMI; molecules = UMIs per
    feature, grouped with umi_tools' directional method). ``adapter=`` replaces the kit's
